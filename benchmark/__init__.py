@@ -1,0 +1,1 @@
+"""The benchmark runner of deepeval-lsp: tasks, prompting, generation, scoring, store, reports."""

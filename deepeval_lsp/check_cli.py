@@ -1,0 +1,174 @@
+"""`deepeval-lsp check PATH…`: the checkers in a terminal or CI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from deepeval_lsp import __version__
+
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache",
+             ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}
+MAX_FIX_ROUNDS = 4
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--no-dynamic", action="store_true",
+                   help="static checks only (do not build the model in the sandbox)")
+    p.add_argument("--fix", action="store_true", help="apply verified fixes in place")
+    p.add_argument("--select", metavar="CODES", help="only these codes or prefixes (DL1,DL301)")
+    p.add_argument("--ignore", metavar="CODES", help="leave out these codes or prefixes")
+    p.add_argument("--summary", action="store_true",
+                   help="print the model summary (layers, shapes, parameters) of each file")
+    p.add_argument("--input-shape", metavar="SHAPE",
+                   help="default input shape with batch, e.g. 1,3,32,32")
+    p.add_argument("--framework", choices=("auto", "torch", "keras"), default="auto")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="dynamic check time limit per file (default 10)")
+    p.add_argument("--no-frames", action="store_true", help="text output without code frames")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _codes(value: str | None) -> list[str] | None:
+    return None if value is None else [x for x in value.replace(" ", ",").split(",") if x]
+
+
+def _shape(value: str | None) -> tuple[int, ...] | None:
+    if not value:
+        return None
+    try:
+        dims = tuple(int(x) for x in value.strip("()[] ").replace("x", ",").split(",") if x.strip())
+    except ValueError:
+        raise UsageError(f"--input-shape: expected integers like 1,3,32,32, got {value!r}") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise UsageError(f"--input-shape: dimensions must be positive, got {value!r}")
+    return dims
+
+
+def iter_files(paths: list[str]) -> Iterator[str]:
+    """Expand folders into their .py files (sorted); files and missing paths pass through."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                for f in sorted(files):
+                    if f.endswith((".py", ".pyi")):
+                        yield str(Path(root) / f)
+        else:
+            yield raw
+
+
+def build_options(args: argparse.Namespace):
+    from deepeval_lsp.diagnostics import CheckOptions
+    from deepeval_lsp.diagnostics.taxonomy import expand_selection
+
+    try:
+        select = expand_selection(_codes(args.select))
+        ignore = expand_selection(_codes(args.ignore)) or frozenset()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    return CheckOptions(
+        dynamic=not args.no_dynamic,
+        framework=args.framework,
+        input_shape=_shape(args.input_shape),
+        timeout_ms=int(args.timeout * 1000),
+        select=select,
+        ignore=ignore,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        options = build_options(args)
+    except UsageError as e:
+        print(f"deepeval-lsp check: error: {e}", file=sys.stderr)
+        return 2
+
+    from deepeval_lsp.diagnostics import check, check_path
+    from deepeval_lsp.diagnostics.check import UncheckableFile, read_source
+    from deepeval_lsp.diagnostics.model import Report
+    from deepeval_lsp.diagnostics.render import (
+        render_json,
+        render_model_summary,
+        render_sarif,
+        render_summary_line,
+        render_text,
+    )
+    from deepeval_lsp.diagnostics.text import apply_edits
+
+    pool = _start_pool(options)
+    reports: list[Report] = []
+    sources: dict[str, str] = {}
+    fixed = 0
+    try:
+        for path in iter_files(args.paths):
+            try:
+                source = read_source(path)
+            except UncheckableFile as e:
+                reports.append(Report(path=path, error=str(e)))
+                continue
+            report = check(source, path, options, pool=pool)
+            if args.fix:
+                original = source
+                for _ in range(MAX_FIX_ROUNDS):
+                    edits = [e for d in report.diagnostics if (f := d.preferred_fix) for e in f.edits]
+                    if not edits:
+                        break
+                    new_source = apply_edits(source, edits)
+                    if new_source == source:
+                        break
+                    fixed += sum(1 for d in report.diagnostics if d.preferred_fix)
+                    source = new_source
+                    report = check(source, path, options, pool=pool)
+                if source != original:
+                    _write(path, source)
+            sources[path] = source
+            reports.append(report)
+    finally:
+        if pool is not None:
+            pool.close()
+
+    if args.format == "json":
+        print(render_json(reports))
+    elif args.format == "sarif":
+        print(render_sarif(reports, __version__))
+    else:
+        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        text = render_text(reports, sources, colour=colour, frames=not args.no_frames)
+        if text:
+            print(text)
+        if args.summary:
+            for r in reports:
+                if r.model:
+                    print(f"{r.path}: model summary\n{render_model_summary(r.model)}")
+                elif not r.error:
+                    print(f"{r.path}: no model summary ({r.passes.get('dynamic', 'not run')})")
+        for note in sorted({n for r in reports for n in r.notes}):
+            print(f"note: {note}")
+        print(render_summary_line(reports, fixed=fixed))
+    return 1 if any(r.has_errors for r in reports) else 0
+
+
+def _write(path: str, source: str) -> None:
+    tmp = Path(path).with_suffix(Path(path).suffix + ".deepeval-tmp")
+    tmp.write_text(source, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _start_pool(options):
+    """The warm worker pool for the dynamic pass, when it is wanted and available."""
+    if not options.dynamic:
+        return None
+    return None

@@ -1,0 +1,108 @@
+"""The one entry point of the checkers: run the passes on a source text and gather a Report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .model import Diagnostic, Report
+from .options import CheckOptions
+from .static_pass import run_static
+
+if TYPE_CHECKING:
+    from .worker_pool import WorkerPool
+
+MAX_FILE_BYTES = 2_000_000
+
+
+class UncheckableFile(Exception):
+    """The file cannot be checked at all; the message is one line for the user."""
+
+
+def read_source(path: str | Path) -> str:
+    """Read a Python file as the interpreter would (PEP 263), or raise UncheckableFile."""
+    import io
+    import tokenize
+
+    p = Path(path)
+    if not p.exists():
+        raise UncheckableFile("no such file or directory")
+    if p.is_dir():
+        raise UncheckableFile("is a directory")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise UncheckableFile(f"cannot read: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UncheckableFile(
+            f"file too large to check ({len(data) / 1e6:.1f} MB; the limit is "
+            f"{MAX_FILE_BYTES / 1e6:.0f} MB)"
+        )
+    if b"\x00" in data:
+        raise UncheckableFile("binary file (contains NUL bytes), not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as e:
+        raise UncheckableFile(f"bad encoding declaration: {e}") from None
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as e:
+        where = f" at byte {e.start}" if isinstance(e, UnicodeDecodeError) else ""
+        raise UncheckableFile(f"not valid {encoding} text{where}") from None
+
+
+def check(
+    source: str,
+    path: str,
+    options: CheckOptions | None = None,
+    *,
+    pool: WorkerPool | None = None,
+) -> Report:
+    """Check one document's text. `path` names it in diagnostics (it need not exist on disk)."""
+    options = options or CheckOptions()
+    report = Report(path=path)
+    t0 = time.perf_counter()
+    static = run_static(source, path, options)
+    report.timings_ms["static"] = (time.perf_counter() - t0) * 1000
+    report.passes["static"] = "ran"
+    if static.fatal:
+        report.error = static.fatal
+    diagnostics: list[Diagnostic] = list(static.diagnostics)
+
+    if not options.dynamic:
+        report.passes["dynamic"] = "not run: turned off"
+    elif static.tree is None:
+        report.passes["dynamic"] = "not run: the file does not parse"
+    else:
+        _run_dynamic(source, path, options, pool, report, diagnostics)
+
+    report.diagnostics = sorted(
+        (d for d in diagnostics if options.wants(d.code)),
+        key=lambda d: (d.range.start, d.code),
+    )
+    report.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+    return report
+
+
+def _run_dynamic(
+    source: str,
+    path: str,
+    options: CheckOptions,
+    pool: WorkerPool | None,
+    report: Report,
+    diagnostics: list[Diagnostic],
+) -> None:
+    report.passes["dynamic"] = "not run: the dynamic pass is not available in this version"
+    report.notes.append("dynamic checks did not run: not available in this version")
+
+
+def check_path(
+    path: str | Path, options: CheckOptions | None = None, *, pool: WorkerPool | None = None
+) -> Report:
+    """Read and check one file; an unreadable file gives a Report with `error` set."""
+    try:
+        source = read_source(path)
+    except UncheckableFile as e:
+        return Report(path=str(path), error=str(e))
+    return check(source, str(path), options, pool=pool)

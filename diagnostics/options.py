@@ -1,0 +1,28 @@
+"""Options shared by every front end that runs the checkers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What to check and how. Front ends build one from their flags or settings."""
+
+    dynamic: bool = True
+    semantic: bool = True
+    framework: str = "auto"  # auto | torch | keras
+    input_shape: tuple[int, ...] | None = None  # the default input shape (batch included)
+    timeout_ms: int = 10_000
+    verify_fixes: bool = True
+    select: frozenset[str] | None = None
+    ignore: frozenset[str] = frozenset()
+    workspace_root: str | None = None
+    task_id: str | None = None  # semantic pass: the task this file answers
+    suite: str | None = None  # semantic pass: the suite that holds the task
+    paper_compat: bool = False
+
+    def wants(self, code: str) -> bool:
+        if code in self.ignore:
+            return False
+        return self.select is None or code in self.select

@@ -1,0 +1,212 @@
+"""Render reports for people and machines: ruff-style text, JSON, and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .model import Diagnostic, ModelSummary, Report
+from .taxonomy import CODES
+
+_COLOURS = {"error": "31", "warning": "33", "information": "36", "hint": "2", "bold": "1"}
+
+
+def _c(text: str, colour: str, enabled: bool) -> str:
+    return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m" if enabled else text
+
+
+def render_text(
+    reports: Sequence[Report],
+    sources: dict[str, str] | None = None,
+    *,
+    colour: bool = False,
+    frames: bool = True,
+) -> str:
+    """Text like ruff's: `path:line:col: CODE message`, a code frame, the fix as a hint."""
+    sources = sources or {}
+    out: list[str] = []
+    for report in reports:
+        if report.error:
+            out.append(f"{report.path}: {_c('cannot check', 'error', colour)}: {report.error}")
+            continue
+        lines = sources.get(report.path, "").splitlines()
+        for d in report.diagnostics:
+            out.append(_diagnostic_text(report.path, d, lines, colour, frames))
+    return "\n".join(out)
+
+
+def _diagnostic_text(
+    path: str, d: Diagnostic, lines: list[str], colour: bool, frames: bool
+) -> str:
+    line, col = d.range.start.line + 1, d.range.start.character + 1
+    head = (
+        f"{_c(path, 'bold', colour)}:{line}:{col}: "
+        f"{_c(d.code, str(d.severity), colour)} {d.message} [{d.dl_error}]"
+    )
+    parts = [head]
+    if frames and 0 <= d.range.start.line < len(lines):
+        src = lines[d.range.start.line].expandtabs(1)
+        gutter = len(str(line))
+        start = d.range.start.character
+        end = d.range.end.character if d.range.end.line == d.range.start.line else len(src)
+        width = max(1, min(end, len(src)) - start)
+        parts.append(f"{' ' * gutter} |")
+        parts.append(f"{line} | {src}")
+        parts.append(f"{' ' * gutter} | {' ' * start}{_c('^' * width, str(d.severity), colour)}")
+    for r in d.related:
+        parts.append(f"  = note: {r.path}:{r.range.start.line + 1}:{r.range.start.character + 1}: "
+                     f"{r.message}")
+    for fix in d.fixes:
+        mark = "verified" if fix.verified else "unverified"
+        parts.append(f"  = help: {fix.title} ({mark})")
+    return "\n".join(parts) + ("\n" if frames else "")
+
+
+def render_summary_line(reports: Sequence[Report], *, fixed: int = 0) -> str:
+    errors = sum(r.counts()["error"] for r in reports)
+    warnings = sum(r.counts()["warning"] for r in reports)
+    other = sum(r.counts()["information"] + r.counts()["hint"] for r in reports)
+    unreadable = sum(1 for r in reports if r.error)
+    fixable = sum(1 for r in reports for d in r.diagnostics if d.preferred_fix)
+    parts = [f"{len(reports)} file{'s' if len(reports) != 1 else ''} checked"]
+    parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    if other:
+        parts.append(f"{other} note{'s' if other != 1 else ''}")
+    if unreadable:
+        parts.append(f"{unreadable} could not be checked")
+    if fixed:
+        parts.append(f"{fixed} fixed")
+    if fixable:
+        parts.append(f"{fixable} fixable with --fix")
+    return ", ".join(parts) + "."
+
+
+def render_model_summary(summary: ModelSummary) -> str:
+    """A torchinfo-style table of the model that built."""
+    rows = [("Layer (type)", "Input Shape", "Output Shape", "Param #")]
+    for layer in summary.layers:
+        indent = "  " * layer.depth
+        rows.append((
+            f"{indent}{layer.name} ({layer.type})",
+            _fmt_shape(layer.input_shape),
+            _fmt_shape(layer.output_shape),
+            f"{layer.params:,}",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    rule = "=" * (sum(widths) + 6)
+    lines = [rule]
+    for i, r in enumerate(rows):
+        lines.append(
+            f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
+        )
+        if i == 0:
+            lines.append(rule)
+    lines.append(rule)
+    lines.append(f"Total params: {summary.total_params:,}")
+    lines.append(f"Trainable params: {summary.trainable_params:,}")
+    lines.append(f"Non-trainable params: {summary.total_params - summary.trainable_params:,}")
+    lines.append(f"Input shape(s): {', '.join(_fmt_shape(s) for s in summary.input_shapes)}")
+    lines.append(f"Output shape: {_fmt_shape(summary.output_shape)}")
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def _fmt_shape(shape: Any) -> str:
+    if shape is None:
+        return "--"
+    return "(" + ", ".join(str(x) for x in shape) + ")" if isinstance(shape, tuple) else str(shape)
+
+
+def render_json(reports: Sequence[Report]) -> str:
+    return json.dumps([r.to_json() for r in reports], indent=2)
+
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
+
+
+def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
+    """SARIF 2.1.0, one run; columns are 1-based as SARIF requires."""
+    used = sorted({d.code for r in reports for d in r.diagnostics})
+    rules = [
+        {
+            "id": code,
+            "name": CODES[code].dl_error.replace(" ", ""),
+            "shortDescription": {"text": CODES[code].dl_error},
+            "helpUri": f"docs/diagnostics.md#{code.lower()}",
+            "properties": {
+                "python_error": CODES[code].python_error,
+                "root_cause": str(CODES[code].root_cause),
+            },
+        }
+        for code in used
+    ]
+    results: list[dict[str, Any]] = []
+    for r in reports:
+        for d in r.diagnostics:
+            res: dict[str, Any] = {
+                "ruleId": d.code,
+                "ruleIndex": used.index(d.code),
+                "level": _SARIF_LEVEL[str(d.severity)],
+                "message": {"text": d.message},
+                "locations": [_sarif_location(r.path, d.range)],
+                "properties": {"dl_error": d.dl_error, "root_cause": d.root_cause},
+            }
+            if d.related:
+                res["relatedLocations"] = [
+                    {**_sarif_location(x.path, x.range), "message": {"text": x.message}}
+                    for x in d.related
+                ]
+            if d.fixes:
+                res["fixes"] = [
+                    {
+                        "description": {"text": f.title},
+                        "artifactChanges": [{
+                            "artifactLocation": {"uri": r.path},
+                            "replacements": [
+                                {
+                                    "deletedRegion": _sarif_region(e.range),
+                                    "insertedContent": {"text": e.new_text},
+                                }
+                                for e in f.edits
+                            ],
+                        }],
+                    }
+                    for f in d.fixes
+                ]
+            results.append(res)
+    notifications = [
+        {"level": "error", "message": {"text": f"{r.path}: {r.error}"}} for r in reports if r.error
+    ]
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "deepeval-lsp",
+                "version": tool_version,
+                "informationUri": "https://pypi.org/project/deepeval-lsp/",
+                "rules": rules,
+            }},
+            "results": results,
+            "invocations": [{
+                "executionSuccessful": not notifications,
+                "toolExecutionNotifications": notifications,
+            }],
+        }],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def _sarif_region(rng: Any) -> dict[str, int]:
+    return {
+        "startLine": rng.start.line + 1,
+        "startColumn": rng.start.character + 1,
+        "endLine": rng.end.line + 1,
+        "endColumn": rng.end.character + 1,
+    }
+
+
+def _sarif_location(path: str, rng: Any) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": {"uri": path}, "region": _sarif_region(rng)}}

@@ -1,0 +1,71 @@
+"""The static pass: everything that can be found without running the program (DESIGN.md §5).
+
+Parse errors, undefined names and missing imports, imports and members that do not exist in the
+installed frameworks, calls that do not bind to the real signatures, and argument values that are
+wrong on their face. It reports every such mistake in one run, in-process, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+
+from . import taxonomy as T
+from .model import Diagnostic, Position, Range
+from .options import CheckOptions
+from .text import SourceText
+
+
+@dataclass
+class StaticResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    tree: ast.Module | None = None
+    fatal: str | None = None  # the file could not be analysed at all
+
+
+def parse(source: str, path: str) -> tuple[ast.Module | None, Diagnostic | None, str | None]:
+    """Parse and compile `source`; return (tree, syntax diagnostic, fatal message)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, filename=path)
+            # The compiler finds what the parser does not: `return` outside a function, etc.
+            compile(tree, path, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        return None, _syntax_diagnostic(source, e), None
+    except (RecursionError, MemoryError):
+        return None, None, "expressions nested too deeply to analyse"
+    except ValueError as e:  # e.g. source with NUL characters passed as text
+        return None, None, f"cannot parse: {e}"
+    return tree, None, None
+
+
+def _syntax_diagnostic(source: str, e: SyntaxError) -> Diagnostic:
+    text = SourceText(source)
+    line = max((e.lineno or 1) - 1, 0)
+    # SyntaxError offsets are 1-based character offsets (not bytes) in the decoded line.
+    col = max((e.offset or 1) - 1, 0)
+    end_line = (e.end_lineno - 1) if e.end_lineno else line
+    end_col = (e.end_offset - 1) if e.end_offset else col + 1
+    if (end_line, end_col) <= (line, col):
+        end_line, end_col = line, col + 1
+    col = min(col, len(text.line(line)))
+    msg = e.msg or "invalid syntax"
+    code = T.INVALID_RETURN if "'return'" in msg or "'yield'" in msg else T.SYNTAX_ERROR
+    return Diagnostic(code, Range(Position(line, col), Position(end_line, end_col)), msg)
+
+
+def run_static(source: str, path: str, options: CheckOptions) -> StaticResult:
+    """Run every static check on `source`."""
+    tree, syntax, fatal = parse(source, path)
+    if tree is None:
+        return StaticResult([syntax] if syntax else [], None, fatal)
+    result = StaticResult(tree=tree)
+    try:
+        from .static_checks import run_checks
+
+        result.diagnostics.extend(run_checks(tree, source, path, options))
+    except RecursionError:
+        result.fatal = "expressions nested too deeply to analyse"
+    return result

@@ -1,0 +1,67 @@
+"""Source text utilities: ast byte columns to character columns, and applying text edits."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+from .model import Position, Range, TextEdit
+
+
+class SourceText:
+    """A document's text with its lines, for converting positions."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True) or [""]
+
+    def line(self, i: int) -> str:
+        if 0 <= i < len(self.lines):
+            return self.lines[i].rstrip("\r\n")
+        return ""
+
+    def char_col(self, line0: int, byte_col: int) -> int:
+        """Convert an ast UTF-8 byte column on a 0-based line to a character column."""
+        text = self.line(line0)
+        if text.isascii():
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+    def range_of(self, node: ast.AST) -> Range:
+        """Character range of an ast node."""
+        line = node.lineno - 1  # type: ignore[attr-defined]
+        end_line = (getattr(node, "end_lineno", None) or node.lineno) - 1  # type: ignore[attr-defined]
+        end_byte = getattr(node, "end_col_offset", None)
+        col = self.char_col(line, node.col_offset)  # type: ignore[attr-defined]
+        end = self.char_col(end_line, end_byte) if end_byte is not None else col + 1
+        return Range(Position(line, col), Position(end_line, end))
+
+    def offset(self, pos: Position) -> int:
+        """Absolute character offset of a position (clamped to the text)."""
+        if pos.line >= len(self.lines):
+            return len(self.text)
+        base = sum(len(x) for x in self.lines[: pos.line])
+        return base + min(pos.character, len(self.line(pos.line)))
+
+    def line_end(self, line0: int) -> Position:
+        return Position(line0, len(self.line(line0)))
+
+
+def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
+    """Apply non-overlapping edits to `text`; overlapping ones after the first are skipped."""
+    src = SourceText(text)
+    spans = sorted(
+        ((src.offset(e.range.start), src.offset(e.range.end), e.new_text) for e in edits),
+        key=lambda s: (s[0], s[1]),
+    )
+    kept: list[tuple[int, int, str]] = []
+    last_end = -1
+    for start, end, new in spans:
+        if start < last_end:
+            continue
+        kept.append((start, end, new))
+        last_end = max(end, start)
+    out = text
+    for start, end, new in reversed(kept):
+        out = out[:start] + new + out[end:]
+    return out

@@ -1,0 +1,1 @@
+"""The pygls language server of deepeval-lsp."""
