@@ -270,6 +270,11 @@ class Report:
     passes: dict[str, str] = field(default_factory=dict)  # pass name -> "ran" | reason it did not
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # the file could not be checked at all (unreadable, binary, …)
+    # Did the model build (and run forward / summary / compile) in the dynamic pass?
+    # None when the dynamic pass did not run or could not decide.
+    executable: bool | None = None
+    # Semantic pass scores against a reference, e.g. {"api_set_f1": 92.3, "api_seq_f1": 88.0, …}.
+    semantic: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         out = {str(s): 0 for s in Severity}
@@ -299,5 +304,7 @@ class Report:
                 "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
                 "error": self.error,
                 "model": self.model.to_json() if self.model else None,
+                "executable": self.executable,
+                "semantic": self.semantic,
             },
         }

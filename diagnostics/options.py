@@ -19,7 +19,9 @@ class CheckOptions:
     ignore: frozenset[str] = frozenset()
     workspace_root: str | None = None
     task_id: str | None = None  # semantic pass: the task this file answers
-    suite: str | None = None  # semantic pass: the suite that holds the task
+    suite: str | None = None  # semantic pass: the suite that holds the task ("builtin" or a path)
+    reference_source: str | None = None  # semantic pass: the reference program, when known
+    requirement: str | None = None  # the task's requirement text, when known
     paper_compat: bool = False
 
     def wants(self, code: str) -> bool:
