@@ -1,0 +1,64 @@
+"""`deepeval-lsp serve`: run the language server over stdio (the default) or TCP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    try:
+        number = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, got {port!r}") from None
+    if not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {number}")
+    return host.strip("[]"), number
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    transport = p.add_mutually_exclusive_group()
+    transport.add_argument(
+        "--stdio", action="store_true", help="talk LSP over standard input/output (the default)"
+    )
+    transport.add_argument(
+        "--tcp",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="listen for one editor on a TCP address instead",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="warning",
+        help="server log level, written to standard error (default warning)",
+    )
+    p.add_argument("--log-file", metavar="PATH", help="write the log to this file instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    handler: logging.Handler = (
+        logging.FileHandler(args.log_file, encoding="utf-8")
+        if args.log_file
+        else logging.StreamHandler(sys.stderr)  # stdout carries the protocol
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=args.log_level.upper(), handlers=[handler], force=True)
+
+    from .server import create_server
+
+    server = create_server()
+    try:
+        if args.tcp:
+            host, port = args.tcp
+            print(f"deepeval-lsp: listening on {host}:{port}", file=sys.stderr, flush=True)
+            server.start_tcp(host, port)
+        else:
+            server.start_io()
+    finally:
+        server.checker.close()
+    return 0

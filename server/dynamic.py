@@ -1,0 +1,94 @@
+"""The full check (static + dynamic + semantic) for the server, off the event loop.
+
+The dynamic pass builds the user's model in a sandboxed warm worker
+(`deepeval_lsp.diagnostics.worker_pool`), never in the server process. This module owns that
+pool: started on first use, closed with the server. Where the pool module is not part of the
+installed checkers, `check` still runs and says in its report that the dynamic pass did not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from deepeval_lsp.diagnostics import CheckOptions, Report, check
+
+log = logging.getLogger(__name__)
+
+POOL_MODULE = "deepeval_lsp.diagnostics.worker_pool"
+
+
+def pool_available() -> bool:
+    try:
+        return importlib.util.find_spec(POOL_MODULE) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def frameworks_missing() -> str | None:
+    """Why the model cannot be built here (no framework installed), or None."""
+
+    def has(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            return False
+
+    if has("torch") or has("keras"):
+        return None
+    return "neither PyTorch nor Keras is installed in the server's Python environment"
+
+
+class FullChecker:
+    """Runs `check` with the dynamic pass in worker threads, sharing one warm worker pool."""
+
+    def __init__(self, threads: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="deepeval-check"
+        )
+        self._pool: Any = None
+        self._pool_failed: str | None = None
+        self._lock = threading.Lock()
+
+    def _get_pool(self) -> Any:
+        with self._lock:
+            if self._pool is not None or self._pool_failed is not None or not pool_available():
+                return self._pool
+            try:
+                module = importlib.import_module(POOL_MODULE)
+                self._pool = module.WorkerPool()
+            except Exception as e:  # the static results still stand; say why once
+                self._pool_failed = f"{type(e).__name__}: {e}"
+                log.warning("the dynamic worker pool did not start: %s", self._pool_failed)
+            return self._pool
+
+    def _check(self, source: str, path: str, options: CheckOptions) -> Report:
+        return check(source, path, options, pool=self._get_pool())
+
+    async def check(self, source: str, path: str, options: CheckOptions) -> Report:
+        """The full report; cancelling the awaiting task drops the result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._check, source, path, options)
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        """Run a blocking function (e.g. a workspace check) on the checker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def pool(self) -> Any:
+        return self._get_pool()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                pool.close()
+            except Exception:
+                log.exception("closing the worker pool failed")

@@ -1,0 +1,386 @@
+"""The deepeval language server: live diagnostics, quick fixes and shape hints (DESIGN.md §8).
+
+On every open and change the static pass runs in-process (pure analysis, milliseconds) and its
+diagnostics are published at once with the document's version. When dynamic checks are on, the
+full check (the model built in a sandboxed worker) follows after a per-document debounce; a newer
+version cancels it. A result is published only if its version is still the document's version.
+Handlers stay thin: the checkers live in `deepeval_lsp.diagnostics`, the LSP shapes in `convert`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deepeval_lsp.diagnostics import Report, check
+from deepeval_lsp.diagnostics.check import MAX_FILE_BYTES
+from deepeval_lsp.diagnostics.model import Position, Range
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from deepeval_lsp import __version__
+
+from . import convert
+from .debounce import Debouncer
+from .dynamic import FullChecker, frameworks_missing
+from .settings import Settings, parse_settings
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "deepeval/status"
+CMD_MODEL_SUMMARY = "deepeval.modelSummary"
+CMD_CHECK_WORKSPACE = "deepeval.checkWorkspace"
+CMD_SERVER_INFO = "deepeval.serverInfo"
+
+
+@dataclass
+class DocState:
+    """The newest report for an open document and the version it belongs to."""
+
+    version: int | None
+    report: Report
+    final: bool  # the full check (not only the static pass) produced it
+
+
+class DeepevalServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "deepeval-lsp",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+        )
+        self.settings = Settings()
+        self.debouncer = Debouncer()
+        self.checker = FullChecker()
+        self.docs: dict[str, DocState] = {}
+        self.no_framework = frameworks_missing()
+        self._shown: set[str] = set()
+        self._pending_messages: list[tuple[lsp.MessageType, str]] = []
+        self._initialized = False
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def tell(self, text: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
+        """Show a message once per session (bad settings, missing frameworks)."""
+        if text in self._shown:
+            return
+        self._shown.add(text)
+        if not self._initialized:
+            self._pending_messages.append((kind, text))
+            return
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=text))
+
+    def flush_messages(self) -> None:
+        self._initialized = True
+        for kind, text in self._pending_messages:
+            self.window_show_message(lsp.ShowMessageParams(type=kind, message=text))
+        self._pending_messages.clear()
+
+    def log(self, text: str, kind: lsp.MessageType = lsp.MessageType.Log) -> None:
+        self.window_log_message(lsp.LogMessageParams(type=kind, message=text))
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def apply_settings(self, raw: Any) -> None:
+        self.settings, problems = parse_settings(raw)
+        for p in problems:
+            self.tell(p)
+
+    @property
+    def dynamic_enabled(self) -> bool:
+        return self.settings.dynamic_checks and self.no_framework is None
+
+    def root(self) -> str | None:
+        return self.workspace.root_path if self.workspace else None
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def static_report(self, source: str, path: str) -> Report:
+        if len(source) > MAX_FILE_BYTES:
+            return Report(path=path, error="document too large to check")
+        options = self.settings.check_options(dynamic=False, root=self.root())
+        return check(source, path, options)
+
+    def on_document(self, uri: str) -> None:
+        """The document was opened or changed: static now, the full check after the debounce."""
+        doc = self.workspace.get_text_document(uri)
+        path = convert.uri_to_path(uri)
+        version = doc.version
+        source = doc.source
+        self.debouncer.cancel(uri)
+        try:
+            report = self.static_report(source, path)
+        except Exception as e:  # a checker bug must not take the editor's server down
+            log.exception("static check failed for %s", uri)
+            self.log(
+                f"deepeval: the static check failed on {path}: {type(e).__name__}: {e}",
+                lsp.MessageType.Error,
+            )
+            report = Report(path=path, error=f"internal error in the static check: {e}")
+        dynamic = self.dynamic_enabled and report.error is None
+        self.publish(uri, version, report, final=not dynamic)
+        if dynamic:
+            self.debouncer.schedule(
+                uri,
+                self.settings.debounce_ms / 1000,
+                lambda: self._full_check(uri, version, source),
+            )
+
+    async def _full_check(self, uri: str, version: int | None, source: str) -> None:
+        path = convert.uri_to_path(uri)
+        options = self.settings.check_options(dynamic=True, root=self.root())
+        try:
+            report = await self.checker.check(source, path, options)
+        except Exception as e:
+            log.exception("full check failed for %s", uri)
+            self.log(
+                f"deepeval: the dynamic check failed on {path}: {type(e).__name__}: {e}",
+                lsp.MessageType.Error,
+            )
+            return
+        self.publish(uri, version, report, final=True)
+
+    def is_current(self, uri: str, version: int | None) -> bool:
+        doc = self.workspace.text_documents.get(uri)
+        return doc is not None and doc.version == version
+
+    def columns(self, uri: str) -> convert.Columns:
+        doc = self.workspace.get_text_document(uri)
+        return convert.Columns(doc.lines, self.workspace.position_codec)
+
+    def publish(self, uri: str, version: int | None, report: Report, *, final: bool) -> None:
+        if not self.is_current(uri, version):
+            return  # a newer version is on its way; this result is stale
+        self.docs[uri] = DocState(version, report, final)
+        diagnostics = convert.to_lsp_diagnostics(report, self.columns(uri), uri)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+        reason = None if self.dynamic_enabled else (self.no_framework or "dynamic checks are off")
+        params = convert.status(report, reason)
+        params.update(uri=uri, version=version, final=final)
+        self.protocol.notify(STATUS_NOTIFICATION, params)
+
+    def on_close(self, uri: str) -> None:
+        self.debouncer.cancel(uri)
+        self.docs.pop(uri, None)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+
+    def recheck_open_documents(self) -> None:
+        for uri in list(self.workspace.text_documents):
+            self.on_document(uri)
+
+    def current(self, uri: str) -> DocState | None:
+        state = self.docs.get(uri)
+        if state is None or not self.is_current(uri, state.version):
+            return None
+        return state
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def model_summary(self, uri: str) -> dict[str, Any]:
+        from deepeval_lsp.diagnostics.render import render_model_summary
+
+        state = self.current(uri)
+        if state is None:
+            return {"uri": uri, "text": "deepeval: this document has not been checked yet"}
+        report = state.report
+        if report.model is None:
+            why = report.passes.get("dynamic", "the model did not build")
+            first = convert.status(report)["text"]
+            return {"uri": uri, "text": f"No model summary: {why}.\n{first}", "model": None}
+        return {
+            "uri": uri,
+            "text": render_model_summary(report.model),
+            "model": report.model.to_json(),
+        }
+
+    async def check_workspace(self) -> dict[str, Any]:
+        """Check every Python file under the workspace folders; publish for the closed ones."""
+        from deepeval_lsp.diagnostics import check_path
+
+        from deepeval_lsp.check_cli import iter_files
+
+        roots = [convert.uri_to_path(f.uri) for f in self.workspace.folders.values()]
+        if not roots and self.root():
+            roots = [self.root()]
+        options = self.settings.check_options(root=self.root())
+        pool = self.checker.pool if options.dynamic and self.dynamic_enabled else None
+        if not self.dynamic_enabled:
+            options = self.settings.check_options(dynamic=False, root=self.root())
+        files = list(iter_files(roots)) if roots else []
+        found = 0
+        for path in files:
+            uri = convert.path_to_uri(path, "", "")
+            if uri in self.workspace.text_documents:
+                state = self.current(uri)
+                found += len(state.report.diagnostics) if state else 0
+                continue
+            report = await self.checker.run(lambda p=path: check_path(p, options, pool=pool))
+            found += len(report.diagnostics)
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines(True)
+            cols = convert.Columns(lines, self.workspace.position_codec)
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(
+                    uri=uri, diagnostics=convert.to_lsp_diagnostics(report, cols, uri)
+                )
+            )
+        return {"files": len(files), "diagnostics": found}
+
+    def server_info(self) -> dict[str, Any]:
+        from .dynamic import pool_available
+
+        return {
+            "version": __version__,
+            "python": sys.executable,
+            "settings": {
+                "dynamicChecks": self.settings.dynamic_checks,
+                "debounceMs": self.settings.debounce_ms,
+                "timeoutMs": self.settings.timeout_ms,
+                "inputShape": list(self.settings.input_shape)
+                if self.settings.input_shape
+                else None,
+                "framework": self.settings.framework,
+            },
+            "dynamic": {
+                "enabled": self.dynamic_enabled,
+                "pool": pool_available(),
+                "missing": self.no_framework,
+            },
+        }
+
+
+def _lsp_range_to_model(cols: convert.Columns, rng: lsp.Range) -> Range:
+    return Range(cols.from_client(rng.start), cols.from_client(rng.end))
+
+
+def create_server() -> DeepevalServer:
+    """A server with every feature registered."""
+    server = DeepevalServer()
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: DeepevalServer, params: lsp.InitializeParams) -> None:
+        options = params.initialization_options
+        if isinstance(options, dict) and "settings" in options:
+            ls.apply_settings(options["settings"])
+        elif options is not None and not isinstance(options, dict):
+            ls.tell("deepeval: initializationOptions must be an object (ignored)")
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: DeepevalServer, params: lsp.InitializedParams) -> None:
+        ls.flush_messages()
+        if ls.no_framework:
+            ls.tell(
+                f"deepeval: {ls.no_framework}; only static checks run "
+                f"(install torch or keras into {sys.executable} for shape checks)."
+            )
+        await pull_settings(ls)
+
+    async def pull_settings(ls: DeepevalServer) -> None:
+        caps = ls.client_capabilities.workspace
+        if not (caps and caps.configuration):
+            return
+        try:
+            result = await ls.workspace_configuration_async(
+                lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="deepeval")])
+            )
+        except Exception as e:
+            ls.log(f"deepeval: workspace/configuration failed: {e}", lsp.MessageType.Warning)
+            return
+        if result and result[0] is not None:
+            before = ls.settings
+            ls.apply_settings(result[0])
+            if ls.settings != before:
+                ls.recheck_open_documents()
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: DeepevalServer, params: lsp.DidChangeConfigurationParams
+    ) -> None:
+        pushed = params.settings
+        if isinstance(pushed, dict) and isinstance(pushed.get("deepeval"), dict):
+            ls.apply_settings(pushed["deepeval"])
+            ls.recheck_open_documents()
+        else:
+            await pull_settings(ls)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: DeepevalServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.on_document(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: DeepevalServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        ls.on_document(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: DeepevalServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.on_close(params.text_document.uri)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(
+            code_action_kinds=[lsp.CodeActionKind.QuickFix, convert.FIX_ALL_KIND],
+            resolve_provider=False,
+        ),
+    )
+    def code_action(ls: DeepevalServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        uri = params.text_document.uri
+        state = ls.current(uri)
+        if state is None:
+            return []
+        cols = ls.columns(uri)
+        wanted = _lsp_range_to_model(cols, params.range)
+        return convert.code_actions(
+            state.report, uri, state.version, cols, wanted, params.context.only
+        )
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls: DeepevalServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        state = ls.current(params.text_document.uri)
+        if state is None:
+            return None
+        cols = ls.columns(params.text_document.uri)
+        text = convert.hover(state.report.model, cols.from_client(params.position))
+        if text is None:
+            return None
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+    def inlay_hint(ls: DeepevalServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+        state = ls.current(params.text_document.uri)
+        if state is None:
+            return []
+        cols = ls.columns(params.text_document.uri)
+        return convert.inlay_hints(
+            state.report.model, cols, params.range.start.line, params.range.end.line
+        )
+
+    @server.command(CMD_MODEL_SUMMARY)
+    def model_summary(ls: DeepevalServer, *args: Any) -> dict[str, Any]:
+        uri = args[0] if args and isinstance(args[0], str) else None
+        if uri is None:
+            raise ValueError(f"{CMD_MODEL_SUMMARY} takes a document URI")
+        return ls.model_summary(uri)
+
+    @server.command(CMD_CHECK_WORKSPACE)
+    async def check_workspace(ls: DeepevalServer, *args: Any) -> dict[str, Any]:
+        return await ls.check_workspace()
+
+    @server.command(CMD_SERVER_INFO)
+    def server_info(ls: DeepevalServer, *args: Any) -> dict[str, Any]:
+        return ls.server_info()
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: DeepevalServer, params: Any) -> None:
+        ls.debouncer.cancel_all()
+        ls.checker.close()
+
+    return server
+
+
+__all__ = ["DeepevalServer", "Position", "create_server"]
