@@ -1,0 +1,195 @@
+"""The semantic pass: how closely a program's structure follows a reference program (DESIGN.md §7).
+
+Both programs are read into API sequences and API sets by `api_graph.extract` (pure syntax-tree
+work: nothing runs, so the pass is safe in-process). The scores, in percent:
+
+- API set: precision, recall and F1 of the candidate's distinct API names against the
+  reference's;
+- API sequence: ROUGE-L (longest common subsequence) precision, recall and F1 for every pair of
+  a reference sequence and a candidate sequence (an m×n matrix per measure); each measure scores
+  the mean of the row maxima (every reference path matched by its best candidate path) and the
+  mean of the column maxima (every candidate path matched by its best reference path), averaged.
+
+A candidate whose structure cannot be read scores 0 on every measure. The pass also turns the
+differences into information diagnostics: DL501 (Missing Structure) for API calls and call
+sequences that the reference has and the candidate lacks, DL502 (Extra Structure) for API calls
+the candidate adds.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .api_graph import Extraction, ExtractionError, extract
+
+MEASURES = (
+    "api_set_precision",
+    "api_set_recall",
+    "api_set_f1",
+    "api_seq_precision",
+    "api_seq_recall",
+    "api_seq_f1",
+)
+MAX_MISSING_SEQUENCES = 5  # reference paths listed in the report and as diagnostics
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token sequences.
+
+    Bit-parallel (Hyyrö 2004): one big-integer add per token of `b`, so comparing the many
+    path pairs of a branched model stays cheap in pure Python.
+    """
+    if not a or not b:
+        return 0
+    masks: dict[str, int] = {}
+    for i, token in enumerate(a):
+        masks[token] = masks.get(token, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for token in b:
+        u = v & masks.get(token, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(a) - v.bit_count()
+
+
+def _prf(matched: float, n_ref: int, n_cand: int) -> tuple[float, float, float]:
+    precision = matched / n_cand if n_cand else 0.0
+    recall = matched / n_ref if n_ref else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def set_scores(reference: Sequence[str], candidate: Sequence[str]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the candidate's distinct API names, as fractions."""
+    ref, cand = set(reference), set(candidate)
+    return _prf(len(ref & cand), len(ref), len(cand))
+
+
+def rouge_l(reference: Sequence[str], candidate: Sequence[str]) -> tuple[float, float, float]:
+    """ROUGE-L (precision, recall, F1) of one candidate sequence against one reference."""
+    return _prf(lcs_length(reference, candidate), len(reference), len(candidate))
+
+
+def sequence_scores(
+    references: Sequence[Sequence[str]], candidates: Sequence[Sequence[str]]
+) -> tuple[float, float, float]:
+    """(precision, recall, F1) over all reference × candidate sequence pairs, as fractions.
+
+    Each measure: the mean of the row maxima (over reference sequences) and the mean of the
+    column maxima (over candidate sequences), averaged.
+    """
+    if not references or not candidates:
+        return 0.0, 0.0, 0.0
+    matrix = [[rouge_l(r, c) for c in candidates] for r in references]
+    out = []
+    for k in range(3):
+        rows = sum(max(cell[k] for cell in row) for row in matrix) / len(references)
+        cols = sum(
+            max(matrix[i][j][k] for i in range(len(references))) for j in range(len(candidates))
+        ) / len(candidates)
+        out.append((rows + cols) / 2)
+    return out[0], out[1], out[2]
+
+
+@dataclass
+class Comparison:
+    """The semantic scores of one candidate against one reference (percent), and the gaps."""
+
+    scores: dict[str, float]
+    missing_apis: list[str] = field(default_factory=list)
+    extra_apis: list[str] = field(default_factory=list)
+    missing_sequences: list[list[str]] = field(default_factory=list)
+    error: str | None = None  # the candidate's structure could not be read
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: round(v, 2) for k, v in self.scores.items()}
+        out["missing_apis"] = list(self.missing_apis)
+        out["extra_apis"] = list(self.extra_apis)
+        out["missing_sequences"] = [list(s) for s in self.missing_sequences]
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def zero_scores() -> dict[str, float]:
+    return dict.fromkeys(MEASURES, 0.0)
+
+
+def compare_extractions(reference: Extraction, candidate: Extraction) -> Comparison:
+    """Score a candidate's structure against a reference's."""
+    sp, sr, sf = set_scores(reference.apis, candidate.apis)
+    qp, qr, qf = sequence_scores(reference.sequences, candidate.sequences)
+    scores = dict(zip(MEASURES, (sp, sr, sf, qp, qr, qf), strict=True))
+    cand_set = set(candidate.apis)
+    ref_set = set(reference.apis)
+    return Comparison(
+        scores={k: v * 100 for k, v in scores.items()},
+        missing_apis=[a for a in reference.apis if a not in cand_set],
+        extra_apis=[a for a in candidate.apis if a not in ref_set],
+        missing_sequences=_missing_sequences(reference.sequences, candidate.sequences),
+    )
+
+
+def _missing_sequences(
+    references: Sequence[tuple[str, ...]], candidates: Sequence[tuple[str, ...]]
+) -> list[list[str]]:
+    """Reference paths that no candidate path contains in order, worst matched first."""
+    gaps = []
+    for ref in references:
+        best = max((lcs_length(ref, c) for c in candidates), default=0)
+        if best < len(ref):
+            gaps.append((best / len(ref), list(ref)))
+    gaps.sort(key=lambda g: g[0])
+    return [g[1] for g in gaps[:MAX_MISSING_SEQUENCES]]
+
+
+def compare(
+    reference_source: str | Extraction,
+    candidate_source: str | ast.Module,
+    *,
+    study_compat: bool = False,
+) -> Comparison:
+    """Score a candidate program against a reference program.
+
+    A reference whose structure cannot be read is a usage error (ExtractionError); a candidate
+    whose structure cannot be read scores 0 and says why in `error`.
+    """
+    if isinstance(reference_source, Extraction):
+        ref = reference_source
+    else:
+        ref = extract(reference_source, study_compat=study_compat)
+    try:
+        cand = extract(candidate_source, study_compat=study_compat)
+    except ExtractionError as e:
+        return Comparison(
+            scores=zero_scores(),
+            missing_apis=list(ref.apis),
+            missing_sequences=[list(s) for s in ref.sequences[:MAX_MISSING_SEQUENCES]],
+            error=str(e),
+        )
+    return compare_extractions(ref, cand)
+
+
+def study_task_scores(
+    reference_source: str, samples: Sequence[str], *, study_compat: bool = True
+) -> dict[str, float]:
+    """One task's scores as the study averaged them: the mean over its samples (percent).
+
+    Every sample counts, an empty one or one whose structure cannot be read scoring 0.
+    """
+    if not samples:
+        return zero_scores()
+    ref = extract(reference_source, study_compat=study_compat)
+    total = zero_scores()
+    for source in samples:
+        scores = (
+            compare(ref, source, study_compat=study_compat).scores
+            if source.strip()
+            else zero_scores()
+        )
+        for k in MEASURES:
+            total[k] += scores[k]
+    return {k: v / len(samples) for k, v in total.items()}
