@@ -9,6 +9,7 @@ Handlers stay thin: the checkers live in `deepeval_lsp.diagnostics`, the LSP sha
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from deepeval_lsp import __version__
 from . import convert
 from .debounce import Debouncer
 from .dynamic import FullChecker, frameworks_missing
+from .protocol import DeepevalProtocol
 from .settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class DeepevalServer(LanguageServer):
             "deepeval-lsp",
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=DeepevalProtocol,
         )
         self.settings = Settings()
         self.debouncer = Debouncer()
@@ -60,6 +63,16 @@ class DeepevalServer(LanguageServer):
         self._shown: set[str] = set()
         self._pending_messages: list[tuple[lsp.MessageType, str]] = []
         self._initialized = False
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Errors outside a request: answer bad JSON, log the rest (no pop-up per message)."""
+        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+            self.protocol.answer_parse_error(error)
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+        try:
+            self.log(f"deepeval: {type(error).__name__}: {error}", lsp.MessageType.Error)
+        except Exception:
+            log.exception("could not send a log message")
 
     # -- messages -----------------------------------------------------------------------------
 

@@ -1,0 +1,80 @@
+"""JSON-RPC hardening: every unreadable message gets an error answer and the server stays up.
+
+pygls answers unknown methods with MethodNotFound, but a request whose params do not fit its
+method, a message that is not a JSON object, or a body that is not JSON at all would get no
+answer (the editor waits for ever) and a pop-up. Here they get the JSON-RPC error the spec names:
+InvalidParams (-32602), InvalidRequest (-32600) or ParseError (-32700, id null).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
+from pygls.protocol import LanguageServerProtocol
+
+log = logging.getLogger(__name__)
+
+
+class Rejected:
+    """A message that could not be read, answered with `error` by `handle_message`."""
+
+    jsonrpc = "2.0"
+
+    def __init__(self, msg_id: Any, error: JsonRpcException) -> None:
+        self.id = msg_id
+        self.error = error
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+class DeepevalProtocol(LanguageServerProtocol):
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" not in data:
+            return data  # a nested object, or a message without "jsonrpc" (refused below)
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as e:
+            method = data.get("method")
+            if isinstance(method, str) and _valid_id(data.get("id")):
+                detail = f"{e.__cause__}".splitlines()[0] if e.__cause__ else ""
+                return Rejected(
+                    data["id"],
+                    JsonRpcInvalidParams(f"invalid params for {method}: {detail}".rstrip(": ")),
+                )
+            if method is None and "result" not in data and "error" not in data:
+                return Rejected(
+                    data.get("id") if _valid_id(data.get("id")) else None,
+                    JsonRpcInvalidRequest("a message needs a method, a result or an error"),
+                )
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, Rejected):
+            log.warning("refused a message: %s", message.error.message)
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        if not hasattr(message, "jsonrpc") or isinstance(message, dict):
+            log.warning("refused a message that is not a JSON-RPC 2.0 object: %.200r", message)
+            self._send_response(
+                None,
+                error=JsonRpcInvalidRequest(
+                    "expected a JSON-RPC 2.0 message object (batches are not supported)"
+                ).to_response_error(),
+            )
+            return
+        super().handle_message(message)
+
+    def answer_parse_error(self, error: Exception) -> None:
+        """The body was not JSON: say so with id null, as JSON-RPC asks."""
+        self._send_response(
+            None, error=JsonRpcParseError(f"Parse error: {error}").to_response_error()
+        )

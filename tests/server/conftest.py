@@ -1,0 +1,123 @@
+"""A real deepeval-lsp server process driven by a pytest-lsp client over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+SERVER = [sys.executable, "-m", "deepeval_lsp", "serve", "--stdio"]
+STATUS = "deepeval/status"
+TIMEOUT = 20.0
+
+
+def make_client() -> LanguageClient:
+    """pytest-lsp's test client that also records every publish (with its version) and status."""
+    from pygls.protocol import default_converter
+    from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+    client = LanguageClient(converter_factory=default_converter)
+    client.statuses = []  # type: ignore[attr-defined]
+    client.publishes = []  # type: ignore[attr-defined]
+
+    def publish(ls: LanguageClient, params: lsp.PublishDiagnosticsParams) -> None:
+        ls.publishes.append(params)  # type: ignore[attr-defined]
+        ls.diagnostics[params.uri] = params.diagnostics
+
+    def status(ls: LanguageClient, params: Any) -> None:
+        ls.statuses.append(_plain(params))  # type: ignore[attr-defined]
+
+    register_lsp_features(
+        client,
+        {
+            **DEFAULT_CLIENT_FEATURES,
+            lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
+            STATUS: status,
+        },
+    )
+    return client
+
+
+def _plain(obj: Any) -> Any:
+    """pygls hands unknown notifications' params over as attribute objects; make them dicts."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if hasattr(obj, "_asdict"):
+        return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return {k: _plain(v) for k, v in vars(obj).items()}
+    return obj
+
+
+async def wait_until(predicate, what: str, timeout: float = TIMEOUT) -> None:
+    """Poll `predicate` until it holds; fail with `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def wait_final(client: LanguageClient, uri: str, version: int) -> dict[str, Any]:
+    """Wait for the last report of `uri` at `version` (the full check, or static when off)."""
+
+    def found() -> dict[str, Any] | None:
+        for s in reversed(client.statuses):  # type: ignore[attr-defined]
+            if s.get("uri") == uri and s.get("version") == version and s.get("final"):
+                return s
+        return None
+
+    await wait_until(lambda: found() is not None, f"the final status of {uri} v{version}")
+    return found()  # type: ignore[return-value]
+
+
+def diagnostics_of(client: LanguageClient, uri: str) -> list[lsp.Diagnostic]:
+    return list(client.diagnostics.get(uri, ()))
+
+
+def open_doc(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(
+                uri=uri, language_id="python", version=version, text=text
+            )
+        )
+    )
+    return uri
+
+
+def replace_all(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+async def start(lsp_client: LanguageClient, root: Path, settings: dict[str, Any]) -> None:
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=root.as_uri(),
+            workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
+            initialization_options={"settings": settings},
+        )
+    )
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, client_factory=make_client))
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    """A server with dynamic checks on and a short debounce."""
+    lsp_client.set_configuration({"dynamicChecks": True, "debounceMs": 50}, section="deepeval")
+    await start(lsp_client, tmp_path, {"dynamicChecks": True, "debounceMs": 50})
+    yield
+    await lsp_client.shutdown_session()
