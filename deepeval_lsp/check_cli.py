@@ -10,26 +10,51 @@ from pathlib import Path
 
 from deepeval_lsp import __version__
 
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache",
-             ".ruff_cache", ".pytest_cache", "build", "dist", "site-packages"}
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    ".tox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "build",
+    "dist",
+    "site-packages",
+}
 MAX_FIX_ROUNDS = 4
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
     p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    p.add_argument("--no-dynamic", action="store_true",
-                   help="static checks only (do not build the model in the sandbox)")
+    p.add_argument(
+        "--no-dynamic",
+        action="store_true",
+        help="static checks only (do not build the model in the sandbox)",
+    )
     p.add_argument("--fix", action="store_true", help="apply verified fixes in place")
     p.add_argument("--select", metavar="CODES", help="only these codes or prefixes (DL1,DL301)")
     p.add_argument("--ignore", metavar="CODES", help="leave out these codes or prefixes")
-    p.add_argument("--summary", action="store_true",
-                   help="print the model summary (layers, shapes, parameters) of each file")
-    p.add_argument("--input-shape", metavar="SHAPE",
-                   help="default input shape with batch, e.g. 1,3,32,32")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="print the model summary (layers, shapes, parameters) of each file",
+    )
+    p.add_argument(
+        "--input-shape", metavar="SHAPE", help="default input shape with batch, e.g. 1,3,32,32"
+    )
     p.add_argument("--framework", choices=("auto", "torch", "keras"), default="auto")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                   help="dynamic check time limit per file (default 10)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="dynamic check time limit per file (default 10)",
+    )
     p.add_argument("--no-frames", action="store_true", help="text output without code frames")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
@@ -48,7 +73,9 @@ def _shape(value: str | None) -> tuple[int, ...] | None:
     try:
         dims = tuple(int(x) for x in value.strip("()[] ").replace("x", ",").split(",") if x.strip())
     except ValueError:
-        raise UsageError(f"--input-shape: expected integers like 1,3,32,32, got {value!r}") from None
+        raise UsageError(
+            f"--input-shape: expected integers like 1,3,32,32, got {value!r}"
+        ) from None
     if not dims or any(d <= 0 for d in dims):
         raise UsageError(f"--input-shape: dimensions must be positive, got {value!r}")
     return dims
@@ -96,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"deepeval-lsp check: error: {e}", file=sys.stderr)
         return 2
 
-    from deepeval_lsp.diagnostics import check, check_path
+    from deepeval_lsp.diagnostics import check
     from deepeval_lsp.diagnostics.check import UncheckableFile, read_source
     from deepeval_lsp.diagnostics.model import Report
     from deepeval_lsp.diagnostics.render import (
@@ -123,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
             if args.fix:
                 original = source
                 for _ in range(MAX_FIX_ROUNDS):
-                    edits = [e for d in report.diagnostics if (f := d.preferred_fix) for e in f.edits]
+                    edits = [
+                        e for d in report.diagnostics if (f := d.preferred_fix) for e in f.edits
+                    ]
                     if not edits:
                         break
                     new_source = apply_edits(source, edits)

@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         top.print_usage(sys.stderr)
         known = ", ".join(COMMANDS)
-        print(f"deepeval-lsp: error: unknown command {name!r} (choose from {known})", file=sys.stderr)
+        print(
+            f"deepeval-lsp: error: unknown command {name!r} (choose from {known})", file=sys.stderr
+        )
         return 2
     module_name, desc = COMMANDS[name]
     try:

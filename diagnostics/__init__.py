@@ -5,7 +5,17 @@ in a sandboxed worker and the semantic pass against a known reference, and retur
 """
 
 from .check import check, check_path
-from .model import Diagnostic, Fix, LayerSummary, ModelSummary, Position, Range, Related, Report, TextEdit
+from .model import (
+    Diagnostic,
+    Fix,
+    LayerSummary,
+    ModelSummary,
+    Position,
+    Range,
+    Related,
+    Report,
+    TextEdit,
+)
 from .options import CheckOptions
 from .taxonomy import CODES, Severity
 

@@ -284,9 +284,7 @@ class Report:
 
     @property
     def has_errors(self) -> bool:
-        return self.error is not None or any(
-            d.severity == Severity.ERROR for d in self.diagnostics
-        )
+        return self.error is not None or any(d.severity == Severity.ERROR for d in self.diagnostics)
 
     def to_json(self) -> dict[str, Any]:
         counts = self.counts()

@@ -36,9 +36,7 @@ def render_text(
     return "\n".join(out)
 
 
-def _diagnostic_text(
-    path: str, d: Diagnostic, lines: list[str], colour: bool, frames: bool
-) -> str:
+def _diagnostic_text(path: str, d: Diagnostic, lines: list[str], colour: bool, frames: bool) -> str:
     line, col = d.range.start.line + 1, d.range.start.character + 1
     head = (
         f"{_c(path, 'bold', colour)}:{line}:{col}: "
@@ -55,8 +53,10 @@ def _diagnostic_text(
         parts.append(f"{line} | {src}")
         parts.append(f"{' ' * gutter} | {' ' * start}{_c('^' * width, str(d.severity), colour)}")
     for r in d.related:
-        parts.append(f"  = note: {r.path}:{r.range.start.line + 1}:{r.range.start.character + 1}: "
-                     f"{r.message}")
+        parts.append(
+            f"  = note: {r.path}:{r.range.start.line + 1}:{r.range.start.character + 1}: "
+            f"{r.message}"
+        )
     for fix in d.fixes:
         mark = "verified" if fix.verified else "unverified"
         parts.append(f"  = help: {fix.title} ({mark})")
@@ -88,12 +88,14 @@ def render_model_summary(summary: ModelSummary) -> str:
     rows = [("Layer (type)", "Input Shape", "Output Shape", "Param #")]
     for layer in summary.layers:
         indent = "  " * layer.depth
-        rows.append((
-            f"{indent}{layer.name} ({layer.type})",
-            _fmt_shape(layer.input_shape),
-            _fmt_shape(layer.output_shape),
-            f"{layer.params:,}",
-        ))
+        rows.append(
+            (
+                f"{indent}{layer.name} ({layer.type})",
+                _fmt_shape(layer.input_shape),
+                _fmt_shape(layer.output_shape),
+                f"{layer.params:,}",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     rule = "=" * (sum(widths) + 6)
     lines = [rule]
@@ -162,16 +164,18 @@ def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
                 res["fixes"] = [
                     {
                         "description": {"text": f.title},
-                        "artifactChanges": [{
-                            "artifactLocation": {"uri": r.path},
-                            "replacements": [
-                                {
-                                    "deletedRegion": _sarif_region(e.range),
-                                    "insertedContent": {"text": e.new_text},
-                                }
-                                for e in f.edits
-                            ],
-                        }],
+                        "artifactChanges": [
+                            {
+                                "artifactLocation": {"uri": r.path},
+                                "replacements": [
+                                    {
+                                        "deletedRegion": _sarif_region(e.range),
+                                        "insertedContent": {"text": e.new_text},
+                                    }
+                                    for e in f.edits
+                                ],
+                            }
+                        ],
                     }
                     for f in d.fixes
                 ]
@@ -182,19 +186,25 @@ def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "deepeval-lsp",
-                "version": tool_version,
-                "informationUri": "https://pypi.org/project/deepeval-lsp/",
-                "rules": rules,
-            }},
-            "results": results,
-            "invocations": [{
-                "executionSuccessful": not notifications,
-                "toolExecutionNotifications": notifications,
-            }],
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "deepeval-lsp",
+                        "version": tool_version,
+                        "informationUri": "https://pypi.org/project/deepeval-lsp/",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "invocations": [
+                    {
+                        "executionSuccessful": not notifications,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+            }
+        ],
     }
     return json.dumps(doc, indent=2)
 

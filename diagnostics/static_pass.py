@@ -8,12 +8,15 @@ wrong on their face. It reports every such mistake in one run, in-process, in mi
 from __future__ import annotations
 
 import ast
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
 from . import taxonomy as T
+from .fix_verification import verify
 from .model import Diagnostic, Position, Range
 from .options import CheckOptions
+from .static_checks import run_checks
 from .text import SourceText
 
 
@@ -63,9 +66,16 @@ def run_static(source: str, path: str, options: CheckOptions) -> StaticResult:
         return StaticResult([syntax] if syntax else [], None, fatal)
     result = StaticResult(tree=tree)
     try:
-        from .static_checks import run_checks
-
         result.diagnostics.extend(run_checks(tree, source, path, options))
     except RecursionError:
         result.fatal = "expressions nested too deeply to analyse"
+        return result
+    if options.verify_fixes and any(d.fixes for d in result.diagnostics):
+        unverified = dataclasses.replace(options, verify_fixes=False)
+
+        def recheck(text: str) -> list[Diagnostic] | None:
+            again = run_static(text, path, unverified)
+            return None if again.tree is None else again.diagnostics
+
+        result.diagnostics = verify(source, result.diagnostics, recheck)
     return result

@@ -36,6 +36,11 @@ class SourceText:
         end = self.char_col(end_line, end_byte) if end_byte is not None else col + 1
         return Range(Position(line, col), Position(end_line, end))
 
+    def text_of(self, node: ast.AST) -> str:
+        """The source text of a node (single- or multi-line)."""
+        rng = self.range_of(node)
+        return self.text[self.offset(rng.start) : self.offset(rng.end)]
+
     def offset(self, pos: Position) -> int:
         """Absolute character offset of a position (clamped to the text)."""
         if pos.line >= len(self.lines):
@@ -57,6 +62,8 @@ def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
     kept: list[tuple[int, int, str]] = []
     last_end = -1
     for start, end, new in spans:
+        if kept and (start, end, new) == kept[-1]:
+            continue  # the same edit from several diagnostics (one missing import, many uses)
         if start < last_end:
             continue
         kept.append((start, end, new))

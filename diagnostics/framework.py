@@ -1,0 +1,366 @@
+"""Introspection of the installed frameworks: does `torch.nn.Conv2D` exist, what does
+`keras.layers.Dense` accept, what did the user probably mean?
+
+Only framework packages on an allow-list are ever imported here (importing a user's module would
+run their code in the checker's process). `tensorflow.keras` is answered by Keras 3 when TensorFlow
+itself is not installed, which is how the default engine runs such code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from types import ModuleType
+from typing import Any
+
+# Packages whose members and signatures the static pass checks. Importing them runs only their code.
+FRAMEWORKS = frozenset({"torch", "keras", "tensorflow", "tf_keras", "numpy", "torchvision"})
+
+# Real, commonly used packages that may simply not be installed here: never "non-existent".
+KNOWN_PACKAGES = frozenset(
+    {
+        "tensorflow",
+        "tf_keras",
+        "torchvision",
+        "torchaudio",
+        "torchtext",
+        "torchsummary",
+        "torchinfo",
+        "cv2",
+        "sklearn",
+        "scipy",
+        "pandas",
+        "matplotlib",
+        "seaborn",
+        "PIL",
+        "skimage",
+        "tqdm",
+        "transformers",
+        "datasets",
+        "tokenizers",
+        "timm",
+        "einops",
+        "jax",
+        "flax",
+        "optax",
+        "tensorflow_addons",
+        "tensorflow_datasets",
+        "tensorflow_hub",
+        "keras_tuner",
+        "keras_cv",
+        "keras_nlp",
+        "pydot",
+        "graphviz",
+        "h5py",
+        "lightning",
+        "pytorch_lightning",
+        "torchmetrics",
+        "wandb",
+        "tensorboard",
+        "tensorboardX",
+        "albumentations",
+        "nltk",
+        "spacy",
+        "gensim",
+        "plotly",
+        "yaml",
+        "requests",
+        "numba",
+        "xgboost",
+        "lightgbm",
+        "onnx",
+        "onnxruntime",
+        "accelerate",
+        "peft",
+        "sentencepiece",
+        "huggingface_hub",
+        "safetensors",
+        "mlflow",
+        "torch_geometric",
+        "dgl",
+        "networkx",
+        "imageio",
+        "librosa",
+        "soundfile",
+    }
+)
+
+MISSING: Any = object()  # sentinel: the attribute does not exist
+UNKNOWN: Any = object()  # sentinel: cannot tell (framework not installed, dynamic object…)
+
+
+def ensure_backend() -> None:
+    """Keras runs on the torch backend in this tool unless the user chose another."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+
+
+@cache
+def installed(top: str) -> bool:
+    """Is a top-level package importable (without importing it)?"""
+    if top in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@cache
+def import_framework(name: str) -> ModuleType | None:
+    """Import a framework module on the allow-list, or None if it is not installed/importable."""
+    if name.split(".")[0] not in FRAMEWORKS:
+        return None
+    ensure_backend()
+    try:
+        return importlib.import_module(name)
+    except Exception:  # a framework that fails to import is as good as absent
+        return None
+
+
+def canonical(dotted: str) -> str | None:
+    """Map a dotted path to the engine that answers for it, or None if nothing can.
+
+    `tensorflow.keras.X` is checked against Keras 3 when TensorFlow is not installed; other
+    `tensorflow.*` paths then cannot be checked.
+    """
+    top = dotted.split(".")[0]
+    if top not in FRAMEWORKS:
+        return None
+    if top == "tensorflow" and not installed("tensorflow"):
+        if dotted == "tensorflow.keras" or dotted.startswith("tensorflow.keras."):
+            return "keras" + dotted[len("tensorflow.keras") :] if installed("keras") else None
+        return None
+    if not installed(top):
+        return None
+    return dotted
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The result of walking a dotted path: the object, or where the walk stopped."""
+
+    obj: Any  # the object, MISSING or UNKNOWN
+    parent: Any = None  # the last object that exists
+    parent_path: str = ""  # its dotted path
+    missing: str | None = None  # the first name that does not exist on `parent`
+
+
+@lru_cache(maxsize=4096)
+def lookup(dotted: str) -> Lookup:
+    """Resolve `torch.nn.Conv2d` to the object, following submodules that need importing."""
+    path = canonical(dotted)
+    if path is None:
+        return Lookup(UNKNOWN)
+    parts = path.split(".")
+    obj: Any = import_framework(parts[0])
+    if obj is None:
+        return Lookup(UNKNOWN)
+    current = parts[0]
+    for part in parts[1:]:
+        if not (inspect.ismodule(obj) or inspect.isclass(obj)):
+            return Lookup(UNKNOWN)
+        try:
+            nxt = getattr(obj, part, MISSING)
+        except Exception:
+            return Lookup(UNKNOWN)
+        if nxt is MISSING and inspect.ismodule(obj):
+            nxt = _import_submodule(f"{current}.{part}")
+        if nxt is MISSING:
+            return Lookup(MISSING, obj, current, part)
+        if nxt is UNKNOWN:
+            return Lookup(UNKNOWN)
+        obj, current = nxt, f"{current}.{part}"
+    return Lookup(obj, None, current)
+
+
+def _import_submodule(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        # Missing only if it is this very module that is absent, not one of its dependencies.
+        return MISSING if e.name == name or (e.name and name.startswith(e.name + ".")) else UNKNOWN
+    except Exception:
+        return UNKNOWN
+
+
+def module_exists(dotted: str) -> bool | None:
+    """True/False for framework modules and installed packages; None when it cannot be told."""
+    top = dotted.split(".")[0]
+    if top in FRAMEWORKS:
+        if canonical(dotted) is None:
+            return None
+        found = lookup(dotted)
+        if found.obj is UNKNOWN:
+            return None
+        return found.obj is not MISSING and inspect.ismodule(found.obj)
+    if "." not in dotted:
+        return True if installed(dotted) else (None if dotted in KNOWN_PACKAGES else False)
+    return None  # submodules of non-framework packages: importing them would run their code
+
+
+@lru_cache(maxsize=2048)
+def public_names(dotted: str) -> tuple[str, ...]:
+    found = lookup(dotted)
+    if found.obj in (MISSING, UNKNOWN):
+        return ()
+    return tuple(n for n in dir(found.obj) if not n.startswith("_"))
+
+
+def suggest(name: str, candidates: tuple[str, ...] | list[str]) -> str | None:
+    """The best did-you-mean for `name`: a case-insensitive match first, then difflib."""
+    lowered = [c for c in candidates if c.lower() == name.lower() and c != name]
+    if len(lowered) == 1:
+        return lowered[0]
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    close = difflib.get_close_matches(
+        name.lower(), [c.lower() for c in candidates], n=1, cutoff=0.8
+    )
+    if close:
+        return next(c for c in candidates if c.lower() == close[0])
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Signatures
+
+
+@dataclass(frozen=True)
+class Params:
+    """What a callable accepts, flattened for binding call sites."""
+
+    qualname: str
+    positional: tuple[str, ...]  # positional parameters in order (after self)
+    keyword: frozenset[str]  # every name accepted by keyword
+    required: tuple[str, ...]  # parameters with no default (not *args/**kwargs)
+    var_positional: bool
+    open_keywords: bool  # accepts arbitrary keywords (a **kwargs that is not validated)
+
+
+@lru_cache(maxsize=4096)
+def _params_cached(obj: Any) -> Params | None:
+    return _params(obj)
+
+
+def params_of(obj: Any) -> Params | None:
+    """The parameters of a framework class's constructor or a framework function, if knowable."""
+    try:
+        return _params_cached(obj)
+    except TypeError:  # unhashable object
+        return None
+
+
+def _keras_layer_base() -> type | None:
+    if "keras" not in sys.modules:
+        return None
+    try:
+        from keras.src.layers.layer import Layer
+    except Exception:
+        return None
+    return Layer
+
+
+# Keyword arguments Keras 3's Layer.__init__ pops from **kwargs before rejecting the rest.
+_KERAS_LAYER_EXTRA = frozenset({"input_dim", "input_shape"})
+
+
+def _params(obj: Any) -> Params | None:
+    if inspect.isclass(obj):
+        init = obj.__dict__.get("__init__") or getattr(obj, "__init__", None)
+        if init is None or init is object.__init__:
+            return None
+        sig = _signature(init)
+        if sig is None:
+            return None
+        plist = list(sig.parameters.values())[1:]  # drop self
+        qual = f"{obj.__module__}.{obj.__qualname__}"
+        if any(p.kind is p.VAR_KEYWORD for p in plist):
+            layer_base = _keras_layer_base()
+            if (
+                layer_base is not None
+                and issubclass(obj, layer_base)
+                and any(p.kind is p.VAR_POSITIONAL for p in plist)
+            ):
+                return None  # a dispatching constructor (keras.Model(inputs=…, outputs=…))
+            return _class_params_through_mro(obj, qual)
+        return _flatten(qual, plist, open_keywords=False)
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        sig = _signature(obj)
+        if sig is None:
+            return None
+        plist = list(sig.parameters.values())
+        if inspect.ismethod(obj):
+            plist = plist[1:] if plist and plist[0].name in ("self", "cls") else plist
+        has_kw = any(p.kind is p.VAR_KEYWORD for p in plist)
+        return _flatten(f"{obj.__module__}.{obj.__qualname__}", plist, open_keywords=has_kw)
+    return None  # builtins and C functions: no reliable signature
+
+
+def _class_params_through_mro(cls: type, qual: str) -> Params | None:
+    """A constructor with **kwargs: follow the MRO while each __init__ forwards **kwargs.
+
+    Keras layers forward to Layer.__init__, which accepts a few names and rejects the rest, so their
+    accepted keywords are a closed set. Anything else that swallows **kwargs is left open.
+    """
+    layer_base = _keras_layer_base()
+    own = _signature(cls.__dict__.get("__init__") or cls.__init__)
+    if own is None:
+        return None
+    first = [p for p in list(own.parameters.values())[1:]]
+    keyword: set[str] = set()
+    closed = False
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        sig = _signature(init)
+        if sig is None:
+            return None
+        ps = list(sig.parameters.values())[1:]
+        keyword |= {p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if layer_base is not None and klass is layer_base:
+            keyword |= _KERAS_LAYER_EXTRA
+            closed = True
+            break
+        if not any(p.kind is p.VAR_KEYWORD for p in ps):
+            closed = True
+            break
+    base = _flatten(qual, first, open_keywords=not closed)
+    return Params(
+        base.qualname,
+        base.positional,
+        frozenset(keyword | base.keyword),
+        base.required,
+        base.var_positional,
+        base.open_keywords,
+    )
+
+
+def _flatten(qual: str, plist: list[inspect.Parameter], *, open_keywords: bool) -> Params:
+    positional = tuple(
+        p.name for p in plist if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
+    keyword = frozenset(
+        p.name for p in plist if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )
+    required = tuple(
+        p.name
+        for p in plist
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    var_pos = any(p.kind is p.VAR_POSITIONAL for p in plist)
+    return Params(qual, positional, keyword, required, var_pos, open_keywords)
+
+
+def _signature(fn: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
