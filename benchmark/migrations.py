@@ -1,0 +1,146 @@
+"""The benchmark database's schema, as an ordered list of small migrations.
+
+Each migration is a function of a `sqlite_utils.Database`; the names of the applied ones are
+recorded in `_migrations`, so opening a database made by an older version brings it up to date
+and opening a current one changes nothing. Add new migrations at the end; never edit or reorder
+one that has shipped. docs/schema.md describes the resulting tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .ids import utc_now
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+MIGRATIONS_TABLE = "_migrations"
+
+Migration = Callable[["sqlite_utils.Database"], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; their names."""
+    db[MIGRATIONS_TABLE].create(
+        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+    )
+    done = {row["name"] for row in db[MIGRATIONS_TABLE].rows}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        with db.atomic():
+            fn(db)
+            db[MIGRATIONS_TABLE].insert({"name": fn.__name__, "applied_at": utc_now()})
+        applied.append(fn.__name__)
+    return applied
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {
+            "id": str,  # ULID
+            "created_at": str,
+            "finished_at": str,
+            "status": str,  # running | interrupted | finished | failed
+            "suite": str,  # "builtin" or the suite's path
+            "models": str,  # JSON list of model specs, e.g. ["openai:gpt-4o", "reference"]
+            "promptings": str,  # JSON list
+            "samples_per_task": int,
+            "temperature": float,
+            "top_p": float,
+            "max_tokens": int,
+            "base_url": str,
+            "config": str,  # JSON: every option the run needs to be resumed
+            "tool_version": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["tasks"].create(
+        {
+            "run_id": str,
+            "task_id": str,
+            "difficulty": str,
+            "framework": str,
+            "requirement": str,
+            "reference": str,
+            "input_shape": str,  # JSON list, or NULL
+        },
+        pk=("run_id", "task_id"),
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["samples"].create(
+        {
+            "id": str,  # ULID
+            "run_id": str,
+            "model": str,
+            "prompting": str,
+            "task_id": str,
+            "sample_index": int,  # 0-based
+            "outcome": str,  # executable | failed | not_measured | empty | missing | error
+            "valid": int,  # 1 when the extracted program is non-empty
+            "executable": int,  # 1 / 0, NULL when not measured
+            "failure_dl_error": str,
+            "failure_python_error": str,
+            "failure_root_cause": str,
+            "failure_message": str,
+            "static_errors": int,  # error-severity findings of the static pass
+            "findings": int,  # all findings
+            "prompt": str,  # JSON list of chat messages, NULL for replayed answers
+            "raw_answer": str,
+            "code": str,
+            "code_sha256": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost_usd": float,
+            "cached": int,  # 1 when the answer came from the generation cache
+            "attempts": int,  # requests made (1 + retries); 0 for replay/reference
+            "generation_ms": float,
+            "scoring_ms": float,
+            "passes": str,  # JSON: pass name -> "ran" or why it did not
+            "error": str,  # why generation or scoring failed
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["samples"].create_index(
+        ["run_id", "model", "prompting", "task_id", "sample_index"], unique=True
+    )
+    db["findings"].create(
+        {
+            "id": int,
+            "sample_id": str,
+            "code": str,
+            "severity": str,
+            "pass": str,
+            "dl_error": str,
+            "python_error": str,
+            "root_cause": str,
+            "message": str,
+            "line": int,  # 1-based, as editors show it
+            "column": int,  # 1-based
+            "end_line": int,
+            "end_column": int,
+            "layer": str,
+        },
+        pk="id",
+        foreign_keys=[("sample_id", "samples", "id")],
+    )
+    db["findings"].create_index(["sample_id"])
+    db["findings"].create_index(["dl_error"])
+    db["scores"].create(
+        {"sample_id": str, "name": str, "value": float},
+        pk=("sample_id", "name"),
+        foreign_keys=[("sample_id", "samples", "id")],
+    )

@@ -1,0 +1,172 @@
+"""Rendering report rows (benchmark/report_data.py) as a table, CSV, JSON or one HTML file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html import escape
+from typing import Any
+
+from .svg import grouped_bars, hbars
+
+NOT_MEASURED = "not measured"
+FORMATS = ("table", "csv", "json", "html")
+
+
+def _num(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _pass_keys(rows: list[dict[str, Any]]) -> list[str]:
+    keys: list[str] = []
+    for r in rows:
+        for k in r["pass_at_k"]:
+            if k not in keys:
+                keys.append(k)
+    return keys
+
+
+def flat(row: dict[str, Any], pass_keys: list[str]) -> dict[str, Any]:
+    """A row with pass@k and taxonomy spread into columns (for CSV)."""
+    out = {k: v for k, v in row.items() if k not in ("pass_at_k", "taxonomy")}
+    for k in pass_keys:
+        out[k] = row["pass_at_k"].get(k)
+    for name, count in row["taxonomy"].items():
+        out[f"taxonomy: {name}"] = count
+    return out
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """The leaderboard and the failure taxonomy as aligned plain-text tables."""
+    if not rows:
+        return "no samples recorded"
+    pass_keys = _pass_keys(rows)
+    header = ["model", "prompting", "tasks", "samples", "valid", "exec", "exec %", *pass_keys,
+              "static err/sample", "api-set F1", "api-seq F1"]
+    body = []
+    for r in rows:
+        exec_cell = _num(r["executable"])
+        if r["executable"] is not None and r["measured"] != r["valid"]:
+            exec_cell += f" of {r['measured']}"
+        body.append([
+            r["model"], r["prompting"], str(r["tasks"]), str(r["samples"]), str(r["valid"]),
+            exec_cell, _num(r["executability_rate"]),
+            *[_num(r["pass_at_k"].get(k)) for k in pass_keys],
+            _num(r["static_errors_per_sample"], 2), _num(r["api_set_f1"]),
+            _num(r["api_seq_f1"]),
+        ])
+    lines = [_align(header, body)]
+    notes = []
+    if all(r["executable"] is None for r in rows):
+        notes.append("executability: not measured (the dynamic pass did not run)")
+    if all(r["api_set_f1"] is None for r in rows):
+        notes.append("semantic similarity: not measured (the semantic pass did not run)")
+    categories: list[str] = []
+    for r in rows:
+        categories += [c for c in r["taxonomy"] if c not in categories]
+    if categories:
+        tax_header = ["failure (DL error)", *[f"{r['model']}/{r['prompting']}" for r in rows]]
+        tax_body = [[c, *[str(r["taxonomy"].get(c, 0)) for r in rows]] for c in categories]
+        lines.append("")
+        lines.append(_align(tax_header, tax_body))
+    if notes:
+        lines.append("")
+        lines += notes
+    return "\n".join(lines)
+
+
+def _align(header: list[str], body: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for i, (c, w) in enumerate(zip(cells, widths, strict=False)):
+            out.append(c.ljust(w) if i < 2 else c.rjust(w))
+        return "  ".join(out).rstrip()
+
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)])
+
+
+def render_csv(rows: list[dict[str, Any]]) -> str:
+    pass_keys = _pass_keys(rows)
+    flats = [flat(r, pass_keys) for r in rows]
+    fields: list[str] = []
+    for f in flats:
+        fields += [k for k in f if k not in fields]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for f in flats:
+        w.writerow({k: ("" if f.get(k) is None else f.get(k)) for k in fields})
+    return buf.getvalue()
+
+
+def render_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+    """One self-contained page: the run list, the tables, and inline SVG plots."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    promptings = list(dict.fromkeys(r["prompting"] for r in rows))
+
+    def series(field: str) -> dict[str, list[float | None]]:
+        by = {(r["model"], r["prompting"]): r.get(field) for r in rows}
+        return {p: [by.get((m, p)) for m in models] for p in promptings}
+
+    plots = []
+    if any(r["executability_rate"] is not None for r in rows):
+        plots.append(grouped_bars("Executability by model × prompting (% of valid programs)",
+                                  models, series("executability_rate"), max_value=100,
+                                  unit="%"))
+    else:
+        plots.append(f"<p>Executability: {NOT_MEASURED}.</p>")
+    totals: dict[str, int] = {}
+    for r in rows:
+        for k, v in r["taxonomy"].items():
+            totals[k] = totals.get(k, 0) + v
+    if totals:
+        plots.append(hbars("Failures by DL error category (all rows)",
+                           sorted(totals.items(), key=lambda kv: -kv[1])))
+    for field, label in (("api_set_f1", "API-set F1"), ("api_seq_f1", "API-sequence F1")):
+        if any(r[field] is not None for r in rows):
+            plots.append(grouped_bars(f"Semantic similarity to the reference: {label} (%)",
+                                      models, series(field), max_value=100, unit="%"))
+        else:
+            plots.append(f"<p>{label}: {NOT_MEASURED}.</p>")
+
+    table = render_table(rows)
+    run_rows = "".join(
+        f"<tr><td><code>{escape(str(r['id']))}</code></td><td>{escape(str(r['created_at']))}"
+        f"</td><td>{escape(str(r['status']))}</td><td>{escape(str(r['suite']))}</td>"
+        f"<td>{escape(str(r['models']))}</td></tr>"
+        for r in runs
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>deepeval-lsp benchmark report</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+td, th {{ border: 1px solid #ccc; padding: 2px 8px; font-size: 13px; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }}
+figure {{ margin: 1.5em 0; }}
+</style></head><body>
+<h1>Benchmark report</h1>
+<h2>Runs</h2>
+<table><tr><th>run</th><th>created</th><th>status</th><th>suite</th><th>models</th></tr>
+{run_rows}</table>
+<h2>Results (one row per model × prompting)</h2>
+<pre>{escape(table)}</pre>
+<h2>Plots</h2>
+{"".join(f"<figure>{p}</figure>" for p in plots)}
+<p>Executability: the program builds the model and runs it on the task's input, as the
+study's contract asks; rates are percent of valid (non-empty) programs. pass@k uses the
+unbiased estimator. "–" means not measured.</p>
+</body></html>
+"""

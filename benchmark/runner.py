@@ -1,0 +1,201 @@
+"""One benchmark run: generate each missing sample, score it, record it as soon as it is scored.
+
+Generation (async, bounded by the client's concurrency) and scoring (a thread pool of
+`--workers` threads over one shared warm worker pool) are separate steps of each sample,
+pipelined so that the network and the checkers work at the same time. Every database write
+happens on the event loop's thread, one transaction per sample. Which samples to do is computed
+from the database (every key of the run minus the finished ones), so a fresh run and a resumed
+one are the same code: resume by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .extract import extract_code
+from .generation import ChatClient, SampleGenerationError
+from .prompting import build_messages
+from .scoring import Scored, empty_fields, options_for, score_program
+from .store import RunConfig, SampleKey, done_keys, record_sample
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from .progress import Progress
+    from .sources import ModelSource
+    from .tasks import Suite, Task
+
+REFERENCE_PROMPTING = "none"
+
+
+@dataclass(frozen=True)
+class Job:
+    model: ModelSource
+    prompting: str
+    task: Task
+    index: int
+
+    @property
+    def key(self) -> SampleKey:
+        return (self.model.name, self.prompting, self.task.id, self.index)
+
+
+def plan(models: list[ModelSource], promptings: list[str], tasks: list[Task],
+         samples: int) -> list[Job]:
+    """Every sample a run asks for, in a stable order."""
+    jobs = []
+    for model in models:
+        if model.kind == "reference":
+            jobs += [Job(model, REFERENCE_PROMPTING, t, 0) for t in tasks]
+            continue
+        for prompting in promptings:
+            for task in tasks:
+                jobs += [Job(model, prompting, task, k) for k in range(samples)]
+    return jobs
+
+
+@dataclass
+class RunStats:
+    planned: int = 0
+    skipped: int = 0  # already finished (a resumed run)
+    recorded: int = 0
+    retries: int = 0
+
+
+def _first(eg: BaseExceptionGroup) -> BaseException:
+    for e in eg.exceptions:
+        return _first(e) if isinstance(e, BaseExceptionGroup) else e
+    return eg
+
+
+class Runner:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        run_id: str,
+        config: RunConfig,
+        suite: Suite,
+        tasks: list[Task],
+        models: list[ModelSource],
+        *,
+        client: ChatClient | None,
+        workers: int,
+        pool: Any = None,
+        progress_factory: Callable[[int], Progress] | None = None,
+    ) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.config = config
+        self.suite = suite
+        self.tasks = tasks
+        self.models = models
+        self.client = client
+        self.workers = max(1, workers)
+        self.pool = pool
+        self.progress_factory = progress_factory
+        self.stats = RunStats()
+
+    async def run(self) -> RunStats:
+        jobs = plan(self.models, self.config.promptings, self.tasks, self.config.samples)
+        finished = done_keys(self.db, self.run_id)
+        todo = [j for j in jobs if j.key not in finished]
+        self.stats.planned = len(jobs)
+        self.stats.skipped = len(jobs) - len(todo)
+        progress = self.progress_factory(len(todo)) if self.progress_factory else None
+        executor = ThreadPoolExecutor(self.workers, thread_name_prefix="deepeval-score")
+        try:
+            async with asyncio.TaskGroup() as group:
+                for job in todo:
+                    group.create_task(self._one(job, executor, progress))
+        except BaseExceptionGroup as eg:
+            # one fatal error (bad key, unknown model) cancels the rest: report that one alone
+            raise _first(eg) from None
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+            if self.client is not None:
+                self.stats.retries = self.client.retry_count
+                await self.client.close()
+            if progress is not None:
+                progress.finish()
+        return self.stats
+
+    async def _one(self, job: Job, executor: ThreadPoolExecutor,
+                   progress: Progress | None) -> None:
+        sample: dict[str, Any] = {
+            "run_id": self.run_id,
+            "model": job.model.name,
+            "prompting": job.prompting,
+            "task_id": job.task.id,
+            "sample_index": job.index,
+            "prompt": None,
+            "raw_answer": None,
+            "prompt_tokens": None,
+            "completion_tokens": None,
+            "cost_usd": None,
+            "cached": 0,
+            "attempts": 0,
+            "generation_ms": 0.0,
+        }
+        code: str | None = None
+        scored: Scored
+        try:
+            code = await self._generate(job, sample)
+        except SampleGenerationError as e:
+            sample["attempts"] = e.attempts
+            scored = Scored(fields={**empty_fields("error"), "error": str(e)})
+        else:
+            if code is None:
+                scored = Scored(fields=empty_fields("missing"))
+            else:
+                scored = await asyncio.get_running_loop().run_in_executor(
+                    executor, self._score, code, job.task
+                )
+        record_sample(self.db, {**sample, **scored.fields}, scored.findings, scored.scores)
+        self.stats.recorded += 1
+        if progress is not None:
+            progress.advance(scored.fields["outcome"])
+
+    async def _generate(self, job: Job, sample: dict[str, Any]) -> str | None:
+        """The program to score (None for a replay that lacks this sample)."""
+        model = job.model
+        if model.kind == "reference":
+            return job.task.reference
+        if model.kind == "replay":
+            record = model.replay(job.prompting, job.task.id, job.index)
+            if record is None:
+                return None
+            sample["raw_answer"] = record.text
+            return record.text if record.is_code else extract_code(record.text)
+        assert self.client is not None
+        messages = build_messages(job.task, job.prompting, self.suite)
+        sample["prompt"] = json.dumps(messages, ensure_ascii=False)
+        t0 = time.perf_counter()
+        answer = await self.client.complete(model.target, messages, job.index)
+        sample.update(
+            raw_answer=answer.text,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            cost_usd=answer.cost_usd,
+            cached=int(answer.cached),
+            attempts=answer.attempts,
+            generation_ms=(time.perf_counter() - t0) * 1000,
+        )
+        return extract_code(answer.text)
+
+    def _score(self, code: str, task: Task) -> Scored:
+        options = options_for(
+            task, dynamic=self.config.dynamic, timeout_ms=self.config.check_timeout_ms
+        )
+        try:
+            return score_program(
+                code, task, options, pool=self.pool, static_score=self.config.static_score
+            )
+        except Exception as e:  # a checker bug must not lose the run; the sample says why
+            return Scored(fields={**empty_fields("error", code), "valid": 1,
+                                  "error": f"checking failed: {type(e).__name__}: {e}"})
