@@ -1,0 +1,724 @@
+"""Warm workers for the dynamic pass: a pool of zygotes that fork one sandboxed child per job.
+
+A zygote is `python -m deepeval_lsp.diagnostics.worker_pool`, started by the parent (CLI, language
+server, benchmark) over two private pipes. It imports torch and keras once, warms the meta-device
+kernels, calls `gc.freeze()`, and then serves jobs: for each one it forks a child, the child enters
+the sandbox (diagnostics/sandbox.py) and calls `function(payload)`, and its JSON result comes back
+over a fresh pipe of that job only. A check then costs a fork (tens of milliseconds), not a cold
+interpreter start (seconds). The zygote outlives whatever a child does; the parent restarts a
+zygote that died; zygotes and children die with the parent (PR_SET_PDEATHSIG and the pipes).
+
+Results are the job's dict with a "sandbox" entry added ({"landlock": …, "seccomp": …, "ms": …}),
+or one made by the pool: {"status": "timeout"}, {"status": "crashed", "detail": …},
+{"status": "sandbox_violation", "event": …, "detail": …, "traceback": […]},
+{"status": "error", "exception": …, "detail": …, "traceback": […]} (the job raised) or
+{"status": "cancelled"}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import queue
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from . import landlock, sandbox, seccomp
+from .sandbox import SandboxLimits, SandboxViolation
+
+_HEADER = struct.Struct("!I")
+_PR_SET_PDEATHSIG = 1
+_MODEL_RUNNER = "deepeval_lsp.diagnostics.model_runner"
+# Environment the zygote may inherit from its parent (never API keys or tokens).
+_ZYGOTE_ENV = (*sandbox.KEPT_ENV, "HOME", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
+_OWN_FILES = frozenset({__file__, sandbox.__file__})
+
+
+class WorkerStartError(RuntimeError):
+    """A zygote could not start (the message says why, in one line)."""
+
+
+# ---------------------------------------------------------------- framing
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode()
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < n:
+        chunk = os.read(fd, n - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+def _recv(fd: int) -> dict[str, Any] | None:
+    """One whole frame (the peer always writes whole frames), or None at end of file."""
+    head = _read_exact(fd, _HEADER.size)
+    if head is None:
+        return None
+    body = _read_exact(fd, _HEADER.unpack(head)[0])
+    return None if body is None else json.loads(body)
+
+
+# ---------------------------------------------------------------- the zygote (child process)
+
+
+class _Zygote:
+    """The serving loop inside the zygote process."""
+
+    def __init__(self, req_fd: int, resp_fd: int, parent_pid: int) -> None:
+        self.req_fd = req_fd
+        self.resp_fd = resp_fd
+        self.parent_pid = parent_pid
+        self.pid = os.getpid()
+        self.root = tempfile.mkdtemp(prefix="deepeval-worker-")
+        self.funcs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        self.child: int | None = None
+        self.landlock = landlock.probe()
+        self.seccomp = seccomp.probe()
+        self.read_paths: list[str] = []
+
+    def shutdown(self, *_: object) -> None:
+        if self.child is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.child, signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+        os._exit(0)
+
+    def warm(self) -> list[str]:
+        """Import and exercise what every job needs, so no child pays for it."""
+        problems: list[str] = []
+        import torch
+
+        torch.set_num_threads(1)
+        m = torch.nn
+        x = torch.empty(2, 3, 16, 16, device="meta")
+        y = m.ReLU()(m.BatchNorm2d(8, device="meta")(m.Conv2d(3, 8, 3, device="meta")(x)))
+        y = m.MaxPool2d(2)(y).flatten(1)
+        z = m.Linear(y.shape[1], 4, device="meta")(y)
+        torch.cat([z, z], dim=1) @ torch.empty(8, 2, device="meta")
+        m.functional.softmax(z, dim=-1)
+        try:
+            import keras
+        except ImportError:
+            keras = None
+        except Exception as e:
+            problems.append(f"keras import failed: {type(e).__name__}: {e}")
+            keras = None
+        if keras is not None:
+            try:
+                with keras.device("meta"):
+                    inp = keras.Input((16, 16, 3))
+                    h = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+                    out = keras.layers.Dense(4)(keras.layers.Flatten()(h))
+                    keras.Model(inp, out)(torch.empty(2, 16, 16, 3, device="meta"))
+            except Exception as e:
+                problems.append(f"keras warm-up failed: {type(e).__name__}: {e}")
+        try:
+            if importlib.util.find_spec(_MODEL_RUNNER) is not None:
+                importlib.import_module(_MODEL_RUNNER)
+        except Exception as e:
+            problems.append(f"{_MODEL_RUNNER} failed to import: {type(e).__name__}: {e}")
+        self.read_paths = sandbox.python_read_paths()
+        gc.collect()
+        gc.freeze()
+        return problems
+
+    def serve(self) -> None:
+        while True:
+            message = _recv(self.req_fd)
+            if message is None or message.get("op") == "close":
+                self.shutdown()
+            if message.get("op") == "run":
+                result = self.run_job(message)
+                _send(self.resp_fd, {"op": "result", "id": message["id"], "result": result})
+            # A cancel for a job that has already finished needs nothing.
+
+    def resolve(self, spec: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        if spec not in self.funcs:
+            module, _, name = spec.partition(":")
+            self.funcs[spec] = getattr(importlib.import_module(module), name)
+        return self.funcs[spec]
+
+    def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        try:
+            func = self.resolve(job["func"])
+        except Exception as e:
+            return {"status": "error", "detail": f"cannot load job {job['func']!r}: {e}"}
+        limits = SandboxLimits.from_json(job.get("limits", {}))
+        timeout_s = float(job["timeout_s"])
+        tmp = tempfile.mkdtemp(prefix="job-", dir=self.root)
+        r, w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(r)
+            _child(func, job["payload"], w, tmp, limits, timeout_s, self)
+        self.child = pid
+        os.close(w)
+        try:
+            outcome, data, status = self.watch(pid, r, job["id"], t0 + timeout_s, limits)
+        finally:
+            os.close(r)
+            self.child = None
+        ms = (time.perf_counter() - t0) * 1000
+        result = _interpret(outcome, data, status, timeout_s, limits)
+        result.setdefault("sandbox", {"landlock": self.landlock, "seccomp": self.seccomp})
+        result["sandbox"]["ms"] = round(ms, 2)
+        if result.get("status") in ("crashed", "timeout", "error"):
+            tail = _output_tail(tmp)
+            if tail:
+                result["output_tail"] = tail
+        shutil.rmtree(tmp, ignore_errors=True)
+        if outcome == "parent gone":
+            self.shutdown()
+        return result
+
+    def watch(
+        self, pid: int, r: int, job_id: int, deadline: float, limits: SandboxLimits
+    ) -> tuple[str, bytes, int]:
+        """Collect the child's result until it exits, times out or is cancelled; reap it."""
+        pidfd = os.pidfd_open(pid)
+        poller = select.poll()
+        for fd in (r, pidfd, self.req_fd):
+            poller.register(fd, select.POLLIN)
+        data = bytearray()
+        outcome = ""
+        cap = limits.result_bytes + 4096
+        try:
+            while not outcome:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    outcome = "timeout"
+                    break
+                for fd, _ in poller.poll(max(1, int(left * 1000))):
+                    if fd == r:
+                        chunk = os.read(r, 1 << 20)
+                        if not chunk:
+                            poller.unregister(r)
+                        data += chunk
+                        if len(data) > cap:
+                            outcome = "too large"
+                    elif fd == pidfd:
+                        outcome = outcome or "exited"
+                    elif fd == self.req_fd:
+                        message = _recv(self.req_fd)
+                        if message is None or message.get("op") == "close":
+                            outcome = "parent gone"
+                        elif message.get("op") == "cancel" and message.get("id") == job_id:
+                            outcome = "cancelled"
+            if outcome == "exited":
+                os.set_blocking(r, False)
+                with contextlib.suppress(BlockingIOError):
+                    while len(data) <= cap and (chunk := os.read(r, 1 << 20)):
+                        data += chunk
+                if len(data) > cap:
+                    outcome = "too large"
+        finally:
+            # Kill the group before reaping: while the leader is a zombie its id stays ours.
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            os.close(pidfd)
+        return outcome, bytes(data), status
+
+
+def _child(
+    func: Callable[[dict[str, Any]], dict[str, Any]],
+    payload: dict[str, Any],
+    w: int,
+    tmp: str,
+    limits: SandboxLimits,
+    timeout_s: float,
+    zygote: _Zygote,
+) -> None:
+    """Inside the forked child: close the zygote's channels, confine, run, report, exit."""
+    try:
+        os.close(zygote.req_fd)
+        os.close(zygote.resp_fd)
+        state = sandbox.enter(
+            tmp,
+            limits,
+            timeout_s,
+            zygote.read_paths,
+            parent_pid=zygote.pid,
+            landlock_expected=zygote.landlock.startswith("enforced"),
+        ).to_json()
+    except BaseException as e:
+        _write_result(w, {"result": {"status": "error", "detail": f"sandbox setup failed: {e}"}})
+        os._exit(0)
+    try:
+        result = func(payload)
+        if not isinstance(result, dict):
+            result = {"status": "error", "detail": f"the job returned {type(result).__name__}"}
+    except SandboxViolation as e:
+        result = {
+            "status": "sandbox_violation",
+            "event": e.event,
+            "detail": e.description,
+            "traceback": _frames(e),
+        }
+    except SystemExit as e:
+        result = {
+            "status": "crashed",
+            "detail": f"the program called sys.exit({e.code!r})",
+            "traceback": _frames(e),
+        }
+    except MemoryError as e:
+        gib = limits.address_space_bytes / (1 << 30)
+        result = {
+            "status": "error",
+            "exception": "MemoryError",
+            "detail": f"out of memory (the limit is {gib:.1f} GiB of address space)",
+            "traceback": _frames(e),
+        }
+    except BaseException as e:
+        result = {
+            "status": "error",
+            "exception": type(e).__name__,
+            "detail": f"{type(e).__name__}: {e}"[:2000],
+            "traceback": _frames(e),
+        }
+    try:
+        data = json.dumps({"result": result, "sandbox": state})
+    except (TypeError, ValueError) as e:
+        data = json.dumps({"result": {"status": "error", "detail": f"result is not JSON: {e}"}})
+    if len(data) > limits.result_bytes:
+        too_large = f"result larger than {limits.result_bytes / 1e6:g} MB"
+        data = json.dumps({"result": {"status": "error", "detail": too_large}})
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    _write_result(w, data)
+    os._exit(0)
+
+
+def _write_result(w: int, data: dict[str, Any] | str) -> None:
+    raw = (data if isinstance(data, str) else json.dumps(data)).encode()
+    view = memoryview(raw)
+    with contextlib.suppress(OSError):
+        while view:
+            view = view[os.write(w, view) :]
+
+
+def _frames(e: BaseException) -> list[dict[str, Any]]:
+    frames = []
+    for fs in traceback.extract_tb(e.__traceback__)[-30:]:
+        if fs.filename in _OWN_FILES:
+            continue  # the pool's and the audit hook's own frames say nothing about the job
+        frames.append(
+            {
+                "file": fs.filename,
+                "line": fs.lineno,
+                "col": getattr(fs, "colno", None),
+                "end_col": getattr(fs, "end_colno", None),
+                "function": fs.name,
+            }
+        )
+    return frames
+
+
+def _interpret(
+    outcome: str, data: bytes, status: int, timeout_s: float, limits: SandboxLimits
+) -> dict[str, Any]:
+    if outcome == "timeout":
+        return {"status": "timeout", "detail": f"still running after {timeout_s:g} s"}
+    if outcome in ("cancelled", "parent gone"):
+        return {"status": "cancelled"}
+    if outcome == "too large":
+        mb = limits.result_bytes / 1e6
+        return {"status": "error", "detail": f"result larger than {mb:g} MB"}
+    if data:
+        try:
+            envelope = json.loads(data)
+            result = envelope["result"]
+            if not isinstance(result, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return {"status": "crashed", "detail": "the job wrote a malformed result"}
+        if isinstance(envelope.get("sandbox"), dict):
+            result["sandbox"] = envelope["sandbox"]
+        return result
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return {"status": "timeout", "detail": "CPU time limit reached"}
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return {"status": "crashed", "detail": f"killed by {name}"}
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return {"status": "crashed", "detail": f"exited with status {code} before returning a result"}
+
+
+def _output_tail(tmp: str, limit: int = 2000) -> str:
+    path = os.path.join(tmp, sandbox.OUTPUT_FILE)
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - limit))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _zygote_main(argv: list[str]) -> None:
+    req_fd, resp_fd, parent_pid = (int(a) for a in argv[:3])
+    zygote = _Zygote(req_fd, resp_fd, parent_pid)
+    signal.signal(signal.SIGTERM, zygote.shutdown)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        zygote.shutdown()
+    t0 = time.perf_counter()
+    problems = zygote.warm()
+    _send(
+        resp_fd,
+        {
+            "op": "ready",
+            "pid": os.getpid(),
+            "landlock": zygote.landlock,
+            "seccomp": zygote.seccomp,
+            "warm_ms": round((time.perf_counter() - t0) * 1000),
+            "problems": problems,
+        },
+    )
+    zygote.serve()
+
+
+# ---------------------------------------------------------------- the parent side
+
+
+_launcher: ThreadPoolExecutor | None = None
+_launcher_lock = threading.Lock()
+
+
+def _spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Popen from a thread that lives as long as the process: PR_SET_PDEATHSIG fires when the
+    creating *thread* ends, so a zygote started from a short-lived executor thread would die."""
+    global _launcher
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(*args, **kwargs)
+    with _launcher_lock:
+        if _launcher is None:
+            _launcher = ThreadPoolExecutor(1, thread_name_prefix="deepeval-worker-launcher")
+    return _launcher.submit(subprocess.Popen, *args, **kwargs).result()
+
+
+class _Ticket:
+    """One call's cancellation handle, shared between the caller and the thread that runs it."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.lock = threading.Lock()
+        self.target: tuple[_Worker, int] | None = None
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            if self.target is not None:
+                self.target[0].cancel(self.target[1])
+
+
+class _Worker:
+    """The parent's handle on one zygote process."""
+
+    def __init__(self, env: dict[str, str], limits: SandboxLimits, startup_timeout_s: float):
+        self.env = env
+        self.limits = limits
+        self.startup_timeout_s = startup_timeout_s
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.req_w = -1
+        self.resp_r = -1
+        self.ready: dict[str, Any] | None = None
+        self.log: Any = None
+        self.write_lock = threading.Lock()
+        self.next_id = 0
+
+    def start(self) -> None:
+        req_r, self.req_w = os.pipe()
+        self.resp_r, resp_w = os.pipe()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        cmd = [
+            sys.executable, "-P", "-m", "deepeval_lsp.diagnostics.worker_pool",
+            str(req_r), str(resp_w), str(os.getpid()),
+        ]
+        try:
+            self.proc = _spawn(
+                cmd,
+                pass_fds=(req_r, resp_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self.log,
+                env=self.env,
+                cwd="/",
+                start_new_session=True,
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.ready = None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            with contextlib.suppress(OSError), self.write_lock:
+                _send(self.req_w, {"op": "close"})
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for fd in (self.req_w, self.resp_r):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.req_w = self.resp_r = -1
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        self.ready = None
+
+    def _why_dead(self) -> str:
+        code = self.proc.poll() if self.proc is not None else None
+        how = f"killed by {signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
+        tail = ""
+        if self.log is not None:
+            self.log.seek(0)
+            lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
+            tail = f": {lines[-1]}" if lines else ""
+        return f"the worker process died ({how}){tail}"
+
+    def _wait_frame(self, deadline: float, ticket: _Ticket | None) -> dict[str, Any] | str:
+        """The next frame from the zygote, or "dead" / "late" / "cancelled"."""
+        while True:
+            if ticket is not None and ticket.cancelled and self.ready is None:
+                return "cancelled"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "late"
+            ready, _, _ = select.select([self.resp_r], [], [], min(left, 0.1))
+            if ready:
+                try:
+                    message = _recv(self.resp_r)
+                except (OSError, ValueError):
+                    message = None
+                return "dead" if message is None else message
+
+    def ensure_ready(self, ticket: _Ticket) -> dict[str, Any] | None:
+        """Start or restart the zygote as needed; an error result when it cannot serve."""
+        if not self.alive():
+            self.stop()
+            self.start()
+        if self.ready is not None:
+            return None
+        frame = self._wait_frame(time.monotonic() + self.startup_timeout_s, ticket)
+        if frame == "cancelled":
+            return {"status": "cancelled"}
+        if isinstance(frame, dict) and frame.get("op") == "ready":
+            self.ready = frame
+            return None
+        if frame == "late":
+            detail = f"the worker did not start within {self.startup_timeout_s:g} s"
+        else:
+            time.sleep(0.05)
+            detail = self._why_dead()
+        self.stop()
+        return {"status": "crashed", "detail": detail}
+
+    def run(
+        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
+    ) -> dict[str, Any]:
+        failure = self.ensure_ready(ticket)
+        if failure is not None:
+            return failure
+        self.next_id += 1
+        job_id = self.next_id
+        job = {
+            "op": "run",
+            "id": job_id,
+            "func": func,
+            "payload": payload,
+            "timeout_s": timeout_s,
+            "limits": self.limits.to_json(),
+        }
+        with ticket.lock:
+            if ticket.cancelled:
+                return {"status": "cancelled"}
+            try:
+                with self.write_lock:
+                    _send(self.req_w, job)
+            except OSError:
+                return self._died()
+            ticket.target = (self, job_id)
+        # The zygote enforces the timeout; this later deadline only catches a wedged zygote.
+        deadline = time.monotonic() + timeout_s + 15
+        while True:
+            frame = self._wait_frame(deadline, None)
+            if frame == "late":
+                self.stop()
+                return {"status": "timeout", "detail": "the worker stopped answering; restarted"}
+            if frame == "dead":
+                return self._died()
+            if isinstance(frame, dict) and frame.get("id") == job_id:
+                with ticket.lock:
+                    ticket.target = None
+                return frame["result"]
+
+    def _died(self) -> dict[str, Any]:
+        time.sleep(0.05)
+        detail = self._why_dead()
+        self.stop()
+        return {"status": "crashed", "detail": detail}
+
+    def cancel(self, job_id: int) -> None:
+        with contextlib.suppress(OSError), self.write_lock:
+            _send(self.req_w, {"op": "cancel", "id": job_id})
+
+
+def _zygote_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _ZYGOTE_ENV if k in os.environ}
+    env.update(extra or {})
+    env["KERAS_BACKEND"] = "torch"
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, "1")
+    return env
+
+
+class WorkerPool:
+    """A fixed number of warm zygotes; each call runs `module:function(payload)` in a sandboxed
+    child of one of them. Thread-safe: a call blocks until a zygote is free."""
+
+    def __init__(
+        self,
+        size: int = 1,
+        *,
+        engine: str = "default",
+        env: dict[str, str] | None = None,
+        limits: SandboxLimits | None = None,
+        startup_timeout_s: float = 300.0,
+    ) -> None:
+        if engine == "paper":
+            raise ValueError(
+                "engine 'paper' (TensorFlow + tf-keras, as in the study) is not available yet; "
+                "use engine='default' (Keras 3 on torch)"
+            )
+        if engine != "default":
+            raise ValueError(f"unknown engine {engine!r}; expected 'default'")
+        if size < 1:
+            raise ValueError(f"a pool needs at least one worker, not {size}")
+        self.engine = engine
+        self.limits = limits or SandboxLimits()
+        self._workers = [
+            _Worker(_zygote_env(env), self.limits, startup_timeout_s) for _ in range(size)
+        ]
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = False
+        # Start warming now, in the background: it takes seconds, the first job waits for it.
+        for w in self._workers:
+            w.start()
+            self._idle.put(w)
+        atexit.register(self.close)
+
+    @property
+    def zygote_pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers if w.proc is not None]
+
+    def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        """Run `func` ("module:function", importable in the zygote) on `payload` in a sandboxed
+        child; returns its dict, or a result made by the pool (see the module docstring)."""
+        return self._run(func, payload, timeout_s, _Ticket())
+
+    async def run_async(
+        self, func: str, payload: dict[str, Any], *, timeout_s: float
+    ) -> dict[str, Any]:
+        """`run` for asyncio callers. Cancelling the awaiting task kills the child at once."""
+        ticket = _Ticket()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, self._run, func, payload, timeout_s, ticket)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            ticket.cancel()
+            raise
+
+    def _run(
+        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
+    ) -> dict[str, Any]:
+        if ":" not in func:
+            raise ValueError(f"func must be 'module:function', not {func!r}")
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
+        while True:
+            if self._closed:
+                raise RuntimeError("the worker pool is closed")
+            if ticket.cancelled:
+                return {"status": "cancelled"}
+            try:
+                worker = self._idle.get(timeout=0.05)
+                break
+            except queue.Empty:
+                continue
+        try:
+            if self._closed:
+                raise RuntimeError("the worker pool is closed")
+            return worker.run(func, payload, timeout_s, ticket)
+        finally:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        """Stop every zygote (and so every child). Idempotent; also runs at interpreter exit."""
+        if self._closed:
+            return
+        self._closed = True
+        for w in self._workers:
+            w.stop()
+        atexit.unregister(self.close)
+
+
+_default: WorkerPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_pool() -> WorkerPool:
+    """The process's shared pool of one zygote, started on first use and closed at exit."""
+    global _default
+    with _default_lock:
+        if _default is None or _default._closed:
+            _default = WorkerPool(1)
+        return _default
+
+
+if __name__ == "__main__":
+    _zygote_main(sys.argv[1:])
