@@ -33,9 +33,9 @@ from .settings import Settings, parse_settings
 log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "deepeval/status"
-CMD_MODEL_SUMMARY = "deepeval.modelSummary"
-CMD_CHECK_WORKSPACE = "deepeval.checkWorkspace"
-CMD_SERVER_INFO = "deepeval.serverInfo"
+CMD_MODEL_SUMMARY = "deepeval.server.modelSummary"
+CMD_CHECK_WORKSPACE = "deepeval.server.checkWorkspace"
+CMD_SERVER_INFO = "deepeval.server.info"
 
 
 @dataclass

@@ -86,7 +86,7 @@ async def test_bad_setting_is_shown_and_server_keeps_working(
 
 async def test_server_info_reports_settings(client: LanguageClient):
     info = await client.workspace_execute_command_async(
-        lsp.ExecuteCommandParams(command="deepeval.serverInfo", arguments=[])
+        lsp.ExecuteCommandParams(command="deepeval.server.info", arguments=[])
     )
     assert info["settings"]["debounceMs"] == 50
     assert info["settings"]["dynamicChecks"] is True

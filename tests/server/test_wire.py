@@ -54,7 +54,7 @@ def test_malformed_messages_get_errors_and_the_server_lives(wire: Wire):
     wire.request(5, "textDocument/codeAction", {"bogus": True})
     assert _error(wire.response(5)) == -32602
 
-    wire.request(6, "workspace/executeCommand", {"command": "deepeval.serverInfo", "arguments": []})
+    wire.request(6, "workspace/executeCommand", {"command": "deepeval.server.info", "arguments": []})
     info = wire.response(6)
     assert info["result"]["version"]
     assert wire.close() == 0
@@ -127,7 +127,7 @@ def test_without_torch_static_checks_still_run_with_one_message(tmp_path: Path):
         status = w.wait_for(lambda m: m.get("method") == "deepeval/status")
         assert status["params"]["final"] is True  # no dynamic check follows
         w.request(
-            8, "workspace/executeCommand", {"command": "deepeval.serverInfo", "arguments": []}
+            8, "workspace/executeCommand", {"command": "deepeval.server.info", "arguments": []}
         )
         assert w.response(8)["result"]["dynamic"]["enabled"] is False
         assert w.close() == 0
