@@ -200,4 +200,10 @@ def _start_pool(options):
     """The warm worker pool for the dynamic pass, when it is wanted and available."""
     if not options.dynamic:
         return None
-    return None
+    from deepeval_lsp.diagnostics.worker_pool import WorkerPool, WorkerStartError
+
+    try:
+        return WorkerPool(1)
+    except (WorkerStartError, OSError) as e:
+        print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
+        return None

@@ -93,8 +93,20 @@ def _run_dynamic(
     report: Report,
     diagnostics: list[Diagnostic],
 ) -> None:
-    report.passes["dynamic"] = "not run: the dynamic pass is not available in this version"
-    report.notes.append("dynamic checks did not run: not available in this version")
+    if pool is None:
+        report.passes["dynamic"] = "not run: no worker pool"
+        report.notes.append("dynamic checks did not run: no worker pool was given")
+        return
+    from .dynamic_pass import run_dynamic
+
+    t0 = time.perf_counter()
+    result = run_dynamic(source, path, options, pool, diagnostics)
+    report.timings_ms["dynamic"] = (time.perf_counter() - t0) * 1000
+    report.passes["dynamic"] = result.status
+    diagnostics.extend(result.diagnostics)
+    report.notes.extend(n for n in result.notes if n not in report.notes)
+    report.model = result.model
+    report.executable = result.executable
 
 
 def check_path(

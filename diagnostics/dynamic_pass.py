@@ -1,0 +1,212 @@
+"""The dynamic pass, parent side: run the check in a sandboxed worker and read its findings.
+
+The build and forward run in a child of the warm worker pool (model_runner.run_job); nothing the
+checked program does happens in this process. Here the child's JSON becomes Diagnostics, the
+pool's own outcomes become Timeout / Sandbox Violation / Runtime Error findings, and each shape
+fix the child proposes is re-checked with its edit applied: it is marked `verified` only if that
+error is gone (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from . import taxonomy as T
+from .fix_verification import verify
+from .model import Diagnostic, Fix, ModelSummary, Position, Range, Related, TextEdit
+from .options import CheckOptions
+from .taxonomy import Severity
+from .text import SourceText, apply_edits
+
+if TYPE_CHECKING:
+    from .worker_pool import WorkerPool
+
+JOB = "deepeval_lsp.diagnostics.model_runner:run_job"
+
+
+@dataclass
+class DynamicResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    model: ModelSummary | None = None
+    notes: list[str] = field(default_factory=list)
+    executable: bool | None = None
+    status: str = "ran"
+    sandbox: dict[str, Any] | None = None
+
+
+def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
+    return {
+        "source": source,
+        "path": path,
+        "input_shape": list(options.input_shape) if options.input_shape else None,
+        "framework": options.framework,
+        "requirement": options.requirement,
+    }
+
+
+def run_job(pool: WorkerPool, source: str, path: str, options: CheckOptions) -> dict[str, Any]:
+    """One sandboxed check of `source`; the child's result or the pool's outcome."""
+    return pool.run(JOB, _payload(source, path, options), timeout_s=options.timeout_ms / 1000)
+
+
+def run_dynamic(
+    source: str,
+    path: str,
+    options: CheckOptions,
+    pool: WorkerPool,
+    static: list[Diagnostic] | None = None,
+) -> DynamicResult:
+    """Build and run the model in the sandbox; every finding, with verified shape fixes."""
+    raw = run_job(pool, source, path, options)
+    out = interpret(raw, source, path)
+    if static:
+        out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
+    if options.verify_fixes and any(d.fixes for d in out.diagnostics):
+        out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics)
+    return out
+
+
+def _duplicates(d: Diagnostic, static: list[Diagnostic]) -> bool:
+    """The static pass already reported this finding (same code, or same early-stage category,
+    on the same line): report it once."""
+    early = d.code < T.SHAPE_MISMATCH
+    for s in static:
+        if s.range.start.line != d.range.start.line:
+            continue
+        if s.code == d.code or (early and s.code < T.SHAPE_MISMATCH):
+            return True
+    return False
+
+
+def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
+    """Turn a worker result (or the pool's outcome) into findings."""
+    text = SourceText(source)
+    status = raw.get("status")
+    res = DynamicResult(sandbox=raw.get("sandbox"))
+    if status == "ok":
+        for e in raw.get("errors", []):
+            res.diagnostics.append(_diagnostic(e, path))
+        for e in raw.get("info", []):
+            res.diagnostics.append(_diagnostic(e, path))
+        res.notes.extend(raw.get("notes", []))
+        if raw.get("summary"):
+            res.model = _summary(raw["summary"])
+            if raw.get("summary_after_fixes"):
+                res.notes.append("the model summary shows the model with its shape fixes applied")
+        res.executable = raw.get("executable")
+        if raw.get("entry") is None and not res.diagnostics:
+            res.status = "ran: no model entry point"
+        return res
+    res.executable = False
+    where = _frame_range(raw.get("traceback") or [], path, text)
+    if status == "timeout":
+        detail = raw.get("detail") or "time limit reached"
+        res.diagnostics.append(Diagnostic(
+            T.TIMEOUT, where or _line_range(text, 0),
+            f"building the model did not finish: {detail}", source_pass="dynamic"))
+        res.executable = None
+    elif status == "sandbox_violation":
+        res.diagnostics.append(Diagnostic(
+            T.SANDBOX_VIOLATION, where or _line_range(text, 0),
+            f"the sandbox refused: {raw.get('detail') or raw.get('event')}",
+            source_pass="dynamic"))
+    elif status == "crashed":
+        res.diagnostics.append(Diagnostic(
+            T.RUNTIME_ERROR, where or _line_range(text, 0),
+            f"the check's worker died: {raw.get('detail', 'no detail')}", source_pass="dynamic"))
+    elif status == "error" and raw.get("exception") == "MemoryError":
+        res.diagnostics.append(Diagnostic(
+            T.SANDBOX_VIOLATION, where or _line_range(text, 0),
+            f"the sandbox refused: {raw.get('detail')}", python_error="MemoryError",
+            source_pass="dynamic"))
+    elif status == "cancelled":
+        res.status = "not run: cancelled"
+        res.executable = None
+    else:
+        res.executable = None
+        res.status = "not run: the worker failed"
+        res.notes.append(f"dynamic checks failed: {raw.get('detail', status)}")
+    return res
+
+
+def _range(r: list[int]) -> Range:
+    return Range(Position(r[0], r[1]), Position(r[2], r[3]))
+
+
+def _diagnostic(e: dict[str, Any], path: str) -> Diagnostic:
+    fixes: tuple[Fix, ...] = ()
+    if e.get("fix"):
+        f = e["fix"]
+        fixes = (Fix(f["title"], tuple(TextEdit(_range(x["range"]), x["new_text"])
+                                       for x in f["edits"])),)
+    return Diagnostic(
+        e["code"], _range(e["range"]), e["message"],
+        python_error=e.get("python_error") or None,
+        related=tuple(Related(path, _range(r["range"]), r["message"])
+                      for r in e.get("related", [])),
+        fixes=fixes, source_pass="dynamic", layer=e.get("layer"),
+    )
+
+
+def _summary(s: dict[str, Any]) -> ModelSummary:
+    layers = []
+    for layer in s.get("layers", []):
+        r = layer.get("range")
+        layers.append(dict(layer, range=_range(r).to_json() if r else None))
+    return ModelSummary.from_json(dict(s, layers=layers))
+
+
+def _line_range(text: SourceText, line0: int) -> Range:
+    body = text.line(line0)
+    start = len(body) - len(body.lstrip())
+    return Range(Position(line0, start), Position(line0, max(len(body), start + 1)))
+
+
+def _frame_range(frames: list[dict[str, Any]], path: str, text: SourceText) -> Range | None:
+    """The deepest frame of the traceback in the checked file (frames as the pool sends them)."""
+    mine = [f for f in frames if f.get("file") == path or f.get("filename") == path]
+    if not mine:
+        return None
+    f = mine[-1]
+    line0 = int(f.get("line") or f.get("lineno") or 1) - 1
+    col, end_col = f.get("col"), f.get("end_col")
+    if col is None or end_col is None or (f.get("end_line") not in (None, line0 + 1)):
+        return _line_range(text, line0)
+    return Range(Position(line0, text.char_col(line0, col)),
+                 Position(line0, text.char_col(line0, end_col)))
+
+
+def verify_fixes(source: str, path: str, options: CheckOptions, pool: WorkerPool,
+                 diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Mark each fix verified only if re-checking with its edit applied shows the error gone."""
+    memo: dict[str, list[Diagnostic] | None] = {}
+
+    def recheck(text: str) -> list[Diagnostic] | None:
+        if text not in memo:
+            raw = run_job(pool, text, path, options)
+            ok = raw.get("status") == "ok"
+            memo[text] = interpret(raw, text, path).diagnostics if ok else None
+        return memo[text]
+
+    # All fixes at once first: one re-check verifies them all when every targeted error goes.
+    fixed = [d for d in diagnostics if d.fixes]
+    together = apply_edits(source, [e for d in fixed for e in d.fixes[0].edits])
+    after = recheck(together)
+    if after is not None:
+        keys = {(x.code, x.message) for x in after}
+        errors_before = sum(1 for d in diagnostics if d.severity == Severity.ERROR)
+        errors_after = sum(1 for x in after if x.severity == Severity.ERROR)
+        if errors_after <= errors_before - len(fixed) and not any(
+                (d.code, d.message) in keys for d in fixed):
+            return [replace(d, fixes=(replace(d.fixes[0], verified=True), *d.fixes[1:]))
+                    if d.fixes else d for d in diagnostics]
+    return verify(source, diagnostics, recheck)
+
+
+def timed_run(source: str, path: str, options: CheckOptions, pool: WorkerPool,
+              static: list[Diagnostic]) -> tuple[DynamicResult, float]:
+    t0 = time.perf_counter()
+    res = run_dynamic(source, path, options, pool, static)
+    return res, (time.perf_counter() - t0) * 1000

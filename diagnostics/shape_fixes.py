@@ -1,0 +1,320 @@
+"""Shape fixes: the constructor argument that would make a layer fit its input (DESIGN.md §6).
+
+Given the culprit layer of a shape error and the inputs it received, compute the value that fits
+(Linear in_features, Conv in_channels, BatchNorm num_features, LSTM/GRU input_size,
+MultiheadAttention embed_dim, LayerNorm normalized_shape, Keras Conv/Dense filters/units feeding a
+merge layer, Reshape target shapes, `padding="same"` so concatenated branches match) and the text
+edit on the constructor call at the layer's construction site. Fixes computed here are proposals:
+the dynamic pass offers one as verified only after re-running the check with it applied.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .meta_patches import site_of
+
+# torch layer class name -> (constructor parameter, how to read the fitting value from the input)
+TORCH_RULES: dict[str, tuple[str, str]] = {
+    "Linear": ("in_features", "last"), "Bilinear": ("in1_features", "last"),
+    "LazyLinear": ("", ""),
+    "Conv1d": ("in_channels", "channels"), "Conv2d": ("in_channels", "channels"),
+    "Conv3d": ("in_channels", "channels"), "ConvTranspose1d": ("in_channels", "channels"),
+    "ConvTranspose2d": ("in_channels", "channels"), "ConvTranspose3d": ("in_channels", "channels"),
+    "BatchNorm1d": ("num_features", "channels"), "BatchNorm2d": ("num_features", "channels"),
+    "BatchNorm3d": ("num_features", "channels"), "InstanceNorm1d": ("num_features", "channels"),
+    "InstanceNorm2d": ("num_features", "channels"), "InstanceNorm3d": ("num_features", "channels"),
+    "GroupNorm": ("num_channels", "channels"),
+    "LSTM": ("input_size", "last"), "GRU": ("input_size", "last"), "RNN": ("input_size", "last"),
+    "LSTMCell": ("input_size", "last"), "GRUCell": ("input_size", "last"),
+    "MultiheadAttention": ("embed_dim", "last"), "LayerNorm": ("normalized_shape", "last"),
+    "TransformerEncoderLayer": ("d_model", "last"), "TransformerDecoderLayer": ("d_model", "last"),
+}
+_SPATIAL_RANK = {"1d": 1, "2d": 2, "3d": 3}
+KERAS_MERGE = {"Add", "Multiply", "Subtract", "Average", "Maximum", "Minimum"}
+KERAS_WIDTH = {"Dense": "units", "Conv1D": "filters", "Conv2D": "filters", "Conv3D": "filters",
+               "SeparableConv2D": "filters", "SeparableConv1D": "filters",
+               "Conv2DTranspose": "filters", "Conv1DTranspose": "filters",
+               "Conv3DTranspose": "filters", "EinsumDense": ""}
+
+
+@dataclass
+class Proposal:
+    """Edits (0-based line, char start, char end, new text) and a title, in current coordinates."""
+
+    title: str
+    edits: list[tuple[int, int, int, int, str]]  # line0, col0, end_line0, end_col0, text
+
+
+def _shape(x: Any) -> tuple[Any, ...] | None:
+    s = getattr(x, "shape", None)
+    if s is None:
+        return None
+    try:
+        return tuple(None if d is None else int(d) for d in s)
+    except TypeError:
+        return None
+
+
+def _find_call(tree: ast.Module, site: tuple[int, int, int, int], lines: list[str]
+               ) -> ast.Call | None:
+    line, end_line, col, end_col = site
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.lineno == line and node.col_offset == col and (
+                node.end_lineno == end_line and node.end_col_offset == end_col):
+            return node
+    return None  # position info must match exactly: anything else would be a guess
+
+
+def _char(lines: list[str], line1: int, byte_col: int) -> int:
+    text = lines[line1 - 1] if 0 < line1 <= len(lines) else ""
+    if text.isascii():
+        return byte_col
+    return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+
+def _node_range(lines: list[str], node: ast.AST) -> tuple[int, int, int, int]:
+    return (node.lineno - 1, _char(lines, node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            node.end_lineno - 1, _char(lines, node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+
+
+def argument_edit(layer: Any, param: str, value_text: str, tree: ast.Module, lines: list[str]
+                  ) -> tuple[int, int, int, int, str] | None:
+    """The edit that sets constructor argument `param` of `layer` to `value_text` at its call."""
+    site = site_of(layer)
+    if site is None:
+        return None
+    call = _find_call(tree, site, lines)
+    if call is None:
+        return None
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if any(k.arg is None for k in call.keywords):
+        return None
+    for kw in call.keywords:
+        if kw.arg == param:
+            return (*_node_range(lines, kw.value), value_text)
+    try:
+        params = [p for p in inspect.signature(type(layer).__init__).parameters.values()
+                  if p.name != "self"]
+    except (TypeError, ValueError):
+        return None
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if param in positional:
+        idx = positional.index(param)
+        if idx < len(call.args):
+            return (*_node_range(lines, call.args[idx]), value_text)
+    if param not in {p.name for p in params} and not any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    # Not given: add it as a keyword after the last argument.
+    last = (call.args + [k.value for k in call.keywords])
+    if last:
+        end = max(last, key=lambda n: (n.end_lineno, n.end_col_offset))
+        l0, c0 = end.end_lineno - 1, _char(lines, end.end_lineno, end.end_col_offset)
+        return (l0, c0, l0, c0, f", {param}={value_text}")
+    l0, c0 = call.end_lineno - 1, _char(lines, call.end_lineno, call.end_col_offset) - 1
+    return (l0, c0, l0, c0, f"{param}={value_text}")
+
+
+def _torch_value(layer: Any, kind: str, inputs: list[Any]) -> Any:
+    name = type(layer).__name__
+    x = inputs[0] if inputs else None
+    shape = _shape(x)
+    if not shape:
+        return None
+    if kind == "last":
+        if name == "LayerNorm":
+            ns = tuple(layer.normalized_shape)
+            if len(ns) == 1:
+                return shape[-1]
+            return shape[-len(ns):] if len(shape) >= len(ns) else None
+        value = shape[-1]
+        if name == "MultiheadAttention" and value % layer.num_heads:
+            return None
+        if name.startswith("Transformer") and value % layer.self_attn.num_heads:
+            return None
+        return value
+    # channels: dimension 1 when batched, 0 when not
+    rank = next((r for suffix, r in _SPATIAL_RANK.items() if name.endswith(suffix)), None)
+    if name == "GroupNorm":
+        value = shape[1] if len(shape) > 1 else None
+        return value if value and value % layer.num_groups == 0 else None
+    if rank is None:
+        return None
+    if name.startswith("BatchNorm") and rank == 1:
+        value = shape[1] if len(shape) in (2, 3) else None
+    elif len(shape) == rank + 2:
+        value = shape[1]
+    elif len(shape) == rank + 1:
+        value = shape[0]
+    else:
+        return None
+    groups = getattr(layer, "groups", 1)
+    if value and groups != 1 and value % groups:
+        return None
+    return value
+
+
+def torch_fix(layer: Any, inputs: list[Any], tree: ast.Module, lines: list[str]) -> Proposal | None:
+    rule = TORCH_RULES.get(type(layer).__name__)
+    if not rule or not rule[0]:
+        return None
+    param, kind = rule
+    value = _torch_value(layer, kind, inputs)
+    if value is None:
+        return None
+    current = getattr(layer, param, None)
+    if param == "normalized_shape":
+        current = tuple(layer.normalized_shape)
+        if not isinstance(value, tuple):
+            current = current[0] if len(current) == 1 else current
+    elif type(layer).__name__ == "GroupNorm":
+        current = layer.num_channels
+    if current == value:
+        return None
+    text = repr(value)
+    edit = argument_edit(layer, param, text, tree, lines)
+    if edit is None:
+        return None
+    return Proposal(f"Set {param}={text} to fit the input of shape {_fmt(_shape(inputs[0]))}",
+                    [edit])
+
+
+def _fmt(shape: Any) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")" if shape else "?"
+
+
+def _producer(t: Any) -> Any:
+    hist = getattr(t, "_keras_history", None)
+    return getattr(hist, "operation", None) if hist is not None else None
+
+
+def _producer_inputs(layer: Any) -> list[Any]:
+    try:
+        node = layer._inbound_nodes[0]
+        return list(node.input_tensors)
+    except (AttributeError, IndexError):
+        return []
+
+
+def keras_fix(layer: Any, inputs: list[Any], tree: ast.Module, lines: list[str]
+              ) -> Proposal | None:
+    name = type(layer).__name__
+    tensors = [t for t in _flatten(inputs) if _shape(t) is not None]
+    if name in KERAS_MERGE and len(tensors) >= 2:
+        return _merge_fix(tensors, tree, lines)
+    if name == "Reshape" and tensors:
+        return _reshape_fix(layer, tensors[0], tree, lines)
+    if name == "Concatenate" and len(tensors) >= 2:
+        return _concat_fix(layer, tensors, tree, lines)
+    return None
+
+
+def _flatten(xs: Any) -> list[Any]:
+    out: list[Any] = []
+    for x in xs if isinstance(xs, list | tuple) else [xs]:
+        if isinstance(x, list | tuple):
+            out.extend(_flatten(x))
+        else:
+            out.append(x)
+    return out
+
+
+def _merge_fix(tensors: list[Any], tree: ast.Module, lines: list[str]) -> Proposal | None:
+    shapes = [_shape(t) for t in tensors]
+    if len({len(s) for s in shapes if s}) != 1:
+        return None
+    if len({s[:-1] for s in shapes if s}) != 1:
+        return None  # spatial mismatch: not a width problem
+    # The target width: that of an input no Dense/Conv produced (the skip path), else the first.
+    widths = [s[-1] for s in shapes if s]
+    target = widths[0]
+    for t, w in zip(tensors, widths, strict=True):
+        if type(_producer(t)).__name__ not in KERAS_WIDTH:
+            target = w
+            break
+    edits = []
+    for t, w in zip(tensors, widths, strict=True):
+        prod = _producer(t)
+        param = KERAS_WIDTH.get(type(prod).__name__)
+        if w != target:
+            if not param:
+                return None
+            edit = argument_edit(prod, param, repr(target), tree, lines)
+            if edit is None:
+                return None
+            edits.append(edit)
+    if not edits:
+        return None
+    return Proposal(f"Make the merged inputs {target} wide (they are {widths})", edits)
+
+
+def _reshape_fix(layer: Any, t: Any, tree: ast.Module, lines: list[str]) -> Proposal | None:
+    shape = _shape(t)
+    if not shape or any(d is None for d in shape[1:]):
+        return None
+    n = math.prod(shape[1:])
+    target = tuple(layer.target_shape)
+    if -1 in target or math.prod(target) == n:
+        return None
+    new: tuple[int, ...] | None = None
+    for i in range(len(target) - 1, -1, -1):
+        rest = math.prod(d for j, d in enumerate(target) if j != i)
+        if rest and n % rest == 0:
+            new = tuple(n // rest if j == i else d for j, d in enumerate(target))
+            break
+    if new is None:
+        return None
+    edit = argument_edit(layer, "target_shape", repr(new), tree, lines)
+    if edit is None:
+        return None
+    return Proposal(f"Reshape to {new}: the input has {n} values per sample", [edit])
+
+
+def _concat_fix(layer: Any, tensors: list[Any], tree: ast.Module, lines: list[str]
+                ) -> Proposal | None:
+    axis = getattr(layer, "axis", -1)
+    shapes = [_shape(t) for t in tensors]
+    if not all(shapes) or len({len(s) for s in shapes}) != 1:  # type: ignore[arg-type]
+        return None
+    rank = len(shapes[0])  # type: ignore[arg-type]
+    ax = axis % rank
+
+    def spatial(s: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(d for i, d in enumerate(s) if i not in (0, ax))
+
+    largest = max((spatial(s) for s in shapes), key=lambda s: tuple(d or 0 for d in s))  # type: ignore[arg-type]
+    edits = []
+    for t, s in zip(tensors, shapes, strict=True):
+        if spatial(s) == largest:  # type: ignore[arg-type]
+            continue
+        conv = _valid_conv_upstream(t)
+        if conv is None:
+            return None
+        edit = argument_edit(conv, "padding", '"same"', tree, lines)
+        if edit is None:
+            return None
+        edits.append(edit)
+    if not edits:
+        return None
+    return Proposal('Use padding="same" so the concatenated branches keep the same size', edits)
+
+
+def _valid_conv_upstream(t: Any, hops: int = 6) -> Any:
+    for _ in range(hops):
+        layer = _producer(t)
+        if layer is None:
+            return None
+        ks = getattr(layer, "kernel_size", None)
+        if getattr(layer, "padding", None) == "valid" and ks and any(k > 1 for k in ks) and (
+                "Conv" in type(layer).__name__):
+            return layer
+        ins = _producer_inputs(layer)
+        if len(ins) != 1:
+            return None
+        t = ins[0]
+    return None
