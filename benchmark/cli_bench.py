@@ -78,7 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "Retry-After wins")
     g.add_argument("--cache-dir", help="generation cache (default: "
                                        "$XDG_CACHE_HOME/deepeval-lsp/generations)")
-    g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    g.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the cache (a resumed run uses the run's own "
+                        "cache unless --cache-dir or --no-cache is given)")
     g.add_argument("--price-in", type=float, metavar="USD",
                    help="price per million prompt tokens, to record a cost when the server "
                         "reports none")
@@ -172,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
             static_score=args.static_score,
             price_in=args.price_in,
             price_out=args.price_out,
+            cache_dir=None if args.no_cache else str(
+                Path(args.cache_dir).resolve() if args.cache_dir else default_cache_dir()
+            ),
         )
         run_id = ""
 
@@ -207,8 +212,10 @@ def run(args: argparse.Namespace) -> int:
                 return _error("OPENAI_API_KEY is not set (needed for openai: models on "
                               "api.openai.com; pass --base-url for another server)")
             key = "none"  # local servers (vLLM, Ollama, llama.cpp) accept any key
-        cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-        cache = GenerationCache(None if args.no_cache else cache_dir)
+        cache_dir = config.cache_dir
+        if args.resume and (args.cache_dir or args.no_cache):  # a resume may move the cache
+            cache_dir = None if args.no_cache else str(Path(args.cache_dir).resolve())
+        cache = GenerationCache(Path(cache_dir) if cache_dir else None)
         client = ChatClient(
             base_url=base_url,
             api_key=key,

@@ -118,10 +118,11 @@ def reasoning_steps(reference: str, limit: int = 20) -> list[str]:
         tree = ast.parse(reference)
     except SyntaxError:
         return []
+    own = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef | ast.FunctionDef)}
     found: list[tuple[int, int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            name = _layer_name(node)
+            name = _layer_name(node, own)
             if name:
                 found.append((node.lineno, node.col_offset, name))
     return [text for _, _, text in sorted(found)][:limit]
@@ -131,12 +132,12 @@ _NOT_LAYERS = {"super", "print", "range", "len", "int", "float", "dl_model", "li
                "isinstance", "zip", "enumerate", "dict", "getattr", "setattr"}
 
 
-def _layer_name(call: ast.Call) -> str | None:
+def _layer_name(call: ast.Call, own: set[str]) -> str | None:
     f = call.func
     if isinstance(f, ast.Call):  # keras: Dense(10)(x) -> describe the constructor only
         return None
     name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
-    if not name or name in _NOT_LAYERS or not name[0].isupper():
+    if not name or name in _NOT_LAYERS or name in own or not name[0].isupper():
         return None
     args = [ast.unparse(a) for a in call.args] + [
         f"{k.arg}={ast.unparse(k.value)}" for k in call.keywords if k.arg

@@ -78,6 +78,7 @@ class RunConfig:
     static_score: str | None = None
     price_in: float | None = None  # USD per million prompt tokens
     price_out: float | None = None  # USD per million completion tokens
+    cache_dir: str | None = None  # the generation cache; None: no cache
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

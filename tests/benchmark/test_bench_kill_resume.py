@@ -1,0 +1,120 @@
+"""Kill a real `deepeval-lsp bench` process mid-run (SIGKILL, then Ctrl-C) and resume it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from deepeval_lsp.benchmark.tasks import load_suite
+
+from .fake_openai import FakeOpenAI, completion
+
+TASKS = load_suite("builtin").tasks[:7]
+SAMPLES = 3
+PLANNED = len(TASKS) * SAMPLES
+
+
+def _slow_script(user: str, n: int):
+    task = next(t for t in TASKS if t.requirement in user)
+    reply = completion(f"```python\n{task.reference}```")
+    reply.delay = 0.15
+    return reply
+
+
+def _cmd(db, *args: str) -> list[str]:
+    return [sys.executable, "-m", "deepeval_lsp", "bench", "--db", str(db), *args]
+
+
+def _start(db, server, cache) -> subprocess.Popen:
+    args = ["--model", "openai:test-model", "--base-url", server.base_url, "--prompting",
+            "zeroshot", "--samples", str(SAMPLES), "--concurrency", "2", "--no-dynamic",
+            "--cache-dir", str(cache), *[a for t in TASKS for a in ("--task", t.id)]]
+    return subprocess.Popen(_cmd(db, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OPENAI_API_KEY": "sk-test"})
+
+
+def _count(db) -> int:
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(db, timeout=5)
+    try:
+        return con.execute("select count(*) from samples").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # not migrated yet
+    finally:
+        con.close()
+
+
+def _wait_for(db, n: int, proc: subprocess.Popen, limit: float = 60) -> None:
+    end = time.monotonic() + limit
+    while _count(db) < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "the run made no progress"
+        time.sleep(0.05)
+
+
+def _keys(db) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "select model, prompting, task_id, sample_index from samples"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _run_id(db) -> str:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("select id from runs").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_sigkill_mid_run_then_resume_scores_every_sample_exactly_once(tmp_path):
+    db = tmp_path / "b.db"
+    with FakeOpenAI(_slow_script) as server:
+        proc = _start(db, server, tmp_path / "cache")
+        _wait_for(db, 4, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        kept = _keys(db)
+        assert 4 <= len(kept) < PLANNED
+
+        resumed = subprocess.run(_cmd(db, "--resume", _run_id(db), "-q"), capture_output=True,
+                                 text=True, timeout=120,
+                                 env={**os.environ, "OPENAI_API_KEY": "sk-test"})
+        assert resumed.returncode == 0, resumed.stderr
+        asked = len(server.log)
+    keys = _keys(db)
+    assert len(keys) == PLANNED
+    assert len(set(keys)) == PLANNED
+    assert set(kept) <= set(keys)
+    # answers received before the kill came from the cache: at most the two requests that
+    # were in flight were asked twice
+    assert PLANNED <= asked <= PLANNED + 2
+    assert f"{PLANNED - len(kept)} samples scored, {len(kept)} already done" in resumed.stderr
+
+
+def test_ctrl_c_saves_what_is_scored_and_prints_the_resume_command(tmp_path):
+    db = tmp_path / "b.db"
+    with FakeOpenAI(_slow_script) as server:
+        proc = _start(db, server, tmp_path / "cache")
+        _wait_for(db, 3, proc)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    run_id = _run_id(db)
+    assert f"resume with: deepeval-lsp bench --db {db} --resume {run_id}" in err
+    assert "Traceback" not in err
+    kept = _count(db)
+    assert 3 <= kept < PLANNED
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("select status from runs").fetchone()[0] == "interrupted"
+    finally:
+        con.close()
