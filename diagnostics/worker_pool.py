@@ -560,6 +560,17 @@ class _Worker:
     def run(
         self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
     ) -> dict[str, Any]:
+        result = self._run_once(func, payload, timeout_s, ticket)
+        if result.get("worker_died") and not ticket.cancelled:
+            # A zygote does not die of what its children do; it was killed from outside (or
+            # between jobs without our noticing yet): a fresh one gets the job, once.
+            result = self._run_once(func, payload, timeout_s, ticket)
+        result.pop("worker_died", None)
+        return result
+
+    def _run_once(
+        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
+    ) -> dict[str, Any]:
         failure = self.ensure_ready(ticket)
         if failure is not None:
             return failure
@@ -600,7 +611,7 @@ class _Worker:
         time.sleep(0.05)
         detail = self._why_dead()
         self.stop()
-        return {"status": "crashed", "detail": detail}
+        return {"status": "crashed", "detail": detail, "worker_died": True}
 
     def cancel(self, job_id: int) -> None:
         with contextlib.suppress(OSError), self.write_lock:

@@ -1,0 +1,149 @@
+"""Job functions for the worker-pool and sandbox tests; each one runs inside a sandboxed child.
+
+The pool imports them as "tests.diagnostics.sandbox_jobs:NAME" (the tests give the zygote the
+repository on PYTHONPATH). Most of them are escape attempts: each returns what it managed to do,
+so a test can tell "refused" from "did nothing".
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+
+def echo(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "echo": payload,
+        "pid": os.getpid(),
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+    }
+
+
+def meta_conv(payload: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    x = torch.empty(payload["batch"], 3, 32, 32, device="meta")
+    y = torch.nn.Conv2d(3, 16, 3, device="meta")(x)
+    return {"status": "ok", "shape": list(y.shape)}
+
+
+def shell(payload: dict[str, Any]) -> dict[str, Any]:
+    os.system(f"touch {payload['marker']}")
+    return {"status": "ok"}
+
+
+def fork_exec(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start /bin/sh through the private primitive that no audit event covers (3.11/3.12)."""
+    import _posixsubprocess
+
+    errpipe_read, errpipe_write = os.pipe()
+    args = [b"/bin/sh", b"-c", b"touch " + payload["marker"].encode()]
+    pid = _posixsubprocess.fork_exec(
+        args, [b"/bin/sh"], True, (errpipe_write,), None, None,
+        -1, -1, -1, -1, -1, -1, errpipe_read, errpipe_write,
+        False, False, -1, None, None, None, -1, None, True,
+    )  # fmt: skip
+    os.close(errpipe_write)
+    return {"status": "ok", "pid": pid, "exec_error": os.read(errpipe_read, 1000).decode()}
+
+
+def connect(payload: dict[str, Any]) -> dict[str, Any]:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", payload["port"]), timeout=2) as s:
+        s.sendall(b"escaped")
+    return {"status": "ok"}
+
+
+def write_open(payload: dict[str, Any]) -> dict[str, Any]:
+    with open(payload["path"], "w") as f:
+        f.write("escaped")
+    return {"status": "ok"}
+
+
+def write_torch(payload: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    torch.save(torch.zeros(3), payload["path"])
+    return {"status": "ok"}
+
+
+def write_numpy(payload: dict[str, Any]) -> dict[str, Any]:
+    import numpy
+
+    numpy.save(payload["path"], numpy.zeros(3))
+    return {"status": "ok"}
+
+
+def write_inside(payload: dict[str, Any]) -> dict[str, Any]:
+    """Writing in the job's own temp dir is allowed, with every usual API."""
+    import numpy
+    import torch
+
+    torch.save(torch.zeros(3), "t.pt")
+    numpy.save("a.npy", numpy.zeros(3))
+    with open("plain.txt", "w") as f:
+        f.write("fine")
+    return {"status": "ok", "files": sorted(os.listdir("."))}
+
+
+def fork_bomb(payload: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        os.fork()
+
+
+def memory_bomb(payload: dict[str, Any]) -> dict[str, Any]:
+    chunks = []
+    while True:
+        chunks.append(b"x" * (1 << 26))  # touched, not just reserved
+
+
+def spin(payload: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        pass
+
+
+def exit_now(payload: dict[str, Any]) -> dict[str, Any]:
+    if payload["how"] == "os._exit":
+        os._exit(3)
+    sys.exit(3)
+
+
+def flood_stdout(payload: dict[str, Any]) -> dict[str, Any]:
+    block = "x" * (1 << 20)
+    written = 0
+    for _ in range(payload["megabytes"]):
+        sys.stdout.write(block)
+        sys.stdout.flush()
+        written += 1
+    return {"status": "ok", "written_mb": written}
+
+
+def segfault(payload: dict[str, Any]) -> dict[str, Any]:
+    import ctypes
+
+    ctypes.string_at(0)
+    return {"status": "ok"}
+
+
+def close_fds(payload: dict[str, Any]) -> dict[str, Any]:
+    os.closerange(0, 4096)
+    return {"status": "ok"}
+
+
+def huge_result(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "ok", "blob": "x" * payload["bytes"]}
+
+
+def kill_parent(payload: dict[str, Any]) -> dict[str, Any]:
+    import signal
+
+    os.kill(os.getppid(), signal.SIGKILL)
+    return {"status": "ok"}
+
+
+def raises(payload: dict[str, Any]) -> dict[str, Any]:
+    raise ValueError("a bug in the checked program")
