@@ -127,6 +127,7 @@ class _Run:
     info: list[dict[str, Any]] = field(default_factory=list)  # Not Checkable diagnostics
     model: Any = None
     input_note: str | None = None
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)  # forward hooks, by id
 
 
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
@@ -151,10 +152,16 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
     current = source
     last: _Run | None = None
+    last_fix_lines: set[int] = set()
     for _ in range(max_rounds):
         run = _run_once(current, path, payload, plan)
         last = run
         if run.error is None:
+            break
+        if errors and "fix" in errors[-1] and run.error["code"] != T.SHAPE_MISMATCH and (
+                run.error["range"][0] in last_fix_lines):
+            # The previous fix broke its own line: offer no fix rather than a wrong one.
+            del errors[-1]["fix"]
             break
         err = _map_error_back(run.error, applied)
         if run.proposal is not None:
@@ -170,6 +177,7 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         current = _apply(current, run.proposal.edits)  # type: ignore[union-attr]
         del new_lines
         applied.extend(run.proposal.edits)  # type: ignore[union-attr]
+        last_fix_lines = {e[0] for e in run.proposal.edits}  # type: ignore[union-attr]
         history.extend(e for e in fix_edits if e is not None)
     assert last is not None
     info = last.info
@@ -622,6 +630,7 @@ def _run_torch(run: _Run, model: Any, payload: dict[str, Any]) -> None:
         inputs = [torch.zeros(s, dtype=torch.long) if integer else torch.empty(s)
                   for s in shapes]
         records: dict[int, dict[str, Any]] = {}
+        run.records = records
         hooks = _summary_hooks(run, records)
         try:
             out = model(*inputs)
@@ -669,6 +678,7 @@ def _summary_hooks(run: _Run, records: dict[int, dict[str, Any]]) -> list[Any]:
 
     def pre(m: Any, args: Any) -> None:
         if id(m) in records:
+            records[id(m)]["last"] = [_out_shape(a) for a in args if hasattr(a, "shape")]
             return
         line = None
         f = sys._getframe(1)
@@ -678,7 +688,8 @@ def _summary_hooks(run: _Run, records: dict[int, dict[str, Any]]) -> list[Any]:
                 break
             f = f.f_back
         records[id(m)] = {"input": _out_shape(args[0]) if args else None, "line": line,
-                          "order": len(records)}
+                          "order": len(records),
+                          "last": [_out_shape(a) for a in args if hasattr(a, "shape")]}
 
     def post(m: Any, args: Any, out: Any) -> None:
         rec = records.get(id(m))
@@ -817,7 +828,14 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
             break
     if culprit is not None:
         culprit_frames = [t.tb_frame for t in frames if t.tb_frame.f_locals.get("self") is culprit]
-    if user_tb is not None:
+    site_rng = _site_range(run, culprit) if culprit is not None else None
+    if user_tb is not None and user_tb.tb_frame.f_code.co_name == "<module>" and (
+            site_rng is not None and user_tb.tb_lineno - 1 != site_rng[0]
+            and run.model is not None):
+        user_tb = None  # the model ran from the check, not from a line of the file
+    if user_tb is None and site_rng is not None:
+        rng = site_rng
+    elif user_tb is not None:
         pos = code_position_tb(user_tb)
         line, end_line, col, end_col = pos
         rng = [line - 1, _char(run.lines, line, col), end_line - 1,
@@ -836,6 +854,11 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
         message = f"the sandbox refused: {message}"
     message = cpu_wording(message)
     inputs = _culprit_inputs(culprit_frames)
+    rec = run.records.get(id(culprit)) if culprit is not None else None
+    if rec is not None and rec.get("last") and not _is_keras_layer(culprit):
+        inputs = [_Shaped(s) for s in rec["last"]]  # as called, before forward() reshaped them
+    if message.startswith("Invalid channel dimensions") and inputs and culprit is not None:
+        message = _conv_wording(culprit, inputs[0]) or message
     related = []
     layer_name = None
     if culprit is not None:
@@ -855,10 +878,10 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
                  "traceback": "".join(traceback.format_exception(exc))[-4000:]}
     if code == T.SHAPE_MISMATCH and culprit is not None:
         try:
-            if _is_torch_module(culprit):
-                run.proposal = torch_fix(culprit, inputs, run.tree, run.lines)
-            else:
+            if _is_keras_layer(culprit):
                 run.proposal = keras_fix(culprit, inputs, run.tree, run.lines)
+            else:
+                run.proposal = torch_fix(culprit, inputs, run.tree, run.lines)
         except Exception:
             run.proposal = None
 
@@ -872,30 +895,58 @@ def code_position_tb(tb: Any) -> tuple[int, int, int, int]:
     return code_position(_F) or (tb.tb_lineno, tb.tb_lineno, 0, 0)
 
 
-def _is_layer(obj: Any) -> bool:
-    if _is_torch_module(obj):
-        return True
+def _is_keras_layer(obj: Any) -> bool:
     keras = sys.modules.get("keras")
     return keras is not None and isinstance(obj, keras.layers.Layer)
 
 
+def _is_layer(obj: Any) -> bool:
+    # On the torch backend Keras layers are nn.Modules too.
+    return _is_torch_module(obj) or _is_keras_layer(obj)
+
+
 def _layer_name(run: _Run, layer: Any) -> str:
     cls = type(layer).__name__
-    if _is_torch_module(layer) and _is_torch_module(run.model):
+    if not _is_keras_layer(layer) and _is_torch_module(run.model):
         for name, m in run.model.named_modules():
             if m is layer:
-                return f"{name} ({cls})" if name else cls
+                return f"{_display(name)} ({cls})" if name else cls
     name = getattr(layer, "name", None)
     if isinstance(name, str) and name:
         return f"{name} ({cls})"
     return cls
 
 
+def _conv_wording(conv: Any, x: Any) -> str | None:
+    """The CPU wording of a convolution's channel mismatch (meta says only "Invalid channel
+    dimensions")."""
+    weight = getattr(conv, "weight", None)
+    shape = list(getattr(x, "shape", ()))
+    if weight is None or len(shape) < 2:
+        return None
+    return (f"Given groups={getattr(conv, 'groups', 1)}, weight of size {list(weight.shape)}, "
+            f"expected input{shape} to have {getattr(conv, 'in_channels', '?')} channels, but "
+            f"got {shape[1]} channels instead")
+
+
+def _display(name: str) -> str:
+    """`layers.0.conv` -> `layers[0].conv`; `3` -> `[3]` (how the user would index it)."""
+    out = ""
+    for part in name.split("."):
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+class _Shaped:
+    def __init__(self, shape: list[Any]) -> None:
+        self.shape = tuple(shape)
+
+
 def _culprit_inputs(frames: list[Any]) -> list[Any]:
     """The tensors the culprit layer received (from the forward/call/build frame's arguments)."""
     for f in frames:
         code = f.f_code
-        if code.co_name not in ("forward", "call", "__call__", "_call_impl", "symbolic_call"):
+        if code.co_name not in ("forward", "call", "__call__", "_rnn_stub_forward"):
             continue
         nargs = code.co_argcount + code.co_kwonlyargcount
         names = code.co_varnames[1:nargs]

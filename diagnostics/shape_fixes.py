@@ -42,6 +42,14 @@ KERAS_WIDTH = {"Dense": "units", "Conv1D": "filters", "Conv2D": "filters", "Conv
                "Conv3DTranspose": "filters", "EinsumDense": ""}
 
 
+# Constructors whose signature is (*args, **kwargs): their documented positional order.
+_RNN = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+        "bidirectional")
+POSITIONAL = {"LSTM": (*_RNN, "proj_size"), "GRU": _RNN,
+              "RNN": ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias",
+                      "batch_first", "dropout", "bidirectional")}
+
+
 @dataclass
 class Proposal:
     """Edits (0-based line, char start, char end, new text) and a title, in current coordinates."""
@@ -104,6 +112,7 @@ def argument_edit(layer: Any, param: str, value_text: str, tree: ast.Module, lin
     except (TypeError, ValueError):
         return None
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = list(POSITIONAL.get(type(layer).__name__, positional))
     if param in positional:
         idx = positional.index(param)
         if idx < len(call.args):
