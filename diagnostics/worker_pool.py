@@ -493,8 +493,12 @@ class _Worker:
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            with contextlib.suppress(OSError), self.write_lock:
-                _send(self.req_w, {"op": "close"})
+            if self.ready is not None:  # idle or serving: it reads the pipe
+                with contextlib.suppress(OSError), self.write_lock:
+                    _send(self.req_w, {"op": "close"})
+            else:  # still warming: its SIGTERM handler cleans up and exits
+                with contextlib.suppress(OSError):
+                    proc.terminate()
             try:
                 proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
