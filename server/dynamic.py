@@ -9,6 +9,7 @@ installed checkers, `check` still runs and says in its report that the dynamic p
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 import importlib.util
 import logging
@@ -44,6 +45,42 @@ def frameworks_missing() -> str | None:
     return "neither PyTorch nor Keras is installed in the server's Python environment"
 
 
+class CancellablePool:
+    """The pool as `check` sees it, for one check: `cancel()` kills that check's sandboxed child.
+
+    `check` is synchronous and runs on a checker thread; each job goes through the pool's
+    `run_async` on the server's event loop, whose cancellation kills the child at once.
+    """
+
+    def __init__(self, pool: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._pool = pool
+        self._loop = loop
+        self._jobs: set[concurrent.futures.Future[dict[str, Any]]] = set()
+        self._cancelled = threading.Event()
+
+    def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        if self._cancelled.is_set():
+            return {"status": "cancelled"}
+        job = asyncio.run_coroutine_threadsafe(
+            self._pool.run_async(func, payload, timeout_s=timeout_s), self._loop
+        )
+        self._jobs.add(job)
+        try:
+            return job.result()
+        except concurrent.futures.CancelledError:
+            return {"status": "cancelled"}
+        finally:
+            self._jobs.discard(job)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        for job in list(self._jobs):
+            job.cancel()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 class FullChecker:
     """Runs `check` with the dynamic pass in worker threads, sharing one warm worker pool."""
 
@@ -61,19 +98,42 @@ class FullChecker:
                 return self._pool
             try:
                 module = importlib.import_module(POOL_MODULE)
-                self._pool = module.WorkerPool()
+                self._pool = module.WorkerPool(1)
             except Exception as e:  # the static results still stand; say why once
                 self._pool_failed = f"{type(e).__name__}: {e}"
                 log.warning("the dynamic worker pool did not start: %s", self._pool_failed)
             return self._pool
 
-    def _check(self, source: str, path: str, options: CheckOptions) -> Report:
-        return check(source, path, options, pool=self._get_pool())
+    def _check(self, source: str, path: str, options: CheckOptions, pool: Any) -> Report:
+        return check(source, path, options, pool=pool)
 
     async def check(self, source: str, path: str, options: CheckOptions) -> Report:
-        """The full report; cancelling the awaiting task drops the result."""
+        """The full report. Cancelling the awaiting task kills the check's sandboxed child."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._check, source, path, options)
+        pool = await loop.run_in_executor(self._executor, self._get_pool)
+        own = CancellablePool(pool, loop) if pool is not None else None
+        try:
+            return await loop.run_in_executor(
+                self._executor, self._check, source, path, options, own
+            )
+        except asyncio.CancelledError:
+            if own is not None:
+                own.cancel()
+            raise
+
+    def run_soon(self, fn: Any, *args: Any) -> None:
+        """Run a blocking function on a checker thread without waiting for it."""
+        self._executor.submit(fn, *args)
+
+    def warm(self, start_pool: bool) -> None:
+        """Start the worker pool now (it warms in the background) and import the frameworks
+        the static pass introspects, so the first check of a file is not the slow one."""
+        if start_pool:
+            self._get_pool()
+        try:
+            check("import torch\nimport torch.nn as nn\n", "warm.py", CheckOptions(dynamic=False))
+        except Exception:
+            log.exception("warming the static pass failed")
 
     async def run(self, fn: Any, *args: Any) -> Any:
         """Run a blocking function (e.g. a workspace check) on the checker threads."""

@@ -287,6 +287,7 @@ def create_server() -> DeepevalServer:
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: DeepevalServer, params: lsp.InitializedParams) -> None:
         ls.flush_messages()
+        ls.checker.run_soon(ls.checker.warm, ls.dynamic_enabled)
         if ls.no_framework:
             ls.tell(
                 f"deepeval: {ls.no_framework}; only static checks run "

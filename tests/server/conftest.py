@@ -114,10 +114,44 @@ async def start(lsp_client: LanguageClient, root: Path, settings: dict[str, Any]
     )
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, client_factory=make_client))
+CONFIG = ClientServerConfig(server_command=SERVER, client_factory=make_client)
+STATIC = {"dynamicChecks": False, "debounceMs": 50}
+DYNAMIC = {"dynamicChecks": True, "debounceMs": 50}
+
+
+@pytest_lsp.fixture(config=CONFIG)
 async def client(lsp_client: LanguageClient, tmp_path: Path):
-    """A server with dynamic checks on and a short debounce."""
-    lsp_client.set_configuration({"dynamicChecks": True, "debounceMs": 50}, section="deepeval")
-    await start(lsp_client, tmp_path, {"dynamicChecks": True, "debounceMs": 50})
+    """A server running the static pass only (no worker pool to warm)."""
+    lsp_client.set_configuration(STATIC, section="deepeval")
+    await start(lsp_client, tmp_path, STATIC)
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def dynamic_client(lsp_client: LanguageClient, tmp_path: Path):
+    """A server with dynamic checks on (models built in the sandboxed worker), short debounce."""
+    lsp_client.set_configuration(DYNAMIC, section="deepeval")
+    await start(lsp_client, tmp_path, DYNAMIC)
+    yield
+    await lsp_client.shutdown_session()
+
+
+def apply_workspace_edit(text: str, uri: str, edit: lsp.WorkspaceEdit) -> str:
+    """The text after the edits of `edit` on `uri` (ASCII documents: columns are characters)."""
+    from deepeval_lsp.diagnostics.model import Range, TextEdit
+    from deepeval_lsp.diagnostics.text import apply_edits
+
+    edits = []
+    for change in edit.document_changes or []:
+        assert isinstance(change, lsp.TextDocumentEdit)
+        assert change.text_document.uri == uri
+        for e in change.edits:
+            r = e.range
+            edits.append(
+                TextEdit(
+                    Range.of(r.start.line, r.start.character, r.end.line, r.end.character),
+                    e.new_text,
+                )
+            )
+    return apply_edits(text, edits)

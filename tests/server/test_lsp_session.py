@@ -89,7 +89,8 @@ async def test_server_info_reports_settings(client: LanguageClient):
         lsp.ExecuteCommandParams(command="deepeval.server.info", arguments=[])
     )
     assert info["settings"]["debounceMs"] == 50
-    assert info["settings"]["dynamicChecks"] is True
+    assert info["settings"]["dynamicChecks"] is False
+    assert info["dynamic"]["enabled"] is False
 
 
 async def _until(predicate, timeout: float = 10.0) -> None:

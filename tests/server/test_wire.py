@@ -21,7 +21,7 @@ NO_FRAMEWORKS = [
 @pytest.fixture
 def wire():
     w = Wire()
-    w.initialize()
+    w.initialize({"dynamicChecks": False})
     yield w
     if w.proc.poll() is None:
         w.proc.kill()
@@ -54,7 +54,9 @@ def test_malformed_messages_get_errors_and_the_server_lives(wire: Wire):
     wire.request(5, "textDocument/codeAction", {"bogus": True})
     assert _error(wire.response(5)) == -32602
 
-    wire.request(6, "workspace/executeCommand", {"command": "deepeval.server.info", "arguments": []})
+    wire.request(
+        6, "workspace/executeCommand", {"command": "deepeval.server.info", "arguments": []}
+    )
     info = wire.response(6)
     assert info["result"]["version"]
     assert wire.close() == 0

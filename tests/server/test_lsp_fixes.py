@@ -1,0 +1,126 @@
+"""Fixes through code actions: a static did-you-mean fix and the issue's verified shape fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from .conftest import apply_workspace_edit, diagnostics_of, open_doc, replace_all, wait_final
+
+CONV2D = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(3, 8, 3)
+"""
+
+WRONG_LINEAR = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.fc1 = nn.Linear(100, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        x = x.flatten(1)
+        x = torch.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+model = Net()
+x = torch.randn(1, 1, 28, 28)  # deepeval: input=(1, 1, 28, 28)
+"""
+
+
+async def _actions(client: LanguageClient, uri: str, d: lsp.Diagnostic, only=None):
+    return await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=d.range,
+            context=lsp.CodeActionContext(diagnostics=[d], only=only),
+        )
+    )
+
+
+async def test_static_fix_applied_through_code_action(client: LanguageClient, tmp_path: Path):
+    uri = open_doc(client, tmp_path / "conv.py", CONV2D)
+    await wait_final(client, uri, 1)
+    (d,) = diagnostics_of(client, uri)
+    assert d.code == "DL104" and d.data["dl_error"] == "Non-Existent API Attribute Access"
+    actions = await _actions(client, uri, d)
+    quick = [a for a in actions if a.kind == lsp.CodeActionKind.QuickFix]
+    assert quick and quick[0].is_preferred
+    assert "Conv2d" in quick[0].title
+    fixed = apply_workspace_edit(CONV2D, uri, quick[0].edit)
+    assert "nn.Conv2d(3, 8, 3)" in fixed
+    replace_all(client, uri, 2, fixed)
+    await wait_final(client, uri, 2)
+    assert diagnostics_of(client, uri) == []
+
+
+async def test_verified_shape_fix_removes_the_diagnostic(
+    dynamic_client: LanguageClient, tmp_path: Path
+):
+    client = dynamic_client
+    uri = open_doc(client, tmp_path / "net.py", WRONG_LINEAR)
+    status = await wait_final(client, uri, 1)
+    (d,) = diagnostics_of(client, uri)
+    assert d.code == "DL301" and d.data["dl_error"] == "Input Tensor Shape Mismatch"
+    assert status["state"] == "error" and status["code"] == "DL301"
+    # The culprit layer's construction site is the related information.
+    (rel,) = d.related_information
+    assert rel.location.uri == uri and rel.location.range.start.line == 8
+    assert [f["verified"] for f in d.data["fixes"]] == [True]
+
+    actions = await _actions(client, uri, d)
+    quick = [a for a in actions if a.kind == lsp.CodeActionKind.QuickFix]
+    assert len(quick) == 1 and quick[0].is_preferred
+    fix_all = [a for a in actions if a.kind == "source.fixAll.deepeval"]
+    assert len(fix_all) == 1
+    only_fix_all = await _actions(client, uri, d, only=["source.fixAll"])
+    assert [a.kind for a in only_fix_all] == ["source.fixAll.deepeval"]
+
+    fixed = apply_workspace_edit(WRONG_LINEAR, uri, quick[0].edit)
+    assert "nn.Linear(5408, 64)" in fixed
+    replace_all(client, uri, 2, fixed)
+    status = await wait_final(client, uri, 2)
+    assert diagnostics_of(client, uri) == []
+    assert status["state"] == "ok" and status["text"].startswith("model builds: ")
+    assert "output (1, 10)" in status["text"]
+
+    # Hover on the layer's constructor and inlay hints after each forward line.
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            position=lsp.Position(line=8, character=22),
+        )
+    )
+    assert hover is not None
+    assert "fc1" in hover.contents.value and "(1, 5408)" in hover.contents.value
+    hints = await client.text_document_inlay_hint_async(
+        lsp.InlayHintParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=lsp.Range(
+                start=lsp.Position(line=0, character=0), end=lsp.Position(line=20, character=0)
+            ),
+        )
+    )
+    by_line = {h.position.line: h.label for h in hints}
+    assert by_line[12] == "→ (1, 8, 26, 26)"
+    assert by_line[15] == "→ (1, 10)"
+
+    summary = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="deepeval.server.modelSummary", arguments=[uri])
+    )
+    assert "fc1 (Linear)" in summary["text"] and summary["model"]["output_shape"] == [1, 10]
