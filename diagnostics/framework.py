@@ -91,6 +91,7 @@ KNOWN_PACKAGES = frozenset(
     }
 )
 
+TF_KERAS = "keras._tf_keras.keras"
 MISSING: Any = object()  # sentinel: the attribute does not exist
 UNKNOWN: Any = object()  # sentinel: cannot tell (framework not installed, dynamic object…)
 
@@ -134,7 +135,9 @@ def canonical(dotted: str) -> str | None:
         return None
     if top == "tensorflow" and not installed("tensorflow"):
         if dotted == "tensorflow.keras" or dotted.startswith("tensorflow.keras."):
-            return "keras" + dotted[len("tensorflow.keras") :] if installed("keras") else None
+            # Keras 3 ships the tf.keras API surface (legacy backend functions included) as
+            # keras._tf_keras.keras: it is what `tf.keras` is on TensorFlow 2.16 and later.
+            return TF_KERAS + dotted[len("tensorflow.keras") :] if installed("keras") else None
         return None
     if not installed(top):
         return None
@@ -189,6 +192,23 @@ def _import_submodule(name: str) -> Any:
         return UNKNOWN
 
 
+def display_path(path: str) -> str:
+    """A canonical path as the user would write it (`keras._tf_keras.keras` is tf.keras)."""
+    if path == TF_KERAS or path.startswith(TF_KERAS + "."):
+        return "tensorflow.keras" + path[len(TF_KERAS) :]
+    return path
+
+
+def legacy_note(path: str) -> str:
+    """' (Keras 2 API, removed in Keras 3)' when a missing `keras.…` member is tf.keras-only."""
+    if not path.startswith("keras.") or path.startswith(TF_KERAS):
+        return ""
+    legacy = lookup(TF_KERAS + path[len("keras") :])
+    if legacy.obj in (MISSING, UNKNOWN):
+        return ""
+    return " (it is Keras 2 API, removed in Keras 3; tf.keras still has it)"
+
+
 def module_exists(dotted: str) -> bool | None:
     """True/False for framework modules and installed packages; None when it cannot be told."""
     top = dotted.split(".")[0]
@@ -214,7 +234,8 @@ def public_names(dotted: str) -> tuple[str, ...]:
 
 def suggest(name: str, candidates: tuple[str, ...] | list[str]) -> str | None:
     """The best did-you-mean for `name`: a case-insensitive match first, then difflib."""
-    lowered = [c for c in candidates if c.lower() == name.lower() and c != name]
+    candidates = [c for c in candidates if c != name]
+    lowered = [c for c in candidates if c.lower() == name.lower()]
     if len(lowered) == 1:
         return lowered[0]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)

@@ -136,6 +136,7 @@ class _Checker:
             best = fw.suggest(a.name, fw.public_names(module))
             fixes: tuple[Fix, ...] = ()
             msg = f"cannot import `{a.name}` from `{module}`"
+            msg += fw.legacy_note(f"{fw.canonical(module)}.{a.name}")
             if best:
                 msg += f"; did you mean `{best}`?"
                 edits = [TextEdit(rng, best)]
@@ -292,11 +293,11 @@ class _Checker:
         best = fw.suggest(node.attr, fw.public_names(where))
         fixes: tuple[Fix, ...] = ()
         kind = "module" if inspect.ismodule(found.parent) else "class"
-        msg = (
-            f"{kind} `{shown}` ({where}) has no member `{node.attr}`"
-            if shown != where
-            else (f"{kind} `{shown}` has no member `{node.attr}`")
-        )
+        shown_where = fw.display_path(where)
+        msg = f"{kind} `{shown}` has no member `{node.attr}`"
+        if shown != shown_where and not shown_where.startswith("tensorflow."):
+            msg = f"{kind} `{shown}` ({shown_where}) has no member `{node.attr}`"
+        msg += fw.legacy_note(f"{where}.{node.attr}")
         if best:
             msg += f"; did you mean `{best}`?"
             fixes = (Fix(f"Change to `{best}`", (TextEdit(rng, best),)),)
