@@ -7,6 +7,13 @@ similarity, the optional pylint score). Nothing is invented: where a pass did no
 value stays None (NULL in the database, "not measured" in reports). The one inference made
 here is that a program that does not parse cannot run, so it is not executable.
 
+A PyTorch task's inputs are given to the dynamic pass as the documented input pragma, appended
+as a last comment line (`# deepeval: input=…`, so no line number moves), because the task's
+declared inputs must win over a guess from a dataset named in the requirement, and a task may
+take several inputs. The pragma has no dtype, so integer inputs (token ids) go through
+`CheckOptions.input_shape` instead, where the dynamic pass infers the dtype from the first
+layer. The recorded code is the program as the model wrote it.
+
 Outcomes: `executable`, `failed` (the dynamic pass ran it and it raised), `not_measured`
 (checked, but nothing decided executability), `empty` (no code in the answer), `missing` (a
 replay has no file for this sample), `error` (generation or checking itself failed; a resumed
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +38,9 @@ if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.model import Diagnostic, Report
 
     from .tasks import Task
+
+
+_PRAGMA = re.compile(r"#\s*deepeval:\s*input\s*=", re.M)
 
 
 @dataclass
@@ -82,7 +93,7 @@ def score_program(
     if not code.strip():
         return Scored(fields=empty_fields("empty", code))
     t0 = time.perf_counter()
-    report = check(code, path or f"{task.id}.py", options, pool=pool)
+    report = check(with_input_pragma(code, task), path or f"{task.id}.py", options, pool=pool)
     scores: dict[str, float] = {}
     if report.semantic:
         for name, value in report.semantic.items():
@@ -98,6 +109,17 @@ def score_program(
     fields["scoring_ms"] = (time.perf_counter() - t0) * 1000
     return Scored(fields=fields, findings=[finding_row(d) for d in report.diagnostics],
                   scores=scores)
+
+
+def with_input_pragma(code: str, task: Task) -> str:
+    """`code` with the task's input shapes stated for the dynamic pass (PyTorch tasks)."""
+    if task.framework != "torch" or not task.inputs or _PRAGMA.search(code):
+        return code
+    if any(s.dtype != "float32" for s in task.inputs):
+        return code  # the pragma cannot say int64: options.input_shape carries the shape
+    shapes = [tuple(s.shape) for s in task.inputs]
+    value = shapes[0] if len(shapes) == 1 else tuple(shapes)
+    return code + ("" if code.endswith("\n") else "\n") + f"# deepeval: input={value}\n"
 
 
 def _fields_of(report: Report, code: str) -> dict[str, Any]:

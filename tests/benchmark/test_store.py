@@ -1,0 +1,118 @@
+"""The SQLite store: migrations, WAL, one transaction per sample, the unique sample key,
+and a database that sqlite-utils' own tooling opens as it is."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from deepeval_lsp.benchmark.ids import ulid
+from deepeval_lsp.benchmark.migrations import MIGRATIONS, MIGRATIONS_TABLE
+from deepeval_lsp.benchmark.store import (
+    RunConfig,
+    StoreError,
+    create_run,
+    done_keys,
+    load_run,
+    open_db,
+    record_sample,
+)
+
+from deepeval_lsp.cli import main
+
+CONFIG = RunConfig(suite="builtin", models=["reference"], promptings=["zeroshot"], samples=1,
+                   temperature=0.8, top_p=0.95, max_tokens=2048, base_url=None)
+
+
+def _sample(run_id: str, task: str, index: int = 0, outcome: str = "not_measured") -> dict:
+    return {"run_id": run_id, "model": "m", "prompting": "zeroshot", "task_id": task,
+            "sample_index": index, "outcome": outcome, "valid": 1, "code": "x = 1\n"}
+
+
+def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
+    path = tmp_path / "d.db"
+    db = open_db(path)
+    names = [r["name"] for r in db[MIGRATIONS_TABLE].rows]
+    assert names == [fn.__name__ for fn in MIGRATIONS]
+    db.close()
+    db = open_db(path)  # a second open applies nothing
+    assert [r["name"] for r in db[MIGRATIONS_TABLE].rows] == names
+    assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_sample_key_is_recorded_once_and_retry_outcomes_are_replaced(tmp_path):
+    db = open_db(tmp_path / "d.db")
+    run_id = create_run(db, CONFIG, "test")
+    record_sample(db, _sample(run_id, "t1", outcome="error"), [], {})
+    assert done_keys(db, run_id) == set()  # an error is done again on resume
+    record_sample(db, _sample(run_id, "t1"),
+                  [{"code": "DL101", "severity": "error", "pass": "static",
+                    "dl_error": "Missing API Import", "message": "m"}],
+                  {"api_set_f1": 50.0})
+    assert done_keys(db, run_id) == {("m", "zeroshot", "t1", 0)}
+    assert db["samples"].count == 1
+    assert db["findings"].count == 1 and db["scores"].count == 1
+    # the unique index refuses a second row for the same key, whoever writes it
+    with pytest.raises(sqlite3.IntegrityError):
+        db["samples"].insert({**_sample(run_id, "t1"), "id": ulid()})
+
+
+def test_runs_are_resumable_from_their_stored_config(tmp_path):
+    db = open_db(tmp_path / "d.db")
+    run_id = create_run(db, CONFIG, "test")
+    row, config = load_run(db, run_id)
+    assert config == CONFIG
+    assert json.loads(row["models"]) == ["reference"]
+    with pytest.raises(StoreError, match="no run 'nope'"):
+        load_run(db, "nope")
+
+
+def test_ulids_sort_by_creation_time():
+    ids = [ulid(now_ms=t) for t in (1, 2, 1000, 10**12)]
+    assert ids == sorted(ids)
+    assert all(len(i) == 26 for i in ids)
+
+
+def test_not_a_database_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "x.db"
+    bad.write_text("this is not sqlite " * 100)
+    assert main(["runs", "--db", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "not a usable SQLite database" in err and "Traceback" not in err
+    assert main(["runs", "--db", str(tmp_path / "none.db")]) == 2
+    assert "no such database" in capsys.readouterr().err
+
+
+def test_a_bench_database_opens_with_sqlite_utils_tooling_as_it_is(tmp_path, capsys):
+    path = tmp_path / "b.db"
+    assert main(["bench", "--db", str(path), "--no-dynamic", "--limit", "3", "-q"]) == 0
+    capsys.readouterr()
+    tables = set(sqlite_utils.Database(path).table_names())
+    assert {"runs", "tasks", "samples", "findings", "scores", MIGRATIONS_TABLE} <= tables
+    cli = Path(sys.executable).with_name("sqlite-utils")
+    out = subprocess.run([str(cli), "tables", str(path), "--counts"], capture_output=True,
+                         text=True, check=True).stdout
+    counts = {t["table"]: t["count"] for t in json.loads(out)}
+    assert counts["samples"] == 3 and counts["tasks"] == 3 and counts["runs"] == 1
+    # foreign keys are declared, so Datasette links samples to runs and findings to samples
+    fks = {(fk.column, fk.other_table) for fk in sqlite_utils.Database(path)["findings"]
+           .foreign_keys}
+    assert ("sample_id", "samples") in fks
+
+
+def test_runs_lists_runs_newest_first(tmp_path, capsys):
+    path = tmp_path / "b.db"
+    for _ in range(2):
+        assert main(["bench", "--db", str(path), "--no-dynamic", "--limit", "1", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--db", str(path), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 2 and runs[0]["id"] > runs[1]["id"]
+    assert runs[0]["status"] == "finished" and runs[0]["samples"] == 1
+    assert main(["runs", "--db", str(path)]) == 0
+    assert runs[0]["id"] in capsys.readouterr().out
