@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import taxonomy as T
-from .fix_verification import verify
 from .model import Diagnostic, Fix, ModelSummary, Position, Range, Related, TextEdit
 from .options import CheckOptions
 from .taxonomy import Severity
@@ -178,9 +177,16 @@ def _frame_range(frames: list[dict[str, Any]], path: str, text: SourceText) -> R
                  Position(line0, text.char_col(line0, end_col)))
 
 
+def _where(d: Diagnostic) -> tuple[str, int, str | None]:
+    """Identity of a dynamic finding across edits: the message changes with the shapes, the
+    code, the line and the culprit layer do not."""
+    return d.code, d.range.start.line, d.layer
+
+
 def verify_fixes(source: str, path: str, options: CheckOptions, pool: WorkerPool,
                  diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Mark each fix verified only if re-checking with its edit applied shows the error gone."""
+    """Mark each fix verified only if re-checking with its edit applied shows the error gone
+    (no finding with the same code, line and layer) and no more errors than before."""
     memo: dict[str, list[Diagnostic] | None] = {}
 
     def recheck(text: str) -> list[Diagnostic] | None:
@@ -190,19 +196,28 @@ def verify_fixes(source: str, path: str, options: CheckOptions, pool: WorkerPool
             memo[text] = interpret(raw, text, path).diagnostics if ok else None
         return memo[text]
 
-    # All fixes at once first: one re-check verifies them all when every targeted error goes.
+    def errors(ds: list[Diagnostic]) -> int:
+        return sum(1 for d in ds if d.severity == Severity.ERROR)
+
     fixed = [d for d in diagnostics if d.fixes]
-    together = apply_edits(source, [e for d in fixed for e in d.fixes[0].edits])
-    after = recheck(together)
-    if after is not None:
-        keys = {(x.code, x.message) for x in after}
-        errors_before = sum(1 for d in diagnostics if d.severity == Severity.ERROR)
-        errors_after = sum(1 for x in after if x.severity == Severity.ERROR)
-        if errors_after <= errors_before - len(fixed) and not any(
-                (d.code, d.message) in keys for d in fixed):
+    before = errors(diagnostics)
+    # All first fixes at once: one re-check verifies them all when every targeted error goes.
+    after = recheck(apply_edits(source, [e for d in fixed for e in d.fixes[0].edits]))
+    if after is not None and len(fixed) > 1:
+        gone = {_where(x) for x in after}
+        if errors(after) <= before - len(fixed) and not any(_where(d) in gone for d in fixed):
             return [replace(d, fixes=(replace(d.fixes[0], verified=True), *d.fixes[1:]))
                     if d.fixes else d for d in diagnostics]
-    return verify(source, diagnostics, recheck)
+    out = []
+    for d in diagnostics:
+        fixes = []
+        for fix in d.fixes:
+            after = recheck(apply_edits(source, fix.edits))
+            ok = after is not None and errors(after) < before and all(
+                _where(x) != _where(d) for x in after)
+            fixes.append(replace(fix, verified=ok))
+        out.append(replace(d, fixes=tuple(fixes)))
+    return out
 
 
 def timed_run(source: str, path: str, options: CheckOptions, pool: WorkerPool,

@@ -14,19 +14,24 @@ import ast
 import builtins
 import contextlib
 import importlib.util
+import inspect
 import io
+import linecache
 import math
 import os
 import re
 import sys
+import traceback
 import types
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import taxonomy as T
+from . import tf_compat
 from .error_classifier import classify, cpu_wording
 from .meta_patches import code_position, patched, site_of
-from .program_slice import slice_program
+from .program_slice import model_classes, slice_program
 from .shape_fixes import Proposal, keras_fix, torch_fix
 
 MAX_ROUNDS = 8
@@ -296,9 +301,7 @@ def _imported_tops(module: ast.Module) -> set[str]:
 
 def _model_class_defs(tree: ast.Module) -> list[str]:
     """Model classes, the ones no other class uses first (the outermost model is the entry)."""
-    from .program_slice import _model_classes
-
-    names = _model_classes(tree)
+    names = model_classes(tree)
     ordered = [s for s in tree.body if isinstance(s, ast.ClassDef) and s.name in names]
     used: set[str] = set()
     for s in ordered:
@@ -314,8 +317,6 @@ def _model_class_defs(tree: ast.Module) -> list[str]:
 
 
 def _run_once(source: str, path: str, payload: dict[str, Any], plan: dict[str, Any]) -> _Run:
-    import linecache
-
     tree = ast.parse(source, filename=path)
     run = _Run(source, path, source.splitlines(), tree)
     # Tracebacks and inspect read this text, not whatever is on disk under that name.
@@ -329,8 +330,6 @@ def _run_once(source: str, path: str, payload: dict[str, Any], plan: dict[str, A
                               "so what the model takes from it is not checked"))
     keras_on = plan["uses_keras"]
     if keras_on:
-        from . import tf_compat
-
         tf_compat.install()
     finder = _StubFinder(missing) if missing else None
     if finder:
@@ -356,9 +355,7 @@ def _run_once(source: str, path: str, payload: dict[str, Any], plan: dict[str, A
             for name in [n for n in sys.modules if n.split(".")[0] in missing]:
                 del sys.modules[name]
         if keras_on:
-            from . import tf_compat
-
-            tf_compat.uninstall()
+                tf_compat.uninstall()
         if saved_module is not None:
             sys.modules[MODULE_NAME] = saved_module
         else:
@@ -394,6 +391,8 @@ def _engine(path: str, plan: dict[str, Any]) -> Any:
     import torch
 
     with contextlib.ExitStack() as stack:
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
         stack.enter_context(patched(path, torch_on=True, keras_on=plan["uses_keras"]))
         stack.enter_context(torch.device("meta"))
         stack.enter_context(torch.no_grad())
@@ -481,8 +480,6 @@ def _is_model_class(cls: type) -> bool:
 
 
 def _required_params(cls: type) -> list[str]:
-    import inspect
-
     try:
         sig = inspect.signature(cls.__init__)
     except (TypeError, ValueError):
@@ -515,8 +512,6 @@ def _dataset_shape(text: str) -> tuple[int, int, int] | None:
 
 def _annotation_shapes(model: Any) -> list[tuple[int, ...]] | None:
     """jaxtyping-style `x: Float[Tensor, "batch 3 32 32"]` on forward."""
-    import inspect
-
     try:
         src = inspect.getsource(type(model).forward)
     except (OSError, TypeError):
@@ -559,8 +554,8 @@ def _guesses_from_layer(layer: Any) -> tuple[list[list[tuple[int, ...]]], str, b
         return [[(BATCH, c, s, s, s)] for s in (16, 32, 8)], f"{name}(in_channels={c})", False
     if name == "Linear":
         return [[(BATCH, layer.in_features)]], f"Linear(in_features={layer.in_features})", False
-    if name == "Embedding":
-        return [[(BATCH, 16)]], f"Embedding({layer.num_embeddings}, …)", True
+    if name in ("Embedding", "EmbeddingBag"):
+        return [[(BATCH, 16)]], f"{name}({layer.num_embeddings}, …)", True
     if name in ("LSTM", "GRU", "RNN"):
         shape = (BATCH, 8, layer.input_size) if layer.batch_first else (8, BATCH, layer.input_size)
         return [[shape]], f"{name}(input_size={layer.input_size})", False
@@ -585,14 +580,14 @@ def _guesses_from_layer(layer: Any) -> tuple[list[list[tuple[int, ...]]], str, b
 
 def _torch_candidates(run: _Run, model: Any, payload: dict[str, Any]
                       ) -> tuple[list[list[tuple[int, ...]]], str | None, bool]:
+    first = _first_leaf(model)
+    integer = type(first).__name__ in ("Embedding", "EmbeddingBag")
     pragma = _pragma_shapes(run.source)
     if pragma:
-        return [pragma], None, False
+        return [pragma], None, integer
     ann = _annotation_shapes(model)
     if ann:
-        return [ann], None, False
-    first = _first_leaf(model)
-    integer = type(first).__name__ == "Embedding"
+        return [ann], None, integer
     text = " ".join(filter(None, [payload.get("requirement") or "", run.source]))
     ds = _dataset_shape(text)
     if ds:
@@ -802,8 +797,6 @@ def _keras_summary(run: _Run, model: Any) -> dict[str, Any]:
 
 
 def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
-    import traceback
-
     if isinstance(exc, SystemExit):
         message = f"the program called exit({exc.code!r}) while building the model"
         exc_type = "SystemExit"

@@ -149,7 +149,7 @@ def _builds_model(value: ast.AST, model_funcs: set[str], model_classes: set[str]
     return False
 
 
-def _model_classes(tree: ast.Module) -> set[str]:
+def model_classes(tree: ast.Module) -> set[str]:
     """Classes defined in the file that look like models (subclass Module/Model/Layer, or one)."""
     found: set[str] = set()
     changed = True
@@ -168,7 +168,7 @@ def _model_classes(tree: ast.Module) -> set[str]:
 
 def slice_program(tree: ast.Module) -> Slice:
     """Keep what builds the model; drop what trains, loads, saves, plots or runs as a script."""
-    classes = _model_classes(tree)
+    classes = model_classes(tree)
     funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
     model_funcs = {f for f in funcs if f == "dl_model" or "model" in f.lower()
                    or f.lower().startswith(("build", "create", "make", "get_"))}
