@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.text import apply_edits
@@ -76,7 +75,7 @@ def test_correct_model_is_clean_with_a_summary(tmp_path, pool):
     assert report.executable is True
     m = report.model
     assert m is not None and m.framework == "torch" and m.entry_point == "ResNet()"
-    fc = [layer for layer in m.layers if layer.name == "fc"][0]
+    fc = next(layer for layer in m.layers if layer.name == "fc")
     assert fc.output_shape == (2, 10) and fc.params == 32 * 10 + 10
     assert fc.range is not None and fc.range.start.line == CORRECT["resnet_block"].splitlines(
     ).index("        self.fc = nn.Linear(32, num_classes)")

@@ -10,7 +10,6 @@ import importlib.util
 import os
 
 import pytest
-
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.error_classifier import classify, cpu_wording
 from deepeval_lsp.diagnostics.model import Range, TextEdit
