@@ -27,8 +27,8 @@ class UpBlock(nn.Module):
             layers.append(nn.Dropout(dropout))
         self.block = nn.Sequential(*layers)
 
-    def forward(self, x, skip):
-        return torch.cat([self.block(x), skip], dim=1)
+    def forward(self, x):
+        return self.block(x)
 
 
 class Pix2PixGenerator(nn.Module):
@@ -60,11 +60,11 @@ class Pix2PixGenerator(nn.Module):
         d4 = self.down4(d3)
         d5 = self.down5(d4)
         b = self.bottleneck(d5)
-        u1 = self.up1(b, d5)
-        u2 = self.up2(u1, d4)
-        u3 = self.up3(u2, d3)
-        u4 = self.up4(u3, d2)
-        u5 = self.up5(u4, d1)
+        u1 = torch.cat([self.up1(b), d5], dim=1)
+        u2 = torch.cat([self.up2(u1), d4], dim=1)
+        u3 = torch.cat([self.up3(u2), d3], dim=1)
+        u4 = torch.cat([self.up4(u3), d2], dim=1)
+        u5 = torch.cat([self.up5(u4), d1], dim=1)
         return self.final(u5)
 
 

@@ -29,9 +29,8 @@ class AttentionGate(nn.Module):
         )
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, gate, skip):
-        attention = self.psi(self.relu(self.gate_proj(gate) + self.skip_proj(skip)))
-        return skip * attention
+    def attention_map(self, gate, skip):
+        return self.psi(self.relu(self.gate_proj(gate) + self.skip_proj(skip)))
 
 
 class AttentionUNet(nn.Module):
@@ -59,11 +58,11 @@ class AttentionUNet(nn.Module):
         e3 = self.enc3(self.pool(e2))
         b = self.bottleneck(self.pool(e3))
         g3 = self.up3(b)
-        d3 = self.dec3(torch.cat([self.att3(g3, e3), g3], dim=1))
+        d3 = self.dec3(torch.cat([e3 * self.att3.attention_map(g3, e3), g3], dim=1))
         g2 = self.up2(d3)
-        d2 = self.dec2(torch.cat([self.att2(g2, e2), g2], dim=1))
+        d2 = self.dec2(torch.cat([e2 * self.att2.attention_map(g2, e2), g2], dim=1))
         g1 = self.up1(d2)
-        d1 = self.dec1(torch.cat([self.att1(g1, e1), g1], dim=1))
+        d1 = self.dec1(torch.cat([e1 * self.att1.attention_map(g1, e1), g1], dim=1))
         return self.head(d1)
 
 

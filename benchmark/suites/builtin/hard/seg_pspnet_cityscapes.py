@@ -29,9 +29,10 @@ class PSPNet(nn.Module):
             nn.BatchNorm2d(256),
             nn.ReLU(inplace=True),
         )
-        self.stages = nn.ModuleList(
-            [PyramidStage(1), PyramidStage(2), PyramidStage(3), PyramidStage(6)]
-        )
+        self.stage1 = PyramidStage(1)
+        self.stage2 = PyramidStage(2)
+        self.stage3 = PyramidStage(3)
+        self.stage6 = PyramidStage(6)
         self.fuse = nn.Sequential(
             nn.Conv2d(512, 128, kernel_size=3, padding=1, bias=False),
             nn.BatchNorm2d(128),
@@ -42,8 +43,12 @@ class PSPNet(nn.Module):
     def forward(self, x):
         input_size = x.shape[2:]
         features = self.backbone(x)
-        pyramid = [features] + [stage(features) for stage in self.stages]
-        fused = self.fuse(torch.cat(pyramid, dim=1))
+        pooled1 = self.stage1(features)
+        pooled2 = self.stage2(features)
+        pooled3 = self.stage3(features)
+        pooled6 = self.stage6(features)
+        pyramid = torch.cat([features, pooled1, pooled2, pooled3, pooled6], dim=1)
+        fused = self.fuse(pyramid)
         logits = self.classifier(fused)
         return F.interpolate(logits, size=input_size, mode="bilinear", align_corners=False)
 
