@@ -1,0 +1,188 @@
+"""Real VS Code (code-server) in headless Chromium, with the packaged extension and the server.
+
+The issue's scenario: a PyTorch file with a wrong nn.Linear in_features shows the squiggle, the
+Problems panel lists DL301, Ctrl+. offers the verified fix, applying it removes the squiggle.
+Screenshots of each step are kept under .artifacts/e2e-vscode/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[1]
+DRIVER = HERE / "driver"
+CODE_SERVER = DRIVER / "node_modules" / ".bin" / "code-server"
+VSIX = REPO / "extension" / "deepeval-lsp.vsix"
+ARTIFACTS = REPO / ".artifacts" / "e2e-vscode"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SETUP = "run `bash scripts/setup-editors.sh` to install it"
+
+
+def _missing() -> str | None:
+    if shutil.which("node") is None:
+        return f"node is not installed ({SETUP})"
+    if not Path(CHROMIUM).exists():
+        return f"chromium is not installed ({SETUP})"
+    if not CODE_SERVER.exists() or not (DRIVER / "node_modules" / "playwright-core").is_dir():
+        return f"code-server / playwright-core are not installed in tests/e2e/driver ({SETUP})"
+    if not VSIX.exists():
+        return f"extension/deepeval-lsp.vsix is not built ({SETUP})"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+
+WRONG_LINEAR = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.fc1 = nn.Linear(100, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        x = x.flatten(1)
+        x = torch.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+model = Net()  # deepeval: input=(1, 1, 28, 28)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"code-server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("code-server did not become ready")
+
+
+@pytest.fixture
+def code_server(tmp_path: Path):
+    home = tmp_path / "home"
+    data, exts, ws = tmp_path / "data", tmp_path / "exts", tmp_path / "ws"
+    for d in (home, data / "User", exts, ws):
+        d.mkdir(parents=True)
+    (ws / "net.py").write_text(WRONG_LINEAR)
+    (data / "User" / "settings.json").write_text(
+        json.dumps(
+            {
+                "workbench.startupEditor": "none",
+                "workbench.tips.enabled": False,
+                "security.workspace.trust.enabled": False,  # a trusted workspace: dynamic checks run
+                "extensions.autoCheckUpdates": False,
+                "deepeval.pythonPath": sys.executable,
+                "deepeval.debounceMs": 100,
+            }
+        )
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text("auth: none\ncert: false\n")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    common = ["--user-data-dir", str(data), "--extensions-dir", str(exts)]
+    subprocess.run(
+        [str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    port = _free_port()
+    log = (tmp_path / "code-server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(CODE_SERVER),
+            "--config",
+            str(config),
+            "--bind-addr",
+            f"127.0.0.1:{port}",
+            "--auth",
+            "none",
+            "--disable-telemetry",
+            "--disable-update-check",
+            "--disable-workspace-trust",
+            *common,
+            str(ws),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url, ws, env
+    finally:
+        # code-server's file watchers outlive a plain SIGTERM: end the whole process group.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def test_vscode_squiggle_problems_quick_fix(code_server, tmp_path: Path):
+    url, ws, env = code_server
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    proc = subprocess.run(
+        ["node", str(DRIVER / "vscode_fix.mjs"), f"{url}/?folder={ws}", "net.py", str(ARTIFACTS)],
+        cwd=DRIVER,
+        env={**env, "CHROMIUM": CHROMIUM},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = (tmp_path / "code-server.log").read_text(errors="replace")[-3000:]
+    assert proc.stdout.strip(), (proc.stderr[-3000:], log)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    steps = {s["name"]: s for s in result["steps"]}
+    assert result["ok"], (result.get("error"), list(steps), proc.stderr[-2000:], log)
+
+    assert steps["squiggle"]["count"] >= 1
+    assert any("DL301" in row for row in steps["problems"]["rows"])
+    items = steps["quick fixes"]["items"]
+    assert any("in_features=5408" in item for item in items), items
+    assert "nn.Linear(5408, 64)" in steps["fixed"]["text"]
+    assert (ws / "net.py").read_text() == WRONG_LINEAR  # edited in the editor, not saved
+    for name in ("1-squiggle", "2-problems", "3-quick-fix", "4-fixed"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
