@@ -98,7 +98,8 @@ def code_server(tmp_path: Path):
             {
                 "workbench.startupEditor": "none",
                 "workbench.tips.enabled": False,
-                "security.workspace.trust.enabled": False,  # a trusted workspace: dynamic checks run
+                # Trust off means every workspace is trusted: dynamic checks run.
+                "security.workspace.trust.enabled": False,
                 "extensions.autoCheckUpdates": False,
                 "deepeval.pythonPath": sys.executable,
                 "deepeval.debounceMs": 100,
