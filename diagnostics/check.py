@@ -44,7 +44,9 @@ def read_source(path: str | Path) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
-        raise UncheckableFile(f"bad encoding declaration: {e}") from None
+        if "encoding problem" in str(e) or "unknown encoding" in str(e):
+            raise UncheckableFile(f"bad encoding declaration: {e}") from None
+        encoding = "utf-8"  # no declaration and not UTF-8: the decode below says where
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as e:
@@ -72,6 +74,7 @@ def check(
 
     if not options.dynamic:
         report.passes["dynamic"] = "not run: turned off"
+        report.notes.append("dynamic checks did not run: turned off")
     elif static.tree is None:
         report.passes["dynamic"] = "not run: the file does not parse"
     else:

@@ -9,6 +9,7 @@ from typing import Any
 from .model import Diagnostic, ModelSummary, Report
 from .taxonomy import CODES
 
+_FRAME_WIDTH = 120
 _COLOURS = {"error": "31", "warning": "33", "information": "36", "hint": "2", "bold": "1"}
 
 
@@ -48,6 +49,10 @@ def _diagnostic_text(path: str, d: Diagnostic, lines: list[str], colour: bool, f
         gutter = len(str(line))
         start = d.range.start.character
         end = d.range.end.character if d.range.end.line == d.range.start.line else len(src)
+        if len(src) > _FRAME_WIDTH:  # show a window around the range of a very long line
+            left = max(0, min(start - 20, len(src) - _FRAME_WIDTH))
+            src = src[left : left + _FRAME_WIDTH]
+            start, end = start - left, min(end - left, len(src))
         width = max(1, min(end, len(src)) - start)
         parts.append(f"{' ' * gutter} |")
         parts.append(f"{line} | {src}")

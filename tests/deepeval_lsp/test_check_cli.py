@@ -1,0 +1,142 @@
+"""`deepeval-lsp check` as a user runs it: formats, exit codes, selection, fixes, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BAD = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(1, 8, 3)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return F.relu(self.fc(self.conv(x)))
+"""
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "deepeval_lsp", "check", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300,
+    )
+
+
+@pytest.fixture
+def bad_file(tmp_path: Path) -> Path:
+    p = tmp_path / "bad.py"
+    p.write_text(BAD)
+    return p
+
+
+def test_text_output_like_ruff(bad_file: Path) -> None:
+    r = cli("--no-dynamic", str(bad_file))
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert f"{bad_file}:7:24: DL104 module `nn` (torch.nn) has no member `Conv2D`" in lines[0]
+    assert "7 |         self.conv = nn.Conv2D(1, 8, 3)" in r.stdout
+    assert "^^^^^^" in r.stdout
+    assert "= help: Change to `Conv2d` (verified)" in r.stdout
+    assert f"{bad_file}:11:16: DL101" in r.stdout
+    assert "dynamic checks did not run" in r.stdout
+    assert "1 file checked, 2 errors" in lines[-1]
+    assert "Traceback" not in r.stderr
+
+
+def test_json_output_shape(bad_file: Path) -> None:
+    r = cli("--no-dynamic", "--format", "json", str(bad_file))
+    assert r.returncode == 1
+    (entry,) = json.loads(r.stdout)
+    assert entry["path"] == str(bad_file)
+    d = entry["diagnostics"][0]
+    assert set(d) >= {"code", "severity", "range", "message", "python_error", "dl_error",
+                      "root_cause", "related", "fixes"}
+    assert d["range"] == {"start": {"line": 6, "character": 23}, "end": {"line": 6, "character": 29}}
+    assert d["severity"] == "error" and d["dl_error"] == "Non-Existent API Attribute Access"
+    assert d["fixes"][0]["verified"] is True
+    assert d["fixes"][0]["edits"][0]["new_text"] == "Conv2d"
+    assert entry["summary"]["errors"] == 2
+    assert entry["summary"]["passes"]["dynamic"].startswith("not run")
+
+
+def test_sarif_output(bad_file: Path) -> None:
+    r = cli("--no-dynamic", "--format", "sarif", str(bad_file))
+    doc = json.loads(r.stdout)
+    assert doc["version"] == "2.1.0"
+    run = doc["runs"][0]
+    assert {rule["id"] for rule in run["tool"]["driver"]["rules"]} == {"DL101", "DL104"}
+    first = run["results"][0]
+    assert first["ruleId"] == "DL104" and first["level"] == "error"
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (7, 24)
+    assert first["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "Conv2d"
+
+
+def test_select_and_ignore(bad_file: Path) -> None:
+    r = cli("--no-dynamic", "--format", "json", "--select", "DL1", "--ignore", "DL104", str(bad_file))
+    codes = [d["code"] for d in json.loads(r.stdout)[0]["diagnostics"]]
+    assert codes == ["DL101"]
+    r = cli("--no-dynamic", "--select", "DL9", str(bad_file))
+    assert r.returncode == 2 and "unknown diagnostic code" in r.stderr
+
+
+def test_fix_in_place_and_exit_zero(bad_file: Path) -> None:
+    r = cli("--no-dynamic", "--fix", str(bad_file))
+    assert r.returncode == 0, r.stdout
+    text = bad_file.read_text()
+    assert "nn.Conv2d(1, 8, 3)" in text and "import torch.nn.functional as F" in text
+    assert "2 fixed" in r.stdout
+    assert cli("--no-dynamic", str(bad_file)).returncode == 0
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert cli().returncode == 2
+    assert cli("--format", "xml", str(tmp_path)).returncode == 2
+    r = cli("--input-shape", "a,b", str(tmp_path))
+    assert r.returncode == 2 and "--input-shape" in r.stderr
+    top = subprocess.run([sys.executable, "-m", "deepeval_lsp", "frobnicate"],
+                         capture_output=True, text=True)
+    assert top.returncode == 2 and "unknown command" in top.stderr
+
+
+def test_bad_input_one_line_each_and_others_still_checked(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_text("")
+    (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02import torch\x00")
+    (tmp_path / "latin1.py").write_bytes("x = 'caf\xe9'\n".encode("latin-1"))
+    (tmp_path / "huge.py").write_text("x = 1\n" * 900_000)  # 5.4 MB
+    (tmp_path / "nested.py").write_text("x = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
+    (tmp_path / "good.py").write_text("import torch\nx = torch.zeros(3)\n")
+    (tmp_path / "bad.py").write_text(BAD)
+    missing = tmp_path / "does_not_exist.py"
+    r = cli("--no-dynamic", "--no-frames", str(tmp_path), str(missing))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stdout + r.stderr
+    out = r.stdout
+    assert f"{tmp_path / 'binary.py'}: cannot check: binary file" in out
+    assert f"{tmp_path / 'latin1.py'}: cannot check: not valid utf-8 text at byte 8" in out
+    assert f"{tmp_path / 'huge.py'}: cannot check: file too large to check (5.4 MB" in out
+    assert f"{tmp_path / 'nested.py'}:1:" in out  # too many nested parentheses: a syntax error
+    assert f"{missing}: cannot check: no such file or directory" in out
+    assert f"{tmp_path / 'bad.py'}:7:24: DL104" in out
+    assert "8 files checked" in out.splitlines()[-1]
+    assert "4 could not be checked" in out.splitlines()[-1]
+    for name in ("binary", "latin1", "huge", "nested"):
+        assert sum(1 for line in out.splitlines() if f"{name}.py" in line) == 1
+
+
+def test_folder_walk_skips_virtualenvs(tmp_path: Path) -> None:
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "lib" / "x.py").write_text("nope(\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("import torch\n")
+    r = cli("--no-dynamic", "--format", "json", str(tmp_path))
+    assert [e["path"] for e in json.loads(r.stdout)] == [str(tmp_path / "pkg" / "m.py")]
