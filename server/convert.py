@@ -38,8 +38,10 @@ class Columns:
     def position(self, pos: Position) -> lsp.Position:
         if pos.line >= len(self.lines):
             return lsp.Position(line=pos.line, character=pos.character)
-        return self.codec.position_to_client_units(
-            self.lines, lsp.Position(line=pos.line, character=pos.character)
+        # A column past the end of the line means the end of the line (never its line break).
+        text = self.lines[pos.line].rstrip("\r\n")
+        return lsp.Position(
+            line=pos.line, character=self.codec.client_num_units(text[: pos.character])
         )
 
     def range(self, rng: Range) -> lsp.Range:
