@@ -60,7 +60,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
             _num(r["static_errors_per_sample"], 2), _num(r["api_set_f1"]),
             _num(r["api_seq_f1"]),
         ])
-    lines = [_align(header, body)]
+    lines = [_align(header, body, left=2)]
     notes = []
     if all(r["executable"] is None for r in rows):
         notes.append("executability: not measured (the dynamic pass did not run)")
@@ -73,20 +73,21 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         tax_header = ["failure (DL error)", *[f"{r['model']}/{r['prompting']}" for r in rows]]
         tax_body = [[c, *[str(r["taxonomy"].get(c, 0)) for r in rows]] for c in categories]
         lines.append("")
-        lines.append(_align(tax_header, tax_body))
+        lines.append(_align(tax_header, tax_body, left=1))
     if notes:
         lines.append("")
         lines += notes
     return "\n".join(lines)
 
 
-def _align(header: list[str], body: list[list[str]]) -> str:
+def _align(header: list[str], body: list[list[str]], left: int) -> str:
+    """Columns padded to their widest cell: the first `left` ones flush left, numbers right."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
 
     def fmt(cells: list[str]) -> str:
         out = []
         for i, (c, w) in enumerate(zip(cells, widths, strict=False)):
-            out.append(c.ljust(w) if i < 2 else c.rjust(w))
+            out.append(c.ljust(w) if i < left else c.rjust(w))
         return "  ".join(out).rstrip()
 
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)])

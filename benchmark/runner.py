@@ -88,6 +88,7 @@ class Runner:
         workers: int,
         pool: Any = None,
         progress_factory: Callable[[int], Progress] | None = None,
+        only: set[SampleKey] | None = None,
     ) -> None:
         self.db = db
         self.run_id = run_id
@@ -99,10 +100,13 @@ class Runner:
         self.workers = max(1, workers)
         self.pool = pool
         self.progress_factory = progress_factory
+        self.only = only  # score only these samples of the plan (perf/ samples the corpus)
         self.stats = RunStats()
 
     async def run(self) -> RunStats:
         jobs = plan(self.models, self.config.promptings, self.tasks, self.config.samples)
+        if self.only is not None:
+            jobs = [j for j in jobs if j.key in self.only]
         finished = done_keys(self.db, self.run_id)
         todo = [j for j in jobs if j.key not in finished]
         self.stats.planned = len(jobs)
