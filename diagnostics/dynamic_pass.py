@@ -45,9 +45,12 @@ def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
     }
 
 
-def run_job(pool: WorkerPool, source: str, path: str, options: CheckOptions) -> dict[str, Any]:
-    """One sandboxed check of `source`; the child's result or the pool's outcome."""
-    return pool.run(JOB, _payload(source, path, options), timeout_s=options.timeout_ms / 1000)
+def run_job(pool: WorkerPool, source: str, path: str, options: CheckOptions, *,
+            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
+    to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
+    payload = {**_payload(source, path, options), **(extra or {})}
+    return pool.run(JOB, payload, timeout_s=options.timeout_ms / 1000)
 
 
 def run_dynamic(

@@ -112,6 +112,24 @@ def _rnn_stub_forward(self: Any, input: Any, hx: Any = None) -> Any:
     return out, h
 
 
+CAT_ATTR = "_deepeval_cat"
+
+
+def _remembering_cat(real: Any) -> Any:
+    """torch.cat that, when it fails, leaves its operands on the exception (for the padding fix)."""
+
+    def cat(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return real(tensors, *args, **kwargs)
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
+                setattr(e, CAT_ATTR, (list(tensors), int(dim)))
+            raise
+
+    return cat
+
+
 @contextlib.contextmanager
 def patched(user_file: str, *, torch_on: bool = True, keras_on: bool = False) -> Iterator[None]:
     """Install the meta-device patches for one run; everything is restored on exit."""
@@ -183,6 +201,9 @@ def _patch_torch(setattr_: Any) -> None:
         fn = getattr(nn.init, name)
         if callable(fn) and name.endswith("_") and not name.startswith("_"):
             setattr_(nn.init, name, _noop_init)
+    for name in ("cat", "concat", "concatenate"):
+        if hasattr(torch, name):
+            setattr_(torch, name, _remembering_cat(getattr(torch, name)))
     for cls in (nn.LSTM, nn.GRU, nn.RNN):
         if "_deepeval_real_forward" not in cls.__dict__:
             cls._deepeval_real_forward = cls.forward

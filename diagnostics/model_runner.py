@@ -30,9 +30,9 @@ from typing import Any
 from . import taxonomy as T
 from . import tf_compat
 from .error_classifier import classify, cpu_wording
-from .meta_patches import code_position, patched, site_of
+from .meta_patches import CAT_ATTR, code_position, patched, site_of
 from .program_slice import model_classes, slice_program
-from .shape_fixes import Proposal, keras_fix, torch_fix
+from .shape_fixes import Proposal, keras_fix, torch_cat_fix, torch_fix
 
 MAX_ROUNDS = 8
 MODULE_NAME = "__deepeval_model__"
@@ -133,6 +133,10 @@ class _Run:
     model: Any = None
     input_note: str | None = None
     records: dict[int, dict[str, Any]] = field(default_factory=dict)  # forward hooks, by id
+    undecided: bool = False  # built, but forward could not run (no input shape)
+    producers: dict[int, Any] = field(default_factory=dict)  # id(output tensor) -> module
+    inputs_of: dict[int, Any] = field(default_factory=dict)  # id(module) -> its last input
+    alive: list[Any] = field(default_factory=list)
 
 
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +196,7 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     elif hard:
         executable = False
     else:
-        executable = True if last.summary is not None else None
+        executable = True if last.summary is not None and not last.undecided else None
     notes = list(last.notes)
     if last.input_note:
         notes.append(last.input_note)
@@ -619,6 +623,7 @@ def _run_torch(run: _Run, model: Any, payload: dict[str, Any]) -> None:
                               "input=(1, 3, 32, 32)` comment (or --input-shape) to check the "
                               "forward pass"))
         run.summary = _torch_summary(run, model, None, [], {})
+        run.undecided = True
         return
     first_error: BaseException | None = None
     for i, shapes in enumerate(candidates):
@@ -672,6 +677,8 @@ def _summary_hooks(run: _Run, records: dict[int, dict[str, Any]]) -> list[Any]:
     from torch.nn.modules import module as mod
 
     def pre(m: Any, args: Any) -> None:
+        if args and hasattr(args[0], "shape"):
+            run.inputs_of[id(m)] = args[0]
         if id(m) in records:
             records[id(m)]["last"] = [_out_shape(a) for a in args if hasattr(a, "shape")]
             return
@@ -687,6 +694,9 @@ def _summary_hooks(run: _Run, records: dict[int, dict[str, Any]]) -> list[Any]:
                           "last": [_out_shape(a) for a in args if hasattr(a, "shape")]}
 
     def post(m: Any, args: Any, out: Any) -> None:
+        if hasattr(out, "shape"):
+            run.producers.setdefault(id(out), m)  # the innermost module made it
+            run.alive.append(out)  # keeps ids unique while the forward runs
         rec = records.get(id(m))
         if rec is not None and "output" not in rec:
             rec["output"] = _out_shape(out)
@@ -756,6 +766,7 @@ def _run_keras(run: _Run, model: Any, payload: dict[str, Any], study_contract: b
             run.info.append(_info(_entry_line(run), run.lines,
                                   "input shape unknown: the model is not built; add an Input(…) "
                                   "or a `# deepeval: input=(…)` comment to check it"))
+            run.undecided = True
             return
     model.summary(print_fn=lambda *a, **k: None)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
@@ -858,7 +869,7 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
         layer_name = _layer_name(run, culprit)
         site = _site_range(run, culprit)
         shapes = [s for s in (_out_shape(x) for x in inputs) if s is not None]
-        if shapes and code == T.SHAPE_MISMATCH:
+        if shapes and code == T.SHAPE_MISMATCH and culprit is not run.model:
             shown = ", ".join("(" + ", ".join("None" if d is None else str(d) for d in s) + ")"
                               for s in shapes)
             message += f" [{layer_name} received input of shape {shown}]"
@@ -871,7 +882,11 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
                  "traceback": "".join(traceback.format_exception(exc))[-4000:]}
     if code == T.SHAPE_MISMATCH and culprit is not None:
         try:
-            if _is_keras_layer(culprit):
+            cat = getattr(exc, CAT_ATTR, None)
+            if cat is not None:
+                run.proposal = torch_cat_fix(cat[0], cat[1], run.producers, run.inputs_of,
+                                             run.tree, run.lines)
+            elif _is_keras_layer(culprit):
                 run.proposal = keras_fix(culprit, inputs, run.tree, run.lines)
             else:
                 run.proposal = torch_fix(culprit, inputs, run.tree, run.lines)

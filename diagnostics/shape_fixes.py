@@ -327,3 +327,57 @@ def _valid_conv_upstream(t: Any, hops: int = 6) -> Any:
             return None
         t = ins[0]
     return None
+
+
+def torch_cat_fix(tensors: list[Any], dim: int, producers: dict[int, Any],
+                  inputs_of: dict[int, Any], tree: ast.Module, lines: list[str]
+                  ) -> Proposal | None:
+    """Padding for the convolution of a branch whose output is smaller than the others, so that
+    `torch.cat` along the channels gets matching spatial sizes."""
+    shapes = [_shape(t) for t in tensors]
+    if not all(shapes) or len({len(s) for s in shapes}) != 1:  # type: ignore[arg-type]
+        return None
+    rank = len(shapes[0])  # type: ignore[arg-type]
+    if rank < 3 or dim % rank != 1:
+        return None
+    target = max((s[2:] for s in shapes), key=lambda s: tuple(s))  # type: ignore[index]
+    edits = []
+    for t, s in zip(tensors, shapes, strict=True):
+        if s[2:] == target:  # type: ignore[index]
+            continue
+        conv = _conv_upstream(t, producers, inputs_of)
+        if conv is None:
+            return None
+        x = inputs_of.get(id(conv))
+        if x is None or any(st != 1 for st in conv.stride):
+            return None
+        pads = []
+        for size_in, want, k, d in zip(tuple(x.shape)[2:], target, conv.kernel_size,
+                                       conv.dilation, strict=False):
+            twice = want - size_in + d * (k - 1)
+            if twice < 0 or twice % 2:
+                return None
+            pads.append(twice // 2)
+        value = pads[0] if len(set(pads)) == 1 else tuple(pads)
+        edit = argument_edit(conv, "padding", repr(value), tree, lines)
+        if edit is None:
+            return None
+        edits.append(edit)
+    if not edits:
+        return None
+    return Proposal("Pad the convolution so the concatenated branches keep the same size", edits)
+
+
+def _conv_upstream(t: Any, producers: dict[int, Any], inputs_of: dict[int, Any],
+                   hops: int = 6) -> Any:
+    """The convolution module that (through size-keeping modules) produced tensor `t`."""
+    for _ in range(hops):
+        m = producers.get(id(t))
+        if m is None:
+            return None
+        if type(m).__name__ in ("Conv1d", "Conv2d", "Conv3d"):
+            return m
+        t = inputs_of.get(id(m))
+        if t is None:
+            return None
+    return None

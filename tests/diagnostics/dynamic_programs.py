@@ -326,6 +326,25 @@ def dl_model():
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
 ''', '"same"'),
+    "torch_cat_padding": ('''
+import torch
+import torch.nn as nn
+
+
+class Inception(nn.Module):
+    def __init__(self, cin=3):
+        super().__init__()
+        self.b1 = nn.Conv2d(cin, 8, 1)
+        self.b3 = nn.Sequential(nn.Conv2d(cin, 8, 3), nn.BatchNorm2d(8), nn.ReLU())  # fix
+        self.b5 = nn.Conv2d(cin, 8, 5, padding=2)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, x):
+        x = torch.cat([self.b1(x), self.b3(x), self.b5(x)], dim=1)  # error
+        return self.head(x.mean(dim=(2, 3)))
+
+# deepeval: input=(2, 3, 32, 32)
+''', "1"),
 }
 
 THREE_MISTAKES = '''
