@@ -16,6 +16,7 @@ import torch
 from deepeval_lsp.benchmark.tasks import CATEGORIES, DIFFICULTIES, Task, load_suite
 from deepeval_lsp.diagnostics.check import check
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.semantic import MEASURES, compare
 
 SUITE = load_suite("builtin")
 TASKS = SUITE.tasks
@@ -117,6 +118,14 @@ def test_reference_has_no_static_errors(task: Task) -> None:
     errors = [d for d in report.diagnostics if d.severity.name.lower() == "error"]
     assert report.error is None, report.error
     assert not errors, [f"{d.code} line {d.range.start.line + 1}: {d.message}" for d in errors]
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_reference_semantic_self_similarity(task: Task) -> None:
+    result = compare(task.reference, task.reference)
+    assert result.error is None, result.error
+    assert result.missing_apis == [] and result.extra_apis == []
+    assert {k: round(result.scores[k], 6) for k in MEASURES} == dict.fromkeys(MEASURES, 100.0)
 
 
 # --- the requirement says what the inputs are ------------------------------------------------

@@ -2,28 +2,28 @@ import torch
 import torch.nn as nn
 
 
-class ConvBNReLU(nn.Sequential):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride,
-                      padding=kernel_size // 2, bias=False),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
-        )
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int,
+                 stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride,
+                  padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 class InceptionResNetBlock(nn.Module):
     def __init__(self):
         super().__init__()
-        self.branch1 = ConvBNReLU(64, 16, kernel_size=1)
+        self.branch1 = conv_bn_relu(64, 16, kernel_size=1)
         self.branch2 = nn.Sequential(
-            ConvBNReLU(64, 16, kernel_size=1),
-            ConvBNReLU(16, 16, kernel_size=3),
+            conv_bn_relu(64, 16, kernel_size=1),
+            conv_bn_relu(16, 16, kernel_size=3),
         )
         self.branch3 = nn.Sequential(
-            ConvBNReLU(64, 16, kernel_size=1),
-            ConvBNReLU(16, 24, kernel_size=3),
-            ConvBNReLU(24, 32, kernel_size=3),
+            conv_bn_relu(64, 16, kernel_size=1),
+            conv_bn_relu(16, 24, kernel_size=3),
+            conv_bn_relu(24, 32, kernel_size=3),
         )
         self.project = nn.Conv2d(64, 64, kernel_size=1)
         self.scale = 0.2
@@ -36,10 +36,10 @@ class InceptionResNetBlock(nn.Module):
 class InceptionResNetSmall(nn.Module):
     def __init__(self):
         super().__init__()
-        self.stem = ConvBNReLU(3, 64, kernel_size=3)
+        self.stem = conv_bn_relu(3, 64, kernel_size=3)
         self.blocks = nn.Sequential(InceptionResNetBlock(), InceptionResNetBlock())
         self.pool = nn.MaxPool2d(2)
-        self.reduce = ConvBNReLU(64, 128, kernel_size=3, stride=2)
+        self.reduce = conv_bn_relu(64, 128, kernel_size=3, stride=2)
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(128, 10)
 
