@@ -4,7 +4,12 @@ Two layouts are read:
 
 - our own format (the built-in PyTorch suite, `--suite builtin`, or any folder laid out the same
   way): `{easy,medium,hard}/<id>.toml` describing the task and `<id>.py` holding the reference
-  `dl_model()`;
+  `dl_model()`. The TOML keys: `id` (the file stem, snake_case), `difficulty` (the folder's
+  level), `category` (one of CATEGORIES), `framework` ("torch"), `requirement` (what to build:
+  dataset, input shape, structure, output), `tags` (structures the reference shows, e.g.
+  "residual", "concat"), one `[[inputs]]` table per forward argument with `shape` (batch
+  included), `dtype` ("float32", or "int64" with `high`, the exclusive upper bound of the ids),
+  and `output_shape` (a list, or a list of lists when forward returns a tuple);
 - the DeepEval study's layout: `{Easy,Medium,Hard}/<level>_task_<n>.yaml` (key `Requirement`)
   beside `<level>_task_<n>.py`, the Keras reference. Inputs and the output shape are read from
   the reference (`Input(shape=…)`, the final `Dense(units=…)`), batch 1, channels last.
