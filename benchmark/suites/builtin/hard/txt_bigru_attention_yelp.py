@@ -21,7 +21,7 @@ class YelpRatingModel(nn.Module):
         states, _ = self.gru(x)
         attended, _ = self.attention(states, states, states)
         states = self.norm(states + attended)
-        max_pool = states.max(dim=1).values
+        max_pool = states.max(dim=1)[0]
         mean_pool = states.mean(dim=1)
         return self.head(torch.cat([max_pool, mean_pool], dim=1))
 

@@ -12,7 +12,7 @@ class CharEncoder(nn.Module):
         batch, words, chars = char_ids.shape
         x = self.embedding(char_ids.view(batch * words, chars))
         x = self.conv(x.transpose(1, 2))
-        x = x.max(dim=2).values
+        x = x.max(dim=2)[0]
         return x.view(batch, words, 50)
 
 

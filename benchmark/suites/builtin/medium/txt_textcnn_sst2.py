@@ -15,9 +15,9 @@ class TextCNN(nn.Module):
 
     def forward(self, token_ids):
         x = self.embedding(token_ids).permute(0, 2, 1)
-        branch3 = F.relu(self.conv3(x)).max(dim=2).values
-        branch4 = F.relu(self.conv4(x)).max(dim=2).values
-        branch5 = F.relu(self.conv5(x)).max(dim=2).values
+        branch3 = F.relu(self.conv3(x)).max(dim=2)[0]
+        branch4 = F.relu(self.conv4(x)).max(dim=2)[0]
+        branch5 = F.relu(self.conv5(x)).max(dim=2)[0]
         features = torch.cat([branch3, branch4, branch5], dim=1)
         return self.fc(self.dropout(features))
 
