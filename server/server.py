@@ -174,7 +174,7 @@ class DeepevalServer(LanguageServer):
         )
         reason = None if self.dynamic_enabled else (self.no_framework or "dynamic checks are off")
         params = convert.status(report, reason)
-        params.update(uri=uri, version=version, final=final)
+        params.update(uri=uri, version=version, final=final, timings_ms=report.timings_ms)
         self.protocol.notify(STATUS_NOTIFICATION, params)
 
     def on_close(self, uri: str) -> None:

@@ -124,3 +124,22 @@ async def test_verified_shape_fix_removes_the_diagnostic(
         lsp.ExecuteCommandParams(command="deepeval.server.modelSummary", arguments=[uri])
     )
     assert "fc1 (Linear)" in summary["text"] and summary["model"]["output_shape"] == [1, 10]
+
+
+async def test_burst_with_dynamic_checks_ends_with_the_last_version(
+    dynamic_client: LanguageClient, tmp_path: Path
+):
+    client = dynamic_client
+    uri = open_doc(client, tmp_path / "burst.py", WRONG_LINEAR)
+    await wait_final(client, uri, 1)
+    fixed = WRONG_LINEAR.replace("nn.Linear(100, 64)", "nn.Linear(5408, 64)")
+    for version in range(2, 32):
+        # Odd versions are wrong, even ones right; the last (31) is wrong.
+        replace_all(client, uri, version, WRONG_LINEAR if version % 2 else fixed)
+    status = await wait_final(client, uri, 31)
+    assert status["code"] == "DL301"
+    assert [d.code for d in diagnostics_of(client, uri)] == ["DL301"]
+    finals = [s["version"] for s in client.statuses if s["uri"] == uri and s["final"]]
+    assert finals == sorted(finals) and finals[-1] == 31
+    # Superseded versions were cancelled in the debounce: far fewer full checks than edits.
+    assert len(finals) < 10
