@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     for r in runs:
         suite = r["suite"] if len(r["suite"]) <= 40 else "…" + r["suite"][-39:]
         body.append([r["id"], r["created_at"][:19].replace("T", " "), r["status"],
-                     str(r["samples"]), str(r["valid"] or 0), str(r["executable"] or 0),
+                     str(r["samples"]), str(r["valid"] or 0),
+                     str(r["executable"]) if r["measured"] else "–",
                      suite, ", ".join(json.loads(r["models"]))])
     widths = [max(len(x) for x in col) for col in zip(header, *body, strict=False)]
     for row in [header, ["-" * w for w in widths], *body]:

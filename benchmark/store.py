@@ -204,6 +204,7 @@ def list_runs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                    r.promptings, r.samples_per_task,
                    count(s.id) as samples,
                    sum(case when s.executable = 1 then 1 else 0 end) as executable,
+                   sum(case when s.executable is not null then 1 else 0 end) as measured,
                    sum(s.valid) as valid
             from runs r left join samples s on s.run_id = r.id
             group by r.id order by r.id desc
