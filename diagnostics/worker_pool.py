@@ -99,6 +99,7 @@ class _Zygote:
         self.root = tempfile.mkdtemp(prefix="deepeval-worker-")
         self.funcs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.child: int | None = None
+        self.after_reply: list[Callable[[], object]] = []
         self.landlock = landlock.probe()
         self.seccomp = seccomp.probe()
         self.read_paths: list[str] = []
@@ -157,6 +158,8 @@ class _Zygote:
             if message.get("op") == "run":
                 result = self.run_job(message)
                 _send(self.resp_fd, {"op": "result", "id": message["id"], "result": result})
+                while self.after_reply:  # reaping and clean-up, off the caller's clock
+                    self.after_reply.pop()()
             # A cancel for a job that has already finished needs nothing.
 
     def resolve(self, spec: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -196,7 +199,7 @@ class _Zygote:
             tail = _output_tail(tmp)
             if tail:
                 result["output_tail"] = tail
-        shutil.rmtree(tmp, ignore_errors=True)
+        self.after_reply.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
         if outcome == "parent gone":
             self.shutdown()
         return result
@@ -211,6 +214,7 @@ class _Zygote:
             poller.register(fd, select.POLLIN)
         data = bytearray()
         outcome = ""
+        status = 0
         cap = limits.result_bytes + 4096
         try:
             while not outcome:
@@ -223,6 +227,8 @@ class _Zygote:
                         chunk = os.read(r, 1 << 20)
                         if not chunk:
                             poller.unregister(r)
+                            if data:  # the child closed its pipe after a whole result
+                                outcome = outcome or "finished"
                         data += chunk
                         if len(data) > cap:
                             outcome = "too large"
@@ -245,8 +251,11 @@ class _Zygote:
             # Kill the group before reaping: while the leader is a zombie its id stays ours.
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-            os.close(pidfd)
+            if outcome == "finished":  # its exit status does not matter: reap it later
+                self.after_reply.append(lambda: (os.waitpid(pid, 0), os.close(pidfd)))
+            else:
+                _, status = os.waitpid(pid, 0)
+                os.close(pidfd)
         return outcome, bytes(data), status
 
 
@@ -317,6 +326,8 @@ def _child(
         sys.stdout.flush()
         sys.stderr.flush()
     _write_result(w, data)
+    with contextlib.suppress(OSError):
+        os.close(w)  # end of result now, before the exit tears the address space down
     os._exit(0)
 
 

@@ -100,7 +100,9 @@ def test_concurrent_callers_share_one_zygote(pool: WorkerPool) -> None:
 
 
 async def test_cancelling_run_async_kills_the_child(pool: WorkerPool) -> None:
+    assert (await pool.run_async(JOBS + "echo", {}, timeout_s=10))["status"] == "ok"  # warm
     zygote = pool.zygote_pids[0]
+    await asyncio.to_thread(wait_until, lambda: not children(zygote), 5, "earlier children gone")
     task = asyncio.create_task(pool.run_async(JOBS + "spin", {}, timeout_s=60))
     await asyncio.to_thread(wait_until, lambda: children(zygote), 10, "the job's child")
     (child,) = children(zygote)
@@ -170,10 +172,12 @@ def test_no_orphans_after_the_parent_is_killed() -> None:
         assert parent.stdout.readline().strip() == "ok"
         zygote = int(parent.stdout.readline())
         wait_until(lambda: children(zygote), 10, "the spinning child")
-        (child,) = children(zygote)
+        kids = children(zygote)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-        wait_until(lambda: not running(zygote) and not running(child), 5, "zygote and child gone")
+        wait_until(
+            lambda: not any(map(running, [zygote, *kids])), 5, "the zygote and its child gone"
+        )
     finally:
         parent.kill()
         parent.wait()
