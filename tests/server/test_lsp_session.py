@@ -107,3 +107,24 @@ async def _quiet(client: LanguageClient, for_s: float = 0.3) -> None:
     while n != len(client.publishes):
         n = len(client.publishes)
         await asyncio.sleep(for_s)
+
+
+async def test_check_workspace_publishes_for_closed_files(client: LanguageClient, tmp_path: Path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "closed.py").write_text(BROKEN)
+    (tmp_path / "ok.py").write_text(GOOD)
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="deepeval.server.checkWorkspace", arguments=[])
+    )
+    assert result == {"files": 2, "diagnostics": 1}
+    closed = (tmp_path / "pkg" / "closed.py").resolve().as_uri()
+    assert [d.code for d in diagnostics_of(client, closed)] == ["DL001"]
+
+
+async def test_model_summary_before_a_model_builds(client: LanguageClient, tmp_path: Path):
+    uri = open_doc(client, tmp_path / "plain.py", GOOD)
+    await wait_final(client, uri, 1)
+    summary = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="deepeval.server.modelSummary", arguments=[uri])
+    )
+    assert summary["model"] is None and summary["text"].startswith("No model summary")
