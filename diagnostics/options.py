@@ -13,6 +13,9 @@ class CheckOptions:
     semantic: bool = True
     framework: str = "auto"  # auto | torch | keras
     input_shape: tuple[int, ...] | None = None  # the default input shape (batch included)
+    # Every input of a multi-input model, when known (a task's spec): (shape, dtype, high) with
+    # `high` the exclusive upper bound of integer inputs such as token ids. Overrides input_shape.
+    inputs: tuple[tuple[tuple[int, ...], str, int | None], ...] | None = None
     timeout_ms: int = 10_000
     verify_fixes: bool = True
     select: frozenset[str] | None = None

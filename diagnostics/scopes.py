@@ -75,6 +75,12 @@ class ScopeInfo:
     module: Scope
     uses: list[Use]
     future_annotations: bool
+    # Collected on the same walk, so the checks need no walk of their own.
+    imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
+    attributes: list[ast.Attribute] = field(default_factory=list)
+    calls: list[ast.Call] = field(default_factory=list)
+    # Statements the compiler rejects: (node, message), e.g. `return` outside a function.
+    misplaced: list[tuple[ast.AST, str]] = field(default_factory=list)
 
     def lookup(self, use: Use) -> tuple[Scope, list[Binding]] | None:
         """The scope and bindings a read refers to, or None (builtin or undefined)."""
@@ -150,22 +156,41 @@ def analyse(tree: ast.Module) -> ScopeInfo:
         (stmt, module, (), None) for stmt in reversed(tree.body)
     ]
 
+    info = ScopeInfo(module, uses, future)
+
     def push(nodes, scope, loops, eff=None):
-        for n in reversed([n for n in nodes if n is not None]):
-            stack.append((n, scope, loops, eff))
+        # Reversed, so statements pop in source order (`global x` before `x = …`).
+        stack.extend((n, scope, loops, eff) for n in reversed(nodes) if n is not None)
 
     def push_annotation(ann, scope, loops):
         if ann is None or future:
             return
         push([ann], scope, loops)
 
+    load, store = ast.Load, ast.Store
     while stack:
         node, scope, loops, eff = stack.pop()
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
+        kind = type(node)
+        # The common expression nodes first, by exact type: this loop is the pass's hot path.
+        if kind is ast.Name:
+            ctx = type(node.ctx)
+            if ctx is load:
                 uses.append(Use(node.id, node, scope, loops))
-            elif isinstance(node.ctx, ast.Store):
+            elif ctx is store:
                 _bind_name(scope, node.id, "assign", node, eff or _end(node))
+            continue
+        if kind is ast.Constant:
+            continue
+        if kind is ast.Attribute:
+            info.attributes.append(node)
+            stack.append((node.value, scope, loops, eff))
+            continue
+        if kind is ast.Call:
+            info.calls.append(node)
+            push(_children(node), scope, loops, eff)
+            continue
+        if kind in _PLAIN:
+            push(_children(node), scope, loops, eff)
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             _bind_name(scope, node.name, "def", node, _start(node))
@@ -208,7 +233,17 @@ def analyse(tree: ast.Module) -> ScopeInfo:
                 items.append(node.elt)
             push(items, comp, loops, (0, 0))
             continue
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
+            if scope.kind in ("module", "class"):
+                word = "return" if isinstance(node, ast.Return) else "yield"
+                info.misplaced.append((node, f"'{word}' outside function"))
+        elif isinstance(node, (ast.Break, ast.Continue)):
+            if not loops:
+                word = "break" if isinstance(node, ast.Break) else "continue"
+                info.misplaced.append((node, f"'{word}' outside loop"))
+            continue
         if isinstance(node, ast.Import):
+            info.imports.append(node)
             for a in node.names:
                 if a.asname:
                     _bind_name(scope, a.asname, "import", node, _end(node), target=a.name)
@@ -217,6 +252,7 @@ def analyse(tree: ast.Module) -> ScopeInfo:
                     _bind_name(scope, root, "import", node, _end(node), target=root)
             continue
         if isinstance(node, ast.ImportFrom):
+            info.imports.append(node)
             base = node.module if not node.level else None
             for a in node.names:
                 if a.name == "*":
@@ -300,8 +336,58 @@ def analyse(tree: ast.Module) -> ScopeInfo:
             continue
         if isinstance(node, ast.Constant):
             continue
-        push(list(ast.iter_child_nodes(node)), scope, loops, eff)
-    return ScopeInfo(module, uses, future)
+        push(_children(node), scope, loops, eff)
+    return info
+
+
+# Nodes with nothing to record: only their children matter.
+_PLAIN = frozenset(
+    {
+        ast.keyword,
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.BoolOp,
+        ast.Compare,
+        ast.Subscript,
+        ast.Slice,
+        ast.Tuple,
+        ast.List,
+        ast.Set,
+        ast.Dict,
+        ast.Starred,
+        ast.IfExp,
+        ast.Expr,
+        ast.If,
+        ast.JoinedStr,
+        ast.FormattedValue,
+        ast.Assert,
+        ast.Raise,
+        ast.Try,
+        ast.Delete,
+        ast.Await,
+        ast.Pass,
+    }
+)
+
+# Fields that hold no names: expression contexts and operators are AST nodes too, and walking
+# them costs as much as walking the expressions.
+_NO_NAMES = frozenset({"ctx", "op", "ops", "type_comment", "kind", "type_ignores"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    cls = type(node)
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _NO_NAMES)
+    out: list[ast.AST] = []
+    for f in fields:
+        v = getattr(node, f, None)
+        if isinstance(v, list):
+            out.extend(x for x in v if isinstance(x, ast.AST))
+        elif isinstance(v, ast.AST):
+            out.append(v)
+    return out
 
 
 def _bind_name(

@@ -77,7 +77,7 @@ class _Checker:
 
     def check_imports(self) -> None:
         reported_unknown: set[str] = set()
-        for node in ast.walk(self.tree):
+        for node in self.info.imports:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     self._check_module(node, a.name, self.alias_range(node, a), reported_unknown)
@@ -254,16 +254,8 @@ class _Checker:
         return ".".join([base, *(a.attr for a in attrs)]), attrs
 
     def check_members_and_calls(self) -> None:
-        inner: set[int] = set()
-        calls: list[ast.Call] = []
-        attributes: list[ast.Attribute] = []
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Attribute):
-                if isinstance(node.value, ast.Attribute):
-                    inner.add(id(node.value))
-                attributes.append(node)
-            elif isinstance(node, ast.Call):
-                calls.append(node)
+        attributes = self.info.attributes
+        inner = {id(a.value) for a in attributes if isinstance(a.value, ast.Attribute)}
         broken: set[int] = set()
         for node in attributes:
             if id(node) in inner or not isinstance(node.ctx, ast.Load):
@@ -281,7 +273,7 @@ class _Checker:
             for a in chain[chain.index(bad) :]:
                 broken.add(id(a))
             self._report_missing_member(bad, found)
-        for call in calls:
+        for call in self.info.calls:
             if id(call.func) in broken:
                 continue
             self._check_call(call)
@@ -408,6 +400,9 @@ def _chain(scope) -> Iterator:
 def run_checks(tree: ast.Module, source: str, path: str, options: CheckOptions) -> list[Diagnostic]:
     """Every static finding in a parsed module."""
     checker = _Checker(tree, source, path, options)
+    for node, message in checker.info.misplaced:
+        code = T.INVALID_RETURN if message.startswith(("'return'", "'yield'")) else T.SYNTAX_ERROR
+        checker.add(code, node, message)
     checker.check_imports()
     checker.check_names()
     checker.check_members_and_calls()

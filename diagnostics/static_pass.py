@@ -32,9 +32,10 @@ def parse(source: str, path: str) -> tuple[ast.Module | None, Diagnostic | None,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Errors the compiler finds after parsing (`return` outside a function, `break`
+            # outside a loop) are found by the scope analysis, which is cheaper than compiling;
+            # the rarer ones surface when the dynamic pass compiles the file.
             tree = ast.parse(source, filename=path)
-            # The compiler finds what the parser does not: `return` outside a function, etc.
-            compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError as e:
         return None, _syntax_diagnostic(source, e), None
     except (RecursionError, MemoryError):

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up deepeval-lsp on a fresh machine: a virtual environment in .venv with the CPU build of
+# torch 2.13.0, Keras 3 and the test tools, the package installed in editable mode.
+# With --tests it also installs what the real-editor tests need (scripts/setup-editors.sh).
+# Idempotent: a second run only checks that everything is there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf 'install: %s\n' "$*"; }
+
+PYTHON="${PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+# The CPU build of torch is pinned here (pyproject keeps a range for users): any other version
+# pulls a multi-gigabyte CUDA build.
+say "installing torch==2.13.0 (CPU) and deepeval-lsp[keras,dev]"
+.venv/bin/python -m pip install -q --disable-pip-version-check \
+  "torch==2.13.0" -e ".[keras,dev]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import torch, keras, deepeval_lsp" \
+  || { say "the installation is incomplete" >&2; exit 1; }
+
+if [[ "${1:-}" == "--tests" ]]; then
+  bash scripts/setup-editors.sh
+fi
+say "ready: .venv/bin/deepeval-lsp"
