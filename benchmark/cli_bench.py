@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         return _error(str(e))
 
     if args.resume:
+        args.resume = args.resume.strip()
         try:
             _, config = load_run(db, args.resume)
         except StoreError as e:

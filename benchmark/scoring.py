@@ -53,7 +53,14 @@ class Scored:
 
 
 def options_for(task: Task, *, dynamic: bool = True, timeout_ms: int = 10_000) -> CheckOptions:
+    """The check options that score a program as an answer to `task`."""
+    extra: dict[str, Any] = {}
+    if "inputs" in CheckOptions.__dataclass_fields__ and task.inputs:
+        # typed inputs (shape, dtype, high) where the checkers accept them: mixed float and
+        # integer inputs (image + label, ids + features) need them
+        extra["inputs"] = tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs)
     return CheckOptions(
+        **extra,
         dynamic=dynamic,
         semantic=True,
         framework=task.framework,

@@ -179,3 +179,22 @@ def test_missing_key_for_openai_is_one_line(tmp_path, capsys, monkeypatch):
     rc = main(["bench", "--db", str(tmp_path / "b.db"), "--model", "openai:gpt-4o", "-q"])
     assert rc == 2
     assert "OPENAI_API_KEY is not set" in capsys.readouterr().err
+
+
+def test_cost_from_the_server_or_from_prices(tmp_path):
+    def with_cost(user: str, n: int) -> Reply:
+        reply = completion(f"```python\n{_task_of(user).reference}```", 1000, 500)
+        if PLAIN.requirement in user:
+            reply.body["usage"]["cost"] = 0.0123
+        return reply
+
+    db = tmp_path / "c.db"
+    with FakeOpenAI(with_cost) as server:
+        assert main(["bench", "--db", str(db), "--model", "openai:m", "--base-url",
+                     server.base_url, "--prompting", "zeroshot", "--samples", "1",
+                     "--task", PLAIN.id, "--task", FENCED.id, "--no-dynamic", "-q",
+                     "--no-cache", "--price-in", "2", "--price-out", "10"]) == 0
+    costs = {r["task_id"]: r["cost_usd"] for r in _rows(db, "select task_id, cost_usd "
+                                                            "from samples")}
+    assert costs[PLAIN.id] == pytest.approx(0.0123)  # the server's own figure wins
+    assert costs[FENCED.id] == pytest.approx((1000 * 2 + 500 * 10) / 1e6)
