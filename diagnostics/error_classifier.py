@@ -56,7 +56,7 @@ _NUMBERS = [
 _ARG_MISMATCH = [
     r"Dimension out of range", r"out of bounds for", r"axis \d+ is out of bounds",
     r"Invalid axis", r"dim=\d+ .* out of range", r"index \d+ is out of bounds for dimension",
-    r"divisible by num_heads", r"must be divisible by",
+    r"divisible by num_heads", r"must be divisible by", r"not divisible by",
 ]
 _NOT_CHECKABLE = [
     r"meta tensors?", r"on meta", r"'meta'", r"\bMeta\b backend", r"data-dependent",
@@ -68,6 +68,23 @@ _NOT_CHECKABLE = [
 
 def _any(patterns: list[str], text: str) -> bool:
     return any(re.search(p, text) for p in patterns)
+
+
+def framework_name(name: str) -> bool:
+    """Is `name` something the frameworks export (so a NameError means a forgotten import)?
+    Looks only at modules already imported (the worker preloads torch and keras)."""
+    if name in IMPORTABLE_NAMES:
+        return True
+    import sys
+
+    for mod in ("torch", "torch.nn", "torch.nn.functional", "keras", "keras.layers",
+                "keras.models", "keras.optimizers", "keras.losses", "keras.ops",
+                "keras.backend", "keras.regularizers", "keras.initializers",
+                "keras.activations", "keras.callbacks", "keras.utils", "numpy", "math"):
+        m = sys.modules.get(mod)
+        if m is not None and hasattr(m, name):
+            return True
+    return False
 
 
 def classify(exc_type: str, message: str, *, in_layer: bool = False) -> str:
@@ -84,7 +101,7 @@ def classify(exc_type: str, message: str, *, in_layer: bool = False) -> str:
     if exc_type == "NameError":
         m = re.search(r"name '([^']+)' is not defined", text)
         name = m.group(1) if m else ""
-        return T.MISSING_IMPORT if name in IMPORTABLE_NAMES else T.UNDEFINED_VARIABLE
+        return T.MISSING_IMPORT if framework_name(name) else T.UNDEFINED_VARIABLE
     if exc_type == "ModuleNotFoundError":
         return T.NONEXISTENT_MODULE
     if exc_type == "ImportError":

@@ -221,3 +221,21 @@ def _patch_keras(setattr_: Any) -> None:
         _record_site(self)
 
     setattr_(layer_cls, "__init__", layer_init)
+    try:
+        from keras.src import backend, tree
+        from keras.src.layers.core.lambda_layer import Lambda
+    except ImportError:
+        return
+    real_shape = Lambda.compute_output_shape
+
+    def lambda_output_shape(self: Any, input_shape: Any) -> Any:
+        """Keras 3 hides any error of the function behind "could not automatically infer the
+        shape of the Lambda's output": let the function's own error through."""
+        if self._output_shape is not None:
+            return real_shape(self, input_shape)
+        inputs = tree.map_shape_structure(
+            lambda x: backend.KerasTensor(x, dtype=self.compute_dtype), input_shape)
+        spec = backend.compute_output_spec(self.call, inputs)
+        return tree.map_structure(lambda x: x.shape, spec)
+
+    setattr_(Lambda, "compute_output_shape", lambda_output_shape)

@@ -57,11 +57,17 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="programs per model × prompting (default: all)")
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("--show", metavar="CODE", help="print the messages of this code")
+    ap.add_argument("--jsonl", type=Path, help="write one verdict per program to this file")
+    ap.add_argument("--files", type=Path, help="only the programs listed in this file")
     args = ap.parse_args()
     if not (args.data / "DeepEval").is_dir():
         print(f"study data not found under {args.data}", file=sys.stderr)
         return 2
     todo = programs(args.data, args.limit)
+    if args.files:
+        wanted = set(args.files.read_text().split())
+        todo = [t for t in todo if str(t[2]) in wanted]
+    out = args.jsonl.open("w") if args.jsonl else None
     pool = WorkerPool(args.workers)
     options = CheckOptions(timeout_ms=int(args.timeout * 1000))
     verdicts: dict[tuple[str, str], Counter] = defaultdict(Counter)
@@ -91,6 +97,15 @@ def main() -> int:
                 cell["valid"] += 1
                 statuses[raw.get("status", "?")] += 1
                 res = interpret(raw, source, str(path))
+                if out is not None:
+                    first = next(iter(res.diagnostics), None)
+                    out.write(json.dumps({
+                        "path": str(path), "model": model, "prompting": prompting,
+                        "executable": res.executable, "status": raw.get("status"),
+                        "code": first.code if first else None,
+                        "line": first.range.start.line + 1 if first else None,
+                        "message": first.message if first else None,
+                        "notes": res.notes}) + "\n")
                 if res.executable is True:
                     cell["success"] += 1
                 elif res.executable is False:
@@ -113,6 +128,8 @@ def main() -> int:
                           file=sys.stderr)
     finally:
         pool.close()
+        if out is not None:
+            out.close()
     elapsed = time.perf_counter() - t0
     report(args.data, verdicts, taxonomy, statuses, len(todo), elapsed)
     for line in shown[:80]:
