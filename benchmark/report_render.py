@@ -111,6 +111,20 @@ def render_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 
 
+def _html_table(head: list[str], body: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if v is None or v == "–":
+            return '<td class="n">–</td>'
+        text = escape(str(v))
+        if isinstance(v, int | float) or (text[:1].isdigit() and text.replace(".", "").isdigit()):
+            return f'<td class="n">{text}</td>'
+        return f'<td class="path">{text}</td>' if "/" in text else f"<td>{text}</td>"
+
+    rows = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>\n" for r in body)
+    return ("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>\n"
+            + rows + "</table>")
+
+
 def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
     """One self-contained page: the run list, the tables, and inline SVG plots."""
     models = list(dict.fromkeys(r["model"] for r in rows))
@@ -141,12 +155,24 @@ def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
         else:
             plots.append(f"<p>{label}: {NOT_MEASURED}.</p>")
 
-    table = render_table(rows)
-    run_rows = "".join(
-        f"<tr><td><code>{escape(str(r['id']))}</code></td><td>{escape(str(r['created_at']))}"
-        f"</td><td>{escape(str(r['status']))}</td><td>{escape(str(r['suite']))}</td>"
-        f"<td>{escape(str(r['models']))}</td></tr>"
-        for r in runs
+    pass_keys = _pass_keys(rows)
+    head = ["model", "prompting", "tasks", "samples", "valid", "measured", "executable",
+            "exec %", *pass_keys, "static err/sample", "API-set F1", "API-seq F1"]
+    body = [[r["model"], r["prompting"], r["tasks"], r["samples"], r["valid"], r["measured"],
+             r["executable"], _num(r["executability_rate"]),
+             *[_num(r["pass_at_k"].get(k)) for k in pass_keys],
+             _num(r["static_errors_per_sample"], 2), _num(r["api_set_f1"]),
+             _num(r["api_seq_f1"])] for r in rows]
+    categories: list[str] = []
+    for r in rows:
+        categories += [c for c in r["taxonomy"] if c not in categories]
+    tax = _html_table(["failure (DL error)", *[f"{r['model']} / {r['prompting']}" for r in rows]],
+                      [[c, *[r["taxonomy"].get(c, 0) for r in rows]] for c in categories]
+                      ) if categories else "<p>No failures recorded.</p>"
+    runs_table = _html_table(
+        ["run", "created", "status", "suite", "models"],
+        [[r["id"], str(r["created_at"])[:19].replace("T", " "), r["status"], r["suite"],
+          ", ".join(json.loads(r["models"]))] for r in runs],
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -155,19 +181,21 @@ def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
 body {{ font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 td, th {{ border: 1px solid #ccc; padding: 2px 8px; font-size: 13px; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.path {{ word-break: break-all; max-width: 420px; }}
 figure {{ margin: 1.5em 0; }}
 </style></head><body>
 <h1>Benchmark report</h1>
 <h2>Runs</h2>
-<table><tr><th>run</th><th>created</th><th>status</th><th>suite</th><th>models</th></tr>
-{run_rows}</table>
+{runs_table}
 <h2>Results (one row per model × prompting)</h2>
-<pre>{escape(table)}</pre>
+{_html_table(head, body)}
+<h2>Failures by taxonomy</h2>
+{tax}
 <h2>Plots</h2>
 {"".join(f"<figure>{p}</figure>" for p in plots)}
 <p>Executability: the program builds the model and runs it on the task's input, as the
-study's contract asks; rates are percent of valid (non-empty) programs. pass@k uses the
-unbiased estimator. "–" means not measured.</p>
+study's contract asks; rates are percent of the valid (non-empty) programs whose executability
+was measured. pass@k uses the unbiased estimator. "–" means not measured.</p>
 </body></html>
 """

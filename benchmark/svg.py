@@ -32,7 +32,8 @@ def grouped_bars(
     bar_w = 14
     group_w = n_series * bar_w + 18
     left, bottom, plot_h = 44, 70, height - 100
-    width = left + max(1, len(groups)) * group_w + 20
+    legend_w = sum(14 + 7 * len(name) + 16 for name in series)
+    width = max(left + max(1, len(groups)) * group_w + 20, legend_w + left, 8 * len(title) + 60)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
@@ -58,6 +59,10 @@ def grouped_bars(
                 f'<rect x="{x}" y="{y0 - h:.1f}" width="{bar_w - 2}" height="{h:.1f}" '
                 f'fill="{PALETTE[si % len(PALETTE)]}"><title>{escape(group)} · {escape(name)}: '
                 f'{_fmt(v)}{escape(unit)}</title></rect>'
+            )
+            parts.append(
+                f'<text x="{x + (bar_w - 2) / 2:.1f}" y="{y0 - h - 3:.1f}" font-size="8" '
+                f'text-anchor="middle">{v:.0f}</text>'
             )
         cx = gx + n_series * bar_w / 2
         parts.append(f'<text x="{cx:.1f}" y="{y0 + 14}" text-anchor="middle">'
