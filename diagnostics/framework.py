@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 # Packages whose members and signatures the static pass checks. Importing them runs only their code.
-FRAMEWORKS = frozenset({"torch", "keras", "tensorflow", "tf_keras", "numpy", "torchvision"})
+FRAMEWORKS = frozenset({"torch", "keras", "numpy", "torchvision"})
 
 # Real, commonly used packages that may simply not be installed here: never "non-existent".
 KNOWN_PACKAGES = frozenset(
@@ -127,19 +127,18 @@ def import_framework(name: str) -> ModuleType | None:
 def canonical(dotted: str) -> str | None:
     """Map a dotted path to the engine that answers for it, or None if nothing can.
 
-    `tensorflow.keras.X` is checked against Keras 3 when TensorFlow is not installed; other
-    `tensorflow.*` paths then cannot be checked.
+    `tensorflow.keras.X` is answered by Keras 3's tf.keras surface (`keras._tf_keras.keras`,
+    which is what `tf.keras` is on TensorFlow 2.16 and later, Keras 2's legacy backend functions
+    included), whether or not TensorFlow is installed: the checker never imports TensorFlow
+    (seconds and hundreds of MB), and the default engine runs such code on Keras 3. Other
+    `tensorflow.*` paths cannot be checked.
     """
     top = dotted.split(".")[0]
-    if top not in FRAMEWORKS:
-        return None
-    if top == "tensorflow" and not installed("tensorflow"):
+    if top == "tensorflow":
         if dotted == "tensorflow.keras" or dotted.startswith("tensorflow.keras."):
-            # Keras 3 ships the tf.keras API surface (legacy backend functions included) as
-            # keras._tf_keras.keras: it is what `tf.keras` is on TensorFlow 2.16 and later.
             return TF_KERAS + dotted[len("tensorflow.keras") :] if installed("keras") else None
         return None
-    if not installed(top):
+    if top not in FRAMEWORKS or not installed(top):
         return None
     return dotted
 
@@ -212,7 +211,7 @@ def legacy_note(path: str) -> str:
 def module_exists(dotted: str) -> bool | None:
     """True/False for framework modules and installed packages; None when it cannot be told."""
     top = dotted.split(".")[0]
-    if top in FRAMEWORKS:
+    if top in FRAMEWORKS or dotted.startswith("tensorflow.keras"):
         if canonical(dotted) is None:
             return None
         found = lookup(dotted)
