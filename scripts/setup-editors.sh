@@ -63,6 +63,7 @@ if [[ -f "$EXT/deepeval-lsp.vsix" && -z "$newest_src" ]]; then
   say "extension/deepeval-lsp.vsix is up to date"
 else
   say "building and packaging the extension"
-  (cd "$EXT" && npm run -s typecheck && npm run -s lint && npm run -s build && npm run -s package)
+  # `package` type-checks and bundles first (vscode:prepublish).
+  (cd "$EXT" && npm run -s lint && npm run -s package)
 fi
 say "ready"

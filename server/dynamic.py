@@ -140,6 +140,11 @@ class FullChecker:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     @property
+    def pool_failed(self) -> str | None:
+        """Why the worker pool did not start, once it was tried; None otherwise."""
+        return self._pool_failed
+
+    @property
     def pool(self) -> Any:
         return self._get_pool()
 

@@ -154,6 +154,11 @@ class DeepevalServer(LanguageServer):
                 lsp.MessageType.Error,
             )
             return
+        if self.checker.pool_failed:
+            self.tell(
+                f"deepeval: dynamic checks cannot run: the sandboxed worker did not start "
+                f"({self.checker.pool_failed}); static checks go on."
+            )
         self.publish(uri, version, report, final=True)
 
     def is_current(self, uri: str, version: int | None) -> bool:
@@ -264,6 +269,7 @@ class DeepevalServer(LanguageServer):
                 "enabled": self.dynamic_enabled,
                 "pool": pool_available(),
                 "missing": self.no_framework,
+                "pool_failed": self.checker.pool_failed,
             },
         }
 

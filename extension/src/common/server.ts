@@ -61,6 +61,8 @@ export async function startServer(
       log.warn("the server stopped");
     }
   });
+  // Registered before start so that the first document's status is not missed.
+  client.onNotification(STATUS_NOTIFICATION, onStatus);
   try {
     await client.start();
   } catch (e) {
@@ -72,7 +74,6 @@ export async function startServer(
     log.error(`the server did not start: ${e}`);
     return undefined;
   }
-  client.onNotification(STATUS_NOTIFICATION, onStatus);
   return client;
 }
 
