@@ -21,7 +21,7 @@ PLANNED = len(TASKS) * SAMPLES
 def _slow_script(user: str, n: int):
     task = next(t for t in TASKS if t.requirement in user)
     reply = completion(f"```python\n{task.reference}```")
-    reply.delay = 0.15
+    reply.delay = 0.3  # slow enough that a loaded machine still kills it mid-run
     return reply
 
 
