@@ -210,6 +210,55 @@ def _patch_torch(setattr_: Any) -> None:
         setattr_(cls, "forward", _rnn_stub_forward)
 
 
+# Placeholder data for `keras.datasets.X.load_data()` (no download in the sandbox): the shapes
+# and dtypes of the real sets, with few samples: (train x, train y, test x, test y) shapes.
+DATASETS = {
+    "mnist": ((28, 28), (), "uint8"), "fashion_mnist": ((28, 28), (), "uint8"),
+    "cifar10": ((32, 32, 3), (1,), "uint8"), "cifar100": ((32, 32, 3), (1,), "uint8"),
+    "boston_housing": ((13,), (), "float64"), "california_housing": ((8,), (), "float64"),
+}
+PLACEHOLDER_SAMPLES = (64, 16)
+
+
+def _placeholder_loader(x_shape: tuple[int, ...], y_shape: tuple[int, ...], dtype: str) -> Any:
+    def load_data(*args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        return tuple((np.zeros((n, *x_shape), dtype=dtype), np.zeros((n, *y_shape), dtype="uint8"))
+                     for n in PLACEHOLDER_SAMPLES)
+
+    return load_data
+
+
+def _sequence_loader(*args: Any, **kwargs: Any) -> Any:
+    import numpy as np
+
+    def split(n: int) -> tuple[Any, Any]:
+        x = np.empty(n, dtype=object)
+        for i in range(n):
+            x[i] = [1] * 20
+        return x, np.zeros(n, dtype="int64")
+
+    return tuple(split(n) for n in PLACEHOLDER_SAMPLES)
+
+
+def _patch_keras_datasets(setattr_: Any) -> None:
+    import importlib
+
+    for name, (x_shape, y_shape, dtype) in DATASETS.items():
+        try:
+            mod = importlib.import_module(f"keras.datasets.{name}")
+        except ImportError:
+            continue
+        setattr_(mod, "load_data", _placeholder_loader(x_shape, y_shape, dtype))
+    for name in ("imdb", "reuters"):
+        try:
+            mod = importlib.import_module(f"keras.datasets.{name}")
+        except ImportError:
+            continue
+        setattr_(mod, "load_data", _sequence_loader)
+
+
 def _patch_keras(setattr_: Any) -> None:
     import keras
 
@@ -221,6 +270,7 @@ def _patch_keras(setattr_: Any) -> None:
         _record_site(self)
 
     setattr_(layer_cls, "__init__", layer_init)
+    _patch_keras_datasets(setattr_)
     try:
         from keras.src import backend, tree
         from keras.src.layers.core.lambda_layer import Lambda

@@ -10,6 +10,7 @@ run. The kept statements are the original ast nodes, so line and column numbers 
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 # Calls that load data, download, save, plot, train or predict: a statement containing one never
@@ -174,6 +175,7 @@ def slice_program(tree: ast.Module) -> Slice:
                    or f.lower().startswith(("build", "create", "make", "get_"))}
     body = tree.body
     keep = [False] * len(body)
+    simple: set[int] = set()  # hyper-parameter-like assignments, kept unless they need data
     seeds: list[int] = []
     model_vars: list[str] = []
     for i, stmt in enumerate(body):
@@ -192,6 +194,7 @@ def slice_program(tree: ast.Module) -> Slice:
                 model_vars.extend(n for n in names if n not in model_vars)
             elif _simple_value(stmt.value) and not is_forbidden(stmt):
                 keep[i] = True
+                simple.add(i)
         elif isinstance(stmt, ast.Try) and all(
             isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
             for s in stmt.body + [x for h in stmt.handlers for x in h.body]
@@ -225,15 +228,34 @@ def slice_program(tree: ast.Module) -> Slice:
             keep[i] = True
             needed |= _uses(stmt)
             changed = True
-    defined_by_kept: set[str] = set()
-    for i, stmt in enumerate(body):
-        if keep[i]:
-            defined_by_kept |= _targets(stmt)
+    # A "simple" assignment that reads what only dropped code defines (`x = x_train[..., None]`
+    # after a dropped `load_data()`) would fail: drop it too, to a fixed point.
+    known = set(dir(builtins))
+    changed = True
+    while changed:
+        changed = False
+        defined_by_kept = set(known)
+        for i, stmt in enumerate(body):
+            if keep[i]:
+                defined_by_kept |= _targets(stmt)
+        for i in sorted(simple):
+            if keep[i] and not _uses(body[i]) <= defined_by_kept - (_targets(body[i]) - (
+                    _defined_before(body, keep, i))):
+                keep[i] = False
+                changed = True
     blocked = {n: line for n, line in blocked.items() if n not in defined_by_kept}
     kept = [s for i, s in enumerate(body) if keep[i]]
     dropped = [s.lineno for i, s in enumerate(body) if not keep[i]]
     module = ast.Module(body=kept, type_ignores=[])
     return Slice(module, model_vars, dropped, blocked)
+
+
+def _defined_before(body: list[ast.stmt], keep: list[bool], i: int) -> set[str]:
+    out: set[str] = set()
+    for j in range(i):
+        if keep[j]:
+            out |= _targets(body[j])
+    return out
 
 
 def _has_training(stmt: ast.stmt) -> bool:

@@ -234,3 +234,28 @@ def test_classifier_knows_meta_cpu_and_keras_wordings(exc, message, code):
 def test_meta_matmul_wording_reads_as_cpu():
     meta = "a and b must have same reduction dim, but got [8, 400] X [256, 120]."
     assert cpu_wording(meta) == "mat1 and mat2 shapes cannot be multiplied (8x400 and 256x120)"
+
+
+def test_data_loading_inside_dl_model_gets_placeholder_data_not_a_download(tmp_path):
+    source = '''
+from tensorflow.keras.datasets import mnist
+from tensorflow.keras.layers import Input, Conv2D, Flatten, Dense
+from tensorflow.keras.models import Model
+
+
+def dl_model():
+    (x_train, y_train), _ = mnist.load_data()
+    x_train = x_train.reshape((-1, 28, 28, 1)).astype("float32") / 255.0
+    inputs = Input(shape=x_train.shape[1:])
+    x = Flatten()(Conv2D(8, 3)(inputs))
+    return Model(inputs, Dense(10, activation="softmax")(x))
+
+
+(x_train, y_train), (x_test, y_test) = mnist.load_data()
+x_train = x_train[..., None]
+model = dl_model()
+model.fit(x_train, y_train, epochs=100)
+'''
+    result, _ = _run(tmp_path, source)
+    assert result["errors"] == [], [e["message"] for e in result["errors"]]
+    assert result["summary"]["input_shapes"] == [[None, 28, 28, 1]]
