@@ -74,23 +74,29 @@ def rouge_l(reference: Sequence[str], candidate: Sequence[str]) -> tuple[float, 
 
 
 def sequence_scores(
-    references: Sequence[Sequence[str]], candidates: Sequence[Sequence[str]]
+    references: Sequence[Sequence[str]],
+    candidates: Sequence[Sequence[str]],
+    reference_counts: Sequence[int] | None = None,
+    candidate_counts: Sequence[int] | None = None,
 ) -> tuple[float, float, float]:
-    """(precision, recall, F1) over all reference × candidate sequence pairs, as fractions.
+    """(precision, recall, F1) over all reference × candidate path pairs, as fractions.
 
-    Each measure: the mean of the row maxima (over reference sequences) and the mean of the
-    column maxima (over candidate sequences), averaged.
+    Each measure: the mean of the row maxima (over reference paths) and the mean of the column
+    maxima (over candidate paths), averaged. A sequence spelled by several paths counts once
+    per path (`*_counts`), which is the matrix over paths without computing repeated rows.
     """
     if not references or not candidates:
         return 0.0, 0.0, 0.0
+    rw = list(reference_counts) if reference_counts else [1] * len(references)
+    cw = list(candidate_counts) if candidate_counts else [1] * len(candidates)
     matrix = [[rouge_l(r, c) for c in candidates] for r in references]
     out = []
     for k in range(3):
-        rows = sum(max(cell[k] for cell in row) for row in matrix) / len(references)
+        rows = sum(w * max(cell[k] for cell in row) for w, row in zip(rw, matrix, strict=True))
         cols = sum(
-            max(matrix[i][j][k] for i in range(len(references))) for j in range(len(candidates))
-        ) / len(candidates)
-        out.append((rows + cols) / 2)
+            w * max(matrix[i][j][k] for i in range(len(references))) for j, w in enumerate(cw)
+        )
+        out.append((rows / sum(rw) + cols / sum(cw)) / 2)
     return out[0], out[1], out[2]
 
 
@@ -121,7 +127,9 @@ def zero_scores() -> dict[str, float]:
 def compare_extractions(reference: Extraction, candidate: Extraction) -> Comparison:
     """Score a candidate's structure against a reference's."""
     sp, sr, sf = set_scores(reference.apis, candidate.apis)
-    qp, qr, qf = sequence_scores(reference.sequences, candidate.sequences)
+    qp, qr, qf = sequence_scores(
+        reference.sequences, candidate.sequences, reference.counts, candidate.counts
+    )
     scores = dict(zip(MEASURES, (sp, sr, sf, qp, qr, qf), strict=True))
     cand_set = set(candidate.apis)
     ref_set = set(reference.apis)
@@ -178,18 +186,22 @@ def study_task_scores(
 ) -> dict[str, float]:
     """One task's scores as the study averaged them: the mean over its samples (percent).
 
-    Every sample counts, an empty one or one whose structure cannot be read scoring 0.
+    As in the study's published scores, a sample that is empty or does not parse is left out of
+    the mean (it is not a valid program); a sample whose structure cannot be read scores 0 and
+    counts. A task with no valid sample scores 0.
     """
-    if not samples:
-        return zero_scores()
     ref = extract(reference_source, study_compat=study_compat)
     total = zero_scores()
+    n = 0
     for source in samples:
-        scores = (
-            compare(ref, source, study_compat=study_compat).scores
-            if source.strip()
-            else zero_scores()
-        )
+        if not source.strip():
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        n += 1
+        scores = compare(ref, tree, study_compat=study_compat).scores
         for k in MEASURES:
             total[k] += scores[k]
-    return {k: v / len(samples) for k, v in total.items()}
+    return {k: v / n for k, v in total.items()} if n else total
