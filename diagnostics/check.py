@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +80,7 @@ def check(
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
         _run_dynamic(source, path, options, pool, report, diagnostics)
+    _run_semantic(source, path, options, static.tree, report, diagnostics)
 
     report.diagnostics = sorted(
         (d for d in diagnostics if options.wants(d.code)),
@@ -110,6 +112,55 @@ def _run_dynamic(
     report.notes.extend(n for n in result.notes if n not in report.notes)
     report.model = result.model
     report.executable = result.executable
+
+
+def _run_semantic(
+    source: str,
+    path: str,
+    options: CheckOptions,
+    tree: ast.Module | None,
+    report: Report,
+    diagnostics: list[Diagnostic],
+) -> None:
+    """Compare with the task's reference when one is known (an option or a task pragma)."""
+    from .api_graph import ExtractionError
+    from .reference import ReferenceNotFound, find_task_reference, parse_task_pragma
+    from .semantic import run_semantic
+
+    reference = options.reference_source
+    task = options.task_id or parse_task_pragma(source)
+    if not options.semantic:
+        report.passes["semantic"] = "not run: turned off"
+        return
+    if reference is None and task is not None:
+        try:
+            reference, _ = find_task_reference(task, options.suite or "builtin")
+        except ReferenceNotFound as e:
+            report.passes["semantic"] = f"not run: {e}"
+            report.notes.append(f"semantic checks did not run: {e}")
+            return
+    if reference is None:
+        report.passes["semantic"] = "not run: no reference program (name the task)"
+        return
+    if tree is None:
+        report.passes["semantic"] = "not run: the file does not parse"
+        return
+    t0 = time.perf_counter()
+    try:
+        summary, found = run_semantic(
+            source, path, reference, tree=tree, study_compat=options.paper_compat
+        )
+    except ExtractionError as e:
+        reason = f"the reference has no readable model ({e})"
+        report.passes["semantic"] = f"not run: {reason}"
+        report.notes.append(f"semantic checks did not run: {reason}")
+        return
+    if task is not None:
+        summary["task"] = task
+    report.semantic = summary
+    diagnostics.extend(found)
+    report.passes["semantic"] = "ran"
+    report.timings_ms["semantic"] = (time.perf_counter() - t0) * 1000
 
 
 def check_path(

@@ -19,11 +19,15 @@ the candidate adds.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import taxonomy as T
 from .api_graph import Extraction, ExtractionError, extract
+from .model import Diagnostic, Position, Range
+from .text import SourceText
 
 MEASURES = (
     "api_set_precision",
@@ -205,3 +209,127 @@ def study_task_scores(
         for k in MEASURES:
             total[k] += scores[k]
     return {k: v / n for k, v in total.items()} if n else total
+
+
+def semantic_diagnostics(
+    source: str,
+    path: str,
+    reference: Extraction,
+    comparison: Comparison,
+    candidate: Extraction | None,
+) -> list[Diagnostic]:
+    """DL501/DL502 information diagnostics for the gaps a comparison found."""
+    text = SourceText(source)
+    anchor = _line_range(text, _anchor_line(source, candidate))
+    out: list[Diagnostic] = []
+    for api in comparison.missing_apis:
+        out.append(
+            Diagnostic(
+                T.MISSING_STRUCTURE,
+                anchor,
+                f"the reference calls {api}, this model does not",
+                source_pass="semantic",
+                layer=api,
+            )
+        )
+    if candidate is not None and candidate.sequences:
+        for ref_seq in comparison.missing_sequences[:3]:
+            best = max(candidate.sequences, key=lambda c: lcs_length(ref_seq, c))
+            missing = _unmatched(ref_seq, best)
+            if not missing:
+                continue
+            shown = " → ".join(f"[{t}]" if i in missing else t for i, t in enumerate(ref_seq))
+            out.append(
+                Diagnostic(
+                    T.MISSING_STRUCTURE,
+                    anchor,
+                    "the reference passes data through "
+                    f"{shown}; this model's closest path lacks the bracketed calls",
+                    source_pass="semantic",
+                )
+            )
+    if candidate is not None:
+        for api in comparison.extra_apis:
+            line = candidate.api_lines.get(api)
+            where = _line_range(text, line - 1) if line else anchor
+            out.append(
+                Diagnostic(
+                    T.EXTRA_STRUCTURE,
+                    where,
+                    f"{api} is not in the reference model",
+                    source_pass="semantic",
+                    layer=api,
+                )
+            )
+    return out
+
+
+def _unmatched(reference: Sequence[str], candidate: Sequence[str]) -> set[int]:
+    """Indices of `reference` outside one longest common subsequence with `candidate`."""
+    n, m = len(reference), len(candidate)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if reference[i] == candidate[j]:
+                table[i][j] = table[i + 1][j + 1] + 1
+            else:
+                table[i][j] = max(table[i + 1][j], table[i][j + 1])
+    matched: set[int] = set()
+    i = j = 0
+    while i < n and j < m:
+        if reference[i] == candidate[j]:
+            matched.add(i)
+            i += 1
+            j += 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return set(range(n)) - matched
+
+
+def _anchor_line(source: str, candidate: Extraction | None) -> int:
+    """0-based line for findings about the model as a whole: its construction or entry point."""
+    if candidate is not None and candidate.model_line:
+        return candidate.model_line - 1
+    m = re.search(r"^\s*def\s+dl_model\b", source, re.MULTILINE)
+    if m:
+        return source.count("\n", 0, m.start())
+    return 0
+
+
+def _line_range(text: SourceText, line: int) -> Range:
+    content = text.line(line)
+    start = len(content) - len(content.lstrip())
+    return Range(Position(line, start), Position(line, max(len(content), start + 1)))
+
+
+def run_semantic(
+    source: str,
+    path: str,
+    reference_source: str,
+    *,
+    tree: ast.Module | None = None,
+    study_compat: bool = False,
+) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """Compare a document with its task's reference: (Report.semantic, diagnostics).
+
+    Raises ExtractionError when the reference itself has no readable model structure.
+    """
+    reference = extract(reference_source, study_compat=study_compat)
+    candidate: Extraction | None
+    try:
+        candidate = extract(tree if tree is not None else source, study_compat=study_compat)
+    except ExtractionError as e:
+        candidate = None
+        comparison = Comparison(
+            scores=zero_scores(),
+            missing_apis=list(reference.apis),
+            missing_sequences=[list(s) for s in reference.sequences[:MAX_MISSING_SEQUENCES]],
+            error=str(e),
+        )
+    else:
+        comparison = compare_extractions(reference, candidate)
+    return comparison.to_json(), semantic_diagnostics(
+        source, path, reference, comparison, candidate
+    )
