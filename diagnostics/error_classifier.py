@@ -44,10 +44,11 @@ _SHAPE = [
     r"matmul", r"mat1", r"got input of size", r"of shape", r"dimension .* does not match",
     r"Input .* of layer", r"Inputs have incompatible", r"expects \d+ input",
     r"cannot be broadcast", r"operands could not be broadcast", r"Incompatible shapes",
-    r"spatial", r"Exception encountered when calling",
+    r"spatial", r"Computed output size would be zero or negative",
 ]
 _NUMBERS = [
-    r"should be called on a list of at least", r"expects \d+ inputs?, but it received",
+    r"should be called on a list of at least", r"should be called on a list of inputs",
+    r"expects \d+ inputs?, but it received",
     r"received \d+ input tensors", r"Layer .* expects \d+ input",
     r"missing \d+ required positional argument.*(?:input|x|tensor)",
     r"forward\(\) takes \d+ positional", r"call\(\) takes",
@@ -110,8 +111,13 @@ def classify(exc_type: str, message: str, *, in_layer: bool = False) -> str:
         return T.NONEXISTENT_ATTRIBUTE
     if exc_type == "SyntaxError":
         return T.SYNTAX_ERROR
-    if "Graph disconnected" in text:
+    if "Graph disconnected" in text or "is not connected to `inputs`" in text:
         return T.GRAPH_DISCONNECTION
+    # Keras 3's wordings of what Keras 2 raised as TypeError, labelled as the study labelled them.
+    if re.search(r"Only input tensors may be passed as positional arguments|"
+                 r"Unrecognized keyword arguments passed to|Keyword argument not understood",
+                 text):
+        return T.INVALID_ARGUMENT_TYPE
     if exc_type == "TypeError":
         if re.search(r"unexpected keyword argument|got multiple values for argument", text):
             return T.UNEXPECTED_ARGUMENT

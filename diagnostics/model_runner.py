@@ -146,7 +146,16 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     try:
         tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError, RecursionError) as e:
+    except SyntaxError as e:
+        # The static pass reports it in a check; a run without it (the study's) needs a verdict.
+        line0 = max((e.lineno or 1) - 1, 0)
+        col = max((e.offset or 1) - 1, 0)
+        code = T.INVALID_RETURN if "'return'" in (e.msg or "") else T.SYNTAX_ERROR
+        err = {"code": code, "range": [line0, col, line0, col + 1],
+               "message": e.msg, "python_error": type(e).__name__, "layer": None, "related": []}
+        return {"status": "ok", "errors": [err], "info": [], "notes": [], "summary": None,
+                "executable": False, "entry": None}
+    except (ValueError, RecursionError) as e:
         return {"status": "ok", "errors": [], "notes": [f"dynamic checks did not run: {e}"],
                 "summary": None, "executable": None, "entry": None}
     plan = _plan(tree, source)

@@ -103,6 +103,7 @@ def main() -> int:
                         "path": str(path), "model": model, "prompting": prompting,
                         "executable": res.executable, "status": raw.get("status"),
                         "code": first.code if first else None,
+                        "python_error": first.python_error if first else None,
                         "line": first.range.start.line + 1 if first else None,
                         "message": first.message if first else None,
                         "notes": res.notes}) + "\n")
