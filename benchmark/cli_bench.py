@@ -94,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="per dynamic check (default: 10)")
     g.add_argument("--no-dynamic", action="store_true",
                    help="static and semantic passes only (executability is then not measured)")
+    g.add_argument("--paper-compat", action="store_true",
+                   help="score as the study did where the checkers can (the semantic pass "
+                        "keeps the study's extractor limits)")
     g.add_argument("--static-score", choices=["pylint"],
                    help="also compute the study's pylint score (needs pylint)")
     g.add_argument("--db", default="deepeval.db", help="SQLite database (default: deepeval.db)")
@@ -173,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
             check_timeout_ms=int(args.check_timeout * 1000),
             dynamic=not args.no_dynamic,
             static_score=args.static_score,
+            paper_compat=args.paper_compat,
             price_in=args.price_in,
             price_out=args.price_out,
             cache_dir=None if args.no_cache else str(

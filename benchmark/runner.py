@@ -194,7 +194,8 @@ class Runner:
 
     def _score(self, code: str, task: Task) -> Scored:
         options = options_for(
-            task, dynamic=self.config.dynamic, timeout_ms=self.config.check_timeout_ms
+            task, dynamic=self.config.dynamic, timeout_ms=self.config.check_timeout_ms,
+            paper_compat=self.config.paper_compat,
         )
         try:
             return score_program(

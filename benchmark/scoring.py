@@ -52,7 +52,9 @@ class Scored:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def options_for(task: Task, *, dynamic: bool = True, timeout_ms: int = 10_000) -> CheckOptions:
+def options_for(
+    task: Task, *, dynamic: bool = True, timeout_ms: int = 10_000, paper_compat: bool = False
+) -> CheckOptions:
     """The check options that score a program as an answer to `task`."""
     extra: dict[str, Any] = {}
     if "inputs" in CheckOptions.__dataclass_fields__ and task.inputs:
@@ -70,6 +72,7 @@ def options_for(task: Task, *, dynamic: bool = True, timeout_ms: int = 10_000) -
         task_id=task.id,
         reference_source=task.reference,
         requirement=task.requirement,
+        paper_compat=paper_compat,
     )
 
 
@@ -106,6 +109,11 @@ def score_program(
         for name, value in report.semantic.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 scores[name] = float(value)
+    elif options.semantic and options.reference_source and _unparsable(report):
+        # the study's rule: a program whose structure cannot be read scores 0 and still counts
+        from deepeval_lsp.diagnostics.semantic import zero_scores
+
+        scores.update(zero_scores())
     if static_score == "pylint":
         from .pylint_score import pylint_score
 
@@ -127,6 +135,10 @@ def with_input_pragma(code: str, task: Task) -> str:
     shapes = [tuple(s.shape) for s in task.inputs]
     value = shapes[0] if len(shapes) == 1 else tuple(shapes)
     return code + ("" if code.endswith("\n") else "\n") + f"# deepeval: input={value}\n"
+
+
+def _unparsable(report: Report) -> bool:
+    return any(d.code == taxonomy.SYNTAX_ERROR for d in report.diagnostics)
 
 
 def _fields_of(report: Report, code: str) -> dict[str, Any]:

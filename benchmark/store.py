@@ -79,6 +79,7 @@ class RunConfig:
     price_in: float | None = None  # USD per million prompt tokens
     price_out: float | None = None  # USD per million completion tokens
     cache_dir: str | None = None  # the generation cache; None: no cache
+    paper_compat: bool = False  # score as the study did where the checkers can
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -128,3 +128,32 @@ def test_the_reference_model_scores_every_task_executable(tmp_path, capsys):
     assert main(["report", "--db", str(db), "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["executability_rate"] == 100.0 and row["pass_at_k"] == {"pass@1": 100.0}
+
+
+def test_semantic_scores_are_recorded_and_an_unparsable_program_scores_zero(tmp_path, capsys):
+    from deepeval_lsp.benchmark.tasks import load_suite
+
+    task = load_suite("builtin").tasks[0]
+    path = tmp_path / "sem.jsonl"
+    records = [
+        {"prompting": "zeroshot", "task": task.id, "sample": 0, "code": task.reference},
+        {"prompting": "zeroshot", "task": task.id, "sample": 1,
+         "code": "def dl_model(:\n    return None\n"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    db = tmp_path / "sem.db"
+    assert main(["bench", "--db", str(db), "--model", f"replay:{path}", "--task", task.id,
+                 "--prompting", "zeroshot", "--samples", "2", "--no-dynamic", "-q"]) == 0
+    scores = {(r["sample_index"], r["name"]): r["value"] for r in _rows(
+        db, "select s.sample_index, sc.name, sc.value from scores sc "
+            "join samples s on s.id = sc.sample_id")}
+    # the reference compared with itself is a perfect match; a syntax error scores 0
+    assert scores[(0, "api_set_f1")] == 100.0 and scores[(0, "api_seq_f1")] == 100.0
+    assert scores[(1, "api_set_f1")] == 0.0 and scores[(1, "api_seq_f1")] == 0.0
+    outcomes = [r["outcome"] for r in _rows(db, "select outcome from samples "
+                                                "order by sample_index")]
+    assert outcomes == ["not_measured", "failed"]  # a program that does not parse cannot run
+    capsys.readouterr()
+    assert main(["report", "--db", str(db), "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["api_set_f1"] == 50.0
