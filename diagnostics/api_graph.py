@@ -166,7 +166,8 @@ class Seq:
 class Layer:
     """A layer object not yet applied: one API, or a chain (a Sequential's children)."""
 
-    apis: tuple[tuple[str, int], ...]  # (api name, line) in application order
+    # (api name, line) in application order; a block module (Obj) stands for its forward().
+    apis: tuple[tuple[Any, int], ...]
 
 
 @dataclass(frozen=True)
@@ -274,13 +275,28 @@ class _Interpreter:
             self.called.setdefault(api, line)
         return Tensor(frozenset({len(self.nodes) - 1}))
 
-    def _apply_layer(self, layer: Layer, inputs: frozenset[int], line: int) -> Tensor:
-        current = Tensor(inputs)
-        for api, _ in layer.apis:
-            current = self._node(api, current.nodes, line)
-        if not layer.apis:
-            return current
+    def _apply_layer(self, layer: Layer, inputs: frozenset[int], line: int) -> Any:
+        current: Any = Tensor(inputs)
+        for k, (item, _) in enumerate(layer.apis):
+            if not isinstance(item, Obj):
+                current = self._node(item, current.nodes, line)
+                continue
+            # A block module inside a Sequential: run its forward.
+            current = self._run_forward(item, current)
+            if k < len(layer.apis) - 1:
+                nodes = _tensor_nodes(current)
+                if not nodes:
+                    return None
+                current = Tensor(frozenset(nodes))
         return current
+
+    def _run_forward(self, obj: Obj, value: Any) -> Any:
+        fn = _method(obj.cls, "forward") or _method(obj.cls, "call")
+        if fn is None:
+            return None
+        scope = {"__x": value}
+        fake = ast.Call(func=ast.Name("forward"), args=[ast.Name("__x")], keywords=[])
+        return self._inline(Func(fn, None, obj), fake, scope)
 
     # -- statements -----------------------------------------------------------------------------
 
@@ -339,7 +355,7 @@ class _Interpreter:
         elif isinstance(iterable, Seq):
             items = list(iterable.items)
         elif isinstance(iterable, Layer) and len(iterable.apis) > 1:
-            items = [Layer((a,)) for a in iterable.apis]
+            items = [a if isinstance(a, Obj) else Layer(((a, n),)) for a, n in iterable.apis]
         if items is None:
             self.run_body(stmt.body, env)  # unknown trip count: one pass
             return
@@ -534,7 +550,7 @@ class _Interpreter:
         else:
             return None
         name = self._api_name(func)
-        if name is None:
+        if name is None or name.startswith("__"):  # super().__init__() and other dunders
             return None
         return self._api_call(name, call, env, line)
 
@@ -619,6 +635,8 @@ class _Interpreter:
                 for v in value.items if isinstance(value, Seq) else [value]:
                     if isinstance(v, Layer):
                         chain.extend(v.apis)
+                    elif isinstance(v, Obj):
+                        chain.append((v, line))
             return Layer(tuple(chain))
         if name in _INPUT_NAMES:
             return self._node(name, frozenset(), line)
@@ -847,13 +865,10 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
             raise ExtractionError("a Sequential model (the study read functional graphs only)")
         if not result.apis:
             raise ExtractionError("the Sequential model is empty")
-        seq = tuple(a for a, _ in result.apis)
-        lines = {}
-        for a, line in result.apis:
-            lines.setdefault(a, line)
-        return Extraction(
-            [seq], list(dict.fromkeys(seq)), list(dict.fromkeys(seq)), lines, model_line
+        applied = interp._apply_layer(
+            result, interp._node(None, frozenset(), model_line or 1).nodes, model_line or 1
         )
+        outputs = _tensor_nodes(applied)
     elif isinstance(result, Tensor):
         outputs = set(result.nodes)
     elif isinstance(result, Seq):
