@@ -1,15 +1,16 @@
 """The sandbox a checked program runs in: one forked child per job, confined in layers (DESIGN §6).
 
-`enter()` is called by the worker pool in the freshly forked child, before the job runs. In order:
-a new session and process group (so the whole group can be SIGKILLed), death with the parent,
-stdout/stderr to a capped file in a fresh temp directory that is also the working directory and
-HOME, a scrubbed environment, rlimits (address space, CPU, file size, open files, no core dumps,
-no new processes), all capabilities dropped when running as root, Landlock (reads only where
-Python lives, writes only to the temp dir and /dev/null, no exec, no TCP, no signals outside),
-a seccomp filter (no fork, exec or socket, even for root) and last an audit hook that refuses the
-same things early with a friendly `SandboxViolation` at the offending line. No layer is enough on
-its own: the audit hook is not a boundary (`_posixsubprocess.fork_exec` and `torch.save` bypass
-it), and Landlock or seccomp may be missing from the kernel, which the result then says.
+`enter()` is called by the worker pool in each freshly forked child, before its job is known. In
+order: a new session and process group (so the whole group can be SIGKILLed), death with the
+parent, stdout/stderr to a file in a fresh temp directory that is also the working directory and
+HOME, a scrubbed environment, no core dumps, all capabilities dropped when running as root,
+Landlock (reads only where Python lives, writes only to the temp dir and /dev/null, no exec, no
+TCP, no signals outside), a seccomp filter (no fork, exec or socket, even for root) and last an
+audit hook that refuses the same things early with a friendly `SandboxViolation` at the offending
+line. When the job arrives, `apply_limits()` sets its rlimits: address space, CPU time, file size
+(which caps the captured output too) and open files. No layer is enough on its own: the audit
+hook is not a boundary (`_posixsubprocess.fork_exec` and `torch.save` bypass it), and Landlock
+or seccomp may be missing from the kernel, which the result then says.
 """
 
 from __future__ import annotations
@@ -85,15 +86,14 @@ def python_read_paths() -> list[str]:
 
 def enter(
     tmpdir: str,
-    limits: SandboxLimits,
-    timeout_s: float,
     read_paths: list[str],
     *,
     parent_pid: int,
     landlock_expected: bool,
 ) -> SandboxState:
-    """Confine the calling (freshly forked) child. Raises OSError when a layer fails that the
-    kernel does support: the job must not run half-confined."""
+    """Confine the calling (freshly forked) child, before it knows its job; `apply_limits` adds
+    the job's own limits. Raises OSError when a layer fails that the kernel does support: the
+    job must not run half-confined."""
     os.setsid()
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
@@ -116,12 +116,7 @@ def enter(
     os.environ.clear()
     os.environ.update(kept, HOME=tmpdir, TMPDIR=tmpdir, PWD=tmpdir)
     tempfile.tempdir = tmpdir
-
-    cpu = max(1, int(timeout_s + 1.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_bytes,) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes,) * 2)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
+    sys.dont_write_bytecode = True
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     if os.geteuid() == 0:
@@ -143,6 +138,22 @@ def enter(
             resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     sys.addaudithook(_AuditHook(tmpdir))
     return SandboxState(landlock=landlock_state, seccomp=seccomp_state)
+
+
+def apply_limits(limits: SandboxLimits, timeout_s: float) -> None:
+    """The job's resource limits; CPU seconds follow its wall-clock timeout (a backstop: the
+    zygote SIGKILLs the process group at the timeout itself)."""
+    cpu = max(1, int(timeout_s + 1.999))
+    for which, soft, hard in (
+        (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU first, which reads as a timeout
+        (resource.RLIMIT_AS, limits.address_space_bytes, limits.address_space_bytes),
+        (resource.RLIMIT_FSIZE, limits.file_size_bytes, limits.file_size_bytes),
+        (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+    ):
+        ceiling = resource.getrlimit(which)[1]
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(which, (soft, hard))
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -39,6 +39,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from . import landlock, sandbox, seccomp
@@ -100,14 +101,18 @@ class _Zygote:
         self.funcs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.child: int | None = None
         self.after_reply: list[Callable[[], object]] = []
+        self.exiting: list[tuple[int, int]] = []  # killed children not reaped yet, with pidfds
         self.landlock = landlock.probe()
         self.seccomp = seccomp.probe()
         self.read_paths: list[str] = []
+        self.spare: _Spare | None = None
 
     def shutdown(self, *_: object) -> None:
         if self.child is not None:
             with contextlib.suppress(OSError):
                 os.killpg(self.child, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(self.child, signal.SIGKILL)  # a spare may not lead its group yet
         shutil.rmtree(self.root, ignore_errors=True)
         os._exit(0)
 
@@ -151,6 +156,7 @@ class _Zygote:
         return problems
 
     def serve(self) -> None:
+        self.spare = self.fork_spare()
         while True:
             message = _recv(self.req_fd)
             if message is None or message.get("op") == "close":
@@ -158,56 +164,105 @@ class _Zygote:
             if message.get("op") == "run":
                 result = self.run_job(message)
                 _send(self.resp_fd, {"op": "result", "id": message["id"], "result": result})
-                while self.after_reply:  # reaping and clean-up, off the caller's clock
-                    self.after_reply.pop()()
+                # Off the caller's clock: clean up, reap, and fork the next job's child, unless
+                # the next job is already waiting (then it forks its own, and no one waits here
+                # on an exiting child's teardown).
+                for task in self.after_reply:
+                    task()
+                self.after_reply.clear()
+                self.reap()
+                if self.spare is None and not select.select([self.req_fd], [], [], 0)[0]:
+                    self.spare = self.fork_spare()
             # A cancel for a job that has already finished needs nothing.
+
+    def reap(self) -> None:
+        """Reap the children that have finished exiting; leave the others for next time."""
+        still = []
+        for pid, pidfd in self.exiting:
+            try:
+                done = os.waitpid(pid, os.WNOHANG)[0]
+            except ChildProcessError:
+                done = pid
+            if done:
+                os.close(pidfd)
+            else:
+                still.append((pid, pidfd))
+        self.exiting = still
 
     def resolve(self, spec: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         if spec not in self.funcs:
-            module, _, name = spec.partition(":")
-            self.funcs[spec] = getattr(importlib.import_module(module), name)
+            self.funcs[spec] = _resolve(spec)
         return self.funcs[spec]
+
+    def fork_spare(self) -> _Spare:
+        """Fork the next job's child ahead of time: it confines itself and waits for its job,
+        so a job pays neither for the fork nor for the sandbox set-up."""
+        tmp = tempfile.mkdtemp(prefix="job-", dir=self.root)
+        job_r, job_w = os.pipe()
+        result_r, result_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            for fd in (job_w, result_r, self.req_fd, self.resp_fd):
+                os.close(fd)
+            _child(job_r, result_w, tmp, self)
+        os.close(job_r)
+        os.close(result_w)
+        self.child = pid
+        return _Spare(pid, job_w, result_r, tmp)
 
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
         try:
-            func = self.resolve(job["func"])
+            self.resolve(job["func"])  # here too: a bad name fails fast, later spares inherit it
         except Exception as e:
             return {"status": "error", "detail": f"cannot load job {job['func']!r}: {e}"}
         limits = SandboxLimits.from_json(job.get("limits", {}))
         timeout_s = float(job["timeout_s"])
-        tmp = tempfile.mkdtemp(prefix="job-", dir=self.root)
-        r, w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
         t0 = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(r)
-            _child(func, job["payload"], w, tmp, limits, timeout_s, self)
-        self.child = pid
-        os.close(w)
+        spare = self.spare if self.spare is not None else self.fork_spare()
+        self.spare = None
         try:
-            outcome, data, status = self.watch(pid, r, job["id"], t0 + timeout_s, limits)
+            _send(spare.job_w, job)
+        except OSError:  # the spare died (killed from outside): a fresh child takes the job
+            self.discard(spare)
+            spare = self.fork_spare()
+            _send(spare.job_w, job)
+        os.close(spare.job_w)
+        try:
+            outcome, data, status = self.watch(spare, job["id"], t0 + timeout_s, limits)
         finally:
-            os.close(r)
+            os.close(spare.result_r)
             self.child = None
         ms = (time.perf_counter() - t0) * 1000
         result = _interpret(outcome, data, status, timeout_s, limits)
         result.setdefault("sandbox", {"landlock": self.landlock, "seccomp": self.seccomp})
         result["sandbox"]["ms"] = round(ms, 2)
         if result.get("status") in ("crashed", "timeout", "error"):
-            tail = _output_tail(tmp)
+            tail = _output_tail(spare.tmp)
             if tail:
                 result["output_tail"] = tail
-        self.after_reply.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+        self.after_reply.append(lambda: shutil.rmtree(spare.tmp, ignore_errors=True))
         if outcome == "parent gone":
             self.shutdown()
         return result
 
+    def discard(self, spare: _Spare) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(spare.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(spare.pid, signal.SIGKILL)
+        os.waitpid(spare.pid, 0)
+        for fd in (spare.job_w, spare.result_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(spare.tmp, ignore_errors=True)
+
     def watch(
-        self, pid: int, r: int, job_id: int, deadline: float, limits: SandboxLimits
+        self, spare: _Spare, job_id: int, deadline: float, limits: SandboxLimits
     ) -> tuple[str, bytes, int]:
         """Collect the child's result until it exits, times out or is cancelled; reap it."""
+        pid, r = spare.pid, spare.result_r
         pidfd = os.pidfd_open(pid)
         poller = select.poll()
         for fd in (r, pidfd, self.req_fd):
@@ -252,39 +307,51 @@ class _Zygote:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
             if outcome == "finished":  # its exit status does not matter: reap it later
-                self.after_reply.append(lambda: (os.waitpid(pid, 0), os.close(pidfd)))
+                self.exiting.append((pid, pidfd))
             else:
                 _, status = os.waitpid(pid, 0)
                 os.close(pidfd)
         return outcome, bytes(data), status
 
 
-def _child(
-    func: Callable[[dict[str, Any]], dict[str, Any]],
-    payload: dict[str, Any],
-    w: int,
-    tmp: str,
-    limits: SandboxLimits,
-    timeout_s: float,
-    zygote: _Zygote,
-) -> None:
-    """Inside the forked child: close the zygote's channels, confine, run, report, exit."""
+@dataclass
+class _Spare:
+    """A forked child waiting, already confined, for the job it will run."""
+
+    pid: int
+    job_w: int
+    result_r: int
+    tmp: str
+
+
+def _resolve(spec: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _child(job_r: int, w: int, tmp: str, zygote: _Zygote) -> None:
+    """Inside the forked child: confine, wait for the job, run it, report, exit."""
     try:
-        os.close(zygote.req_fd)
-        os.close(zygote.resp_fd)
         state = sandbox.enter(
             tmp,
-            limits,
-            timeout_s,
             zygote.read_paths,
             parent_pid=zygote.pid,
             landlock_expected=zygote.landlock.startswith("enforced"),
         ).to_json()
+        setup_error = None
     except BaseException as e:
-        _write_result(w, {"result": {"status": "error", "detail": f"sandbox setup failed: {e}"}})
+        state, setup_error = None, e
+    job = _recv(job_r)
+    if job is None:  # the zygote is gone or discarded this child
         os._exit(0)
+    if setup_error is not None:
+        detail = f"sandbox setup failed: {setup_error}"
+        _write_result(w, {"result": {"status": "error", "detail": detail}})
+        os._exit(0)
+    limits = SandboxLimits.from_json(job.get("limits", {}))
     try:
-        result = func(payload)
+        sandbox.apply_limits(limits, float(job["timeout_s"]))
+        result = _resolve(job["func"])(job["payload"])
         if not isinstance(result, dict):
             result = {"status": "error", "detail": f"the job returned {type(result).__name__}"}
     except SandboxViolation as e:
