@@ -63,6 +63,7 @@ class DeepevalServer(LanguageServer):
         self._shown: set[str] = set()
         self._pending_messages: list[tuple[lsp.MessageType, str]] = []
         self._initialized = False
+        self.settings_epoch = 0  # counts settings updates, so a late answer cannot undo a newer one
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside a request: answer bad JSON, log the rest (no pop-up per message)."""
@@ -98,6 +99,7 @@ class DeepevalServer(LanguageServer):
     # -- settings -----------------------------------------------------------------------------
 
     def apply_settings(self, raw: Any) -> None:
+        self.settings_epoch += 1
         self.settings, problems = parse_settings(raw)
         for p in problems:
             self.tell(p)
@@ -305,6 +307,7 @@ def create_server() -> DeepevalServer:
         caps = ls.client_capabilities.workspace
         if not (caps and caps.configuration):
             return
+        epoch = ls.settings_epoch
         try:
             result = await ls.workspace_configuration_async(
                 lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="deepeval")])
@@ -312,6 +315,8 @@ def create_server() -> DeepevalServer:
         except Exception as e:
             ls.log(f"deepeval: workspace/configuration failed: {e}", lsp.MessageType.Warning)
             return
+        if ls.settings_epoch != epoch:
+            return  # settings pushed while this answer was on its way are newer
         if result and result[0] is not None:
             before = ls.settings
             ls.apply_settings(result[0])

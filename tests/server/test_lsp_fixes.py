@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
-from .conftest import apply_workspace_edit, diagnostics_of, open_doc, replace_all, wait_final
+from .conftest import (
+    apply_workspace_edit,
+    diagnostics_of,
+    open_doc,
+    replace_all,
+    wait_final,
+    wait_until,
+)
 
 CONV2D = """\
 import torch.nn as nn
@@ -143,3 +152,53 @@ async def test_burst_with_dynamic_checks_ends_with_the_last_version(
     assert finals == sorted(finals) and finals[-1] == 31
     # Superseded versions were cancelled in the debounce: far fewer full checks than edits.
     assert len(finals) < 10
+
+
+HANGS = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        while True:
+            pass
+
+
+model = Net()
+"""
+
+
+async def test_a_newer_version_cancels_a_hung_check(dynamic_client: LanguageClient, tmp_path: Path):
+    client = dynamic_client
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(
+            settings={"deepeval": {"dynamicChecks": True, "debounceMs": 50, "timeoutMs": 60000}}
+        )
+    )
+    info = {}
+
+    async def settled() -> bool:
+        nonlocal info
+        info = await client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(command="deepeval.server.info", arguments=[])
+        )
+        return info["settings"]["timeoutMs"] == 60000
+
+    while not await settled():
+        pass
+    # A first full check: the worker is warm after it, so the next one starts at once.
+    warm = open_doc(client, tmp_path / "warm.py", WRONG_LINEAR)
+    await wait_final(client, warm, 1)
+    uri = open_doc(client, tmp_path / "hang.py", HANGS)
+    # Wait until the hung check is running in the worker (past the debounce), then fix the file.
+    await wait_until(lambda: any(s["uri"] == uri for s in client.statuses), "the static publish")
+    await asyncio.sleep(1.5)
+    t0 = time.monotonic()
+    replace_all(client, uri, 2, WRONG_LINEAR)
+    status = await wait_final(client, uri, 2)
+    took = time.monotonic() - t0
+    # Far sooner than the 60 s time limit of the hung check: it was killed, not waited for.
+    assert took < 30, (took, status)
+    assert status["code"] == "DL301", (took, status)
+    assert not [s for s in client.statuses if s["uri"] == uri and s["version"] == 1 and s["final"]]
