@@ -91,7 +91,7 @@ def framework_name(name: str) -> bool:
 def classify(exc_type: str, message: str, *, in_layer: bool = False) -> str:
     """The diagnostic code for an exception raised while building or running the model."""
     text = message or ""
-    if exc_type in {"SandboxViolation"}:
+    if exc_type in {"SandboxViolation", "MemoryError"}:
         return T.SANDBOX_VIOLATION
     if exc_type in {"TensorFlowCompatGap", "MissingPackageUsed"} or _any(_NOT_CHECKABLE, text):
         return T.NOT_CHECKABLE
@@ -145,8 +145,10 @@ def classify(exc_type: str, message: str, *, in_layer: bool = False) -> str:
         return T.RUNTIME_ERROR
     if exc_type == "ZeroDivisionError":
         return T.INVALID_ARGUMENT_VALUE
-    if exc_type in {"RecursionError", "MemoryError"}:
-        return T.NOT_CHECKABLE
+    if exc_type == "MemoryError":
+        return T.SANDBOX_VIOLATION  # the address-space limit stopped it
+    if exc_type == "RecursionError":
+        return T.RUNTIME_ERROR
     return T.RUNTIME_ERROR
 
 

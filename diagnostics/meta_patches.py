@@ -9,6 +9,7 @@ the stand-in 0.06 ms), and every layer records where in the user's file it was c
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Iterator
 from itertools import islice
@@ -259,6 +260,40 @@ def _patch_keras_datasets(setattr_: Any) -> None:
         setattr_(mod, "load_data", _sequence_loader)
 
 
+def _without_download(fn: Any) -> Any:
+    """A keras.applications constructor that builds the architecture without fetching weights
+    (the shapes are the same; the sandbox has no network)."""
+
+    @functools.wraps(fn)
+    def build(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("weights", "imagenet") == "imagenet":
+            kwargs["weights"] = None
+        return fn(*args, **kwargs)
+
+    return build
+
+
+def _patch_keras_applications(setattr_: Any) -> None:
+    import inspect
+    import types
+
+    import keras
+
+    apps = getattr(keras, "applications", None)
+    if apps is None:
+        return
+    modules = [apps, *(m for m in vars(apps).values() if isinstance(m, types.ModuleType))]
+    for mod in modules:
+        for name, fn in list(vars(mod).items()):
+            if not (name[:1].isupper() and inspect.isfunction(fn)):
+                continue
+            try:
+                if "weights" in inspect.signature(fn).parameters:
+                    setattr_(mod, name, _without_download(fn))
+            except (TypeError, ValueError):
+                continue
+
+
 def _patch_keras(setattr_: Any) -> None:
     import keras
 
@@ -271,6 +306,7 @@ def _patch_keras(setattr_: Any) -> None:
 
     setattr_(layer_cls, "__init__", layer_init)
     _patch_keras_datasets(setattr_)
+    _patch_keras_applications(setattr_)
     try:
         from keras.src import backend, tree
         from keras.src.layers.core.lambda_layer import Lambda

@@ -182,6 +182,11 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
             del errors[-1]["fix"]
             break
         err = _map_error_back(run.error, applied)
+        same = [e for e in errors if e["code"] == err["code"] and e["range"] == err["range"]]
+        if same:
+            # The fix did not remove the error: it is no fix.
+            same[0].pop("fix", None)
+            break
         if run.proposal is not None:
             fix_edits = [_map_edit_back(e, applied) for e in run.proposal.edits]
             if all(e is not None for e in fix_edits) and not _overlaps(fix_edits, history):
@@ -191,9 +196,7 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         if "fix" not in err or run.error["code"] != T.SHAPE_MISMATCH:
             break
         # Continue past this error with the culprit replaced by one that fits.
-        new_lines = current.splitlines(keepends=True)
         current = _apply(current, run.proposal.edits)  # type: ignore[union-attr]
-        del new_lines
         applied.extend(run.proposal.edits)  # type: ignore[union-attr]
         last_fix_lines = {e[0] for e in run.proposal.edits}  # type: ignore[union-attr]
         history.extend(e for e in fix_edits if e is not None)
@@ -863,7 +866,9 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
         text = run.lines[line0] if line0 < len(run.lines) else ""
         rng = [line0, len(text) - len(text.lstrip()), line0, len(text)]
     code = classify(exc_type, message, in_layer=culprit is not None)
-    if exc_type == "SandboxViolation" or code == T.SANDBOX_VIOLATION:
+    if exc_type == "MemoryError":
+        message = "the sandbox refused: the program ran out of its memory limit"
+    elif code == T.SANDBOX_VIOLATION:
         message = f"the sandbox refused: {message}"
     message = cpu_wording(message)
     inputs = _culprit_inputs(culprit_frames)

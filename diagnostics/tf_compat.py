@@ -84,7 +84,7 @@ OPS: dict[str, Any] = {
     "sigmoid": _f("sigmoid"), "tanh": _f("tanh"), "clip_by_value": _f("clip"),
     "one_hot": _f("one_hot", indices="x", depth="num_classes"), "argmax": _f("argmax"),
     "identity": _identity, "gather": _f("take"), "where": _f("where"), "einsum": _f("einsum"),
-    "range": _f("arange"), "__version__": "2.16.1",
+    "range": _f("arange"), "__version__": "2.16.1", "newaxis": None,
     "float32": "float32", "float16": "float16", "float64": "float64", "int32": "int32",
     "int64": "int64", "bool": "bool", "uint8": "uint8", "string": "string",
 }
@@ -126,9 +126,10 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self._specs: dict[int, Any] = {}
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname == "tensorflow" or fullname.startswith("tensorflow."):
+        if fullname == "tensorflow" or _keras_name(fullname) is not None or (
+                fullname.removeprefix("tensorflow.") in NAMESPACES):
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
+        return None  # anything else under tensorflow: ModuleNotFoundError, as a real one would
 
     def create_module(self, spec: Any) -> Any:
         name = spec.name
@@ -142,7 +143,9 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             # The import system sets __spec__ on what we return; keep keras's own.
             self._specs[id(module)] = module.__spec__
             return module
-        return build_tensorflow() if name == "tensorflow" else _Namespace(name, {})
+        if name == "tensorflow":
+            return build_tensorflow()
+        return getattr(importlib.import_module("tensorflow"), name.removeprefix("tensorflow."))
 
     def exec_module(self, module: Any) -> None:
         spec = self._specs.pop(id(module), None)
@@ -182,6 +185,7 @@ def build_tensorflow() -> types.ModuleType:
     return tf
 
 
+NAMESPACES = frozenset({"nn", "math", "image", "random", "config"})
 _FINDER = _Finder()
 
 

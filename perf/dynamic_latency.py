@@ -6,6 +6,8 @@ Jobs, each timed end to end from the parent (pool.run → result):
   trivial    returns at once: the fixed cost of fork + sandbox + result pipe
   cnn        builds a small CNN on the meta device and runs it forward (defined in this script)
   check:cnn  the real dynamic check of the same CNN source (model_runner.run_job), when present
+  check:…    the same check of the typical models of tests/diagnostics/dynamic_programs.py (LeNet,
+             ResNet, Transformer, UNet, LSTM classifier, Keras functional)
 Each warm job runs --runs times (p50/p95); its cold twin, a fresh `python -c` that imports what the
 job needs and does the same work, runs --cold-runs times. The ratio is cold p50 / warm p95 (the
 conservative one). Also printed: the zygote's RSS and PSS, and its warm-up time. Exit status 1
@@ -26,6 +28,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 P95_BAR_MS = 100.0
+TYPICAL_NAMES = {"resnet_block": "resnet", "lstm_classifier": "lstm",
+                 "keras_functional": "keras", "transformer": "transf"}
 RATIO_BAR = 30.0
 
 CNN = """
@@ -151,9 +155,19 @@ def main() -> int:
             "assert r['status'] == 'ok', r\n"
         )
         jobs.append(("check:cnn", dynamic_pass.JOB, payload, cold, json.dumps(payload), True))
+        # The typical models the dynamic-pass tests check (CNN, ResNet, Transformer, UNet, LSTM
+        # classifier, Keras functional), each as a full dynamic check.
+        sys.path.insert(0, str(HERE.parent))
+        from tests.diagnostics.dynamic_programs import CORRECT
+
+        for name, source in CORRECT.items():
+            short = TYPICAL_NAMES.get(name, name)
+            payload = dynamic_pass._payload(source, f"{name}.py", CheckOptions())
+            jobs.append((f"check:{short}", dynamic_pass.JOB, payload, cold, json.dumps(payload),
+                         True))
 
     print(f"zygote warm-up (start to first result): {start_s:.1f} s")
-    print(f"{'job':<10} {'warm p50':>9} {'warm p95':>9} {'cold p50':>9} {'ratio':>7}  bar")
+    print(f"{'job':<12} {'warm p50':>9} {'warm p95':>9} {'cold p50':>9} {'ratio':>7}  bar")
     ok = True
     for name, func, payload, cold_code, stdin, is_model in jobs:
         warm = time_warm(pool, func, payload, args.runs, args.timeout)
@@ -163,7 +177,7 @@ def main() -> int:
         met = p95 <= P95_BAR_MS and ratio >= RATIO_BAR
         verdict = ("met" if met else "MISSED") if is_model else "-"
         ok &= met or not is_model
-        print(f"{name:<10} {p50:>7.1f}ms {p95:>7.1f}ms {cold50:>7.0f}ms {ratio:>6.0f}x  {verdict}")
+        print(f"{name:<12} {p50:>7.1f}ms {p95:>7.1f}ms {cold50:>7.0f}ms {ratio:>6.0f}x  {verdict}")
     rss, pss = memory_kb(pool.zygote_pids[0])
     print(f"zygote RSS {rss / 1024:.0f} MB, PSS {pss / 1024:.0f} MB")
     print(f"runs: {args.runs} warm, {args.cold_runs} cold per job; bar: warm p95 ≤ "

@@ -155,3 +155,26 @@ def test_cli_runs_the_dynamic_pass_by_default_and_prints_the_summary(tmp_path):
     (report,) = json.loads(js.stdout)
     assert report["summary"]["errors"] == 0 and report["summary"]["executable"] is True
     assert "nn.Linear(256, 10)" in path.read_text()
+
+
+def test_memory_bomb_is_refused_at_its_line_and_the_worker_survives(tmp_path, pool):
+    source = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cache = bytearray(64 * 2**30)  # error
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+'''
+    report = _check(tmp_path, source, pool)
+    dyn = [d for d in report.diagnostics if d.source_pass == "dynamic"]
+    assert [d.code for d in dyn] == [T.SANDBOX_VIOLATION]
+    assert dyn[0].range.start.line == marked_lines(source, "error")[0]
+    assert "memory" in dyn[0].message
+    after = _check(tmp_path, CORRECT["lenet"], pool)
+    assert after.executable is True
