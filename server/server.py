@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deepeval_lsp.diagnostics import Report, check
+from deepeval_lsp.diagnostics import ModelSummary, Report, check
 from deepeval_lsp.diagnostics.check import MAX_FILE_BYTES
 from deepeval_lsp.diagnostics.model import Position, Range
 from lsprotocol import types as lsp
@@ -45,6 +45,9 @@ class DocState:
     version: int | None
     report: Report
     final: bool  # the full check (not only the static pass) produced it
+    # The model summary for hovers and hints: the report's, or, while the full check of a newer
+    # version is pending, the previous one (so hints do not flicker off at every keystroke).
+    model: ModelSummary | None = None
 
 
 class DeepevalServer(LanguageServer):
@@ -174,7 +177,13 @@ class DeepevalServer(LanguageServer):
     def publish(self, uri: str, version: int | None, report: Report, *, final: bool) -> None:
         if not self.is_current(uri, version):
             return  # a newer version is on its way; this result is stale
-        self.docs[uri] = DocState(version, report, final)
+        previous = self.docs.get(uri)
+        model = report.model
+        if model is None and not final and previous is not None:
+            model = previous.model
+        self.docs[uri] = DocState(version, report, final, model)
+        if final and (previous.model if previous else None) != model:
+            self.refresh_inlay_hints()
         diagnostics = convert.to_lsp_diagnostics(report, self.columns(uri), uri)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
@@ -183,6 +192,12 @@ class DeepevalServer(LanguageServer):
         params = convert.status(report, reason)
         params.update(uri=uri, version=version, final=final, timings_ms=report.timings_ms)
         self.protocol.notify(STATUS_NOTIFICATION, params)
+
+    def refresh_inlay_hints(self) -> None:
+        caps = self.client_capabilities.workspace
+        hints = caps.inlay_hint if caps else None
+        if hints and hints.refresh_support:
+            self.workspace_inlay_hint_refresh(None)
 
     def on_close(self, uri: str) -> None:
         self.debouncer.cancel(uri)
@@ -370,7 +385,7 @@ def create_server() -> DeepevalServer:
         if state is None:
             return None
         cols = ls.columns(params.text_document.uri)
-        text = convert.hover(state.report.model, cols.from_client(params.position))
+        text = convert.hover(state.model, cols.from_client(params.position))
         if text is None:
             return None
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
@@ -382,7 +397,7 @@ def create_server() -> DeepevalServer:
             return []
         cols = ls.columns(params.text_document.uri)
         return convert.inlay_hints(
-            state.report.model, cols, params.range.start.line, params.range.end.line
+            state.model, cols, params.range.start.line, params.range.end.line
         )
 
     @server.command(CMD_MODEL_SUMMARY)

@@ -13,7 +13,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 SERVER = [sys.executable, "-m", "deepeval_lsp", "serve", "--stdio"]
 STATUS = "deepeval/status"
-TIMEOUT = 20.0
+TIMEOUT = 60.0  # generous: a loaded CI machine imports torch slowly
 
 
 def make_client() -> LanguageClient:
@@ -32,12 +32,18 @@ def make_client() -> LanguageClient:
     def status(ls: LanguageClient, params: Any) -> None:
         ls.statuses.append(_plain(params))  # type: ignore[attr-defined]
 
+    client.hint_refreshes = 0  # type: ignore[attr-defined]
+
+    def hint_refresh(ls: LanguageClient, params: Any) -> None:
+        ls.hint_refreshes += 1  # type: ignore[attr-defined]
+
     register_lsp_features(
         client,
         {
             **DEFAULT_CLIENT_FEATURES,
             lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
             STATUS: status,
+            lsp.WORKSPACE_INLAY_HINT_REFRESH: hint_refresh,
         },
     )
     return client
@@ -104,9 +110,14 @@ def replace_all(client: LanguageClient, uri: str, version: int, text: str) -> No
 
 
 async def start(lsp_client: LanguageClient, root: Path, settings: dict[str, Any]) -> None:
+    capabilities = client_capabilities("visual-studio-code")
+    # VS Code re-asks for inlay hints when told to; pytest-lsp's copy of its capabilities lacks it.
+    capabilities.workspace.inlay_hint = lsp.InlayHintWorkspaceClientCapabilities(
+        refresh_support=True
+    )
     await lsp_client.initialize_session(
         lsp.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
+            capabilities=capabilities,
             root_uri=root.as_uri(),
             workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
             initialization_options={"settings": settings},

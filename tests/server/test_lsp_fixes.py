@@ -117,14 +117,13 @@ async def test_verified_shape_fix_removes_the_diagnostic(
     )
     assert hover is not None
     assert "fc1" in hover.contents.value and "(1, 5408)" in hover.contents.value
-    hints = await client.text_document_inlay_hint_async(
-        lsp.InlayHintParams(
-            text_document=lsp.TextDocumentIdentifier(uri=uri),
-            range=lsp.Range(
-                start=lsp.Position(line=0, character=0), end=lsp.Position(line=20, character=0)
-            ),
-        )
+    hint_params = lsp.InlayHintParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=lsp.Range(
+            start=lsp.Position(line=0, character=0), end=lsp.Position(line=20, character=0)
+        ),
     )
+    hints = await client.text_document_inlay_hint_async(hint_params)
     by_line = {h.position.line: h.label for h in hints}
     assert by_line[12] == "→ (1, 8, 26, 26)"
     assert by_line[15] == "→ (1, 10)"
@@ -133,6 +132,23 @@ async def test_verified_shape_fix_removes_the_diagnostic(
         lsp.ExecuteCommandParams(command="deepeval.server.modelSummary", arguments=[uri])
     )
     assert "fc1 (Linear)" in summary["text"] and summary["model"]["output_shape"] == [1, 10]
+    assert client.hint_refreshes >= 1  # the editor is told the hints changed
+
+    # While the next full check waits out a long debounce, the hints stay (no flicker).
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(
+            settings={"deepeval": {"dynamicChecks": True, "debounceMs": 5000}}
+        )
+    )
+    await wait_final(client, uri, 2)  # the settings change re-checks the document
+    replace_all(client, uri, 3, fixed + "# a comment\n")
+    await wait_until(
+        lambda: any(s["uri"] == uri and s["version"] == 3 for s in client.statuses),
+        "the static publish of version 3",
+    )
+    hints = await client.text_document_inlay_hint_async(hint_params)
+    assert not [s for s in client.statuses if s["version"] == 3 and s["final"]]
+    assert {h.position.line: h.label for h in hints}[15] == "→ (1, 10)"
 
 
 async def test_burst_with_dynamic_checks_ends_with_the_last_version(

@@ -57,7 +57,7 @@ class Wire:
     def notify(self, method: str, params: Any = None) -> None:
         self.send({"method": method, "params": params})
 
-    def wait_for(self, predicate, timeout: float = 15.0) -> dict[str, Any]:
+    def wait_for(self, predicate, timeout: float = 60.0) -> dict[str, Any]:
         """The next message matching `predicate` (others seen meanwhile are kept in `seen`)."""
         import time
 
@@ -76,7 +76,7 @@ class Wire:
 
     seen: list[dict[str, Any]]
 
-    def response(self, id_: Any, timeout: float = 15.0) -> dict[str, Any]:
+    def response(self, id_: Any, timeout: float = 60.0) -> dict[str, Any]:
         return self.wait_for(lambda m: m.get("id") == id_ and "method" not in m, timeout)
 
     def initialize(self, settings: dict[str, Any] | None = None) -> dict[str, Any]:
