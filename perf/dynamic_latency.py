@@ -8,9 +8,12 @@ Jobs, each timed end to end from the parent (pool.run → result):
   check:cnn  the real dynamic check of the same CNN source (model_runner.run_job), when present
   check:…    the same check of the typical models of tests/diagnostics/dynamic_programs.py (LeNet,
              ResNet, Transformer, UNet, LSTM classifier, Keras functional)
-Each warm job runs --runs times (p50/p95); its cold twin, a fresh `python -c` that imports what the
-job needs and does the same work, runs --cold-runs times. The ratio is cold p50 / warm p95 (the
-conservative one). Also printed: the zygote's RSS and PSS, and its warm-up time. Exit status 1
+Each warm job runs --runs times back to back (as the benchmark scores) and --runs times --gap
+seconds apart (as debounced edits arrive in the editor: the zygote then has the next child forked
+and confined in advance); its cold twin, a fresh `python -c` that imports what the job needs and
+does the same work, runs --cold-runs times. The ratio is cold p50 / warm p95 of the worse mode
+(the conservative one). Also printed: the zygote's RSS and PSS, its warm-up time, and the load
+average (timings mean little on a loaded machine). Exit status 1
 when a model job misses the bar (warm p95 ≤ 100 ms and ratio ≥ 30×).
 """
 
@@ -84,12 +87,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def time_warm(pool: Any, func: str, payload: dict[str, Any], runs: int, timeout_s: float):
+def time_warm(
+    pool: Any, func: str, payload: dict[str, Any], runs: int, timeout_s: float, gap_s: float
+) -> list[float]:
     result = pool.run(func, payload, timeout_s=timeout_s)  # not counted: first fork after warm-up
     if result.get("status") != "ok":
         raise SystemExit(f"{func} failed on the warm pool: {json.dumps(result)[:500]}")
     times = []
     for _ in range(runs):
+        time.sleep(gap_s)
         t0 = time.perf_counter()
         result = pool.run(func, payload, timeout_s=timeout_s)
         times.append((time.perf_counter() - t0) * 1000)
@@ -128,6 +134,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--gap", type=float, default=0.2, help="seconds between paced checks (debounced edits)"
+    )
     args = parser.parse_args()
 
     from deepeval_lsp.diagnostics.worker_pool import WorkerPool
@@ -167,21 +176,35 @@ def main() -> int:
                          True))
 
     print(f"zygote warm-up (start to first result): {start_s:.1f} s")
-    print(f"{'job':<12} {'warm p50':>9} {'warm p95':>9} {'cold p50':>9} {'ratio':>7}  bar")
+    print(f"{'':<12} {'back to back':>19} {f'{args.gap * 1000:.0f} ms apart':>19}")
+    print(
+        f"{'job':<12} {'p50':>9} {'p95':>9} {'p50':>9} {'p95':>9} {'cold p50':>9} {'ratio':>7}  bar"
+    )
     ok = True
     for name, func, payload, cold_code, stdin, is_model in jobs:
-        warm = time_warm(pool, func, payload, args.runs, args.timeout)
+        busy = time_warm(pool, func, payload, args.runs, args.timeout, 0.0)
+        paced = time_warm(pool, func, payload, args.runs, args.timeout, args.gap)
         cold = time_cold(cold_code, args.cold_runs, stdin)
-        p50, p95, cold50 = percentile(warm, 0.5), percentile(warm, 0.95), statistics.median(cold)
-        ratio = cold50 / p95
-        met = p95 <= P95_BAR_MS and ratio >= RATIO_BAR
+        b50, b95 = percentile(busy, 0.5), percentile(busy, 0.95)
+        p50, p95 = percentile(paced, 0.5), percentile(paced, 0.95)
+        cold50 = statistics.median(cold)
+        worst95 = max(b95, p95)
+        ratio = cold50 / worst95
+        met = worst95 <= P95_BAR_MS and ratio >= RATIO_BAR
         verdict = ("met" if met else "MISSED") if is_model else "-"
         ok &= met or not is_model
-        print(f"{name:<12} {p50:>7.1f}ms {p95:>7.1f}ms {cold50:>7.0f}ms {ratio:>6.0f}x  {verdict}")
+        print(
+            f"{name:<12} {b50:>7.1f}ms {b95:>7.1f}ms {p50:>7.1f}ms {p95:>7.1f}ms "
+            f"{cold50:>7.0f}ms {ratio:>6.0f}x  {verdict}"
+        )
     rss, pss = memory_kb(pool.zygote_pids[0])
     print(f"zygote RSS {rss / 1024:.0f} MB, PSS {pss / 1024:.0f} MB")
-    print(f"runs: {args.runs} warm, {args.cold_runs} cold per job; bar: warm p95 ≤ "
-          f"{P95_BAR_MS:.0f} ms and cold p50 / warm p95 ≥ {RATIO_BAR:.0f}×")  # fmt: skip
+    load = os.getloadavg()[0]
+    print(
+        f"runs: {args.runs} warm in each mode, {args.cold_runs} cold per job; bar, on the worse "
+        f"mode: warm p95 ≤ {P95_BAR_MS:.0f} ms and cold p50 / warm p95 ≥ {RATIO_BAR:.0f}×; "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
     pool.close()
     return 0 if ok else 1
 
