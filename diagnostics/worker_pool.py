@@ -738,6 +738,7 @@ class WorkerPool:
         ]
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
+        self._owner = os.getpid()  # zygotes answer the process that started them, only
         # Start warming now, in the background: it takes seconds, the first job waits for it.
         for w in self._workers:
             w.start()
@@ -773,6 +774,11 @@ class WorkerPool:
             raise ValueError(f"func must be 'module:function', not {func!r}")
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
+        if os.getpid() != self._owner:
+            raise RuntimeError(
+                f"this worker pool belongs to process {self._owner}; a forked process needs its "
+                "own (default_pool() makes one)"
+            )
         while True:
             if self._closed:
                 raise RuntimeError("the worker pool is closed")
@@ -795,9 +801,11 @@ class WorkerPool:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
+        if os.getpid() != self._owner:
+            return  # a forked copy: the zygotes are the original process's to stop
         for w in self._workers:
             w.stop()
-        atexit.unregister(self.close)
 
 
 _default: WorkerPool | None = None
@@ -808,7 +816,7 @@ def default_pool() -> WorkerPool:
     """The process's shared pool of one zygote, started on first use and closed at exit."""
     global _default
     with _default_lock:
-        if _default is None or _default._closed:
+        if _default is None or _default._closed or _default._owner != os.getpid():
             _default = WorkerPool(1)
         return _default
 

@@ -159,11 +159,23 @@ def test_close_stops_the_zygote_even_while_it_warms() -> None:
 
 PARENT = textwrap.dedent(
     """
-    import sys, threading, time
+    import os, sys, threading, time
     from deepeval_lsp.diagnostics.worker_pool import default_pool
     pool = default_pool()
     assert pool is default_pool()
     print(pool.run("tests.diagnostics.sandbox_jobs:echo", {}, timeout_s=30)["pid"], flush=True)
+    zygote = pool.zygote_pids[0]
+    pid = os.fork()  # a forked copy of the parent may not use, nor close at exit, its pool
+    if pid == 0:
+        try:
+            pool.run("tests.diagnostics.sandbox_jobs:echo", {}, timeout_s=30)
+        except RuntimeError as e:
+            sys.exit(0 if "forked process" in str(e) else 2)
+        sys.exit(1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert default_pool() is pool
+    print(pool.run("tests.diagnostics.sandbox_jobs:echo", {}, timeout_s=30)["status"], flush=True)
+    assert pool.zygote_pids == [zygote]
     threading.Thread(
         target=pool.run, args=("tests.diagnostics.sandbox_jobs:spin", {}),
         kwargs={"timeout_s": 120}, daemon=True,
@@ -184,6 +196,7 @@ def test_no_orphans_after_the_parent_is_killed() -> None:
     try:
         assert parent.stdout is not None
         int(parent.stdout.readline())  # a first job ran
+        assert parent.stdout.readline().strip() == "ok"  # and a job after a forked copy exited
         zygote = int(parent.stdout.readline())
         wait_until(lambda: spinning(zygote), 10, "the spinning child")
         kids = children(zygote)
