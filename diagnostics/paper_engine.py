@@ -1,0 +1,446 @@
+"""The paper-compatible engine: programs run as the DeepEval study ran them, on Keras 2 semantics.
+
+The study imported each generated program as a module, called `dl_model()`, `model.summary()` and
+`model.compile(optimizer=Adam(learning_rate=0.01), loss=SparseCategoricalCrossentropy(),
+metrics=["accuracy"])` on TensorFlow 2.11 / Keras 2.11; a program was executable when nothing
+raised. This engine reproduces that on TensorFlow + tf-keras (the `paper` extra):
+
+- `warm()` prepares a zygote process: TensorFlow's thread pools are set to one thread BEFORE
+  anything runs (a forked child of a process whose pool threads hold locks hangs until its
+  timeout), `keras` imports are redirected to `tf_keras` (the study's `import keras` was Keras
+  2), `keras.layers.tf` and `keras.backend.tf` are the tensorflow module as Keras 2.11 exposed
+  them, the dataset loaders are offline stand-ins, and one small model is built, compiled and
+  fitted so that no forked child pays for TensorFlow's first use.
+- `run_job(payload)` runs in the sandboxed, forked child: it imports the whole program (module
+  level code included, as the study did: some programs load data or train at import time) and
+  applies the study's contract; the verdict is executable or the exception in the study's
+  taxonomy (Python error, DL error, root cause).
+
+The default engine (Keras 3 on torch, diagnostics/model_runner.py) never imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import linecache
+import os
+import re
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+from . import taxonomy as T
+from .error_classifier import classify
+
+JOB = "deepeval_lsp.diagnostics.paper_engine:run_job"
+MODULE_NAME = "generated_code"  # the study imported generated_code_<k>.py as a module
+# Set in the zygote's environment before TensorFlow is imported (TensorFlow reads them then).
+ENV = {
+    "TF_USE_LEGACY_KERAS": "1",  # tf.keras is tf-keras (Keras 2), not Keras 3
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "CUDA_VISIBLE_DEVICES": "",
+    "OMP_NUM_THREADS": "1",
+}
+# Offline stand-ins: per-sample shapes, dtypes and label layout of the real data sets, with few
+# samples (programs that train at import time then finish in well under a second per epoch).
+DATASETS = {
+    "mnist": ((28, 28), (), 10),
+    "fashion_mnist": ((28, 28), (), 10),
+    "cifar10": ((32, 32, 3), (1,), 10),
+    "cifar100": ((32, 32, 3), (1,), 100),
+}
+TRAIN_SAMPLES = 64
+TEST_SAMPLES = 16
+
+
+class EngineUnavailable(RuntimeError):
+    """TensorFlow or tf-keras is not installed (the `paper` extra)."""
+
+
+def available() -> str | None:
+    """None when the engine can run here, else the one-line reason it cannot."""
+    missing = [m for m in ("tensorflow", "tf_keras") if importlib.util.find_spec(m) is None]
+    if missing:
+        return (f"the paper-compatible engine needs {' and '.join(missing)}: "
+                "pip install 'deepeval-lsp[paper]'")
+    return None
+
+
+# ---------------------------------------------------------------- keras -> tf_keras
+
+
+class _KerasToTfKeras(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """`import keras…` gets tf-keras. Keras 2.11 exposed its internals at the top level
+    (`keras.engine`, `keras.layers.core`); tf-keras keeps them under `tf_keras.src`."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "keras" and not fullname.startswith("keras."):
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        rest = spec.name[len("keras"):]
+        try:
+            return importlib.import_module("tf_keras" + rest)
+        except ModuleNotFoundError as first:
+            if not rest:
+                raise
+            try:
+                return importlib.import_module("tf_keras.src" + rest)
+            except ModuleNotFoundError:
+                raise ModuleNotFoundError(f"No module named {spec.name!r}",
+                                          name=spec.name) from first
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+def _redirect_keras() -> None:
+    for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+        del sys.modules[name]  # a Keras 3 imported before would shadow the redirect
+    if not any(isinstance(f, _KerasToTfKeras) for f in sys.meta_path):
+        sys.meta_path.insert(0, _KerasToTfKeras())
+
+
+def _expose_tf(tf: types.ModuleType) -> None:
+    """Keras 2.11's layers and backend modules imported tensorflow as `tf`, and programs used
+    `keras.layers.tf.…` / `K.tf.…`; tf-keras no longer exposes it."""
+    import tf_keras
+
+    for keras_mod in (tf_keras, tf.keras):
+        for sub in ("layers", "backend"):
+            mod = getattr(keras_mod, sub, None)
+            if mod is not None and not hasattr(mod, "tf"):
+                mod.tf = tf
+
+
+# ---------------------------------------------------------------- offline data sets
+
+
+def _stand_in(name: str) -> Any:
+    sample, label, classes = DATASETS[name]
+
+    def load_data(*args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+
+        def part(n: int) -> tuple[Any, Any]:
+            x = rng.integers(0, 256, size=(n, *sample), dtype=np.uint8)
+            y = rng.integers(0, classes, size=(n, *label), dtype=np.uint8)
+            return x, y
+
+        return part(TRAIN_SAMPLES), part(TEST_SAMPLES)
+
+    load_data.__name__ = "load_data"
+    load_data.__doc__ = f"Offline stand-in for {name}.load_data(): synthetic, real shapes."
+    return load_data
+
+
+def _patch_datasets() -> None:
+    prefixes = ("tf_keras.", "tensorflow.keras.", "keras.", "tensorflow.python.keras.")
+    for name in DATASETS:
+        for mod_name in (f"tf_keras.datasets.{name}", f"tf_keras.src.datasets.{name}",
+                         f"tensorflow.keras.datasets.{name}"):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(mod_name)
+        fake = _stand_in(name)
+        for mod_name, mod in list(sys.modules.items()):
+            if mod is None or not mod_name.endswith(f"datasets.{name}"):
+                continue
+            if mod_name.startswith(prefixes) and hasattr(mod, "load_data"):
+                mod.load_data = fake
+
+
+# ---------------------------------------------------------------- the zygote
+
+
+def warm() -> list[str]:
+    """Prepare this (zygote) process for the paper engine; the problems met, if any. Must run
+    before any TensorFlow op, so before anything else imports TensorFlow."""
+    reason = available()
+    if reason:
+        return [reason]
+    for k, v in ENV.items():
+        os.environ.setdefault(k, v)
+    problems: list[str] = []
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    with contextlib.suppress(Exception):
+        tf.config.set_visible_devices([], "GPU")
+    tf.get_logger().setLevel("ERROR")
+    _redirect_keras()
+    _expose_tf(tf)
+    _patch_datasets()
+    try:
+        _warm_model(tf)
+    except Exception as e:  # the engine still works, each child then pays for the imports
+        problems.append(f"paper engine warm-up failed: {type(e).__name__}: {e}")
+    gc.collect()
+    return problems
+
+
+def _warm_model(tf: Any) -> None:
+    """Load, without running anything, what building and compiling a model imports. No
+    TensorFlow op may run here: the first one starts process-wide thread pools (tf_Compute,
+    tf_graph_runner) that a forked child does not inherit, and its first op waiting on them
+    hangs until the timeout; each child starts its own on first use instead."""
+    import tf_keras
+
+    for name in ("layers", "models", "optimizers", "losses", "metrics", "callbacks", "utils",
+                 "regularizers", "initializers", "activations", "applications", "backend",
+                 "preprocessing", "datasets"):
+        getattr(tf_keras, name)
+        getattr(tf.keras, name)
+    for name in ("engine.functional", "engine.training", "engine.sequential",
+                 "optimizers.adam", "losses", "metrics", "utils.layer_utils",
+                 "utils.vis_utils", "saving.legacy.hdf5_format"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"tf_keras.src.{name}")
+
+
+def _contract(model: Any, print_fn: Any = None) -> None:
+    """The study's check after `dl_model()` returned."""
+    from tensorflow.keras.losses import SparseCategoricalCrossentropy
+    from tensorflow.keras.optimizers import Adam
+
+    if print_fn is None:
+        model.summary()
+    else:
+        model.summary(print_fn=print_fn)
+    model.compile(optimizer=Adam(learning_rate=0.01), loss=SparseCategoricalCrossentropy(),
+                  metrics=["accuracy"])
+
+
+# ---------------------------------------------------------------- the job
+
+
+def run_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """Import the program and apply the study's contract, in this sandboxed child; the verdict.
+
+    Returns {"status": "ok", "executable": bool, "seconds": float} and, when it failed,
+    "python_error", "message", "code", "dl_error", "root_cause" and "line" (1-based, in the
+    program, or None).
+    """
+    source: str = payload["source"]
+    path: str = payload.get("path") or f"{MODULE_NAME}.py"
+    t0 = time.perf_counter()
+    module = types.ModuleType(MODULE_NAME)
+    module.__file__ = path
+    sys.modules[MODULE_NAME] = module
+    linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+        model = module.dl_model()
+        _contract(model)
+    except Exception as e:  # the study counted every exception as a failure
+        result = verdict(e, path)
+    else:
+        result = {"status": "ok", "executable": True}
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def verdict(exc: BaseException, path: str) -> dict[str, Any]:
+    """A failure in the study's taxonomy, located at the program's deepest line on the stack."""
+    exc_type = type(exc).__name__
+    message = str(exc) or exc_type
+    code = classify_keras2(exc_type, message)
+    line = None
+    for fs in traceback.extract_tb(exc.__traceback__):
+        if fs.filename == path:
+            line = fs.lineno
+    if isinstance(exc, SyntaxError) and line is None:
+        line = exc.lineno
+    info = T.CODES[code]
+    return {"status": "ok", "executable": False, "python_error": exc_type,
+            "message": message[:1000], "code": code, "dl_error": info.dl_error,
+            "root_cause": str(info.root_cause), "line": line}
+
+
+# Keras 2 / TensorFlow wordings that the shared classifier (torch and Keras 3 wordings) reads
+# differently or not at all, checked first: (python error, pattern, code).
+_KERAS2: list[tuple[str, str, str]] = [
+    ("ValueError", r"A KerasTensor cannot be used as input to a TensorFlow function",
+     T.INVALID_INPUT_TYPE),
+    ("ValueError", r"Graph disconnected", T.GRAPH_DISCONNECTION),
+    ("ValueError", r"should be called on a list of at least|"
+                   r"expects \d+ input\(s\)|but it received \d+ input tensors",
+     T.TENSOR_NUMBERS_MISMATCH),
+    ("ValueError", r"Negative dimension size|is incompatible with the layer|"
+                   r"A `Concatenate` layer requires inputs with matching shapes|"
+                   r"Operands could not be broadcast|Dimensions must be equal|"
+                   r"Shapes .* are incompatible|cannot reshape|total size of new array|"
+                   r"Input \d+ of layer .* is incompatible|expected ndim=",
+     T.SHAPE_MISMATCH),
+]
+
+
+def classify_keras2(exc_type: str, message: str) -> str:
+    """The study's DL error code for an exception raised under TensorFlow / Keras 2."""
+    for etype, pattern, code in _KERAS2:
+        if exc_type == etype and re.search(pattern, message):
+            return code
+    code = classify(exc_type, message)
+    if code in (T.NOT_CHECKABLE, T.SANDBOX_VIOLATION, T.TIMEOUT):
+        # Nothing here is "not checkable": the program ran on a real engine, as in the study.
+        return T.RUNTIME_ERROR
+    return code
+
+
+# ---------------------------------------------------------------- a standalone runner
+# Until the worker pool serves engine="paper", these run the engine's zygotes themselves:
+# `python -m deepeval_lsp.diagnostics.paper_engine` warms once, then forks one sandboxed child
+# (diagnostics/sandbox.py) per job read from stdin and answers one JSON line per job.
+
+
+def _serve(out_fd: int) -> None:
+    import json
+    import select
+    import signal
+    import tempfile
+
+    from . import landlock, sandbox
+
+    problems = warm()
+    read_paths = sandbox.python_read_paths()
+    expect_landlock = landlock.probe().startswith("enforced")
+    root = tempfile.mkdtemp(prefix="deepeval-paper-")
+    gc.freeze()
+    parent = os.getppid()
+    out = os.fdopen(out_fd, "w", buffering=1)
+    out.write(json.dumps({"op": "ready", "problems": problems}) + "\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        module, _, name = job["func"].partition(":")
+        func = getattr(importlib.import_module(module), name)
+        timeout_s = float(job["timeout_s"])
+        limits = sandbox.SandboxLimits.from_json(job.get("limits", {}))
+        tmp = tempfile.mkdtemp(dir=root)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            try:
+                sandbox.enter(tmp, read_paths, parent_pid=os.getppid(),
+                              landlock_expected=expect_landlock)
+                sandbox.apply_limits(limits, timeout_s)
+                result = func(job["payload"])
+            except BaseException as e:
+                result = {"status": "error", "exception": type(e).__name__,
+                          "detail": f"{type(e).__name__}: {e}"[:2000]}
+            with contextlib.suppress(BaseException):
+                os.write(w, json.dumps(result).encode())
+            os._exit(0)
+        os.close(w)
+        deadline = time.monotonic() + timeout_s
+        data = b""
+        timed_out = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([r], [], [], left)
+            if ready:
+                chunk = os.read(r, 1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        os.close(r)
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        if timed_out:
+            result = {"status": "timeout", "detail": f"still running after {timeout_s:g} s"}
+        else:
+            try:
+                result = json.loads(data)
+            except ValueError:
+                result = {"status": "crashed", "detail": "no result (the child died)"}
+        out.write(json.dumps({"id": job["id"], "result": result}) + "\n")
+        if os.getppid() != parent:
+            break
+
+
+class StandalonePool:
+    """`size` warm paper-engine zygotes behind the worker pool's `run(func, payload,
+    timeout_s=…)`; thread-safe (a call waits for a free zygote)."""
+
+    def __init__(self, size: int = 1, *, startup_timeout_s: float = 300.0) -> None:
+        import queue
+        import subprocess
+
+        reason = available()
+        if reason:
+            raise EngineUnavailable(reason)
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV", "PYTHONPATH")
+               if k in os.environ}
+        env.update(ENV)
+        self._procs = []
+        self._idle: queue.Queue[Any] = queue.Queue()
+        self._startup = startup_timeout_s
+        for _ in range(size):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "deepeval_lsp.diagnostics.paper_engine"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=env, cwd="/", text=True, start_new_session=True)
+            self._procs.append(proc)
+            self._idle.put([proc, False, 0])
+
+    def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        import json
+
+        slot = self._idle.get()
+        proc = slot[0]
+        try:
+            if not slot[1]:
+                ready = json.loads(proc.stdout.readline() or "{}")
+                if ready.get("op") != "ready":
+                    return {"status": "crashed", "detail": "the paper engine did not start"}
+                slot[1] = True
+            slot[2] += 1
+            proc.stdin.write(json.dumps({"id": slot[2], "func": func, "payload": payload,
+                                         "timeout_s": timeout_s}) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if not line:
+                return {"status": "crashed", "detail": "the paper engine's zygote died"}
+            return json.loads(line)["result"]
+        finally:
+            self._idle.put(slot)
+
+    def close(self) -> None:
+        for proc in self._procs:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except Exception:
+                proc.kill()
+                proc.wait()
+        self._procs = []
+
+
+if __name__ == "__main__":
+    _fd = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # TensorFlow's chatter never reaches the pipe
+    _serve(_fd)

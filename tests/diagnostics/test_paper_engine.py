@@ -1,0 +1,189 @@
+"""The paper-compatible engine: Keras 2 semantics on TensorFlow + tf-keras, the study's contract,
+run in real forked, sandboxed children of a warm zygote. Needs the `paper` extra."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from deepeval_lsp.diagnostics import paper_engine
+from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.paper_engine import JOB, StandalonePool, classify_keras2
+
+needs_tf = pytest.mark.skipif(paper_engine.available() is not None,
+                              reason=str(paper_engine.available()))
+
+
+def test_keras2_wordings_map_to_the_study_taxonomy() -> None:
+    cases = {
+        ("ValueError", 'Input 0 of layer "dense" is incompatible with the layer: expected '
+                       "axis -1 of input shape to have value 784, but received input with "
+                       "shape (None, 100)"): T.SHAPE_MISMATCH,
+        ("ValueError", "Negative dimension size caused by subtracting 3 from 2 for "
+                       "'{{node conv2d_3/Conv2D}}'"): T.SHAPE_MISMATCH,
+        ("ValueError", "A `Concatenate` layer requires inputs with matching shapes except for "
+                       "the concatenation axis. Received: input_shape=[(None, 7, 7, 64), "
+                       "(None, 14, 14, 64)]"): T.SHAPE_MISMATCH,
+        ("ValueError", "A merge layer should be called on a list of at least 2 inputs. Got 1 "
+                       "inputs."): T.TENSOR_NUMBERS_MISMATCH,
+        ("ValueError", "Graph disconnected: cannot obtain value for tensor KerasTensor"):
+            T.GRAPH_DISCONNECTION,
+        ("NameError", "name 'Conv2D' is not defined"): T.MISSING_IMPORT,
+        ("ImportError", "cannot import name 'Conv2d' from 'tensorflow.keras.layers'"):
+            T.NONEXISTENT_API_IMPORT,
+        ("TypeError", "Dense.__init__() got an unexpected keyword argument 'unit'"):
+            T.UNEXPECTED_ARGUMENT,
+    }
+    for (etype, message), code in cases.items():
+        assert classify_keras2(etype, message) == code, message
+    # a program ran on a real engine: nothing is "not checkable" here
+    assert classify_keras2("NotImplementedError", "meta tensors") == T.RUNTIME_ERROR
+
+
+def _in_warm_process(code: str) -> dict:
+    """Run `code` after warm() in a fresh interpreter; it prints one JSON line."""
+    prog = ("import json, os\n"
+            "from deepeval_lsp.diagnostics import paper_engine as pe\n"
+            "os.environ.update(pe.ENV)\n"
+            "problems = pe.warm()\n" + textwrap.dedent(code))
+    proc = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@needs_tf
+def test_warm_redirects_keras_to_keras2_and_stands_in_for_datasets() -> None:
+    out = _in_warm_process("""
+        import keras, tensorflow as tf
+        from keras.layers import Conv2D
+        from keras import backend as K
+        import keras.engine.functional as functional
+        from tensorflow.keras.datasets import mnist, cifar10
+        (xm, ym), (xmt, ymt) = mnist.load_data()
+        (xc, yc), _ = keras.datasets.cifar10.load_data()
+        print(json.dumps({
+            "problems": problems, "keras": keras.__name__, "conv": Conv2D.__module__,
+            "layers_tf": keras.layers.tf is tf, "backend_tf": K.tf is tf,
+            "functional": functional.__name__,
+            "mnist": [list(xm.shape[1:]), str(xm.dtype), list(ym.shape[1:]), int(ym.max())],
+            "cifar": [list(xc.shape[1:]), str(xc.dtype), list(yc.shape[1:])],
+            "test": len(xmt) > 0 and len(ymt) == len(xmt),
+        }))
+    """)
+    assert out["problems"] == []
+    assert out["keras"] == "tf_keras"
+    assert out["conv"].startswith("tf_keras.")
+    assert out["layers_tf"] and out["backend_tf"]
+    assert out["functional"] == "tf_keras.src.engine.functional"
+    assert out["mnist"] == [[28, 28], "uint8", [], out["mnist"][3]] and out["mnist"][3] < 10
+    assert out["cifar"] == [[32, 32, 3], "uint8", [1]]
+    assert out["test"]
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[StandalonePool]:
+    if paper_engine.available():
+        pytest.skip(str(paper_engine.available()))
+    p = StandalonePool(1)
+    yield p
+    p.close()
+
+
+def run(pool: StandalonePool, source: str, timeout_s: float = 60) -> dict:
+    return pool.run(JOB, {"source": textwrap.dedent(source), "path": "/study/gen.py"},
+                    timeout_s=timeout_s)
+
+
+GOOD = """
+    import tensorflow as tf
+    from tensorflow.keras import layers, models
+
+    def dl_model():
+        inputs = layers.Input(shape=(28, 28, 1))
+        x = layers.Conv2D(8, 3, activation="relu")(inputs)
+        x = layers.MaxPooling2D()(x)
+        # a raw TensorFlow op on a symbolic tensor: Keras 2 wraps it into a layer
+        x = tf.nn.relu(x)
+        x = layers.Flatten()(x)
+        outputs = layers.Dense(10, activation="softmax")(x)
+        return models.Model(inputs, outputs)
+"""
+
+
+def test_an_executable_program_is_executable(pool: StandalonePool) -> None:
+    r = run(pool, GOOD)
+    assert r == {"status": "ok", "executable": True, "seconds": r["seconds"]}
+
+
+def test_shape_mismatch_is_located_and_classified(pool: StandalonePool) -> None:
+    r = run(pool, """
+        from tensorflow.keras.layers import Input, Conv2D, Add, Flatten, Dense
+        from tensorflow.keras.models import Model
+
+        def dl_model():
+            inputs = Input(shape=(28, 28, 1))
+            a = Conv2D(16, 3)(inputs)
+            b = Conv2D(16, 3, padding="same")(inputs)
+            x = Add()([a, b])
+            return Model(inputs, Dense(10)(Flatten()(x)))
+    """)
+    assert r["executable"] is False
+    assert (r["python_error"], r["code"], r["dl_error"]) == (
+        "ValueError", T.SHAPE_MISMATCH, "Input Tensor Shape Mismatch")
+    assert r["root_cause"] == "APIs Call Sequence"
+    assert r["line"] == 9
+
+
+def test_missing_import_and_the_real_error_behind_lambda(pool: StandalonePool) -> None:
+    r = run(pool, """
+        from tensorflow.keras import layers, models
+
+        def dl_model():
+            inputs = layers.Input(shape=(32, 32, 3))
+            x = Conv2D(8, 3)(inputs)
+            return models.Model(inputs, x)
+    """)
+    assert (r["python_error"], r["code"]) == ("NameError", T.MISSING_IMPORT)
+    # Keras 3's Lambda hides the real error behind NotImplementedError; Keras 2 raises it
+    r = run(pool, """
+        from tensorflow.keras import layers, models
+
+        def dl_model():
+            inputs = layers.Input(shape=(32, 32, 3))
+            x = layers.Lambda(lambda t: t.reshape_me(3))(inputs)
+            return models.Model(inputs, x)
+    """)
+    assert r["executable"] is False and r["python_error"] == "AttributeError"
+
+
+def test_module_level_training_runs_offline(pool: StandalonePool) -> None:
+    # As the study imported the whole module: data loading and fit() at import time.
+    r = run(pool, GOOD + """
+    from tensorflow.keras.datasets import mnist
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    model = dl_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x_train.reshape(-1, 28, 28, 1) / 255.0, y_train, epochs=2, verbose=0)
+    """)
+    assert r["executable"] is True, r
+
+
+def test_a_program_that_never_ends_times_out(pool: StandalonePool) -> None:
+    r = run(pool, "while True:\n    pass\n", timeout_s=2)
+    assert r["status"] == "timeout"
+    assert run(pool, GOOD)["executable"] is True  # the zygote serves on
+
+
+def test_the_sandbox_holds_under_the_paper_engine(pool: StandalonePool) -> None:
+    r = run(pool, """
+        open("/tmp/deepeval-paper-escape.txt", "w").write("x")
+        def dl_model():
+            pass
+    """)
+    assert r["executable"] is False
+    assert r["python_error"] in ("SandboxViolation", "PermissionError")
