@@ -15,12 +15,14 @@ or seccomp may be missing from the kernel, which the result then says.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
 import signal
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -76,12 +78,25 @@ class SandboxState:
         return asdict(self)
 
 
-def python_read_paths() -> list[str]:
-    """Where the interpreter and its packages may read from, computed once in the zygote."""
+def python_read_paths(extra: Iterable[str] = ()) -> list[str]:
+    """Where the interpreter and its packages may read from, computed in the zygote: the prefixes,
+    sys.path, the system's library and configuration folders, the folders of every package
+    loaded (an editable install maps packages to folders that are not on sys.path), and `extra`."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}
+    paths.update(extra)
     paths.update(p for p in sys.path if p)
     paths.update(("/usr", "/lib", "/lib64", "/lib32", "/etc", "/proc", "/sys", "/dev", "/opt"))
-    return sorted(os.path.realpath(p) for p in paths if os.path.exists(p))
+    for module in list(sys.modules.values()):
+        locations = getattr(module, "__path__", None)
+        if locations is not None:
+            with contextlib.suppress(TypeError):
+                paths.update(p for p in locations if isinstance(p, str))
+    real = sorted({os.path.realpath(p) for p in paths if p and os.path.exists(p)})
+    kept: list[str] = []
+    for p in real:  # sorted, so an ancestor comes before what it holds
+        if not any(p == k or p.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(p)
+    return kept
 
 
 def enter(

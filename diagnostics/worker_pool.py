@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +92,8 @@ def _recv(fd: int) -> dict[str, Any] | None:
 class _Zygote:
     """The serving loop inside the zygote process."""
 
-    def __init__(self, req_fd: int, resp_fd: int, parent_pid: int) -> None:
+    def __init__(self, req_fd: int, resp_fd: int, parent_pid: int, reads: list[str]) -> None:
+        self.extra_reads = reads
         self.req_fd = req_fd
         self.resp_fd = resp_fd
         self.parent_pid = parent_pid
@@ -150,7 +151,7 @@ class _Zygote:
                 importlib.import_module(_MODEL_RUNNER)
         except Exception as e:
             problems.append(f"{_MODEL_RUNNER} failed to import: {type(e).__name__}: {e}")
-        self.read_paths = sandbox.python_read_paths()
+        self.read_paths = sandbox.python_read_paths(self.extra_reads)
         gc.collect()
         gc.freeze()
         return problems
@@ -213,10 +214,17 @@ class _Zygote:
         return _Spare(pid, job_w, result_r, tmp)
 
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        known = job["func"] in self.funcs
         try:
             self.resolve(job["func"])  # here too: a bad name fails fast, later spares inherit it
         except Exception as e:
             return {"status": "error", "detail": f"cannot load job {job['func']!r}: {e}"}
+        if not known and self.spare is not None:
+            # The spare was forked, and confined, before this job's modules were imported: a
+            # fresh child gets them, and read access to the folders they came from.
+            self.discard(self.spare)
+            self.spare = None
+            self.read_paths = sandbox.python_read_paths(self.extra_reads)
         limits = SandboxLimits.from_json(job.get("limits", {}))
         timeout_s = float(job["timeout_s"])
         t0 = time.perf_counter()
@@ -470,7 +478,7 @@ def _output_tail(tmp: str, limit: int = 2000) -> str:
 
 def _zygote_main(argv: list[str]) -> None:
     req_fd, resp_fd, parent_pid = (int(a) for a in argv[:3])
-    zygote = _Zygote(req_fd, resp_fd, parent_pid)
+    zygote = _Zygote(req_fd, resp_fd, parent_pid, json.loads(argv[3]) if len(argv) > 3 else [])
     signal.signal(signal.SIGTERM, zygote.shutdown)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -529,8 +537,15 @@ class _Ticket:
 class _Worker:
     """The parent's handle on one zygote process."""
 
-    def __init__(self, env: dict[str, str], limits: SandboxLimits, startup_timeout_s: float):
+    def __init__(
+        self,
+        env: dict[str, str],
+        limits: SandboxLimits,
+        startup_timeout_s: float,
+        read_paths: list[str],
+    ) -> None:
         self.env = env
+        self.read_paths = read_paths
         self.limits = limits
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen[bytes] | None = None
@@ -547,7 +562,7 @@ class _Worker:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         cmd = [
             sys.executable, "-P", "-m", "deepeval_lsp.diagnostics.worker_pool",
-            str(req_r), str(resp_w), str(os.getpid()),
+            str(req_r), str(resp_w), str(os.getpid()), json.dumps(self.read_paths),
         ]
         try:
             self.proc = _spawn(
@@ -720,8 +735,12 @@ class WorkerPool:
         engine: str = "default",
         env: dict[str, str] | None = None,
         limits: SandboxLimits | None = None,
+        read_paths: Iterable[str] = (),
         startup_timeout_s: float = 300.0,
     ) -> None:
+        """`env` adds to the zygote's environment (PYTHONPATH to find job modules, say); children
+        see only the harmless part of it. `read_paths` are folders every child may read besides
+        Python's own (the workspace, for its local imports); nothing else outside is readable."""
         if engine == "paper":
             raise ValueError(
                 "engine 'paper' (TensorFlow + tf-keras, as in the study) is not available yet; "
@@ -733,8 +752,9 @@ class WorkerPool:
             raise ValueError(f"a pool needs at least one worker, not {size}")
         self.engine = engine
         self.limits = limits or SandboxLimits()
+        reads = [os.path.abspath(p) for p in read_paths]
         self._workers = [
-            _Worker(_zygote_env(env), self.limits, startup_timeout_s) for _ in range(size)
+            _Worker(_zygote_env(env), self.limits, startup_timeout_s, reads) for _ in range(size)
         ]
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False

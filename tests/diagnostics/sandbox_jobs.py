@@ -145,5 +145,17 @@ def kill_parent(payload: dict[str, Any]) -> dict[str, Any]:
     return {"status": "ok"}
 
 
+def read_file(payload: dict[str, Any]) -> dict[str, Any]:
+    with open(payload["path"]) as f:
+        return {"status": "ok", "text": f.read()}
+
+
+def import_from(payload: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
+    sys.path.insert(0, payload["folder"])
+    return {"status": "ok", "value": importlib.import_module(payload["module"]).VALUE}
+
+
 def raises(payload: dict[str, Any]) -> dict[str, Any]:
     raise ValueError("a bug in the checked program")

@@ -31,10 +31,18 @@ needs_landlock = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
+def granted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every child may read, as a workspace is for its local imports."""
+    folder = tmp_path_factory.mktemp("workspace")
+    (folder / "helper.py").write_text("VALUE = 42\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pool(granted: Path) -> Iterator[WorkerPool]:
     os.environ["OPENAI_API_KEY"] = "sk-must-not-leak"
     try:
-        p = WorkerPool(env={"PYTHONPATH": str(REPO)}, limits=LIMITS)
+        p = WorkerPool(env={"PYTHONPATH": str(REPO)}, limits=LIMITS, read_paths=[granted])
     finally:
         del os.environ["OPENAI_API_KEY"]
     yield p
@@ -73,6 +81,19 @@ def test_normal_job_runs_confined(pool: WorkerPool) -> None:
     assert result["sandbox"]["seccomp"] == seccomp.probe()
     assert result["sandbox"]["landlock"] == landlock.probe()
     assert result["pid"] not in pool.zygote_pids
+
+
+@needs_landlock
+def test_reads_only_where_python_lives_and_the_granted_folders(
+    pool: WorkerPool, granted: Path, outside: Path
+) -> None:
+    result = run(pool, "read_file", {"path": str(granted / "helper.py")})
+    assert result == {**result, "status": "ok", "text": "VALUE = 42\n"}
+    (outside / "secret.txt").write_text("s")
+    result = run(pool, "read_file", {"path": str(outside / "secret.txt")})
+    assert result["status"] == "error" and result["exception"] == "PermissionError"
+    result = run(pool, "import_from", {"folder": str(granted), "module": "helper"})
+    assert result == {**result, "status": "ok", "value": 42}
 
 
 def test_os_system_is_refused(pool: WorkerPool, outside: Path) -> None:
