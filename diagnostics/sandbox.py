@@ -11,6 +11,10 @@ line. When the job arrives, `apply_limits()` sets its rlimits: address space, CP
 (which caps the captured output too) and open files. No layer is enough on its own: the audit
 hook is not a boundary (`_posixsubprocess.fork_exec` and `torch.save` bypass it), and Landlock
 or seccomp may be missing from the kernel, which the result then says.
+
+There is no network namespace: seccomp refusing socket() outright (with Landlock refusing TCP and
+the audit hook refusing early) already leaves no network, at no cost, where unshare(CLONE_NEWNET)
+needs root or a user namespace and takes milliseconds per child. Linux only.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ class _Zygote:
         self.funcs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.child: int | None = None
         self.after_reply: list[Callable[[], object]] = []
-        self.exiting: list[tuple[int, int]] = []  # killed children not reaped yet, with pidfds
+        self.exiting: list[tuple[int, int | None]] = []  # killed, not reaped yet; their pidfds
         self.landlock = landlock.probe()
         self.seccomp = seccomp.probe()
         self.read_paths: list[str] = []
@@ -185,7 +185,8 @@ class _Zygote:
             except ChildProcessError:
                 done = pid
             if done:
-                os.close(pidfd)
+                if pidfd is not None:
+                    os.close(pidfd)
             else:
                 still.append((pid, pidfd))
         self.exiting = still
@@ -271,10 +272,11 @@ class _Zygote:
     ) -> tuple[str, bytes, int]:
         """Collect the child's result until it exits, times out or is cancelled; reap it."""
         pid, r = spare.pid, spare.result_r
-        pidfd = os.pidfd_open(pid)
+        pidfd = _pidfd(pid)
         poller = select.poll()
         for fd in (r, pidfd, self.req_fd):
-            poller.register(fd, select.POLLIN)
+            if fd is not None:
+                poller.register(fd, select.POLLIN)
         data = bytearray()
         outcome = ""
         status = 0
@@ -285,6 +287,11 @@ class _Zygote:
                 if left <= 0:
                     outcome = "timeout"
                     break
+                if pidfd is None:  # no pidfd (Linux < 5.3): look every 10 ms
+                    left = min(left, 0.01)
+                    if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                        outcome = "exited"
+                        break
                 for fd, _ in poller.poll(max(1, int(left * 1000))):
                     if fd == r:
                         chunk = os.read(r, 1 << 20)
@@ -318,8 +325,16 @@ class _Zygote:
                 self.exiting.append((pid, pidfd))
             else:
                 _, status = os.waitpid(pid, 0)
-                os.close(pidfd)
+                if pidfd is not None:
+                    os.close(pidfd)
         return outcome, bytes(data), status
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
 
 
 @dataclass
