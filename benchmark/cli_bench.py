@@ -299,4 +299,12 @@ def _print_summary(db, run_id: str, stats) -> None:
     skipped = f", {stats.skipped} already done" if stats.skipped else ""
     retries = f", {stats.retries} retries" if stats.retries else ""
     print(f"run {run_id}: {stats.recorded} samples scored{skipped}{retries}", file=sys.stderr)
+    failed = db.execute(
+        "select error, count(*) from samples where run_id = ? and outcome = 'error' "
+        "group by error order by 2 desc", [run_id]
+    ).fetchall()
+    if failed:
+        total = sum(n for _, n in failed)
+        print(f"{total} samples could not be generated or checked (most often: "
+              f"{failed[0][0]}); `--resume {run_id}` tries them again", file=sys.stderr)
     print(render_table(rows))

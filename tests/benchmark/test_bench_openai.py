@@ -113,6 +113,8 @@ def test_scripted_server_run_completes_with_the_right_rows_and_retries(tmp_path,
     out = capsys.readouterr()
     assert "12 samples scored" not in out.out  # the summary goes to stderr
     assert "retries" in out.err
+    assert "2 samples could not be generated or checked (most often: HTTP 400: this prompt " \
+        "is refused)" in out.err
 
 
 def test_resume_redoes_only_failed_generations(tmp_path):
