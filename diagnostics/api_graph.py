@@ -124,8 +124,9 @@ _PASS_METHODS = frozenset(
 # (perf/semantic_study.py; docs/semantic.md): these fail the whole sample (0 for the API set and
 # the API sequences) ...
 STUDY_FAILS = {
+    "rename_clash": "a variable renamed to a name the program already uses",
+    "noloop": "a loop",
     "direct_op": "an API called directly on tensors (tf.concat(...), layers.add(...))",
-    "binop": "an operator on tensors (a + b)",
     "layer_obj": "a layer object applied later (conv = Conv2D(...); conv(x))",
     "ret_call": "a helper function returning an expression rather than a variable",
     "dl_ret_call": "dl_model() returning an expression rather than a variable",
@@ -134,8 +135,8 @@ STUDY_FAILS = {
 }
 # ... and these only the API sequences (the API set is still scored).
 STUDY_SEQUENCE_FAILS = {
+    "binop": "an operator on tensors (a + b)",
     "dangling": "a layer output that does not reach the model's output",
-    "noloop": "a loop",
     "helper_helper": "a helper function calling another helper",
     "nested_call": "a layer applied to an inline call (Flatten()(Conv2D(...)(x)))",
 }
@@ -449,7 +450,6 @@ class _Interpreter:
                     return None
             if self.study_compat and (_tensor_nodes(left) or _tensor_nodes(right)):
                 self.violations.add("binop")
-                return None
             return _merge(left, right)
         if isinstance(expr, ast.UnaryOp):
             operand = self.eval(expr.operand, env)
@@ -644,8 +644,6 @@ class _Interpreter:
         if sources:
             if self.study_compat:
                 self.violations.add("direct_op")
-                self.called.setdefault(name, line)
-                return None
             return self._node(name, frozenset(sources), line)
         # A constructor whose result is applied later (or a layer Lambda wraps): a layer object.
         for a in [*call.args, *(k.value for k in call.keywords)]:
@@ -743,6 +741,8 @@ class _Interpreter:
                 self.violations.add("helper_helper")
             if fn.name != "dl_model" and func.env is None:
                 self.violations.add("mod_helper")
+            if _rename_clash(fn):
+                self.violations.add("rename_clash")
         self.depth += 1
         try:
             if isinstance(fn, ast.Lambda):
@@ -1016,4 +1016,24 @@ def _has_unknown(value: Any) -> bool:
         return True
     if isinstance(value, Seq):
         return any(_has_unknown(v) for v in value.items)
+    return False
+
+
+def _rename_clash(fn: ast.FunctionDef) -> bool:
+    """Would renaming reassigned variables to `name_1`, `name_2`, … hit an existing name?
+
+    The study made variable names unique by suffixing each reassignment with a counter; a
+    program that already uses such a name (`path3_1` beside a reassigned `path3`) got a
+    corrupted graph there.
+    """
+    targets: list[str] = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            targets.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+    assigned = set(targets)
+    seen: dict[str, int] = {}
+    for name in targets:
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1 and f"{name}_{seen[name] - 1}" in assigned:
+            return True
     return False
