@@ -117,6 +117,7 @@ def _error(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import shlex
     from pathlib import Path
 
     from .generation import (
@@ -140,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from .tasks import SuiteError, load_suite
 
+    if args.workers < 1:
+        return _error("--workers must be at least 1")
     try:
         db = open_db(args.db)
     except StoreError as e:
@@ -160,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
                           f"{', '.join(PROMPTINGS)})")
         if args.samples < 1:
             return _error("--samples must be at least 1")
+        if args.concurrency < 1:
+            return _error("--concurrency must be at least 1")
         config = RunConfig(
             suite=args.suite,
             models=args.model or ["reference"],
@@ -247,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         client=client, workers=args.workers, pool=pool,
         progress_factory=lambda n: Progress(n, enabled=not quiet),
     )
-    resume_cmd = f"deepeval-lsp bench --db {args.db} --resume {run_id}"
+    resume_cmd = f"deepeval-lsp bench --db {shlex.quote(args.db)} --resume {run_id}"
     print(f"run {run_id}: {len(tasks)} tasks of suite {suite.name!r}, models "
           f"{', '.join(m.name for m in models)}; database {args.db}", file=sys.stderr)
     try:
