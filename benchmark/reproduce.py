@@ -12,7 +12,8 @@ this computes, next to the study's figure:
 - the pylint score (diagnostics/pylint_score.py; mean over tasks of the mean over a task's
   non-empty programs) and pylint's message counts;
 - semantic similarity: API-set and API-sequence F1 against the task's reference, mean over tasks
-  of the mean over a task's samples (empty or unreadable ones scoring 0), as the study averaged.
+  of each task's score averaged over its samples as the study did
+  (diagnostics.semantic.study_task_scores).
 
 Each dimension's work runs concurrently (worker pool, pylint child processes, semantic pass in a
 thread), so the whole corpus fits the 2-core budget of DESIGN.md §10.
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from deepeval_lsp.diagnostics import paper_engine
+from deepeval_lsp.diagnostics.api_graph import ExtractionError
 from deepeval_lsp.diagnostics.pylint_score import PylintUnavailable, pylint_files
 from deepeval_lsp.diagnostics.semantic import MEASURES, study_task_scores
 from deepeval_lsp.diagnostics.taxonomy import CODES
@@ -298,12 +300,19 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
         by_task: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         for p in programs:
             by_task[(p.model, p.prompting, p.task)].append(sources[p.path])
-        refs: dict[str, str] = {}
+        refs: dict[str, str | None] = {}
         for key, samples in by_task.items():
             task = key[2]
             if task not in refs:
                 refs[task] = study.reference(task).read_text(encoding="utf-8")
-            res.semantic[key] = study_task_scores(refs[task], samples)
+            if refs[task] is None:
+                continue
+            try:
+                res.semantic[key] = study_task_scores(refs[task], samples)
+            except ExtractionError as e:  # the reference's own structure cannot be read
+                refs[task] = None
+                with lock:
+                    res.notes.append(f"{task}: no semantic score ({e})")
 
     t0 = time.perf_counter()
     if "executability" in dimensions:
