@@ -534,8 +534,9 @@ def _spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
     return _launcher.submit(subprocess.Popen, *args, **kwargs).result()
 
 
-class _Ticket:
-    """One call's cancellation handle, shared between the caller and the thread that runs it."""
+class CancelToken:
+    """One call's cancellation handle: `cancel()` from any thread kills that call's child at once
+    (or keeps it from starting), and the call returns {"status": "cancelled"}."""
 
     def __init__(self) -> None:
         self.cancelled = False
@@ -547,6 +548,9 @@ class _Ticket:
             self.cancelled = True
             if self.target is not None:
                 self.target[0].cancel(self.target[1])
+
+
+_Ticket = CancelToken  # the name callers used before it was public
 
 
 class _Worker:
@@ -632,7 +636,7 @@ class _Worker:
             tail = f": {lines[-1]}" if lines else ""
         return f"the worker process died ({how}){tail}"
 
-    def _wait_frame(self, deadline: float, ticket: _Ticket | None) -> dict[str, Any] | str:
+    def _wait_frame(self, deadline: float, ticket: CancelToken | None) -> dict[str, Any] | str:
         """The next frame from the zygote, or "dead" / "late" / "cancelled"."""
         while True:
             if ticket is not None and ticket.cancelled and self.ready is None:
@@ -648,11 +652,15 @@ class _Worker:
                     message = None
                 return "dead" if message is None else message
 
-    def ensure_ready(self, ticket: _Ticket) -> dict[str, Any] | None:
+    def ensure_ready(self, ticket: CancelToken) -> dict[str, Any] | None:
         """Start or restart the zygote as needed; an error result when it cannot serve."""
         if not self.alive():
             self.stop()
-            self.start()
+            try:
+                self.start()
+            except OSError as e:
+                self.stop()
+                return {"status": "crashed", "detail": f"cannot start a worker: {e.strerror or e}"}
         if self.ready is not None:
             return None
         frame = self._wait_frame(time.monotonic() + self.startup_timeout_s, ticket)
@@ -670,7 +678,7 @@ class _Worker:
         return {"status": "crashed", "detail": detail}
 
     def run(
-        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
+        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: CancelToken
     ) -> dict[str, Any]:
         result = self._run_once(func, payload, timeout_s, ticket)
         if result.get("worker_died") and not ticket.cancelled:
@@ -681,7 +689,7 @@ class _Worker:
         return result
 
     def _run_once(
-        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
+        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: CancelToken
     ) -> dict[str, Any]:
         failure = self.ensure_ready(ticket)
         if failure is not None:
@@ -765,6 +773,8 @@ class WorkerPool:
             raise ValueError(f"unknown engine {engine!r}; expected 'default'")
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, not {size}")
+        if not sys.platform.startswith("linux"):
+            raise WorkerStartError(f"the sandboxed workers need Linux, not {sys.platform}")
         self.engine = engine
         self.limits = limits or SandboxLimits()
         reads = [os.path.abspath(p) for p in read_paths]
@@ -775,25 +785,38 @@ class WorkerPool:
         self._closed = False
         self._owner = os.getpid()  # zygotes answer the process that started them, only
         # Start warming now, in the background: it takes seconds, the first job waits for it.
-        for w in self._workers:
-            w.start()
-            self._idle.put(w)
+        try:
+            for w in self._workers:
+                w.start()
+                self._idle.put(w)
+        except OSError as e:
+            for w in self._workers:
+                w.stop()
+            raise WorkerStartError(f"cannot start a worker: {e.strerror or e}") from None
         atexit.register(self.close)
 
     @property
     def zygote_pids(self) -> list[int]:
         return [w.proc.pid for w in self._workers if w.proc is not None]
 
-    def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+    def run(
+        self,
+        func: str,
+        payload: dict[str, Any],
+        *,
+        timeout_s: float,
+        cancel: CancelToken | None = None,
+    ) -> dict[str, Any]:
         """Run `func` ("module:function", importable in the zygote) on `payload` in a sandboxed
-        child; returns its dict, or a result made by the pool (see the module docstring)."""
-        return self._run(func, payload, timeout_s, _Ticket())
+        child; returns its dict, or a result made by the pool (see the module docstring).
+        `cancel`, when given, lets another thread kill the child (see CancelToken)."""
+        return self._run(func, payload, timeout_s, cancel or CancelToken())
 
     async def run_async(
         self, func: str, payload: dict[str, Any], *, timeout_s: float
     ) -> dict[str, Any]:
         """`run` for asyncio callers. Cancelling the awaiting task kills the child at once."""
-        ticket = _Ticket()
+        ticket = CancelToken()
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(None, self._run, func, payload, timeout_s, ticket)
         try:
@@ -803,7 +826,7 @@ class WorkerPool:
             raise
 
     def _run(
-        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: _Ticket
+        self, func: str, payload: dict[str, Any], timeout_s: float, ticket: CancelToken
     ) -> dict[str, Any]:
         if ":" not in func:
             raise ValueError(f"func must be 'module:function', not {func!r}")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.worker_pool import CancelToken, WorkerPool
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = "tests.diagnostics.sandbox_jobs:"
@@ -128,6 +128,25 @@ async def test_cancelling_run_async_kills_the_child(pool: WorkerPool) -> None:
     result = await pool.run_async(JOBS + "echo", {"after": "cancel"}, timeout_s=10)
     assert result["status"] == "ok" and time.monotonic() - t0 < 5
     assert pool.zygote_pids == [zygote]
+
+
+def test_a_cancel_token_kills_the_child_from_another_thread(pool: WorkerPool) -> None:
+    assert pool.run(JOBS + "echo", {}, timeout_s=10)["status"] == "ok"  # warm
+    zygote = pool.zygote_pids[0]
+    token = CancelToken()
+    results: list[dict] = []
+    caller = threading.Thread(
+        target=lambda: results.append(pool.run(JOBS + "spin", {}, timeout_s=60, cancel=token))
+    )
+    caller.start()
+    wait_until(lambda: spinning(zygote), 10, "the job's child to spin")
+    (child,) = spinning(zygote)
+    token.cancel()
+    caller.join(5)
+    assert not caller.is_alive() and [r["status"] for r in results] == ["cancelled"]
+    wait_until(lambda: not running(child), 2, "the child to die")
+    assert pool.run(JOBS + "echo", {}, timeout_s=10)["status"] == "ok"
+    token.cancel()  # cancelling a finished call does nothing
 
 
 async def test_run_async_returns_results(pool: WorkerPool) -> None:
