@@ -13,6 +13,7 @@ import concurrent.futures
 import importlib
 import importlib.util
 import logging
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -48,23 +49,38 @@ def frameworks_missing() -> str | None:
 class CancellablePool:
     """The pool as `check` sees it, for one check: `cancel()` kills that check's sandboxed child.
 
-    `check` is synchronous and runs on a checker thread; each job goes through the pool's
-    `run_async` on the server's event loop, whose cancellation kills the child at once.
+    `check` is synchronous and runs on a checker thread. Where the pool takes a cancellation
+    ticket on its thread-side entry point, jobs run right here with one; otherwise each goes
+    through the pool's public `run_async` on the server's event loop (one more thread hop),
+    whose cancellation kills the child just the same.
     """
 
     def __init__(self, pool: Any, loop: asyncio.AbstractEventLoop) -> None:
         self._pool = pool
         self._loop = loop
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._tickets: list[Any] = []
         self._jobs: set[concurrent.futures.Future[dict[str, Any]]] = set()
-        self._cancelled = threading.Event()
+        module = sys.modules.get(type(pool).__module__)
+        self._ticket_type = getattr(module, "_Ticket", None)
+        self._direct = self._ticket_type is not None and callable(getattr(pool, "_run", None))
 
     def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
-        if self._cancelled.is_set():
-            return {"status": "cancelled"}
-        job = asyncio.run_coroutine_threadsafe(
-            self._pool.run_async(func, payload, timeout_s=timeout_s), self._loop
-        )
-        self._jobs.add(job)
+        if self._direct:
+            ticket = self._ticket_type()  # type: ignore[misc]
+            with self._lock:
+                if self._cancelled:
+                    return {"status": "cancelled"}
+                self._tickets.append(ticket)
+            return self._pool._run(func, payload, timeout_s, ticket)
+        with self._lock:
+            if self._cancelled:
+                return {"status": "cancelled"}
+            job = asyncio.run_coroutine_threadsafe(
+                self._pool.run_async(func, payload, timeout_s=timeout_s), self._loop
+            )
+            self._jobs.add(job)
         try:
             return job.result()
         except concurrent.futures.CancelledError:
@@ -73,8 +89,12 @@ class CancellablePool:
             self._jobs.discard(job)
 
     def cancel(self) -> None:
-        self._cancelled.set()
-        for job in list(self._jobs):
+        with self._lock:
+            self._cancelled = True
+            tickets, jobs = list(self._tickets), list(self._jobs)
+        for ticket in tickets:
+            ticket.cancel()
+        for job in jobs:
             job.cancel()
 
     def __getattr__(self, name: str) -> Any:
@@ -110,7 +130,9 @@ class FullChecker:
     async def check(self, source: str, path: str, options: CheckOptions) -> Report:
         """The full report. Cancelling the awaiting task kills the check's sandboxed child."""
         loop = asyncio.get_running_loop()
-        pool = await loop.run_in_executor(self._executor, self._get_pool)
+        pool = self._pool
+        if pool is None:  # starting it may block: not on the event loop
+            pool = await loop.run_in_executor(self._executor, self._get_pool)
         own = CancellablePool(pool, loop) if pool is not None else None
         try:
             return await loop.run_in_executor(

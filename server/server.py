@@ -128,7 +128,16 @@ class DeepevalServer(LanguageServer):
         path = convert.uri_to_path(uri)
         version = doc.version
         source = doc.source
-        self.debouncer.cancel(uri)
+        # The debounce starts before the static pass runs, so it overlaps with it.
+        dynamic = self.dynamic_enabled and len(source) <= MAX_FILE_BYTES
+        if dynamic:
+            self.debouncer.schedule(
+                uri,
+                self.settings.debounce_ms / 1000,
+                lambda: self._full_check(uri, version, source),
+            )
+        else:
+            self.debouncer.cancel(uri)
         try:
             report = self.static_report(source, path)
         except Exception as e:  # a checker bug must not take the editor's server down
@@ -138,14 +147,7 @@ class DeepevalServer(LanguageServer):
                 lsp.MessageType.Error,
             )
             report = Report(path=path, error=f"internal error in the static check: {e}")
-        dynamic = self.dynamic_enabled and report.error is None
         self.publish(uri, version, report, final=not dynamic)
-        if dynamic:
-            self.debouncer.schedule(
-                uri,
-                self.settings.debounce_ms / 1000,
-                lambda: self._full_check(uri, version, source),
-            )
 
     async def _full_check(self, uri: str, version: int | None, source: str) -> None:
         path = convert.uri_to_path(uri)
