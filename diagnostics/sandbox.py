@@ -52,6 +52,8 @@ class SandboxLimits:
     file_size_bytes: int = 32 * _MiB  # each file, the captured stdout/stderr included
     open_files: int = 256
     result_bytes: int = 8 * _MiB  # a larger result becomes an error result
+    disk_bytes: int = 256 * _MiB  # all files of the temp dir together, checked 4 times a second
+    disk_entries: int = 10_000
 
     def to_json(self) -> dict[str, int]:
         return asdict(self)
@@ -80,6 +82,27 @@ class SandboxState:
 
     def to_json(self) -> dict[str, str]:
         return asdict(self)
+
+
+def disk_usage(root: str, max_entries: int) -> tuple[int, int]:
+    """(bytes allocated, entries) beneath `root`; stops counting entries past `max_entries`."""
+    total, entries = 0, 0
+    stack = [root]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total, entries
 
 
 def python_read_paths(extra: Iterable[str] = ()) -> list[str]:

@@ -51,6 +51,7 @@ _MODEL_RUNNER = "deepeval_lsp.diagnostics.model_runner"
 # Environment the zygote may inherit from its parent (never API keys or tokens).
 _ZYGOTE_ENV = (*sandbox.KEPT_ENV, "HOME", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
 _OWN_FILES = frozenset({__file__, sandbox.__file__})
+_DISK_CHECK_S = 0.25
 
 
 class WorkerStartError(RuntimeError):
@@ -281,12 +282,21 @@ class _Zygote:
         outcome = ""
         status = 0
         cap = limits.result_bytes + 4096
+        next_disk_check = time.perf_counter() + _DISK_CHECK_S
         try:
             while not outcome:
-                left = deadline - time.perf_counter()
+                now = time.perf_counter()
+                left = deadline - now
                 if left <= 0:
                     outcome = "timeout"
                     break
+                if now >= next_disk_check:
+                    used, entries = sandbox.disk_usage(spare.tmp, limits.disk_entries)
+                    if used > limits.disk_bytes or entries > limits.disk_entries:
+                        outcome = "disk"
+                        break
+                    next_disk_check = now + _DISK_CHECK_S
+                left = min(left, next_disk_check - now)
                 if pidfd is None:  # no pidfd (Linux < 5.3): look every 10 ms
                     left = min(left, 0.01)
                     if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
@@ -456,6 +466,13 @@ def _interpret(
     if outcome == "too large":
         mb = limits.result_bytes / 1e6
         return {"status": "error", "detail": f"result larger than {mb:g} MB"}
+    if outcome == "disk":
+        mb = limits.disk_bytes / (1 << 20)
+        return {
+            "status": "sandbox_violation",
+            "event": "disk",
+            "detail": f"the program wrote more than {mb:g} MB or {limits.disk_entries} files",
+        }
     if data:
         try:
             envelope = json.loads(data)

@@ -90,6 +90,16 @@ def write_inside(payload: dict[str, Any]) -> dict[str, Any]:
     return {"status": "ok", "files": sorted(os.listdir("."))}
 
 
+def fill_disk(payload: dict[str, Any]) -> dict[str, Any]:
+    """Many files, each under the per-file limit: only the total gives it away."""
+    block = b"x" * (1 << 20)
+    for i in range(10_000):
+        with open(f"f{i}", "wb") as f:
+            for _ in range(16):
+                f.write(block)
+    return {"status": "ok"}
+
+
 def fork_bomb(payload: dict[str, Any]) -> dict[str, Any]:
     while True:
         os.fork()

@@ -151,6 +151,14 @@ def test_writing_inside_the_temp_dir_works(pool: WorkerPool) -> None:
     assert {"t.pt", "a.npy", "plain.txt"} <= set(result["files"])
 
 
+def test_filling_the_disk_file_by_file_is_stopped(pool: WorkerPool) -> None:
+    t0 = time.monotonic()
+    result = run(pool, "fill_disk", timeout_s=30)
+    assert result["status"] == "sandbox_violation" and result["event"] == "disk", result
+    assert time.monotonic() - t0 < 10
+    assert_serves(pool)
+
+
 def test_fork_bomb_is_refused(pool: WorkerPool) -> None:
     result = run(pool, "fork_bomb")
     assert result["status"] == "sandbox_violation" and result["event"] == "os.fork"
