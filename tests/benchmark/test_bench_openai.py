@@ -41,7 +41,7 @@ def script(user: str, n: int) -> Reply:
     if task is SLOW:
         # the first answer comes after the client's timeout; later ones are slow but in time
         return Reply(body=completion(f"```python\n{code}```").body,
-                     delay=2.5 if n == 0 else 0.3)
+                     delay=6.0 if n == 0 else 0.2)
     if task is REFUSED:
         return error(400, "this prompt is refused")
     return completion(f"```python\n{code}```")
@@ -51,7 +51,7 @@ def _bench(db, server, *extra: str) -> int:
     return main([
         "bench", "--db", str(db), "--model", "openai:test-model", "--base-url",
         server.base_url, "--prompting", "zeroshot", "--samples", "2", "--retry-base-delay",
-        "0.05", "--request-timeout", "1.5", "--no-dynamic", "-q", "--workers", "2",
+        "0.05", "--request-timeout", "3", "--no-dynamic", "-q", "--workers", "2",
         *[a for t in TASKS for a in ("--task", t.id)], *extra,
     ])
 
