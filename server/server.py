@@ -229,6 +229,12 @@ class DeepevalServer(LanguageServer):
         report = state.report
         if report.model is None:
             why = report.passes.get("dynamic", "the model did not build")
+            if not self.dynamic_enabled:
+                why = (
+                    self.no_framework
+                    or "dynamic checks are off "
+                    "(deepeval.dynamicChecks, or a workspace that is not trusted)"
+                )
             first = convert.status(report)["text"]
             return {"uri": uri, "text": f"No model summary: {why}.\n{first}", "model": None}
         return {

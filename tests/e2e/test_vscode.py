@@ -7,6 +7,7 @@ Screenshots of each step are kept under .artifacts/e2e-vscode/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -86,23 +87,32 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None
     raise AssertionError("code-server did not become ready")
 
 
-@pytest.fixture
-def code_server(tmp_path: Path):
+@contextlib.contextmanager
+def code_server(tmp_path: Path, files: dict[str, str], *, trusted: bool):
+    """code-server with the packaged extension and a workspace of files, trusted or not."""
+    if trusted:
+        settings = {"security.workspace.trust.enabled": False}  # every workspace is trusted
+    else:  # restricted mode, without the trust prompt
+        settings = {
+            "security.workspace.trust.enabled": True,
+            "security.workspace.trust.startupPrompt": "never",
+            "security.workspace.trust.emptyWindow": False,
+        }
     home = tmp_path / "home"
     data, exts, ws = tmp_path / "data", tmp_path / "exts", tmp_path / "ws"
     for d in (home, data / "User", exts, ws):
         d.mkdir(parents=True)
-    (ws / "net.py").write_text(WRONG_LINEAR)
+    for name, text in files.items():
+        (ws / name).write_text(text)
     (data / "User" / "settings.json").write_text(
         json.dumps(
             {
                 "workbench.startupEditor": "none",
                 "workbench.tips.enabled": False,
-                # Trust off means every workspace is trusted: dynamic checks run.
-                "security.workspace.trust.enabled": False,
                 "extensions.autoCheckUpdates": False,
                 "deepeval.pythonPath": sys.executable,
                 "deepeval.debounceMs": 100,
+                **settings,
             }
         )
     )
@@ -136,7 +146,7 @@ def code_server(tmp_path: Path):
             "none",
             "--disable-telemetry",
             "--disable-update-check",
-            "--disable-workspace-trust",
+            *(["--disable-workspace-trust"] if trusted else []),
             *common,
             str(ws),
         ],
@@ -160,24 +170,34 @@ def code_server(tmp_path: Path):
         log.close()
 
 
-def test_vscode_squiggle_problems_quick_fix(code_server, tmp_path: Path):
-    url, ws, env = code_server
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+def _drive(script: str, url: str, ws: Path, env: dict, artifacts: Path, log: Path) -> dict:
     proc = subprocess.run(
-        ["node", str(DRIVER / "vscode_fix.mjs"), f"{url}/?folder={ws}", "net.py", str(ARTIFACTS)],
+        ["node", str(DRIVER / script), f"{url}/?folder={ws}", "net.py", str(artifacts)],
         cwd=DRIVER,
         env={**env, "CHROMIUM": CHROMIUM},
         capture_output=True,
         text=True,
         timeout=300,
     )
-    log = (tmp_path / "code-server.log").read_text(errors="replace")[-3000:]
-    assert proc.stdout.strip(), (proc.stderr[-3000:], log)
+    tail = log.read_text(errors="replace")[-3000:]
+    assert proc.stdout.strip(), (proc.stderr[-3000:], tail)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     steps = {s["name"]: s for s in result["steps"]}
-    assert result["ok"], (result.get("error"), list(steps), proc.stderr[-2000:], log)
+    assert result["ok"], (result.get("error"), list(steps), proc.stderr[-2000:], tail)
+    return steps
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    return ARTIFACTS
+
+
+def test_vscode_squiggle_problems_quick_fix(tmp_path: Path, artifacts: Path):
+    with code_server(tmp_path, {"net.py": WRONG_LINEAR}, trusted=True) as (url, ws, env):
+        steps = _drive("vscode_fix.mjs", url, ws, env, artifacts, tmp_path / "code-server.log")
 
     assert steps["squiggle"]["count"] >= 1
     assert any("DL301" in row for row in steps["problems"]["rows"])
@@ -186,4 +206,17 @@ def test_vscode_squiggle_problems_quick_fix(code_server, tmp_path: Path):
     assert "nn.Linear(5408, 64)" in steps["fixed"]["text"]
     assert (ws / "net.py").read_text() == WRONG_LINEAR  # edited in the editor, not saved
     for name in ("1-squiggle", "2-problems", "3-quick-fix", "4-fixed"):
-        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+        assert (artifacts / f"{name}.png").stat().st_size > 10_000
+
+
+def test_vscode_untrusted_workspace_runs_static_checks_only(tmp_path: Path, artifacts: Path):
+    # Both a static mistake (Conv2D) and a shape mistake (in_features): only the first shows.
+    text = WRONG_LINEAR.replace("nn.Conv2d(1, 8, 3)", "nn.Conv2D(1, 8, 3)")
+    with code_server(tmp_path, {"net.py": text}, trusted=False) as (url, ws, env):
+        steps = _drive(
+            "vscode_untrusted.mjs", url, ws, env, artifacts, tmp_path / "code-server.log"
+        )
+    rows = steps["problems"]["rows"]
+    assert any("DL104" in row for row in rows) and not any("DL301" in row for row in rows)
+    assert "dynamic checks are off" in steps["summary"]["text"], steps["summary"]["text"]
+    assert (artifacts / "untrusted.png").stat().st_size > 10_000
