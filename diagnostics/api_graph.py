@@ -135,6 +135,7 @@ STUDY_FAILS = {
 }
 # ... and these only the API sequences (the API set is still scored).
 STUDY_SEQUENCE_FAILS = {
+    "name_root": "a layer applied to a name that holds no tensor (a shape tuple)",
     "binop": "an operator on tensors (a + b)",
     "dangling": "a layer output that does not reach the model's output",
     "helper_helper": "a helper function calling another helper",
@@ -684,6 +685,7 @@ class _Interpreter:
                 for a in call.args:
                     if isinstance(a, ast.Name) and not _tensor_nodes(self.eval(a, env)):
                         env[a.id] = self._node(None, frozenset(), line)
+                        self.violations.add("name_root")
             args = [self.eval(a, env) for a in call.args]
             args += [
                 self.eval(k.value, env) for k in call.keywords if k.arg in {"inputs", "x", "input"}
