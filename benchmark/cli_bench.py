@@ -98,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="score as the study did where the checkers can (the semantic pass "
                         "keeps the study's extractor limits)")
     g.add_argument("--static-score", choices=["pylint"],
-                   help="also compute the study's pylint score (needs pylint)")
+                   help="also compute the study's pylint score (needs pylint), once every "
+                        "sample is scored")
     g.add_argument("--db", default="deepeval.db", help="SQLite database (default: deepeval.db)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -208,10 +209,12 @@ def run(args: argparse.Namespace) -> int:
     except ModelSpecError as e:
         return _error(str(e))
     if config.static_score == "pylint":
+        from deepeval_lsp.diagnostics.pylint_score import PylintUnavailable, pylint_version
+
         try:
-            import pylint  # noqa: F401
-        except ImportError:
-            return _error("--static-score pylint needs pylint: pip install pylint")
+            pylint_version()
+        except PylintUnavailable as e:
+            return _error(f"--static-score pylint: {e}")
 
     client = None
     if any(m.kind == "openai" for m in models):
@@ -304,6 +307,10 @@ def _print_summary(db, run_id: str, stats) -> None:
     skipped = f", {stats.skipped} already done" if stats.skipped else ""
     retries = f", {stats.retries} retries" if stats.retries else ""
     print(f"run {run_id}: {stats.recorded} samples scored{skipped}{retries}", file=sys.stderr)
+    if stats.pylint_scored:
+        print(f"pylint: {stats.pylint_scored} programs scored", file=sys.stderr)
+    if stats.pylint_error:
+        print(f"pylint score not computed: {stats.pylint_error}", file=sys.stderr)
     failed = db.execute(
         "select error, count(*) from samples where run_id = ? and outcome = 'error' "
         "group by error order by 2 desc", [run_id]

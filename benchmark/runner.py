@@ -66,6 +66,8 @@ class RunStats:
     skipped: int = 0  # already finished (a resumed run)
     recorded: int = 0
     retries: int = 0
+    pylint_scored: int = 0
+    pylint_error: str | None = None
 
 
 def _first(eg: BaseExceptionGroup) -> BaseException:
@@ -91,6 +93,7 @@ class Runner:
         only: set[SampleKey] | None = None,
     ) -> None:
         self.db = db
+        self.db_path = db.execute("pragma database_list").fetchone()[2]
         self.run_id = run_id
         self.config = config
         self.suite = suite
@@ -117,6 +120,11 @@ class Runner:
             async with asyncio.TaskGroup() as group:
                 for job in todo:
                     group.create_task(self._one(job, executor, progress))
+            if progress is not None:
+                progress.finish()
+                progress = None
+            if self.config.static_score == "pylint":
+                await asyncio.to_thread(self._pylint_phase)
         except BaseExceptionGroup as eg:
             # one fatal error (bad key, unknown model) cancels the rest: report that one alone
             raise _first(eg) from None
@@ -192,6 +200,50 @@ class Runner:
         )
         return extract_code(answer.text)
 
+    def _pylint_phase(self, chunk: int = 200) -> None:
+        """The study's pylint score of every valid sample of the run that lacks one.
+
+        pylint starts once per chunk of programs (its start-up and framework inference cost
+        seconds, then tens of milliseconds per file), in a child process; each chunk's scores
+        are committed together, so an interrupted phase resumes where it stopped.
+        """
+        import sqlite3
+        import tempfile
+        from pathlib import Path
+
+        from deepeval_lsp.diagnostics.pylint_score import PylintUnavailable, pylint_files
+
+        # a connection of this thread's own: the run's connection belongs to the event loop
+        con = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            todo = con.execute(
+                "select id, code from samples where run_id = ? and valid = 1 and id not in "
+                "(select sample_id from scores where name = 'pylint_score') order by id",
+                [self.run_id],
+            ).fetchall()
+            for start in range(0, len(todo), chunk):
+                part = todo[start:start + chunk]
+                with tempfile.TemporaryDirectory(prefix="deepeval-bench-pylint-") as tmp:
+                    paths = {}
+                    for sample_id, code in part:
+                        path = Path(tmp) / f"{sample_id}.py"
+                        path.write_text(code or "", encoding="utf-8")
+                        paths[str(path)] = sample_id
+                    try:
+                        results = pylint_files(list(paths))
+                    except PylintUnavailable as e:
+                        self.stats.pylint_error = str(e)
+                        return
+                with con:
+                    con.executemany(
+                        "insert or replace into scores (sample_id, name, value) "
+                        "values (?, 'pylint_score', ?)",
+                        [(paths[p], r.score) for p, r in results.items()],
+                    )
+                self.stats.pylint_scored += len(results)
+        finally:
+            con.close()
+
     def _score(self, code: str, task: Task) -> Scored:
         options = options_for(
             task, dynamic=self.config.dynamic, timeout_ms=self.config.check_timeout_ms,
@@ -199,7 +251,7 @@ class Runner:
         )
         try:
             return score_program(
-                code, task, options, pool=self.pool, static_score=self.config.static_score
+                code, task, options, pool=self.pool
             )
         except Exception as e:  # a checker bug must not lose the run; the sample says why
             return Scored(fields={**empty_fields("error", code), "valid": 1,

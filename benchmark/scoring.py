@@ -3,7 +3,7 @@
 `score_program` calls `deepeval_lsp.diagnostics.check` with the task's reference, requirement,
 input shape and framework, and turns its Report into the rows the store writes: the sample's
 outcome and failure labels, one finding per diagnostic, and the named scores (semantic
-similarity, the optional pylint score). Nothing is invented: where a pass did not run, the
+similarity). Nothing is invented: where a pass did not run, the
 value stays None (NULL in the database, "not measured" in reports). The one inference made
 here is that a program that does not parse cannot run, so it is not executable.
 
@@ -96,7 +96,6 @@ def score_program(
     options: CheckOptions,
     *,
     pool: Any = None,
-    static_score: str | None = None,
     path: str | None = None,
 ) -> Scored:
     """Check `code` as an answer to `task`; safe to call from several threads at once."""
@@ -114,12 +113,6 @@ def score_program(
         from deepeval_lsp.diagnostics.semantic import zero_scores
 
         scores.update(zero_scores())
-    if static_score == "pylint":
-        from .pylint_score import pylint_score
-
-        value = pylint_score(code)
-        if value is not None:
-            scores["pylint_score"] = value
     fields = _fields_of(report, code)
     fields["scoring_ms"] = (time.perf_counter() - t0) * 1000
     return Scored(fields=fields, findings=[finding_row(d) for d in report.diagnostics],
