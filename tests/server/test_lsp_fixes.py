@@ -218,3 +218,49 @@ async def test_a_newer_version_cancels_a_hung_check(dynamic_client: LanguageClie
     assert took < 30, (took, status)
     assert status["code"] == "DL301", (took, status)
     assert not [s for s in client.statuses if s["uri"] == uri and s["version"] == 1 and s["final"]]
+
+
+KERAS_FUNCTIONAL = """\
+import keras
+from keras import layers
+
+
+def dl_model():
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, (3, 3), padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D((2, 2))(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs=inputs, outputs=outputs)
+"""
+
+
+async def test_keras_functional_graph_gets_a_hint_per_line(
+    dynamic_client: LanguageClient, tmp_path: Path
+):
+    client = dynamic_client
+    uri = open_doc(client, tmp_path / "kf.py", KERAS_FUNCTIONAL)
+    status = await wait_final(client, uri, 1)
+    assert status["text"] == "model builds: 63.0 k params, output (None, 10)", status
+    hints = await client.text_document_inlay_hint_async(
+        lsp.InlayHintParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=lsp.Range(
+                start=lsp.Position(line=0, character=0), end=lsp.Position(line=11, character=0)
+            ),
+        )
+    )
+    assert {h.position.line: h.label for h in hints} == {
+        5: "→ (None, 28, 28, 1)",
+        6: "→ (None, 28, 28, 32)",
+        7: "→ (None, 14, 14, 32)",
+        8: "→ (None, 6272)",
+        9: "→ (None, 10)",
+    }
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            position=lsp.Position(line=9, character=20),
+        )
+    )
+    assert "Dense" in hover.contents.value and "62,730" in hover.contents.value
