@@ -245,16 +245,26 @@ def _pct(xs: list[float], p: float) -> float:
 
 async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, list[float]]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "deepeval_lsp", "serve", "--stdio",
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "deepeval_lsp",
+        "serve",
+        "--stdio",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     client = Client(proc)
     settings = {"dynamicChecks": True, "debounceMs": args.debounce}
-    await client.request("initialize", {
-        "processId": os.getpid(), "rootUri": path.parent.as_uri(),
-        "capabilities": {"workspace": {"configuration": True}},
-        "initializationOptions": {"settings": settings},
-    })
+    await client.request(
+        "initialize",
+        {
+            "processId": os.getpid(),
+            "rootUri": path.parent.as_uri(),
+            "capabilities": {"workspace": {"configuration": True}},
+            "initializationOptions": {"settings": settings},
+        },
+    )
     client.notify("initialized", {})
     uri = path.as_uri()
     lines = text.split("\n")
@@ -262,18 +272,30 @@ async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, 
     column = len(lines[note_line])
 
     def final_status(version: int):
-        return client.expect(lambda m: m.get("method") == "deepeval/status"
-                             and m["params"]["uri"] == uri and m["params"]["version"] == version
-                             and m["params"]["final"])
+        return client.expect(
+            lambda m: (
+                m.get("method") == "deepeval/status"
+                and m["params"]["uri"] == uri
+                and m["params"]["version"] == version
+                and m["params"]["final"]
+            )
+        )
 
     def publish(version: int):
-        return client.expect(lambda m: m.get("method") == "textDocument/publishDiagnostics"
-                             and m["params"]["uri"] == uri and m["params"]["version"] == version)
+        return client.expect(
+            lambda m: (
+                m.get("method") == "textDocument/publishDiagnostics"
+                and m["params"]["uri"] == uri
+                and m["params"]["version"] == version
+            )
+        )
 
     # Open and wait for the first full check: the worker pool is warm after it.
     first = final_status(1)
-    client.notify("textDocument/didOpen", {"textDocument": {
-        "uri": uri, "languageId": "python", "version": 1, "text": text}})
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+    )
     status = await asyncio.wait_for(first, 300)
     print(f"first full check: {status['params']['text']}")
 
@@ -288,17 +310,25 @@ async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, 
         version += 1
         pos = {"line": note_line, "character": column}
         column += 1
-        sent = client.notify("textDocument/didChange", {
-            "textDocument": {"uri": uri, "version": version},
-            "contentChanges": [{"range": {"start": pos, "end": pos}, "text": "x"}],
-        })
+        sent = client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": pos, "end": pos}, "text": "x"}],
+            },
+        )
         return sent, version
 
     for i in range(args.static_edits + args.dynamic_edits):
         dynamic = i >= args.static_edits
         pub, fin = publish(version + 1), final_status(version + 1)
-        stat = client.expect(lambda m, v=version + 1: m.get("method") == "deepeval/status"
-                             and m["params"]["uri"] == uri and m["params"]["version"] == v)
+        stat = client.expect(
+            lambda m, v=version + 1: (
+                m.get("method") == "deepeval/status"
+                and m["params"]["uri"] == uri
+                and m["params"]["version"] == v
+            )
+        )
         sent, _ = type_char()
         got = await asyncio.wait_for(pub, 60)
         static_ms.append((got["_t"] - sent) * 1000)
@@ -312,8 +342,12 @@ async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, 
     client.notify("exit", None)
     await asyncio.wait_for(proc.wait(), 30)
     n = args.static_edits
-    return {"static": static_ms[:n], "static_pass": static_pass_ms[:n], "dynamic": dynamic_ms,
-            "full_check": full_check_ms}
+    return {
+        "static": static_ms[:n],
+        "static_pass": static_pass_ms[:n],
+        "dynamic": dynamic_ms,
+        "full_check": full_check_ms,
+    }
 
 
 def ruff_times(path: Path, runs: int) -> list[float] | None:
@@ -323,8 +357,9 @@ def ruff_times(path: Path, runs: int) -> list[float] | None:
     out = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run([ruff, "check", "--no-cache", "--isolated", str(path)],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [ruff, "check", "--no-cache", "--isolated", str(path)], capture_output=True, check=False
+        )
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
@@ -352,8 +387,10 @@ def main() -> int:
     ]
     overhead = [a - b for a, b in zip(times["static"], times["static_pass"], strict=True)]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nedit -> publish latency, {n_lines}-line model file, debounce {args.debounce} ms "
-          f"(load average {load} on {os.cpu_count()} cores)")
+    print(
+        f"\nedit -> publish latency, {n_lines}-line model file, debounce {args.debounce} ms "
+        f"(load average {load} on {os.cpu_count()} cores)"
+    )
     print(f"{'':28}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'bar ms':>10}")
     missed = False
     for name, xs, bar in rows:
@@ -362,28 +399,37 @@ def main() -> int:
         p95 = _pct(xs, 95)
         ok = p95 <= bar
         missed |= not ok
-        print(f"{name:28}{len(xs):>5}{statistics.median(xs):>10.1f}{p95:>10.1f}{bar:>10.0f}"
-              f"  {'ok' if ok else 'MISSED'}")
-    dyn_rest = [a - b - args.debounce
-                for a, b in zip(times["dynamic"], times["full_check"], strict=True)]
-    for name, xs in (("  static: the static pass", times["static_pass"]),
-                     ("  static: server + transport", overhead),
-                     ("  dynamic: the full check", times["full_check"]),
-                     ("  dynamic: server + transport", dyn_rest)):
+        print(
+            f"{name:28}{len(xs):>5}{statistics.median(xs):>10.1f}{p95:>10.1f}{bar:>10.0f}"
+            f"  {'ok' if ok else 'MISSED'}"
+        )
+    dyn_rest = [
+        a - b - args.debounce for a, b in zip(times["dynamic"], times["full_check"], strict=True)
+    ]
+    for name, xs in (
+        ("  static: the static pass", times["static_pass"]),
+        ("  static: server + transport", overhead),
+        ("  dynamic: the full check", times["full_check"]),
+        ("  dynamic: server + transport", dyn_rest),
+    ):
         if not xs:
             continue
         print(f"{name:28}{len(xs):>5}{statistics.median(xs):>10.1f}{_pct(xs, 95):>10.1f}")
     if ruff:
-        print(f"{'ruff check (a process)':28}{len(ruff):>5}{statistics.median(ruff):>10.1f}"
-              f"{_pct(ruff, 95):>10.1f}{'':>10}")
+        print(
+            f"{'ruff check (a process)':28}{len(ruff):>5}{statistics.median(ruff):>10.1f}"
+            f"{_pct(ruff, 95):>10.1f}{'':>10}"
+        )
         ratio = statistics.median(times["static"]) / statistics.median(ruff)
         print(f"static publish p50 / ruff check p50: {ratio:.2f}")
     else:
         print("ruff is not installed: no reference timing")
     dyn = times["dynamic"]
     if dyn:
-        print(f"dynamic publish p95 minus the debounce: {_pct(dyn, 95) - args.debounce:.1f} ms "
-              f"(bar {DYNAMIC_SLACK_MS:.0f} ms)")
+        print(
+            f"dynamic publish p95 minus the debounce: {_pct(dyn, 95) - args.debounce:.1f} ms "
+            f"(bar {DYNAMIC_SLACK_MS:.0f} ms)"
+        )
     return 1 if missed else 0
 
 
