@@ -135,6 +135,7 @@ STUDY_FAILS = {
 }
 # ... and these only the API sequences (the API set is still scored).
 STUDY_SEQUENCE_FAILS = {
+    "no_return": "dl_model() without a return statement",
     "name_root": "a layer applied to a name that holds no tensor (a shape tuple)",
     "binop": "an operator on tensors (a + b)",
     "dangling": "a layer output that does not reach the model's output",
@@ -846,6 +847,10 @@ def extract(source: str | ast.Module, *, study_compat: bool = False) -> Extracti
     else:
         tree = source
     interp = _Interpreter(tree, study_compat=study_compat)
+    if study_compat:
+        entry = interp.module_env.get("dl_model")
+        if isinstance(entry, Func) and not any(isinstance(n, ast.Return) for n in entry.node.body):
+            interp.violations.add("no_return")
     try:
         return _extract(interp, study_compat)
     except ExtractionError as e:
