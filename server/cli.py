@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 
@@ -18,6 +19,16 @@ def _host_port(value: str) -> tuple[str, int]:
     if not 0 < number < 65536:
         raise argparse.ArgumentTypeError(f"port must be 1-65535, got {number}")
     return host.strip("[]"), number
+
+
+def _protocol_stdout():
+    """Standard output for the protocol alone: anything else printed there (by the frameworks
+    the checkers import, or by C libraries) goes to standard error instead of corrupting it."""
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return protocol
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"deepeval-lsp: listening on {host}:{port}", file=sys.stderr, flush=True)
             server.start_tcp(host, port)
         else:
-            server.start_io()
+            server.start_io(sys.stdin.buffer, _protocol_stdout())
     finally:
         server.checker.close()
     return 0

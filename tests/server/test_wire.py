@@ -139,3 +139,35 @@ def test_without_torch_static_checks_still_run_with_one_message(tmp_path: Path):
         if w.proc.poll() is None:
             w.proc.kill()
             w.proc.wait()
+
+
+STRAY_PRINTS = [
+    sys.executable,
+    "-c",
+    # Code that prints to standard output while the server runs (as an import might).
+    "import os, sys, threading; from deepeval_lsp.cli import main; "
+    "threading.Timer(2.5, lambda: (print('stray print'), sys.stdout.flush(), "
+    "os.write(1, b'stray write\\n'))).start(); "
+    "raise SystemExit(main(['serve', '--stdio']))",
+]
+
+
+def test_stray_output_goes_to_stderr_not_into_the_protocol():
+    w = Wire(STRAY_PRINTS)
+    try:
+        w.initialize({"dynamicChecks": False})
+        import time
+
+        time.sleep(3.0)  # the prints come 2.5 s after start, once the server runs
+        w.request(
+            9, "workspace/executeCommand", {"command": "deepeval.server.info", "arguments": []}
+        )
+        assert "result" in w.response(9)
+        assert w.close() == 0
+        assert w.junk == []
+        err = w.proc.stderr.read().decode()
+        assert "stray print" in err and "stray write" in err
+    finally:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait()

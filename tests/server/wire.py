@@ -22,6 +22,7 @@ class Wire:
             env=env,
         )
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.junk: list[bytes] = []  # stdout lines that are not LSP headers
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -36,9 +37,11 @@ class Wire:
                     return
                 if line in (b"\r\n", b"\n"):
                     break
-                name, _, value = line.decode("ascii").partition(":")
+                name, _, value = line.decode("utf-8", "replace").partition(":")
                 if name.lower() == "content-length":
                     length = int(value)
+                elif name.lower() != "content-type":
+                    self.junk.append(line)
             if length is None:
                 continue
             self.inbox.put(json.loads(out.read(length)))
