@@ -94,9 +94,8 @@ def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
             res.diagnostics.append(_diagnostic(e, path))
         res.notes.extend(raw.get("notes", []))
         if raw.get("summary"):
+            # After shape errors this is the model with the fixes applied (the one that ran).
             res.model = _summary(raw["summary"])
-            if raw.get("summary_after_fixes"):
-                res.notes.append("the model summary shows the model with its shape fixes applied")
         res.executable = raw.get("executable")
         if raw.get("entry") is None and not res.diagnostics:
             res.status = "ran: no model entry point"

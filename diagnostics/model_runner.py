@@ -936,7 +936,10 @@ def _layer_name(run: _Run, layer: Any) -> str:
     if not _is_keras_layer(layer) and _is_torch_module(run.model):
         for name, m in run.model.named_modules():
             if m is layer:
-                return f"{_display(name)} ({cls})" if name else cls
+                shown = _display(name)
+                if shown.startswith("[") and (run.entry or "").isidentifier():
+                    shown = f"{run.entry}{shown}"  # model[3], as the user would index it
+                return f"{shown} ({cls})" if name else cls
     name = getattr(layer, "name", None)
     if isinstance(name, str) and name:
         return f"{name} ({cls})"
