@@ -1,18 +1,23 @@
 """Warm workers for the dynamic pass: a pool of zygotes that fork one sandboxed child per job.
 
 A zygote is `python -m deepeval_lsp.diagnostics.worker_pool`, started by the parent (CLI, language
-server, benchmark) over two private pipes. It imports torch and keras once, warms the meta-device
-kernels, calls `gc.freeze()`, and then serves jobs: for each one it forks a child, the child enters
-the sandbox (diagnostics/sandbox.py) and calls `function(payload)`, and its JSON result comes back
-over a fresh pipe of that job only. A check then costs a fork (tens of milliseconds), not a cold
-interpreter start (seconds). The zygote outlives whatever a child does; the parent restarts a
-zygote that died; zygotes and children die with the parent (PR_SET_PDEATHSIG and the pipes).
+server, benchmark) over two private pipes, with an environment stripped of secrets. It imports
+torch and keras once, warms the meta-device kernels, calls `gc.freeze()`, and then serves jobs.
+While idle it keeps one child forked ahead and already confined (diagnostics/sandbox.py); a job
+goes to that child over a pipe, the child applies the job's rlimits and calls `function(payload)`,
+and the JSON result comes back over that child's own result pipe. A check then costs a few
+milliseconds of overhead, not a cold interpreter start (seconds). The zygote enforces the
+timeout, the result and disk caps, and cancellation, with SIGKILL of the child's process group,
+and outlives whatever a child does; the parent restarts a zygote that died; zygotes and children
+die with the parent (PR_SET_PDEATHSIG and the pipes). Linux only.
 
-Results are the job's dict with a "sandbox" entry added ({"landlock": …, "seccomp": …, "ms": …}),
-or one made by the pool: {"status": "timeout"}, {"status": "crashed", "detail": …},
-{"status": "sandbox_violation", "event": …, "detail": …, "traceback": […]},
-{"status": "error", "exception": …, "detail": …, "traceback": […]} (the job raised) or
-{"status": "cancelled"}.
+Results are the job's dict with a "sandbox" entry added ({"landlock": …, "seccomp": …, "ms": …};
+"unavailable: why" where the kernel lacks a layer), or one made by the pool:
+{"status": "timeout", "detail": …}, {"status": "crashed", "detail": "killed by SIGSEGV"},
+{"status": "sandbox_violation", "event": …, "detail": …, "traceback": […]} (the audit hook's
+refusals, and "disk" for too much written), {"status": "error", "exception": …, "detail": …,
+"traceback": […]} (the job raised), or {"status": "cancelled"}. Failed results carry the tail
+of the child's captured stdout/stderr as "output_tail".
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ _HEADER = struct.Struct("!I")
 _PR_SET_PDEATHSIG = 1
 _MODEL_RUNNER = "deepeval_lsp.diagnostics.model_runner"
 # Environment the zygote may inherit from its parent (never API keys or tokens).
-_ZYGOTE_ENV = (*sandbox.KEPT_ENV, "HOME", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
+_ZYGOTE_ENV = (*sandbox.KEPT_ENV, "HOME", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
 _OWN_FILES = frozenset({__file__, sandbox.__file__})
 _DISK_CHECK_S = 0.25
 
