@@ -78,6 +78,9 @@ class _Stub:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _Stub(f"{self._name}()")
 
+    def __getitem__(self, item: Any) -> Any:  # annotations such as Float[Tensor, "b 3 32 32"]
+        return _Stub(f"{self._name}[]")
+
     def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type, ...]:
         return (object,)
 

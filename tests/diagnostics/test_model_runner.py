@@ -259,3 +259,24 @@ model.fit(x_train, y_train, epochs=100)
     result, _ = _run(tmp_path, source)
     assert result["errors"] == [], [e["message"] for e in result["errors"]]
     assert result["summary"]["input_shapes"] == [[None, 28, 28, 1]]
+
+
+def test_input_shape_from_jaxtyping_annotations(tmp_path):
+    source = '''
+import torch
+from torch import Tensor, nn
+from jaxtyping import Float
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fc = nn.Linear(4 * 18 * 10, 10)
+
+    def forward(self, x: Float[Tensor, "batch 3 20 12"]) -> Float[Tensor, "batch 10"]:
+        return self.fc(torch.flatten(self.conv(x), 1))
+'''
+    result, _ = _run(tmp_path, source)
+    assert result["errors"] == [], [e["message"] for e in result["errors"]]
+    assert result["summary"]["input_shapes"] == [[2, 3, 20, 12]]
