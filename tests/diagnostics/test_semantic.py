@@ -369,3 +369,27 @@ def test_study_cells_within_three_points(study_data: Path, model: str, prompting
     for k in ours:
         study_mean = sum(t[k] for t in theirs.values()) / len(theirs)
         assert abs(ours[k] - study_mean) <= 3.0, (k, ours[k], study_mean)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def dl_model():\n    return dl_model()\n",  # unbounded recursion
+        "def dl_model():\n    x = Input((1,))\n    while True:\n        x = Dense(1)(x)\n",
+        "def dl_model():\n"
+        "    x = Input((1,))\n"
+        "    for i in range(10**9):\n"
+        "        for j in range(10**9):\n"
+        "            x = Dense(1)(x)\n"
+        "    return Model(x, x)\n",
+        "x = " + "(" * 150 + "1" + ")" * 150 + "\n",
+        "def dl_model():\n    x = Input((1,))\n"
+        + "".join("    x = Add()([Dense(1)(x), x])\n" for _ in range(60))
+        + "    return Model(x, x)\n",  # 2^60 paths
+        "class M(nn.Module):\n    def forward(self, x):\n        return self(x)\n",
+    ],
+)
+def test_pathological_programs_end_quickly_without_crashing(source: str) -> None:
+    # Whatever the candidate does, it is scored (0 when unreadable) and never raises.
+    c = compare(KERAS_BRANCHES, source)
+    assert set(c.scores) == set(MEASURES)
