@@ -9,6 +9,7 @@ is irrevocable and inherited by every child. Files opened before the call stay u
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 from collections.abc import Iterable
 
@@ -87,12 +88,17 @@ def probe() -> str:
     try:
         abi = abi_version()
     except LandlockError as e:
-        reasons = {
-            38: "the kernel has no Landlock support (ENOSYS)",
-            95: "Landlock is disabled at boot (EOPNOTSUPP; add landlock to the lsm= list)",
-        }
-        return "unavailable: " + reasons.get(e.errno or 0, str(e))
+        return unavailable(e)
     return f"enforced (ABI {abi})"
+
+
+def unavailable(error: OSError) -> str:
+    """The one-line status for a failure of Landlock."""
+    reasons = {
+        errno.ENOSYS: "the kernel has no Landlock support (ENOSYS)",
+        errno.EOPNOTSUPP: "Landlock is off (EOPNOTSUPP; add landlock to the kernel's lsm= list)",
+    }
+    return "unavailable: " + reasons.get(error.errno or 0, error.strerror or str(error))
 
 
 def _handled_fs(abi: int) -> int:

@@ -169,7 +169,7 @@ def enter(
     except OSError as e:
         if landlock_expected:
             raise
-        landlock_state = f"unavailable: {e.strerror or e}"
+        landlock_state = landlock.unavailable(e)
     try:
         seccomp.install()
         seccomp_state = "enforced"

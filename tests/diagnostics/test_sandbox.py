@@ -9,8 +9,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import platform
 import socket
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -364,6 +367,41 @@ def test_a_symlink_out_of_the_temp_dir_counts_as_outside(tmp_path: Path) -> None
     (tmp_path / "link").symlink_to("/etc")
     with pytest.raises(SandboxViolation):
         _AuditHook(str(tmp_path))("open", (str(tmp_path / "link" / "passwd"), "w", os.O_WRONLY))
+
+
+WITHOUT_LANDLOCK = textwrap.dedent(
+    """
+    import ctypes, errno, json, sys
+    from deepeval_lsp.diagnostics import seccomp
+    from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+
+    # A kernel without Landlock, as far as this process and its children can tell.
+    prog = [(0x20, 0, 0, 0)]  # load the syscall number
+    for nr in (444, 445, 446):
+        prog += [(0x15, 0, 1, nr), (0x06, 0, 0, 0x00050000 | errno.ENOSYS)]
+    prog += [(0x06, 0, 0, 0x7FFF0000)]
+    filters = (seccomp._SockFilter * len(prog))(*(seccomp._SockFilter(*i) for i in prog))
+    fprog = seccomp._SockFprog(len(prog), filters)
+    libc = ctypes.CDLL(None)
+    assert libc.prctl(38, 1, 0, 0, 0) == 0 and libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0
+    pool = WorkerPool(env={"PYTHONPATH": sys.argv[1]})
+    print(json.dumps(pool.run("tests.diagnostics.sandbox_jobs:echo", {}, timeout_s=30)))
+    """
+)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"), reason="syscall numbers")
+def test_a_kernel_without_landlock_is_said_in_every_result() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", WITHOUT_LANDLOCK, str(REPO)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["status"] == "ok"  # the other layers still confine the job
+    landlock_state = result["sandbox"]["landlock"]
+    assert landlock_state == "unavailable: the kernel has no Landlock support (ENOSYS)"
+    assert result["sandbox"]["seccomp"] == "enforced"
 
 
 def test_limits_round_trip() -> None:
