@@ -902,4 +902,6 @@ def default_pool() -> WorkerPool:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 4 or not all(a.isdigit() for a in sys.argv[1:4]):
+        sys.exit("this is the dynamic pass's worker; WorkerPool starts it, with its pipes")
     _zygote_main(sys.argv[1:])
