@@ -273,7 +273,10 @@ def _without_download(fn: Any) -> Any:
     return build
 
 
-def _patch_keras_applications(setattr_: Any) -> None:
+@functools.cache
+def application_builders() -> tuple[tuple[Any, str, Any], ...]:
+    """(module, name, function) of every keras.applications constructor that takes `weights`.
+    Computed once (the worker calls it before forking: it costs ~20 ms)."""
     import inspect
     import types
 
@@ -281,7 +284,8 @@ def _patch_keras_applications(setattr_: Any) -> None:
 
     apps = getattr(keras, "applications", None)
     if apps is None:
-        return
+        return ()
+    out = []
     modules = [apps, *(m for m in vars(apps).values() if isinstance(m, types.ModuleType))]
     for mod in modules:
         for name, fn in list(vars(mod).items()):
@@ -289,9 +293,15 @@ def _patch_keras_applications(setattr_: Any) -> None:
                 continue
             try:
                 if "weights" in inspect.signature(fn).parameters:
-                    setattr_(mod, name, _without_download(fn))
+                    out.append((mod, name, fn))
             except (TypeError, ValueError):
                 continue
+    return tuple(out)
+
+
+def _patch_keras_applications(setattr_: Any) -> None:
+    for mod, name, fn in application_builders():
+        setattr_(mod, name, _without_download(fn))
 
 
 def _patch_keras(setattr_: Any) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from . import taxonomy as T
 from . import tf_compat
 from .error_classifier import classify, cpu_wording
-from .meta_patches import CAT_ATTR, code_position, patched, site_of
+from .meta_patches import CAT_ATTR, application_builders, code_position, patched, site_of
 from .program_slice import model_classes, slice_program
 from .shape_fixes import Proposal, keras_fix, torch_cat_fix, torch_fix
 
@@ -58,6 +58,11 @@ DATASET_SHAPES = [  # (pattern, channels, height, width)
 ]
 PRAGMA = re.compile(r"#\s*deepeval:\s*input\s*=\s*(.+)$", re.M)
 BATCH = 2  # batch 1 would make `x.squeeze()` drop the batch dimension
+
+
+if "keras" in sys.modules:  # in the worker's zygote: do the one-time work before forking
+    with contextlib.suppress(Exception):
+        application_builders()
 
 
 class MissingPackageUsed(RuntimeError):
