@@ -144,6 +144,64 @@ STUDY_SEQUENCE_FAILS = {
 }
 
 
+# The functional spelling of an operation and its layer/module class are one API for the
+# comparison (F.relu and nn.ReLU, layers.add and Add, torch.cat and Concatenate). The study
+# compared names as written, so study-compatible mode leaves them alone.
+_CANONICAL = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "softmax": "Softmax",
+    "log_softmax": "LogSoftmax",
+    "gelu": "GELU",
+    "silu": "SiLU",
+    "elu": "ELU",
+    "selu": "SELU",
+    "leaky_relu": "LeakyReLU",
+    "hardswish": "Hardswish",
+    "softplus": "Softplus",
+    "max_pool1d": "MaxPool1d",
+    "max_pool2d": "MaxPool2d",
+    "max_pool3d": "MaxPool3d",
+    "avg_pool1d": "AvgPool1d",
+    "avg_pool2d": "AvgPool2d",
+    "avg_pool3d": "AvgPool3d",
+    "adaptive_avg_pool1d": "AdaptiveAvgPool1d",
+    "adaptive_avg_pool2d": "AdaptiveAvgPool2d",
+    "adaptive_max_pool1d": "AdaptiveMaxPool1d",
+    "adaptive_max_pool2d": "AdaptiveMaxPool2d",
+    "dropout": "Dropout",
+    "dropout2d": "Dropout2d",
+    "flatten": "Flatten",
+    "linear": "Linear",
+    "conv1d": "Conv1d",
+    "conv2d": "Conv2d",
+    "conv3d": "Conv3d",
+    "layer_norm": "LayerNorm",
+    "embedding": "Embedding",
+    "interpolate": "Upsample",
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "mul": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "concatenate": "Concatenate",
+    "concat": "Concatenate",
+    "cat": "Concatenate",
+    "reshape": "Reshape",
+    "view": "Reshape",
+    "permute": "Permute",
+}
+
+
+def canonical_api(name: str) -> str:
+    """The one name under which the comparison knows an API (see _CANONICAL)."""
+    return _CANONICAL.get(name, name)
+
+
 class ExtractionError(Exception):
     """The program's model structure could not be read; the message says why (one line)."""
 
@@ -536,7 +594,8 @@ class _Interpreter:
                 if func.attr in _PASS_METHODS:
                     return owner
                 sources = set(owner.nodes) | self._tensor_args(call, env)
-                return self._node(func.attr, frozenset(sources), line)
+                method = func.attr if self.study_compat else canonical_api(func.attr)
+                return self._node(method, frozenset(sources), line)
             if isinstance(owner, Func | ModelValue):
                 return None
             if isinstance(owner, _Const):
@@ -607,7 +666,8 @@ class _Interpreter:
         head = dotted.split(".")[0]
         if head in self.aliases:
             dotted = self.aliases[head] + dotted[len(head) :]
-        return dotted.rsplit(".", 1)[-1] or None
+        name = dotted.rsplit(".", 1)[-1] or None
+        return name if self.study_compat or name is None else canonical_api(name)
 
     def _tensor_args(self, call: ast.Call, env: dict[str, Any]) -> set[int]:
         sources: set[int] = set()

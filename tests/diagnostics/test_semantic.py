@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from deepeval_lsp.diagnostics import CheckOptions, check
-from deepeval_lsp.diagnostics.api_graph import ExtractionError, extract
+from deepeval_lsp.diagnostics.api_graph import ExtractionError, canonical_api, extract
 from deepeval_lsp.diagnostics.reference import (
     BUILTIN_SUITE,
     ReferenceNotFound,
@@ -175,9 +175,10 @@ def test_loops_over_range_are_unrolled() -> None:
 def test_pytorch_module_with_a_residual_add() -> None:
     e = extract(TORCH_RESIDUAL)
     # Through each block's convolution, or along its skip connection (relu follows the add).
-    one_block = [("Conv2d", "BatchNorm2d", "relu"), ("relu",)]
+    # Functional spellings count as their layer classes (F.relu is ReLU).
+    one_block = [("Conv2d", "BatchNorm2d", "ReLU"), ("ReLU",)]
     expected = {
-        ("Conv2d", *a, *b, "adaptive_avg_pool2d", "flatten", "Linear")
+        ("Conv2d", *a, *b, "AdaptiveAvgPool2d", "Flatten", "Linear")
         for a in one_block
         for b in one_block
     }
@@ -186,10 +187,20 @@ def test_pytorch_module_with_a_residual_add() -> None:
         "Conv2d",
         "BatchNorm2d",
         "Linear",
-        "relu",
-        "adaptive_avg_pool2d",
-        "flatten",
+        "ReLU",
+        "AdaptiveAvgPool2d",
+        "Flatten",
     }
+
+
+def test_functional_and_layer_spellings_are_one_api() -> None:
+    modules = TORCH_RESIDUAL.replace("F.relu(", "nn.ReLU()(").replace(
+        "torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)", "nn.Flatten()(nn.AdaptiveAvgPool2d(1)(x))"
+    )
+    assert compare(TORCH_RESIDUAL, modules).scores["api_seq_f1"] == pytest.approx(100.0)
+    keras_fn = KERAS_BRANCHES.replace("Add()([main, branch])", "add([main, branch])")
+    assert compare(KERAS_BRANCHES, keras_fn).scores["api_set_f1"] == pytest.approx(100.0)
+    assert canonical_api("relu") == "ReLU" and canonical_api("Conv2D") == "Conv2D"
 
 
 def test_pytorch_sequential_at_module_level() -> None:
