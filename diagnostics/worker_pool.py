@@ -98,13 +98,15 @@ def _recv(fd: int) -> dict[str, Any] | None:
 class _Zygote:
     """The serving loop inside the zygote process."""
 
-    def __init__(self, req_fd: int, resp_fd: int, parent_pid: int, reads: list[str]) -> None:
+    def __init__(
+        self, req_fd: int, resp_fd: int, parent_pid: int, reads: list[str], root: str
+    ) -> None:
         self.extra_reads = reads
         self.req_fd = req_fd
         self.resp_fd = resp_fd
         self.parent_pid = parent_pid
         self.pid = os.getpid()
-        self.root = tempfile.mkdtemp(prefix="deepeval-worker-")
+        self.root = root  # made by the parent, which removes it too if this process is killed
         self.funcs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.child: int | None = None
         self.after_reply: list[Callable[[], object]] = []
@@ -515,7 +517,7 @@ def _output_tail(tmp: str, limit: int = 2000) -> str:
 
 def _zygote_main(argv: list[str]) -> None:
     req_fd, resp_fd, parent_pid = (int(a) for a in argv[:3])
-    zygote = _Zygote(req_fd, resp_fd, parent_pid, json.loads(argv[3]) if len(argv) > 3 else [])
+    zygote = _Zygote(req_fd, resp_fd, parent_pid, json.loads(argv[3]), argv[4])
     signal.signal(signal.SIGTERM, zygote.shutdown)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -594,16 +596,18 @@ class _Worker:
         self.resp_r = -1
         self.ready: dict[str, Any] | None = None
         self.log: Any = None
+        self.root: str | None = None  # the zygote's folder of job temp dirs
         self.write_lock = threading.Lock()
         self.next_id = 0
 
     def start(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="deepeval-worker-")
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         cmd = [
             sys.executable, "-P", "-m", "deepeval_lsp.diagnostics.worker_pool",
-            str(req_r), str(resp_w), str(os.getpid()), json.dumps(self.read_paths),
+            str(req_r), str(resp_w), str(os.getpid()), json.dumps(self.read_paths), self.root,
         ]
         try:
             self.proc = _spawn(
@@ -646,6 +650,9 @@ class _Worker:
         if self.log is not None:
             self.log.close()
             self.log = None
+        if self.root is not None:  # the zygote removes it itself, unless it was killed
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
         self.ready = None
 
     def _why_dead(self) -> str:
@@ -902,6 +909,6 @@ def default_pool() -> WorkerPool:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4 or not all(a.isdigit() for a in sys.argv[1:4]):
+    if len(sys.argv) != 6 or not all(a.isdigit() for a in sys.argv[1:4]):
         sys.exit("this is the dynamic pass's worker; WorkerPool starts it, with its pipes")
     _zygote_main(sys.argv[1:])

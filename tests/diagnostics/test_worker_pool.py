@@ -158,12 +158,14 @@ async def test_run_async_returns_results(pool: WorkerPool) -> None:
 
 def test_a_killed_zygote_is_restarted_on_the_next_call(pool: WorkerPool) -> None:
     (old,) = pool.zygote_pids
+    root = os.path.dirname(pool.run(JOBS + "echo", {}, timeout_s=10)["cwd"])
     os.kill(old, signal.SIGKILL)
     wait_until(lambda: not running(old), 5, "the zygote to die")
     result = pool.run(JOBS + "meta_conv", {"batch": 1}, timeout_s=10)
     assert result["status"] == "ok", result
     (new,) = pool.zygote_pids
     assert new != old and running(new)
+    assert not os.path.exists(root), "the killed zygote's temp folder was left behind"
 
 
 def test_close_stops_the_zygote_even_while_it_warms() -> None:
