@@ -135,12 +135,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from deepeval_lsp.diagnostics.text import apply_edits
 
-    pool = _start_pool(options)
+    files = list(iter_files(args.paths))
+    pool = _start_pool(options, files)
     reports: list[Report] = []
     sources: dict[str, str] = {}
     fixed = 0
     try:
-        for path in iter_files(args.paths):
+        for path in files:
             try:
                 source = read_source(path)
             except UncheckableFile as e:
@@ -196,14 +197,19 @@ def _write(path: str, source: str) -> None:
     os.replace(tmp, path)
 
 
-def _start_pool(options):
-    """The warm worker pool for the dynamic pass, when it is wanted and available."""
+def _start_pool(options, files: list[str]):
+    """The warm worker pool for the dynamic pass, when it is wanted and available.
+
+    The sandbox lets the checked programs read the folders they live in (for their local
+    imports) and nothing else of the user's.
+    """
     if not options.dynamic:
         return None
     from deepeval_lsp.diagnostics.worker_pool import WorkerPool, WorkerStartError
 
+    folders = sorted({str(Path(f).resolve().parent) for f in files if Path(f).is_file()})
     try:
-        return WorkerPool(1)
+        return WorkerPool(1, read_paths=folders)
     except (WorkerStartError, OSError) as e:
         print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
         return None
