@@ -351,6 +351,7 @@ def test_every_study_reference_is_100_percent_similar_to_itself(
 CELLS_WITHIN_BAR = [
     ("codellama_7b_instruct_hf", "zeroshot"),
     ("gpt_4o", "oneshot"),
+    ("gpt_4o", "oneshotcot"),
     ("gpt_4o", "fewshot"),
     ("deepseek_coder_v2_lite_instruct", "fewshot"),
     ("gemma_2_9b_it", "oneshotcot"),
