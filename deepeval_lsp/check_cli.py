@@ -48,6 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--input-shape", metavar="SHAPE", help="default input shape with batch, e.g. 1,3,32,32"
     )
     p.add_argument("--framework", choices=("auto", "torch", "keras"), default="auto")
+    p.add_argument("--task", metavar="ID", help="compare with this task's reference program")
+    p.add_argument("--suite", metavar="PATH", default="builtin",
+                   help="the suite holding --task or a '# deepeval: task=ID' line: a folder in "
+                        "the study's layout, or builtin (default)")
+    p.add_argument("--no-semantic", action="store_true",
+                   help="skip the comparison with the task's reference")
     p.add_argument(
         "--timeout",
         type=float,
@@ -106,7 +112,20 @@ def build_options(args: argparse.Namespace):
         raise UsageError(str(e)) from None
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    reference = requirement = None
+    if args.task is not None:
+        from deepeval_lsp.diagnostics.reference import ReferenceNotFound, find_task_reference
+
+        try:
+            reference, requirement = find_task_reference(args.task, args.suite)
+        except ReferenceNotFound as e:
+            raise UsageError(str(e)) from None
     return CheckOptions(
+        semantic=not args.no_semantic,
+        task_id=args.task,
+        suite=args.suite,
+        reference_source=reference,
+        requirement=requirement,
         dynamic=not args.no_dynamic,
         framework=args.framework,
         input_shape=_shape(args.input_shape),
@@ -179,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
         text = render_text(reports, sources, colour=colour, frames=not args.no_frames)
         if text:
             print(text)
+        for r in reports:
+            if r.semantic and "api_set_f1" in r.semantic:
+                task = f" (task {r.semantic['task']})" if r.semantic.get("task") else ""
+                print(f"{r.path}: semantic{task}: API set F1 {r.semantic['api_set_f1']:.1f}, "
+                      f"API sequence F1 {r.semantic['api_seq_f1']:.1f}")
         if args.summary:
             for r in reports:
                 if r.model:

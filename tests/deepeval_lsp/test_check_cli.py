@@ -140,3 +140,21 @@ def test_folder_walk_skips_virtualenvs(tmp_path: Path) -> None:
     (tmp_path / "pkg" / "m.py").write_text("import torch\n")
     r = cli("--no-dynamic", "--format", "json", str(tmp_path))
     assert [e["path"] for e in json.loads(r.stdout)] == [str(tmp_path / "pkg" / "m.py")]
+
+
+def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
+    import tomllib
+
+    from deepeval_lsp.diagnostics import reference as ref_mod
+
+    suite = Path(ref_mod.__file__).resolve().parent.parent / "benchmark" / "suites" / "builtin"
+    toml = sorted(suite.rglob("*.toml"))[0]
+    task_id = tomllib.loads(toml.read_text())["id"]
+    reference = toml.with_suffix(".py").read_text()
+    f = tmp_path / "mine.py"
+    f.write_text(reference)
+    r = cli("--no-dynamic", "--task", task_id, str(f))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"semantic (task {task_id}): API set F1 100.0, API sequence F1 100.0" in r.stdout
+    r = cli("--no-dynamic", "--task", "no_such_task", str(f))
+    assert r.returncode == 2 and "no task 'no_such_task'" in r.stderr
