@@ -27,7 +27,10 @@ class Net(nn.Module):
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "deepeval_lsp", "check", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -58,9 +61,21 @@ def test_json_output_shape(bad_file: Path) -> None:
     (entry,) = json.loads(r.stdout)
     assert entry["path"] == str(bad_file)
     d = entry["diagnostics"][0]
-    assert set(d) >= {"code", "severity", "range", "message", "python_error", "dl_error",
-                      "root_cause", "related", "fixes"}
-    assert d["range"] == {"start": {"line": 6, "character": 23}, "end": {"line": 6, "character": 29}}
+    assert set(d) >= {
+        "code",
+        "severity",
+        "range",
+        "message",
+        "python_error",
+        "dl_error",
+        "root_cause",
+        "related",
+        "fixes",
+    }
+    assert d["range"] == {
+        "start": {"line": 6, "character": 23},
+        "end": {"line": 6, "character": 29},
+    }
     assert d["severity"] == "error" and d["dl_error"] == "Non-Existent API Attribute Access"
     assert d["fixes"][0]["verified"] is True
     assert d["fixes"][0]["edits"][0]["new_text"] == "Conv2d"
@@ -78,11 +93,16 @@ def test_sarif_output(bad_file: Path) -> None:
     assert first["ruleId"] == "DL104" and first["level"] == "error"
     region = first["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (7, 24)
-    assert first["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "Conv2d"
+    assert (
+        first["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
+        == "Conv2d"
+    )
 
 
 def test_select_and_ignore(bad_file: Path) -> None:
-    r = cli("--no-dynamic", "--format", "json", "--select", "DL1", "--ignore", "DL104", str(bad_file))
+    r = cli(
+        "--no-dynamic", "--format", "json", "--select", "DL1", "--ignore", "DL104", str(bad_file)
+    )
     codes = [d["code"] for d in json.loads(r.stdout)[0]["diagnostics"]]
     assert codes == ["DL101"]
     r = cli("--no-dynamic", "--select", "DL9", str(bad_file))
@@ -103,8 +123,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert cli("--format", "xml", str(tmp_path)).returncode == 2
     r = cli("--input-shape", "a,b", str(tmp_path))
     assert r.returncode == 2 and "--input-shape" in r.stderr
-    top = subprocess.run([sys.executable, "-m", "deepeval_lsp", "frobnicate"],
-                         capture_output=True, text=True)
+    top = subprocess.run(
+        [sys.executable, "-m", "deepeval_lsp", "frobnicate"], capture_output=True, text=True
+    )
     assert top.returncode == 2 and "unknown command" in top.stderr
 
 
