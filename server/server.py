@@ -26,6 +26,7 @@ from deepeval_lsp import __version__
 
 from . import convert
 from .debounce import Debouncer
+from .documents import LspWorkspace
 from .dynamic import FullChecker, frameworks_missing
 from .protocol import DeepevalProtocol
 from .settings import Settings, parse_settings
@@ -309,6 +310,8 @@ def create_server() -> DeepevalServer:
 
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: DeepevalServer, params: lsp.InitializeParams) -> None:
+        # pygls made the workspace just before this handler: make it count lines as editors do.
+        ls.workspace.__class__ = LspWorkspace
         options = params.initialization_options
         if isinstance(options, dict) and "settings" in options:
             ls.apply_settings(options["settings"])

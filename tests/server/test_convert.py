@@ -78,3 +78,24 @@ def test_fix_all_skips_overlapping_fixes():
     assert fix_all.edit.document_changes[0].text_document.version == 3
     unverified = [a for a in actions if "(unverified)" in a.title]
     assert len(unverified) == 1 and not unverified[0].is_preferred
+
+
+def test_lines_are_counted_as_editors_count_them():
+    from deepeval_lsp.server.documents import LspTextDocument, lsp_lines
+    from pygls.workspace import TextDocument
+
+    text = "a = 1\x0c # page\nb = 2\u2028\r\nc = 3\rd"
+    assert lsp_lines(text) == ("a = 1\x0c # page\n", "b = 2\u2028\r\n", "c = 3\r", "d")
+    assert lsp_lines("") == () and lsp_lines("x\n") == ("x\n",)
+    doc = TextDocument("file:///t.py", text)
+    doc.__class__ = LspTextDocument
+    # The editor's line 1 is `b = 2…`: replace its `2`.
+    doc.apply_change(
+        lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(
+                start=lsp.Position(line=1, character=4), end=lsp.Position(line=1, character=5)
+            ),
+            text="9",
+        )
+    )
+    assert doc.source == text.replace("b = 2", "b = 9")

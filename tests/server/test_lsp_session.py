@@ -128,3 +128,41 @@ async def test_model_summary_before_a_model_builds(client: LanguageClient, tmp_p
         lsp.ExecuteCommandParams(command="deepeval.server.modelSummary", arguments=[uri])
     )
     assert summary["model"] is None and summary["text"].startswith("No model summary")
+
+
+async def test_incremental_edits_below_a_form_feed_land_on_the_editors_line(
+    client: LanguageClient, tmp_path: Path
+):
+    # Form feeds are page breaks in some Python files; editors do not count them as line ends.
+    text = "import torch\x0c  # page one\n\nx = torch.zeros(2, 3)\ny = 1\n"
+    uri = open_doc(client, tmp_path / "pages.py", text)
+    await wait_final(client, uri, 1)
+    assert diagnostics_of(client, uri) == []
+    # The editor's line 3 is `y = 1`: make it `y = (` (an unclosed parenthesis).
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                lsp.TextDocumentContentChangePartial(
+                    range=lsp.Range(
+                        start=lsp.Position(line=3, character=4),
+                        end=lsp.Position(line=3, character=5),
+                    ),
+                    text="(",
+                )
+            ],
+        )
+    )
+    await wait_final(client, uri, 2)
+    expected = check(
+        text.replace("y = 1", "y = ("), str(tmp_path / "pages.py"), CheckOptions(dynamic=False)
+    )
+    got = [
+        (d.code, d.range.start.line, d.range.start.character, d.message)
+        for d in diagnostics_of(client, uri)
+    ]
+    want = [
+        (d.code, d.range.start.line, d.range.start.character, d.message)
+        for d in expected.diagnostics
+    ]
+    assert got == want and got[0][1] == 3
