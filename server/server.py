@@ -26,7 +26,7 @@ from deepeval_lsp import __version__
 
 from . import convert
 from .debounce import Debouncer
-from .documents import LspWorkspace
+from .documents import LspWorkspace, lsp_lines
 from .dynamic import FullChecker, frameworks_missing
 from .protocol import DeepevalProtocol
 from .settings import Settings, parse_settings
@@ -267,7 +267,7 @@ class DeepevalServer(LanguageServer):
                 continue
             report = await self.checker.run(lambda p=path: check_path(p, options, pool=pool))
             found += len(report.diagnostics)
-            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines(True)
+            lines = lsp_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
             cols = convert.Columns(lines, self.workspace.position_codec)
             self.text_document_publish_diagnostics(
                 lsp.PublishDiagnosticsParams(
