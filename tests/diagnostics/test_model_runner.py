@@ -280,3 +280,11 @@ class Net(nn.Module):
     result, _ = _run(tmp_path, source)
     assert result["errors"] == [], [e["message"] for e in result["errors"]]
     assert result["summary"]["input_shapes"] == [[2, 3, 20, 12]]
+
+
+def test_the_worker_warm_up_programs_build_clean():
+    from deepeval_lsp.diagnostics import model_runner
+
+    for source in (model_runner._WARM_TORCH, model_runner._WARM_KERAS):
+        result = run_job({"source": source, "path": "<warm>"})
+        assert result["errors"] == [] and result["executable"] is True
