@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .model import Diagnostic, Report
 from .options import CheckOptions
-from .static_pass import run_static
+from .static_pass import StaticResult, run_static
 
 if TYPE_CHECKING:
     from .worker_pool import WorkerPool
@@ -61,12 +61,18 @@ def check(
     options: CheckOptions | None = None,
     *,
     pool: WorkerPool | None = None,
+    static: StaticResult | None = None,
 ) -> Report:
-    """Check one document's text. `path` names it in diagnostics (it need not exist on disk)."""
+    """Check one document's text. `path` names it in diagnostics (it need not exist on disk).
+
+    `static` is the static pass's result for this very text and options when the caller already
+    has it (the language server publishes it first), so it is not computed twice.
+    """
     options = options or CheckOptions()
     report = Report(path=path)
     t0 = time.perf_counter()
-    static = run_static(source, path, options)
+    if static is None:
+        static = run_static(source, path, options)
     report.timings_ms["static"] = (time.perf_counter() - t0) * 1000
     report.passes["static"] = "ran"
     if static.fatal:

@@ -8,6 +8,7 @@ from typing import Any
 
 from .model import Diagnostic, ModelSummary, Report
 from .taxonomy import CODES
+from .text import SourceText
 
 _FRAME_WIDTH = 120
 _COLOURS = {"error": "31", "warning": "33", "information": "36", "hint": "2", "bold": "1"}
@@ -31,7 +32,7 @@ def render_text(
         if report.error:
             out.append(f"{report.path}: {_c('cannot check', 'error', colour)}: {report.error}")
             continue
-        lines = sources.get(report.path, "").splitlines()
+        lines = SourceText(sources.get(report.path, "")).plain_lines()
         for d in report.diagnostics:
             out.append(_diagnostic_text(report.path, d, lines, colour, frames))
     return "\n".join(out)
@@ -96,8 +97,8 @@ def render_model_summary(summary: ModelSummary) -> str:
         rows.append(
             (
                 f"{indent}{layer.name} ({layer.type})",
-                _fmt_shape(layer.input_shape),
-                _fmt_shape(layer.output_shape),
+                format_shape(layer.input_shape),
+                format_shape(layer.output_shape),
                 f"{layer.params:,}",
             )
         )
@@ -114,16 +115,21 @@ def render_model_summary(summary: ModelSummary) -> str:
     lines.append(f"Total params: {summary.total_params:,}")
     lines.append(f"Trainable params: {summary.trainable_params:,}")
     lines.append(f"Non-trainable params: {summary.total_params - summary.trainable_params:,}")
-    lines.append(f"Input shape(s): {', '.join(_fmt_shape(s) for s in summary.input_shapes)}")
-    lines.append(f"Output shape: {_fmt_shape(summary.output_shape)}")
+    lines.append(f"Input shape(s): {', '.join(format_shape(s) for s in summary.input_shapes)}")
+    lines.append(f"Output shape: {format_shape(summary.output_shape)}")
     lines.append(rule)
     return "\n".join(lines)
 
 
-def _fmt_shape(shape: Any) -> str:
+def format_shape(shape: Any, missing: str = "--") -> str:
+    """`(1, 3, 32, 32)`; several shapes (a multi-output layer) are joined with commas."""
     if shape is None:
-        return "--"
-    return "(" + ", ".join(str(x) for x in shape) + ")" if isinstance(shape, tuple) else str(shape)
+        return missing
+    if isinstance(shape, tuple | list):
+        if shape and all(isinstance(s, tuple | list) for s in shape):
+            return ", ".join(format_shape(s, missing) for s in shape)
+        return "(" + ", ".join(str(x) for x in shape) + ")"
+    return str(shape)
 
 
 def render_json(reports: Sequence[Report]) -> str:

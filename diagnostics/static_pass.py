@@ -35,7 +35,9 @@ def parse(source: str, path: str) -> tuple[ast.Module | None, Diagnostic | None,
             # Errors the compiler finds after parsing (`return` outside a function, `break`
             # outside a loop) are found by the scope analysis, which is cheaper than compiling;
             # the rarer ones surface when the dynamic pass compiles the file.
-            tree = ast.parse(source, filename=path)
+            # Not the real path: CPython would read the saved file to describe a syntax error,
+            # which differs from an unsaved buffer.
+            tree = ast.parse(source, filename="<document>")
     except SyntaxError as e:
         return None, _syntax_diagnostic(source, e), None
     except (RecursionError, MemoryError):

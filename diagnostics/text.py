@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 
 from .model import Position, Range, TextEdit
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 class SourceText:
@@ -13,7 +16,9 @@ class SourceText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lines = text.splitlines(keepends=True) or [""]
+        # Lines end at \n, \r\n or \r only, as for Python's parser and for editors (str.splitlines
+        # also splits at form feeds and other separators, which would shift every line below).
+        self.lines = _LINE.findall(text) or [""]
 
     def line(self, i: int) -> str:
         if 0 <= i < len(self.lines):
@@ -47,6 +52,10 @@ class SourceText:
             return len(self.text)
         base = sum(len(x) for x in self.lines[: pos.line])
         return base + min(pos.character, len(self.line(pos.line)))
+
+    def plain_lines(self) -> list[str]:
+        """The lines without their line breaks."""
+        return [self.line(i) for i in range(len(self.lines))]
 
     def line_end(self, line0: int) -> Position:
         return Position(line0, len(self.line(line0)))

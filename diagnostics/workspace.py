@@ -7,6 +7,7 @@ Names in the user's modules are read with jedi, which parses (never imports) the
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def defined_names(module_file: Path) -> frozenset[str] | None:
     return _defined_names(str(module_file), mtime)
 
 
+_JEDI = threading.Lock()  # jedi is not thread-safe; the server checks on two threads
+
+
 @lru_cache(maxsize=256)
 def _defined_names(module_file: str, mtime: int) -> frozenset[str] | None:
     import jedi
@@ -57,6 +61,7 @@ def _defined_names(module_file: str, mtime: int) -> frozenset[str] | None:
         return None
     if "import *" in source or "__getattr__" in source or "globals()" in source:
         return None
-    script = jedi.Script(source, path=module_file)
-    names = script.get_names(all_scopes=False, definitions=True, references=False)
-    return frozenset(n.name for n in names)
+    with _JEDI:
+        script = jedi.Script(source, path=module_file)
+        names = script.get_names(all_scopes=False, definitions=True, references=False)
+        return frozenset(n.name for n in names)

@@ -13,6 +13,7 @@ from typing import Any
 
 from deepeval_lsp.diagnostics import Diagnostic, Fix, ModelSummary, Range, Report, Severity
 from deepeval_lsp.diagnostics.model import LayerSummary, Position
+from deepeval_lsp.diagnostics.render import format_shape
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace.position_codec import PositionCodec
@@ -185,13 +186,7 @@ def code_actions(
 
 
 def fmt_shape(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    if isinstance(shape, tuple | list):
-        if shape and all(isinstance(s, tuple | list) for s in shape):
-            return ", ".join(fmt_shape(s) for s in shape)
-        return "(" + ", ".join(str(x) for x in shape) + ")"
-    return str(shape)
+    return format_shape(shape, missing="?")
 
 
 def fmt_params(n: int) -> str:

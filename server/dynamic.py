@@ -9,11 +9,9 @@ installed checkers, `check` still runs and says in its report that the dynamic p
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import importlib
 import importlib.util
 import logging
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,53 +47,33 @@ def frameworks_missing() -> str | None:
 class CancellablePool:
     """The pool as `check` sees it, for one check: `cancel()` kills that check's sandboxed child.
 
-    `check` is synchronous and runs on a checker thread. Where the pool takes a cancellation
-    ticket on its thread-side entry point, jobs run right here with one; otherwise each goes
-    through the pool's public `run_async` on the server's event loop (one more thread hop),
-    whose cancellation kills the child just the same.
+    `check` is synchronous and runs on a checker thread; each of its jobs runs with a
+    cancellation token of the pool's, so `cancel()` from the event loop stops it at once.
     """
 
-    def __init__(self, pool: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, pool: Any) -> None:
+        from deepeval_lsp.diagnostics.worker_pool import CancelToken
+
         self._pool = pool
-        self._loop = loop
+        self._token_type = CancelToken
         self._lock = threading.Lock()
         self._cancelled = False
-        self._tickets: list[Any] = []
-        self._jobs: set[concurrent.futures.Future[dict[str, Any]]] = set()
-        module = sys.modules.get(type(pool).__module__)
-        self._ticket_type = getattr(module, "_Ticket", None)
-        self._direct = self._ticket_type is not None and callable(getattr(pool, "_run", None))
+        self._tokens: list[Any] = []
 
     def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
-        if self._direct:
-            ticket = self._ticket_type()  # type: ignore[misc]
-            with self._lock:
-                if self._cancelled:
-                    return {"status": "cancelled"}
-                self._tickets.append(ticket)
-            return self._pool._run(func, payload, timeout_s, ticket)
+        token = self._token_type()
         with self._lock:
             if self._cancelled:
                 return {"status": "cancelled"}
-            job = asyncio.run_coroutine_threadsafe(
-                self._pool.run_async(func, payload, timeout_s=timeout_s), self._loop
-            )
-            self._jobs.add(job)
-        try:
-            return job.result()
-        except concurrent.futures.CancelledError:
-            return {"status": "cancelled"}
-        finally:
-            self._jobs.discard(job)
+            self._tokens.append(token)
+        return self._pool.run(func, payload, timeout_s=timeout_s, cancel=token)
 
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
-            tickets, jobs = list(self._tickets), list(self._jobs)
-        for ticket in tickets:
-            ticket.cancel()
-        for job in jobs:
-            job.cancel()
+            tokens = list(self._tokens)
+        for token in tokens:
+            token.cancel()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
@@ -111,6 +89,7 @@ class FullChecker:
         self._pool: Any = None
         self._pool_failed: str | None = None
         self._lock = threading.Lock()
+        self.read_paths: list[str] = []  # what checked programs may read: the workspace
 
     def _get_pool(self) -> Any:
         with self._lock:
@@ -118,25 +97,29 @@ class FullChecker:
                 return self._pool
             try:
                 module = importlib.import_module(POOL_MODULE)
-                self._pool = module.WorkerPool(1)
+                self._pool = module.WorkerPool(1, read_paths=self.read_paths)
             except Exception as e:  # the static results still stand; say why once
                 self._pool_failed = f"{type(e).__name__}: {e}"
                 log.warning("the dynamic worker pool did not start: %s", self._pool_failed)
             return self._pool
 
-    def _check(self, source: str, path: str, options: CheckOptions, pool: Any) -> Report:
-        return check(source, path, options, pool=pool)
+    def _check(
+        self, source: str, path: str, options: CheckOptions, pool: Any, static: Any
+    ) -> Report:
+        return check(source, path, options, pool=pool, static=static)
 
-    async def check(self, source: str, path: str, options: CheckOptions) -> Report:
+    async def check(
+        self, source: str, path: str, options: CheckOptions, static: Any = None
+    ) -> Report:
         """The full report. Cancelling the awaiting task kills the check's sandboxed child."""
         loop = asyncio.get_running_loop()
         pool = self._pool
         if pool is None:  # starting it may block: not on the event loop
             pool = await loop.run_in_executor(self._executor, self._get_pool)
-        own = CancellablePool(pool, loop) if pool is not None else None
+        own = CancellablePool(pool) if pool is not None else None
         try:
             return await loop.run_in_executor(
-                self._executor, self._check, source, path, options, own
+                self._executor, self._check, source, path, options, own, static
             )
         except asyncio.CancelledError:
             if own is not None:

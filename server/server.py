@@ -19,6 +19,7 @@ from typing import Any
 from deepeval_lsp.diagnostics import ModelSummary, Report, check
 from deepeval_lsp.diagnostics.check import MAX_FILE_BYTES
 from deepeval_lsp.diagnostics.model import Position, Range
+from deepeval_lsp.diagnostics.static_pass import StaticResult, run_static
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
@@ -63,6 +64,8 @@ class DeepevalServer(LanguageServer):
         self.debouncer = Debouncer()
         self.checker = FullChecker()
         self.docs: dict[str, DocState] = {}
+        # The static pass's result of each document's latest version, for its full check.
+        self._static: dict[str, tuple[int | None, StaticResult]] = {}
         self.no_framework = frameworks_missing()
         self._shown: set[str] = set()
         self._pending_messages: list[tuple[lsp.MessageType, str]] = []
@@ -117,11 +120,15 @@ class DeepevalServer(LanguageServer):
 
     # -- checking -----------------------------------------------------------------------------
 
-    def static_report(self, source: str, path: str) -> Report:
+    def static_report(self, source: str, path: str, uri: str | None = None,
+                      version: int | None = None) -> Report:
         if len(source) > MAX_FILE_BYTES:
             return Report(path=path, error="document too large to check")
         options = self.settings.check_options(dynamic=False, root=self.root())
-        return check(source, path, options)
+        static = run_static(source, path, options)
+        if uri is not None:  # the full check of this version reuses it
+            self._static[uri] = (version, static)
+        return check(source, path, options, static=static)
 
     def on_document(self, uri: str) -> None:
         """The document was opened or changed: static now, the full check after the debounce."""
@@ -140,7 +147,7 @@ class DeepevalServer(LanguageServer):
         else:
             self.debouncer.cancel(uri)
         try:
-            report = self.static_report(source, path)
+            report = self.static_report(source, path, uri, version)
         except Exception as e:  # a checker bug must not take the editor's server down
             log.exception("static check failed for %s", uri)
             self.log(
@@ -153,8 +160,10 @@ class DeepevalServer(LanguageServer):
     async def _full_check(self, uri: str, version: int | None, source: str) -> None:
         path = convert.uri_to_path(uri)
         options = self.settings.check_options(dynamic=True, root=self.root())
+        cached = self._static.get(uri)
+        static = cached[1] if cached is not None and cached[0] == version else None
         try:
-            report = await self.checker.check(source, path, options)
+            report = await self.checker.check(source, path, options, static)
         except Exception as e:
             log.exception("full check failed for %s", uri)
             self.log(
@@ -205,6 +214,7 @@ class DeepevalServer(LanguageServer):
     def on_close(self, uri: str) -> None:
         self.debouncer.cancel(uri)
         self.docs.pop(uri, None)
+        self._static.pop(uri, None)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
@@ -321,6 +331,8 @@ def create_server() -> DeepevalServer:
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: DeepevalServer, params: lsp.InitializedParams) -> None:
         ls.flush_messages()
+        root = ls.root()
+        ls.checker.read_paths = [root] if root else []
         ls.checker.run_soon(ls.checker.warm, ls.dynamic_enabled)
         if ls.no_framework:
             ls.tell(
