@@ -7,12 +7,9 @@ similarity). Nothing is invented: where a pass did not run, the
 value stays None (NULL in the database, "not measured" in reports). The one inference made
 here is that a program that does not parse cannot run, so it is not executable.
 
-A PyTorch task's inputs are given to the dynamic pass as the documented input pragma, appended
-as a last comment line (`# deepeval: input=…`, so no line number moves), because the task's
-declared inputs must win over a guess from a dataset named in the requirement, and a task may
-take several inputs. The pragma has no dtype, so integer inputs (token ids) go through
-`CheckOptions.input_shape` instead, where the dynamic pass infers the dtype from the first
-layer. The recorded code is the program as the model wrote it.
+A task's inputs reach the dynamic pass as `CheckOptions.inputs` (shape, dtype and bound of
+each), which win over any guess from a dataset named in the requirement; multi-input models get
+all of them, token ids as integers. The recorded code is the program as the model wrote it.
 
 Outcomes: `executable`, `failed` (the dynamic pass ran it and it raised), `not_measured`
 (checked, but nothing decided executability), `empty` (no code in the answer), `missing` (a
@@ -24,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,9 +36,6 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 
-_PRAGMA = re.compile(r"#\s*deepeval:\s*input\s*=", re.M)
-
-
 @dataclass
 class Scored:
     """What the store records for one program."""
@@ -56,13 +49,9 @@ def options_for(
     task: Task, *, dynamic: bool = True, timeout_ms: int = 10_000, paper_compat: bool = False
 ) -> CheckOptions:
     """The check options that score a program as an answer to `task`."""
-    extra: dict[str, Any] = {}
-    if "inputs" in CheckOptions.__dataclass_fields__ and task.inputs:
-        # typed inputs (shape, dtype, high) where the checkers accept them: mixed float and
-        # integer inputs (image + label, ids + features) need them
-        extra["inputs"] = tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs)
     return CheckOptions(
-        **extra,
+        # every input with its dtype: mixed float and integer inputs (ids + features) need them
+        inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs) or None,
         dynamic=dynamic,
         semantic=True,
         framework=task.framework,
@@ -102,7 +91,7 @@ def score_program(
     if not code.strip():
         return Scored(fields=empty_fields("empty", code))
     t0 = time.perf_counter()
-    report = check(with_input_pragma(code, task), path or f"{task.id}.py", options, pool=pool)
+    report = check(code, path or f"{task.id}.py", options, pool=pool)
     scores: dict[str, float] = {}
     if report.semantic:
         for name, value in report.semantic.items():
@@ -117,17 +106,6 @@ def score_program(
     fields["scoring_ms"] = (time.perf_counter() - t0) * 1000
     return Scored(fields=fields, findings=[finding_row(d) for d in report.diagnostics],
                   scores=scores)
-
-
-def with_input_pragma(code: str, task: Task) -> str:
-    """`code` with the task's input shapes stated for the dynamic pass (PyTorch tasks)."""
-    if task.framework != "torch" or not task.inputs or _PRAGMA.search(code):
-        return code
-    if any(s.dtype != "float32" for s in task.inputs):
-        return code  # the pragma cannot say int64: options.input_shape carries the shape
-    shapes = [tuple(s.shape) for s in task.inputs]
-    value = shapes[0] if len(shapes) == 1 else tuple(shapes)
-    return code + ("" if code.endswith("\n") else "\n") + f"# deepeval: input={value}\n"
 
 
 def _unparsable(report: Report) -> bool:

@@ -40,6 +40,8 @@ def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
         "source": source,
         "path": path,
         "input_shape": list(options.input_shape) if options.input_shape else None,
+        "inputs": [[list(shape), dtype, high] for shape, dtype, high in options.inputs]
+        if options.inputs else None,
         "framework": options.framework,
         "requirement": options.requirement,
     }

@@ -142,6 +142,7 @@ class _Run:
     input_note: str | None = None
     records: dict[int, dict[str, Any]] = field(default_factory=dict)  # forward hooks, by id
     undecided: bool = False  # built, but forward could not run (no input shape)
+    input_dtypes: list[str] | None = None  # per input, when the task says (token ids are int64)
     producers: dict[int, Any] = field(default_factory=dict)  # id(output tensor) -> module
     inputs_of: dict[int, Any] = field(default_factory=dict)  # id(module) -> its last input
     alive: list[Any] = field(default_factory=list)
@@ -606,9 +607,17 @@ def _torch_candidates(run: _Run, model: Any, payload: dict[str, Any]
                       ) -> tuple[list[list[tuple[int, ...]]], str | None, bool]:
     first = _first_leaf(model)
     integer = type(first).__name__ in ("Embedding", "EmbeddingBag")
+    typed = payload.get("inputs")
+    if typed:  # a task's own spec: every input with its dtype
+        shapes = [tuple(spec[0]) for spec in typed]
+        run.input_dtypes = [str(spec[1]) for spec in typed]
+        return [shapes], None, integer
     pragma = _pragma_shapes(run.source)
     if pragma:
         return [pragma], None, integer
+    given = payload.get("input_shape")
+    if given:  # stated by the user: it wins over any guess
+        return [[tuple(given)]], None, integer
     ann = _annotation_shapes(model)
     if ann:
         return [ann], None, integer
@@ -620,9 +629,6 @@ def _torch_candidates(run: _Run, model: Any, payload: dict[str, Any]
             cands.insert(0, [(BATCH, math.prod(ds))])
         return (cands, f"input shape {cands[0][0]} assumed from the dataset named in the file",
                 integer)
-    given = payload.get("input_shape")
-    if given:
-        return [[tuple(given)]], None, integer
     if first is None:
         return [], None, False
     cands, words, integer = _guesses_from_layer(first)
@@ -647,8 +653,9 @@ def _run_torch(run: _Run, model: Any, payload: dict[str, Any]) -> None:
         return
     first_error: BaseException | None = None
     for i, shapes in enumerate(candidates):
-        inputs = [torch.zeros(s, dtype=torch.long) if integer else torch.empty(s)
-                  for s in shapes]
+        dtypes = run.input_dtypes or ["int64" if integer else "float32"] * len(shapes)
+        inputs = [torch.zeros(s, dtype=torch.long) if d.startswith("int") else torch.empty(s)
+                  for s, d in zip(shapes, dtypes, strict=False)]
         records: dict[int, dict[str, Any]] = {}
         run.records = records
         hooks = _summary_hooks(run, records)
