@@ -58,6 +58,7 @@ def options_for(
         input_shape=tuple(task.inputs[0].shape) if task.inputs else None,
         timeout_ms=timeout_ms,
         verify_fixes=False,  # fixes are for editors; scoring needs only the verdict
+        fix_static_first=False,  # the verdict is on the program as written
         task_id=task.id,
         reference_source=task.reference,
         requirement=task.requirement,

@@ -43,6 +43,7 @@ def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
         "inputs": [[list(shape), dtype, high] for shape, dtype, high in options.inputs]
         if options.inputs else None,
         "framework": options.framework,
+        "workspace_root": options.workspace_root,
         "requirement": options.requirement,
     }
 
@@ -55,6 +56,54 @@ def run_job(pool: WorkerPool, source: str, path: str, options: CheckOptions, *,
     return pool.run(JOB, payload, timeout_s=options.timeout_ms / 1000)
 
 
+def static_pre_edits(source: str, static: list[Diagnostic]) -> list[list[Any]]:
+    """The static findings' verified fixes as edits that keep every line where it is.
+
+    The dynamic pass applies them before building, so a hallucinated `nn.Conv2D` or a missing
+    `import torch.nn.functional as F` does not hide the shape mistakes behind it. A new import
+    line becomes `import X; ` in front of the first line (or `; import X` after the last
+    `__future__` import), so the line numbers of the findings stay the file's own.
+    """
+    text = SourceText(source)
+    future_line = None
+    for i in range(len(text.lines)):
+        if text.line(i).startswith("from __future__"):
+            future_line = i
+    edits: list[list[Any]] = []
+    lines_used: set[int] = set()
+    for d in static:
+        fix = d.preferred_fix
+        if fix is None:
+            continue
+        for e in fix.edits:
+            r = e.range
+            if "\n" not in e.new_text and r.start.line == r.end.line:
+                edit = [r.start.line, r.start.character, r.end.line, r.end.character, e.new_text]
+            elif e.new_text.endswith("\n") and r.start == r.end and r.start.character == 0:
+                stmt = e.new_text.strip()
+                if future_line is None:
+                    edit = [0, 0, 0, 0, f"{stmt}; "]
+                elif "#" in text.line(future_line):
+                    continue
+                else:
+                    end = len(text.line(future_line))
+                    edit = [future_line, end, future_line, end, f"; {stmt}"]
+            else:
+                continue
+            if edit in edits:
+                continue
+            if edit[0] in lines_used and edit[1:4] != [0, 0, 0]:
+                continue  # one edit per line keeps the mapping of columns exact
+            lines_used.add(edit[0])
+            edits.append(edit)
+    # Several imports in front of line 0 become one edit.
+    front = [e for e in edits if e[:4] == [0, 0, 0, 0]]
+    if len(front) > 1:
+        edits = [e for e in edits if e[:4] != [0, 0, 0, 0]]
+        edits.append([0, 0, 0, 0, "".join(e[4] for e in front)])
+    return edits
+
+
 def run_dynamic(
     source: str,
     path: str,
@@ -63,12 +112,13 @@ def run_dynamic(
     static: list[Diagnostic] | None = None,
 ) -> DynamicResult:
     """Build and run the model in the sandbox; every finding, with verified shape fixes."""
-    raw = run_job(pool, source, path, options)
+    pre = static_pre_edits(source, static) if static and options.fix_static_first else []
+    raw = run_job(pool, source, path, options, extra={"pre_edits": pre} if pre else None)
     out = interpret(raw, source, path)
     if static:
         out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
-        out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics)
+        out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics, pre)
     return out
 
 
@@ -188,14 +238,20 @@ def _where(d: Diagnostic) -> tuple[str, int, str | None]:
 
 
 def verify_fixes(source: str, path: str, options: CheckOptions, pool: WorkerPool,
-                 diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+                 diagnostics: list[Diagnostic], pre: list[list[Any]] | None = None
+                 ) -> list[Diagnostic]:
     """Mark each fix verified only if re-checking with its edit applied shows the error gone
-    (no finding with the same code, line and layer) and no more errors than before."""
+    (no finding with the same code, line and layer) and no more errors than before. `pre` are
+    the static fixes the check was run with; the re-checks run with them too."""
     memo: dict[str, list[Diagnostic] | None] = {}
+    pre = pre or []
 
-    def recheck(text: str) -> list[Diagnostic] | None:
+    def recheck(text: str, edits: list[TextEdit]) -> list[Diagnostic] | None:
         if text not in memo:
-            raw = run_job(pool, text, path, options)
+            touched = {e.range.start.line for e in edits}
+            keep = [p for p in pre if p[0] not in touched]
+            raw = run_job(pool, text, path, options,
+                          extra={"pre_edits": keep} if keep else None)
             ok = raw.get("status") == "ok"
             memo[text] = interpret(raw, text, path).diagnostics if ok else None
         return memo[text]
@@ -206,7 +262,8 @@ def verify_fixes(source: str, path: str, options: CheckOptions, pool: WorkerPool
     fixed = [d for d in diagnostics if d.fixes]
     before = errors(diagnostics)
     # All first fixes at once: one re-check verifies them all when every targeted error goes.
-    after = recheck(apply_edits(source, [e for d in fixed for e in d.fixes[0].edits]))
+    first = [e for d in fixed for e in d.fixes[0].edits]
+    after = recheck(apply_edits(source, first), first)
     if after is not None and len(fixed) > 1:
         gone = {_where(x) for x in after}
         if errors(after) <= before - len(fixed) and not any(_where(d) in gone for d in fixed):
@@ -216,7 +273,7 @@ def verify_fixes(source: str, path: str, options: CheckOptions, pool: WorkerPool
     for d in diagnostics:
         fixes = []
         for fix in d.fixes:
-            after = recheck(apply_edits(source, fix.edits))
+            after = recheck(apply_edits(source, fix.edits), list(fix.edits))
             ok = after is not None and errors(after) < before and all(
                 _where(x) != _where(d) for x in after)
             fixes.append(replace(fix, verified=ok))

@@ -153,6 +153,11 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     source: str = payload["source"]
     path: str = payload["path"]
     os.environ.setdefault("KERAS_BACKEND", "torch")
+    # The program's own modules (`from blocks import Block`) import as they would beside it;
+    # the sandbox lets the child read these folders and nothing else of the user's.
+    for folder in (payload.get("workspace_root"), os.path.dirname(os.path.abspath(path))):
+        if folder and os.path.isdir(folder) and folder not in sys.path:
+            sys.path.insert(0, folder)
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as e:
@@ -174,10 +179,13 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
                 "notes": ["no model entry point (a dl_model() function, a module-level model or "
                           "an nn.Module/keras.Model subclass): dynamic checks did not run"]}
     max_rounds = int(payload.get("max_errors", MAX_ROUNDS))
-    applied: list[tuple[int, int, int, int, str]] = []  # edits so far, in current coordinates
-    history: list[tuple[int, int, int, int, str]] = []  # same edits, original coordinates
+    # Fixes of the static pass's findings, applied first so that the build gets past them (one
+    # edit per line, none adding lines: see dynamic_pass.static_pre_edits).
+    pre = [tuple(e) for e in payload.get("pre_edits") or []]
+    applied: list[tuple[int, int, int, int, str]] = list(pre)  # edits, current coordinates
+    history: list[tuple[int, int, int, int, str]] = list(pre)  # same edits, original coordinates
     errors: list[dict[str, Any]] = []
-    current = source
+    current = _apply(source, pre) if pre else source
     last: _Run | None = None
     last_fix_lines: set[int] = set()
     for _ in range(max_rounds):
@@ -221,6 +229,8 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     notes = list(last.notes)
     if last.input_note:
         notes.append(last.input_note)
+    if pre:  # the program as written stops at the static findings: no verdict on it
+        executable = None if executable else executable
     return {
         "status": "ok",
         "errors": errors,

@@ -18,6 +18,10 @@ class CheckOptions:
     inputs: tuple[tuple[tuple[int, ...], str, int | None], ...] | None = None
     timeout_ms: int = 10_000
     verify_fixes: bool = True
+    # Build the model with the static findings' verified fixes applied, to find the shape
+    # mistakes behind them in the same run (then the program as written gets no verdict).
+    # Scoring turns it off: executability is about the program as written.
+    fix_static_first: bool = True
     select: frozenset[str] | None = None
     ignore: frozenset[str] = frozenset()
     workspace_root: str | None = None

@@ -155,10 +155,10 @@ class _Zygote:
             except Exception as e:
                 problems.append(f"keras warm-up failed: {type(e).__name__}: {e}")
         try:
-            if importlib.util.find_spec(_MODEL_RUNNER) is not None:
-                importlib.import_module(_MODEL_RUNNER)
+            runner = importlib.import_module(_MODEL_RUNNER)
+            runner.warm()  # the runner's own caches, filled once for every child
         except Exception as e:
-            problems.append(f"{_MODEL_RUNNER} failed to import: {type(e).__name__}: {e}")
+            problems.append(f"{_MODEL_RUNNER} failed to warm: {type(e).__name__}: {e}")
         self.read_paths = sandbox.python_read_paths(self.extra_reads)
         gc.collect()
         gc.freeze()

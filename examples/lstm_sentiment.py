@@ -2,7 +2,7 @@
 
 - `nn.LSTM` gets input_size=128 but the embedding produces 100 features per token:
   Input Tensor Shape Mismatch (verified fix: input_size=100)
-- `nn.Dropout(1.2)` is not a probability: Invalid API Argument Value
+- `inplce` is a misspelled keyword of `nn.Dropout`: Unexpected API Argument (fix: inplace)
 """
 import torch
 import torch.nn as nn
@@ -15,7 +15,7 @@ class SentimentLSTM(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         self.lstm = nn.LSTM(128, hidden, batch_first=True)
-        self.dropout = nn.Dropout(1.2)
+        self.dropout = nn.Dropout(0.3, inplce=False)
         self.out = nn.Linear(hidden, 1)
 
     def forward(self, tokens):

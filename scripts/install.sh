@@ -19,7 +19,7 @@ fi
 say "installing torch==2.13.0 (CPU) and deepeval-lsp[keras,dev]"
 .venv/bin/python -m pip install -q --disable-pip-version-check \
   "torch==2.13.0" -e ".[keras,dev]" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import torch, keras, deepeval_lsp" \
+KERAS_BACKEND=torch .venv/bin/python -c "import torch, keras, deepeval_lsp" \
   || { say "the installation is incomplete" >&2; exit 1; }
 
 if [[ "${1:-}" == "--tests" ]]; then
