@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.text import apply_edits
 from deepeval_lsp.diagnostics.worker_pool import WorkerPool
