@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from deepeval_lsp.diagnostics import CheckOptions, check_path
 
 DATA = Path(__file__).parent / "data"

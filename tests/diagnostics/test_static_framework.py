@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.text import apply_edits
 
@@ -77,7 +76,10 @@ def test_nonexistent_imports() -> None:
     got = [(d.code, d.range.start.line) for d in ds if d.severity == "error"]
     assert got == [("DL103", 0), ("DL103", 1), ("DL102", 2), ("DL102", 3), ("DL102", 4)]
     assert "did you mean `Conv2D`" in ds[0].message
-    assert ds[0].dl_error == "Non-Existent API Import" and ds[2].dl_error == "Non-Existent Module Import"
+    assert (
+        ds[0].dl_error == "Non-Existent API Import"
+        and ds[2].dl_error == "Non-Existent Module Import"
+    )
 
 
 def test_import_fix_renames_uses_too() -> None:
@@ -108,7 +110,14 @@ def test_call_signatures() -> None:
         """
     )
     got = [(d.code, d.range.start.line) for d in ds]
-    assert got == [("DL204", 3), ("DL204", 4), ("DL203", 5), ("DL204", 6), ("DL204", 7), ("DL204", 8)]
+    assert got == [
+        ("DL204", 3),
+        ("DL204", 4),
+        ("DL203", 5),
+        ("DL204", 6),
+        ("DL204", 7),
+        ("DL204", 8),
+    ]
     assert "did you mean `kernel_size`" in ds[0].message
     # the misspelled keyword is not also reported as a missing `kernel_size`
     assert "at most 5 positional" in ds[1].message
@@ -143,7 +152,10 @@ def test_starred_calls_are_not_bound() -> None:
         ('nn.Conv2d(3, 8, 3, padding_mode="zero")', "padding_mode='zero'"),
         ("nn.Conv2d(3, 8, 3, groups=2)", "divisible by `groups`"),
         ("nn.MultiheadAttention(100, 3)", "divisible by `num_heads`"),
-        ('nn.TransformerEncoderLayer(d_model=64, nhead=8, activation="swish")', "activation='swish'"),
+        (
+            'nn.TransformerEncoderLayer(d_model=64, nhead=8, activation="swish")',
+            "activation='swish'",
+        ),
     ],
 )
 def test_invalid_literal_values(call: str, fragment: str) -> None:

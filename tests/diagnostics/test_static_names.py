@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.text import apply_edits
 

@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.check import read_source
 
@@ -42,6 +41,7 @@ def test_reference_programs_have_no_errors(study_data: Path) -> None:
     assert len(refs) == 100
     options = CheckOptions(dynamic=False, verify_fixes=False)
     for f in refs:
-        errors = [d for d in check(read_source(f), str(f), options).diagnostics
-                  if d.severity == "error"]
+        errors = [
+            d for d in check(read_source(f), str(f), options).diagnostics if d.severity == "error"
+        ]
         assert errors == [], (f.name, errors)
