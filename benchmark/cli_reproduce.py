@@ -3,6 +3,7 @@
     deepeval-lsp reproduce --study PATH [--responses PATH] [--models M …] [--tasks T …]
         [--engine default|paper|both] [--format table|json|markdown] [--workers 2]
         [--timeout 30] [--pylint-path DIR] [--skip pylint|semantic|executability]
+        [--out FILE] [--verdicts FILE]
 
 PATH is a clone of the study's repository with its published tables (paper_results/), e.g.
 ../shared/deepeval. Executability per model × prompting for each engine chosen, the taxonomy
@@ -46,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=("executability", "pylint", "semantic"),
                         help="dimensions not to score")
     parser.add_argument("--out", metavar="FILE", help="write there instead of stdout")
+    parser.add_argument("--verdicts", metavar="FILE",
+                        help="also write every program's verdict per engine (JSON lines)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         data = compare(study, results)
     except (StudyDataError, paper_engine.EngineUnavailable) as e:
         return fail(str(e))
+    if args.verdicts:
+        write_verdicts(args.verdicts, results)
     text = {"table": render_table, "json": render_json, "markdown": render_markdown}[
         args.format](data)
     if args.out:
@@ -95,6 +100,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def write_verdicts(path: str, results: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for engine, verdicts in results.verdicts.items():
+            for p in results.programs:
+                v = verdicts.get(p.path)
+                if v is None:
+                    continue
+                f.write(json.dumps({"engine": engine, "model": p.model, "prompting": p.prompting,
+                                    "task": p.task, "path": str(p.path),
+                                    "executable": v.executable, "dl_error": v.dl_error,
+                                    "python_error": v.python_error,
+                                    "detail": (v.detail or "")[:300]}) + "\n")
 
 
 # ---------------------------------------------------------------- rendering

@@ -237,7 +237,7 @@ def make_pool(engine: str, workers: int) -> Any:
     if reason:
         raise paper_engine.EngineUnavailable(reason)
     try:
-        return WorkerPool(workers, engine="paper")
+        return WorkerPool(workers, engine="paper", limits=paper_engine.LIMITS)
     except ValueError:
         return paper_engine.StandalonePool(workers)
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from . import taxonomy as T
 from .error_classifier import classify
+from .sandbox import SandboxLimits
 
 JOB = "deepeval_lsp.diagnostics.paper_engine:run_job"
 MODULE_NAME = "generated_code"  # the study imported generated_code_<k>.py as a module
@@ -61,6 +62,10 @@ DATASETS = {
 }
 TRAIN_SAMPLES = 64
 TEST_SAMPLES = 16
+# TensorFlow itself maps 1.4 GB, and the study's machine built models whose weights alone take
+# gigabytes (a Dense layer on a flattened 224×224 feature map): the default 4 GiB would turn
+# those into out-of-memory failures the study did not have.
+LIMITS = SandboxLimits(address_space_bytes=16 << 30)
 
 
 class EngineUnavailable(RuntimeError):
@@ -162,6 +167,58 @@ def _patch_datasets() -> None:
                 mod.load_data = fake
 
 
+OFFLINE_WEIGHTS = "<offline stand-in for downloaded weights>"
+
+
+def _offline_weights() -> None:
+    """`keras.applications.VGG16(weights="imagenet")` and the like download their weights.
+    Offline, the download returns a stand-in that `load_weights` accepts and ignores: the model
+    is built and checked exactly as in the study (input-shape validation included); only the
+    values of its weights differ, which no executability check looks at."""
+    from tf_keras.src.engine import training
+    from tf_keras.src.utils import data_utils
+
+    real_get_file = data_utils.get_file
+    real_load_weights = training.Model.load_weights
+
+    def get_file(fname: Any = None, origin: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("cache_subdir") == "models":
+            return OFFLINE_WEIGHTS
+        return real_get_file(fname, origin, *args, **kwargs)
+
+    def load_weights(self: Any, filepath: Any, *args: Any, **kwargs: Any) -> Any:
+        if filepath == OFFLINE_WEIGHTS:
+            return None
+        return real_load_weights(self, filepath, *args, **kwargs)
+
+    data_utils.get_file = get_file
+    training.Model.load_weights = load_weights
+    for mod_name, mod in list(sys.modules.items()):
+        if mod_name.startswith("tf_keras.") and getattr(mod, "get_file", None) is real_get_file:
+            mod.get_file = get_file
+
+
+def _one_epoch() -> None:
+    """Programs that train at import time train for one epoch on the stand-in data: an error
+    of fit() (a loss that does not fit the labels, a wrong shape) shows in its first step, and
+    ten epochs of a 100-million-weight model on one thread would outlast any timeout."""
+    from tf_keras.src.engine import training
+
+    real_fit = training.Model.fit
+
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) > 3:
+            args = (*args[:3], 1, *args[4:])
+        else:
+            kwargs["epochs"] = int(kwargs.get("initial_epoch") or 0) + 1
+        if len(args) <= 4:
+            kwargs["verbose"] = 0
+        return real_fit(self, *args, **kwargs)
+
+    fit.__doc__ = real_fit.__doc__
+    training.Model.fit = fit
+
+
 # ---------------------------------------------------------------- the zygote
 
 
@@ -188,6 +245,8 @@ def warm() -> list[str]:
         _warm_model(tf)
     except Exception as e:  # the engine still works, each child then pays for the imports
         problems.append(f"paper engine warm-up failed: {type(e).__name__}: {e}")
+    _offline_weights()
+    _one_epoch()
     gc.collect()
     return problems
 
@@ -204,6 +263,10 @@ def _warm_model(tf: Any) -> None:
                  "preprocessing", "datasets"):
         getattr(tf_keras, name)
         getattr(tf.keras, name)
+    for name in ("vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet",
+                 "mobilenet_v2", "inception_v3", "densenet", "efficientnet", "xception"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"tf_keras.src.applications.{name}")
     for name in ("engine.functional", "engine.training", "engine.sequential",
                  "optimizers.adam", "losses", "metrics", "utils.layer_utils",
                  "utils.vis_utils", "saving.legacy.hdf5_format"):
@@ -277,6 +340,11 @@ _KERAS2: list[tuple[str, str, str]] = [
     ("ValueError", r"A KerasTensor cannot be used as input to a TensorFlow function",
      T.INVALID_INPUT_TYPE),
     ("ValueError", r"Graph disconnected", T.GRAPH_DISCONNECTION),
+    # a merge layer given one tensor where it takes a list: the argument's value is wrong
+    ("ValueError", r"A merge layer should be called on a list of inputs\.",
+     T.INVALID_ARGUMENT_VALUE),
+    # len() of a symbolic tensor (e.g. Reshape(x.shape)): a tensor where a tuple is expected
+    ("TypeError", r"Keras symbolic inputs/outputs do not implement", T.INVALID_ARGUMENT_TYPE),
     ("ValueError", r"should be called on a list of at least|"
                    r"expects \d+ input\(s\)|but it received \d+ input tensors",
      T.TENSOR_NUMBERS_MISMATCH),
@@ -291,6 +359,12 @@ _KERAS2: list[tuple[str, str, str]] = [
 
 def classify_keras2(exc_type: str, message: str) -> str:
     """The study's DL error code for an exception raised under TensorFlow / Keras 2."""
+    if exc_type == "NameError":
+        # The study's taxonomy has no undefined-variable category: every NameError is a
+        # missing import there.
+        return T.MISSING_IMPORT
+    if exc_type in ("IndentationError", "TabError"):
+        return T.SYNTAX_ERROR
     for etype, pattern, code in _KERAS2:
         if exc_type == etype and re.search(pattern, message):
             return code
@@ -419,7 +493,8 @@ class StandalonePool:
                 slot[1] = True
             slot[2] += 1
             proc.stdin.write(json.dumps({"id": slot[2], "func": func, "payload": payload,
-                                         "timeout_s": timeout_s}) + "\n")
+                                         "timeout_s": timeout_s,
+                                         "limits": LIMITS.to_json()}) + "\n")
             proc.stdin.flush()
             line = proc.stdout.readline()
             if not line:
