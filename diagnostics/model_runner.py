@@ -155,8 +155,9 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     # The program's own modules (`from blocks import Block`) import as they would beside it;
     # the sandbox lets the child read these folders and nothing else of the user's.
-    for folder in (payload.get("workspace_root"), os.path.dirname(os.path.abspath(path))):
-        if folder and os.path.isdir(folder) and folder not in sys.path:
+    here = os.path.dirname(path) if os.path.isabs(path) and os.path.isfile(path) else None
+    for folder in (payload.get("workspace_root"), here):
+        if folder and os.path.isabs(folder) and os.path.isdir(folder) and folder not in sys.path:
             sys.path.insert(0, folder)
     try:
         tree = ast.parse(source, filename=path)

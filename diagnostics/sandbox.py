@@ -118,7 +118,12 @@ def python_read_paths(extra: Iterable[str] = ()) -> list[str]:
         if locations is not None:
             with contextlib.suppress(TypeError):
                 paths.update(p for p in locations if isinstance(p, str))
-    real = sorted({os.path.realpath(p) for p in paths if p and os.path.exists(p)})
+    # Never a whole tree of the user's: an entry like "" or "." would be the working folder.
+    too_wide = {"/", "/tmp", "/home", "/root", os.path.expanduser("~")}
+    real = sorted({
+        r for p in paths if p and os.path.isabs(p) and os.path.exists(p)
+        if (r := os.path.realpath(p)) not in too_wide
+    })
     kept: list[str] = []
     for p in real:  # sorted, so an ancestor comes before what it holds
         if not any(p == k or p.startswith(k.rstrip("/") + "/") for k in kept):
