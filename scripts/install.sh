@@ -16,9 +16,9 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 # The CPU build of torch is pinned here (pyproject keeps a range for users): any other version
 # pulls a multi-gigabyte CUDA build.
-say "installing torch==2.13.0 (CPU) and deepeval-lsp[keras,dev]"
+say "installing torch==2.13.0 (CPU) and deepeval-lsp[keras,dev,paper]"
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-  "torch==2.13.0" -e ".[keras,dev]" 2>&1 | grep -v "^WARNING: Location" || true
+  "torch==2.13.0" -e ".[keras,dev,paper]" 2>&1 | grep -v "^WARNING: Location" || true
 KERAS_BACKEND=torch .venv/bin/python -c "import torch, keras, deepeval_lsp" \
   || { say "the installation is incomplete" >&2; exit 1; }
 
