@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     from .store import (
         RunConfig,
         StoreError,
+        checkpoint,
         create_run,
         load_run,
         open_db,
@@ -274,8 +275,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         _close(pool)
+        checkpoint(db)
 
     set_run_status(db, run_id, "finished")
+    checkpoint(db)
     _print_summary(db, run_id, stats)
     return 0
 

@@ -9,6 +9,7 @@ run unable to record a sample twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -48,6 +49,13 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path}: not a usable SQLite database ({e})") from None
     return db
+
+
+def checkpoint(db: sqlite_utils.Database) -> None:
+    """Move the write-ahead log into the database file, so tools that open the file alone
+    (read-only, or Datasette's `inspect`) see every row."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def open_existing(path: str | Path) -> sqlite_utils.Database:

@@ -103,6 +103,12 @@ def test_a_bench_database_opens_with_sqlite_utils_tooling_as_it_is(tmp_path, cap
     fks = {(fk.column, fk.other_table) for fk in sqlite_utils.Database(path)["findings"]
            .foreign_keys}
     assert ("sample_id", "samples") in fks
+    # and Datasette's own inspect reads it as it is
+    datasette = Path(sys.executable).with_name("datasette")
+    out = subprocess.run([str(datasette), "inspect", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    inspected = json.loads(out)["b"]["tables"]
+    assert inspected["samples"]["count"] == 3 and inspected["runs"]["count"] == 1
 
 
 def test_runs_lists_runs_newest_first(tmp_path, capsys):
