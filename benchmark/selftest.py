@@ -1,0 +1,289 @@
+"""The checkers' self-test: inject typical LLM mistakes into reference programs and score the finds.
+
+Each mutation operator edits one token of a reference (found through `ast`, so the line is
+known), one mistake per mutant. A mutant counts as detected when a diagnostic of the expected
+code exists; at the right line when such a diagnostic, or one of its related locations, sits on
+the injected line (for shape kinds that is the constructor whose argument was changed; a
+diagnostic on the forward line that fails counts too when it names that constructor as related).
+A fix "cleans" when applying the preferred fix and checking again leaves no error.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepeval_lsp.diagnostics import CheckOptions, check
+from deepeval_lsp.diagnostics.model import Position, Range, Report, Severity, TextEdit
+from deepeval_lsp.diagnostics.text import apply_edits
+
+from .tasks import Task
+
+
+@dataclass(frozen=True)
+class Mutant:
+    kind: str
+    task_id: str
+    source: str
+    line: int  # 0-based line of the injected mistake
+    expected_code: str
+    description: str
+
+
+@dataclass
+class MutantResult:
+    mutant: Mutant
+    detected: bool
+    right_line: bool
+    fix_offered: bool
+    fix_verified: bool
+    fix_cleans: bool
+    codes: list[str] = field(default_factory=list)
+
+
+def _callee(node: ast.Call) -> str | None:
+    f = node.func
+    if isinstance(f, ast.Attribute):
+        return f.attr
+    if isinstance(f, ast.Name):
+        return f.id
+    return None
+
+
+def _calls(tree: ast.AST, names: tuple[str, ...]) -> Iterator[ast.Call]:
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _callee(n) in names]
+    yield from sorted(nodes, key=lambda n: (n.lineno, n.col_offset))
+
+
+def _int_arg(node: ast.Call, index: int, keyword: str) -> ast.Constant | None:
+    """The int literal given for a parameter, positionally or by keyword."""
+    arg: ast.expr | None = None
+    if len(node.args) > index:
+        arg = node.args[index]
+    else:
+        arg = next((k.value for k in node.keywords if k.arg == keyword), None)
+    if isinstance(arg, ast.Constant) and type(arg.value) is int:
+        return arg
+    return None
+
+
+def _node_range(node: ast.AST) -> Range:
+    return Range(Position(node.lineno - 1, node.col_offset),
+                 Position(node.end_lineno - 1, node.end_col_offset))  # type: ignore[attr-defined]
+
+
+def _replace(source: str, node: ast.AST, text: str) -> str:
+    return apply_edits(source, [TextEdit(_node_range(node), text)])
+
+
+Operator = Callable[[Task, str, ast.Module], "Mutant | None"]
+
+
+def _wrong_size(kind: str, names: tuple[str, ...], index: int, keyword: str,
+                new: Callable[[int], int], skip_groups: bool = False) -> Operator:
+    def op(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+        for call in _calls(tree, names):
+            if skip_groups and any(k.arg == "groups" for k in call.keywords):
+                continue
+            const = _int_arg(call, index, keyword)
+            if const is None:
+                continue
+            value = new(const.value)
+            return Mutant(kind, task.id, _replace(source, const, str(value)), const.lineno - 1,
+                          "DL301", f"{_callee(call)} {keyword} {const.value} -> {value}")
+        return None
+    return op
+
+
+def _missing_import(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.Import) or len(stmt.names) != 1:
+            continue
+        alias = stmt.names[0]
+        bound = alias.asname or alias.name.split(".")[0]
+        if alias.name in ("torch.nn.functional", "torch") and bound in used:
+            lines = source.splitlines(keepends=True)
+            # blank the line rather than delete it, so every other line keeps its number
+            lines[stmt.lineno - 1] = "\n"
+            first_use = min(n.lineno for n in ast.walk(tree)
+                            if isinstance(n, ast.Name) and n.id == bound)
+            return Mutant("missing_import", task.id, "".join(lines), first_use - 1, "DL101",
+                          f"deleted `{ast.unparse(stmt)}`")
+    return None
+
+
+HALLUCINATED = {"Conv2d": "Conv2D", "Conv1d": "Conv1D", "BatchNorm2d": "BatchNorm2D",
+                "BatchNorm1d": "BatchNorm1D", "MaxPool2d": "MaxPool2D", "relu": "relu6x",
+                "Linear": "Dense", "LSTM": "LSTMLayer", "Embedding": "Embeddings"}
+
+
+def _hallucinated_member(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    nodes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                    and n.attr in HALLUCINATED and isinstance(n.value, ast.Name)
+                    and n.value.id in ("nn", "F")), key=lambda n: (n.lineno, n.col_offset))
+    for node in nodes:
+        end = node.end_col_offset or 0
+        rng = Range(Position(node.end_lineno - 1, end - len(node.attr)),  # type: ignore[operator]
+                    Position(node.end_lineno - 1, end))  # type: ignore[operator]
+        new = HALLUCINATED[node.attr]
+        return Mutant("hallucinated_member", task.id,
+                      apply_edits(source, [TextEdit(rng, new)]), node.lineno - 1, "DL104",
+                      f"{node.value.id}.{node.attr} -> {node.value.id}.{new}")  # type: ignore[attr-defined]
+    return None
+
+
+MISSPELLED = {"kernel_size": "kernal_size", "padding": "paddin", "stride": "strides",
+              "batch_first": "batchfirst", "num_layers": "num_layer", "bias": "use_bias"}
+
+
+def _misspelled_keyword(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    lines = source.splitlines(keepends=True)
+    layers = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                     and (_callee(n) or "a")[0].isupper()), key=lambda n: (n.lineno, n.col_offset))
+    for call in layers:
+        for kw in call.keywords:
+            if kw.arg not in MISSPELLED:
+                continue
+            line = kw.value.lineno - 1
+            text = lines[line]
+            start = text.rfind(kw.arg, 0, kw.value.col_offset)
+            if start < 0:
+                continue
+            rng = Range(Position(line, start), Position(line, start + len(kw.arg)))
+            new = MISSPELLED[kw.arg]
+            return Mutant("misspelled_keyword", task.id,
+                          apply_edits(source, [TextEdit(rng, new)]), line, "DL204",
+                          f"{_callee(call)}({kw.arg}=) -> {new}=")
+    return None
+
+
+def _invalid_value(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    for call in _calls(tree, ("Dropout", "Dropout2d", "Dropout1d")):
+        if call.args and isinstance(call.args[0], ast.Constant):
+            return Mutant("invalid_value", task.id, _replace(source, call.args[0], "1.5"),
+                          call.lineno - 1, "DL201", f"{_callee(call)}(p=1.5)")
+    for call in _calls(tree, ("Linear",)):
+        const = _int_arg(call, 1, "out_features")
+        if const is not None:
+            return Mutant("invalid_value", task.id, _replace(source, const, f"-{const.value}"),
+                          const.lineno - 1, "DL201", f"Linear out_features -{const.value}")
+    return None
+
+
+REQUIRED_POSITIONALS = {"Linear": 2, "Conv1d": 3, "Conv2d": 3, "Conv3d": 3, "Embedding": 2,
+                        "LSTM": 2, "GRU": 2, "MultiheadAttention": 2}
+
+
+def _missing_argument(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    for call in _calls(tree, tuple(REQUIRED_POSITIONALS)):
+        if len(call.args) != REQUIRED_POSITIONALS[_callee(call)] or (call.keywords and any(
+                k.arg is None for k in call.keywords)):
+            continue
+        prev, last = call.args[-2], call.args[-1]
+        # drop ", <last>" so the call reads as if the argument was forgotten
+        rng = Range(Position(prev.end_lineno - 1, prev.end_col_offset),  # type: ignore[operator]
+                    Position(last.end_lineno - 1, last.end_col_offset))  # type: ignore[operator]
+        return Mutant("missing_argument", task.id, apply_edits(source, [TextEdit(rng, "")]),
+                      call.lineno - 1, "DL203", f"{_callee(call)} without `{ast.unparse(last)}`")
+    return None
+
+
+OPERATORS: dict[str, Operator] = {
+    "linear_in_features": _wrong_size("linear_in_features", ("Linear",), 0, "in_features",
+                                      lambda v: v + 16),
+    "conv_in_channels": _wrong_size("conv_in_channels", ("Conv1d", "Conv2d", "Conv3d"), 0,
+                                    "in_channels", lambda v: v + 16, skip_groups=True),
+    "batchnorm_num_features": _wrong_size("batchnorm_num_features",
+                                          ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"), 0,
+                                          "num_features", lambda v: v + 16),
+    "embed_dim": _wrong_size("embed_dim", ("MultiheadAttention", "TransformerEncoderLayer"), 0,
+                             "embed_dim", lambda v: v * 2),
+    "missing_import": _missing_import,
+    "hallucinated_member": _hallucinated_member,
+    "misspelled_keyword": _misspelled_keyword,
+    "invalid_value": _invalid_value,
+    "missing_argument": _missing_argument,
+}
+SHAPE_KINDS = ("linear_in_features", "conv_in_channels", "batchnorm_num_features", "embed_dim")
+
+
+def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
+    """One mutant per applicable kind for a task's reference."""
+    tree = ast.parse(task.reference)
+    out = []
+    for kind in kinds or list(OPERATORS):
+        m = OPERATORS[kind](task, task.reference, tree)
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def options_for(task: Task) -> CheckOptions:
+    return CheckOptions(inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs),
+                        fix_static_first=True)
+
+
+def _errors(report: Report) -> list[Any]:
+    return [d for d in report.diagnostics if d.severity == Severity.ERROR]
+
+
+def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
+    options = options_for(task)
+    path = f"{task.id}_{m.kind}.py"
+    report = check(m.source, path, options, pool=pool)
+    hits = [d for d in report.diagnostics if d.code == m.expected_code]
+    right = [d for d in hits if d.range.start.line == m.line
+             or any(r.range.start.line == m.line for r in d.related)]
+    best = (right or hits or [None])[0]
+    fix = best.preferred_fix if best is not None else None
+    cleans = False
+    if fix is not None:
+        fixed = apply_edits(m.source, fix.edits)
+        again = check(fixed, path, options, pool=pool)
+        cleans = again.error is None and not _errors(again)
+    return MutantResult(m, bool(hits), bool(right), fix is not None,
+                        bool(fix and fix.verified), cleans,
+                        sorted({d.code for d in report.diagnostics}))
+
+
+def false_errors(task: Task, pool: Any = None) -> list[str]:
+    """Error-severity codes on the untouched reference (should be none)."""
+    report = check(task.reference, f"{task.id}.py", options_for(task), pool=pool)
+    out = [d.code for d in _errors(report)]
+    if report.error:
+        out.append(report.error)
+    return out
+
+
+COLUMNS = ("mutants", "recall", "right_line", "fix_offered", "verified", "cleans")
+
+
+def table(results: list[MutantResult]) -> dict[str, dict[str, float]]:
+    """Per kind: mutant count and the rates of the table's columns."""
+    rows: dict[str, dict[str, float]] = {}
+    for kind in dict.fromkeys(r.mutant.kind for r in results):
+        rs = [r for r in results if r.mutant.kind == kind]
+        n = len(rs)
+        rows[kind] = {
+            "mutants": n,
+            "recall": sum(r.detected for r in rs) / n,
+            "right_line": sum(r.right_line for r in rs) / n,
+            "fix_offered": sum(r.fix_offered for r in rs) / n,
+            "verified": sum(r.fix_verified for r in rs) / n,
+            "cleans": sum(r.fix_cleans for r in rs) / n,
+        }
+    return rows
+
+
+def render_table(rows: dict[str, dict[str, float]], false_positive: tuple[int, int]) -> str:
+    head = f"{'kind':<24}" + "".join(f"{c:>12}" for c in COLUMNS)
+    lines = [head, "-" * len(head)]
+    for kind, row in rows.items():
+        cells = [f"{int(row['mutants']):>12}"] + [f"{row[c]:>11.1%} " for c in COLUMNS[1:]]
+        lines.append(f"{kind:<24}" + "".join(cells))
+    bad, total = false_positive
+    lines.append(f"false errors on untouched references: {bad} of {total} references")
+    return "\n".join(lines)
