@@ -37,6 +37,15 @@ def test_keras2_wordings_map_to_the_study_taxonomy() -> None:
             T.NONEXISTENT_API_IMPORT,
         ("TypeError", "Dense.__init__() got an unexpected keyword argument 'unit'"):
             T.UNEXPECTED_ARGUMENT,
+        # the study's taxonomy: no undefined-variable category, every NameError is an import
+        ("NameError", "name 'x_train' is not defined"): T.MISSING_IMPORT,
+        ("IndentationError", "unexpected indent (generated_code_1.py, line 4)"): T.SYNTAX_ERROR,
+        ("ValueError", "A merge layer should be called on a list of inputs. Received: "
+                       "input_shape=(None, 28, 28, 1) (not a list of shapes)"):
+            T.INVALID_ARGUMENT_VALUE,
+        ("TypeError", 'Exception encountered when calling layer "reshape" (type Reshape).\n\n'
+                      "Keras symbolic inputs/outputs do not implement `__len__`."):
+            T.INVALID_ARGUMENT_TYPE,
     }
     for (etype, message), code in cases.items():
         assert classify_keras2(etype, message) == code, message
@@ -171,6 +180,23 @@ def test_module_level_training_runs_offline(pool: StandalonePool) -> None:
     model.fit(x_train.reshape(-1, 28, 28, 1) / 255.0, y_train, epochs=2, verbose=0)
     """)
     assert r["executable"] is True, r
+
+
+def test_pretrained_weights_are_offline_and_input_checks_still_apply(pool: StandalonePool
+                                                                      ) -> None:
+    vgg = """
+        from tensorflow.keras.applications import VGG16
+        from tensorflow.keras import layers, models
+
+        def dl_model():
+            base = VGG16(weights="imagenet", include_top={top}, input_shape=(32, 32, 3))
+            x = layers.Flatten()(base.output)
+            return models.Model(base.input, layers.Dense(10)(x))
+    """
+    assert run(pool, vgg.format(top=False))["executable"] is True
+    # with its classifier on top, ImageNet weights need 224×224 inputs: Keras 2 refuses 32×32
+    r = run(pool, vgg.format(top=True))
+    assert (r["executable"], r["python_error"]) == (False, "ValueError")
 
 
 def test_a_program_that_never_ends_times_out(pool: StandalonePool) -> None:
