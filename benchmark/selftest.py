@@ -17,6 +17,15 @@ from typing import Any
 
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.model import Position, Range, Report, Severity, TextEdit
+from deepeval_lsp.diagnostics.taxonomy import (
+    INPUT_ARGUMENT_MISMATCH,
+    INVALID_ARGUMENT_VALUE,
+    MISSING_ARGUMENT,
+    MISSING_IMPORT,
+    NONEXISTENT_ATTRIBUTE,
+    SHAPE_MISMATCH,
+    UNEXPECTED_ARGUMENT,
+)
 from deepeval_lsp.diagnostics.text import apply_edits
 
 from .tasks import Task
@@ -28,7 +37,7 @@ class Mutant:
     task_id: str
     source: str
     line: int  # 0-based line of the injected mistake
-    expected_code: str
+    expected_codes: tuple[str, ...]
     description: str
 
 
@@ -92,7 +101,7 @@ def _wrong_size(kind: str, names: tuple[str, ...], index: int, keyword: str,
                 continue
             value = new(const.value)
             return Mutant(kind, task.id, _replace(source, const, str(value)), const.lineno - 1,
-                          "DL301", f"{_callee(call)} {keyword} {const.value} -> {value}")
+                          (SHAPE_MISMATCH,), f"{_callee(call)} {keyword} {const.value} -> {value}")
         return None
     return op
 
@@ -110,7 +119,8 @@ def _missing_import(task: Task, source: str, tree: ast.Module) -> Mutant | None:
             lines[stmt.lineno - 1] = "\n"
             first_use = min(n.lineno for n in ast.walk(tree)
                             if isinstance(n, ast.Name) and n.id == bound)
-            return Mutant("missing_import", task.id, "".join(lines), first_use - 1, "DL101",
+            return Mutant("missing_import", task.id, "".join(lines), first_use - 1,
+                          (MISSING_IMPORT,),
                           f"deleted `{ast.unparse(stmt)}`")
     return None
 
@@ -130,7 +140,8 @@ def _hallucinated_member(task: Task, source: str, tree: ast.Module) -> Mutant | 
                     Position(node.end_lineno - 1, end))  # type: ignore[operator]
         new = HALLUCINATED[node.attr]
         return Mutant("hallucinated_member", task.id,
-                      apply_edits(source, [TextEdit(rng, new)]), node.lineno - 1, "DL104",
+                      apply_edits(source, [TextEdit(rng, new)]), node.lineno - 1,
+                      (NONEXISTENT_ATTRIBUTE,),
                       f"{node.value.id}.{node.attr} -> {node.value.id}.{new}")  # type: ignore[attr-defined]
     return None
 
@@ -155,7 +166,7 @@ def _misspelled_keyword(task: Task, source: str, tree: ast.Module) -> Mutant | N
             rng = Range(Position(line, start), Position(line, start + len(kw.arg)))
             new = MISSPELLED[kw.arg]
             return Mutant("misspelled_keyword", task.id,
-                          apply_edits(source, [TextEdit(rng, new)]), line, "DL204",
+                          apply_edits(source, [TextEdit(rng, new)]), line, (UNEXPECTED_ARGUMENT,),
                           f"{_callee(call)}({kw.arg}=) -> {new}=")
     return None
 
@@ -164,12 +175,13 @@ def _invalid_value(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     for call in _calls(tree, ("Dropout", "Dropout2d", "Dropout1d")):
         if call.args and isinstance(call.args[0], ast.Constant):
             return Mutant("invalid_value", task.id, _replace(source, call.args[0], "1.5"),
-                          call.lineno - 1, "DL201", f"{_callee(call)}(p=1.5)")
+                          call.lineno - 1, (INVALID_ARGUMENT_VALUE,), f"{_callee(call)}(p=1.5)")
     for call in _calls(tree, ("Linear",)):
         const = _int_arg(call, 1, "out_features")
         if const is not None:
             return Mutant("invalid_value", task.id, _replace(source, const, f"-{const.value}"),
-                          const.lineno - 1, "DL201", f"Linear out_features -{const.value}")
+                          const.lineno - 1, (INVALID_ARGUMENT_VALUE,),
+                          f"Linear out_features -{const.value}")
     return None
 
 
@@ -187,7 +199,20 @@ def _missing_argument(task: Task, source: str, tree: ast.Module) -> Mutant | Non
         rng = Range(Position(prev.end_lineno - 1, prev.end_col_offset),  # type: ignore[operator]
                     Position(last.end_lineno - 1, last.end_col_offset))  # type: ignore[operator]
         return Mutant("missing_argument", task.id, apply_edits(source, [TextEdit(rng, "")]),
-                      call.lineno - 1, "DL203", f"{_callee(call)} without `{ast.unparse(last)}`")
+                      call.lineno - 1, (MISSING_ARGUMENT,),
+                      f"{_callee(call)} without `{ast.unparse(last)}`")
+    return None
+
+
+def _concat_dim(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    for call in _calls(tree, ("cat", "concat", "concatenate")):
+        dim = _int_arg(call, 1, "dim")
+        if dim is None or dim.value < 0:
+            continue
+        # the mismatch shows where the pieces meet (the cat) or where the result is used
+        return Mutant("concat_dim", task.id, _replace(source, dim, str(dim.value + 1)),
+                      dim.lineno - 1, (SHAPE_MISMATCH, INPUT_ARGUMENT_MISMATCH),
+                      f"{_callee(call)} dim {dim.value} -> {dim.value + 1}")
     return None
 
 
@@ -201,13 +226,15 @@ OPERATORS: dict[str, Operator] = {
                                           "num_features", lambda v: v + 16),
     "embed_dim": _wrong_size("embed_dim", ("MultiheadAttention", "TransformerEncoderLayer"), 0,
                              "embed_dim", lambda v: v * 2),
+    "concat_dim": _concat_dim,
     "missing_import": _missing_import,
     "hallucinated_member": _hallucinated_member,
     "misspelled_keyword": _misspelled_keyword,
     "invalid_value": _invalid_value,
     "missing_argument": _missing_argument,
 }
-SHAPE_KINDS = ("linear_in_features", "conv_in_channels", "batchnorm_num_features", "embed_dim")
+SHAPE_KINDS = ("linear_in_features", "conv_in_channels", "batchnorm_num_features", "embed_dim",
+               "concat_dim")
 
 
 def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
@@ -234,7 +261,7 @@ def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
     options = options_for(task)
     path = f"{task.id}_{m.kind}.py"
     report = check(m.source, path, options, pool=pool)
-    hits = [d for d in report.diagnostics if d.code == m.expected_code]
+    hits = [d for d in report.diagnostics if d.code in m.expected_codes]
     right = [d for d in hits if d.range.start.line == m.line
              or any(r.range.start.line == m.line for r in d.related)]
     best = (right or hits or [None])[0]
