@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _sample(run_id: str, r: MutantResult, index: int) -> tuple[dict, dict]:
     m = r.mutant
     sample = {"run_id": run_id, "model": "selftest", "prompting": m.kind, "task_id": m.task_id,
-              "sample_index": index, "outcome": "checked", "valid": 1, "executable": 0,
+              "sample_index": index, "outcome": "checked", "valid": 1,
+              "executable": None if r.executable is None else int(r.executable),
               "code": m.source, "raw_answer": m.description, "static_errors": None,
               "findings": len(r.codes), "failure_dl_error": None}
     scores = {"detected": r.detected, "right_line": r.right_line, "fix_offered": r.fix_offered,

@@ -50,6 +50,7 @@ class MutantResult:
     fix_verified: bool
     fix_cleans: bool
     codes: list[str] = field(default_factory=list)
+    executable: bool | None = None  # what the check says of the mutant (None: not decided)
 
 
 def _callee(node: ast.Call) -> str | None:
@@ -273,7 +274,7 @@ def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
         cleans = again.error is None and not _errors(again)
     return MutantResult(m, bool(hits), bool(right), fix is not None,
                         bool(fix and fix.verified), cleans,
-                        sorted({d.code for d in report.diagnostics}))
+                        sorted({d.code for d in report.diagnostics}), report.executable)
 
 
 def false_errors(task: Task, pool: Any = None) -> list[str]:

@@ -99,6 +99,10 @@ def test_cli_stores_the_table_as_a_run_report_reads(tmp_path, capsys):
     assert {(r["model"], r["prompting"]) for r in rows} == {
         ("selftest", "linear_in_features"), ("selftest", "missing_argument")}
     assert all(r["tasks"] == 1 for r in rows)
+    # each mutant fails to run, and the check says so
+    assert all(r["measured"] == 1 and r["executable"] == 0 for r in rows)
+    detected = db.execute("select value from scores where name = 'detected'").fetchall()
+    assert detected == [(1.0,), (1.0,)]
     stored = db.execute('select false_errors, "references" from selftest').fetchall()
     assert stored == [(0, 1)]
 
