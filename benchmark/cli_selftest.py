@@ -42,16 +42,29 @@ def _sample(run_id: str, r: MutantResult, index: int) -> tuple[dict, dict]:
 def run(args: argparse.Namespace) -> int:
     from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
-    from .store import RunConfig, create_run, open_db, record_sample, record_tasks, set_run_status
+    from .store import (
+        RunConfig,
+        StoreError,
+        create_run,
+        open_db,
+        record_sample,
+        record_tasks,
+        set_run_status,
+    )
     from .tasks import load_suite
 
+    for name in ("limit", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"deepeval-lsp selftest: --{name} must be at least 1", file=sys.stderr)
+            return 2
     kinds = [k.strip() for k in args.kinds.split(",")] if args.kinds else None
     unknown = [k for k in kinds or [] if k not in OPERATORS]
     if unknown:
         print(f"deepeval-lsp selftest: unknown kind {unknown[0]!r} (known: {', '.join(OPERATORS)})",
               file=sys.stderr)
         return 2
-    tasks = load_suite("builtin").tasks[: args.limit] if args.limit else load_suite("builtin").tasks
+    tasks = load_suite("builtin").tasks[: args.limit]
     by_id = {t.id: t for t in tasks}
     todo = [m for t in tasks for m in mutants(t, kinds)]
     pool = WorkerPool(args.workers)
@@ -68,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
         if f:
             print(f"  false error on {t.id}: {', '.join(f)}")
     if not args.no_store:
-        db = open_db(args.db)
+        try:
+            db = open_db(args.db)
+        except (StoreError, OSError) as e:
+            print(f"deepeval-lsp selftest: {e}", file=sys.stderr)
+            return 1
         config = RunConfig(suite="builtin", models=["selftest"], promptings=list(rows), samples=1,
                            temperature=0.0, top_p=1.0, max_tokens=0, base_url=None,
                            task_ids=[t.id for t in tasks])

@@ -111,3 +111,9 @@ def test_cli_unknown_kind_is_a_one_line_error(tmp_path, capsys):
     rc = cli_selftest.run(_args(kinds="nonsense", db=tmp_path / "s.db"))
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "unknown kind 'nonsense'" in err
+
+
+def test_cli_rejects_a_zero_limit_in_one_line(tmp_path, capsys):
+    rc = cli_selftest.run(_args(limit=0, db=tmp_path / "s.db"))
+    err = capsys.readouterr().err
+    assert rc == 2 and err == "deepeval-lsp selftest: --limit must be at least 1\n"
