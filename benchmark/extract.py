@@ -19,6 +19,8 @@ from __future__ import annotations
 import ast
 import re
 
+from deepeval_lsp.diagnostics.text import parse_python
+
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 _PY_TAGS = {"", "python", "py", "python3", "py3", "ipython", "python3.10", "python3.11", "pycon"}
 _ENTRY = re.compile(
@@ -93,7 +95,7 @@ def _choose_blocks(blocks: list[tuple[str, str]]) -> str:
 def _is_support(body: str) -> bool:
     """A block of imports, definitions and constants, not a usage example."""
     try:
-        tree = ast.parse(body)
+        tree = parse_python(body)
     except SyntaxError:
         return False
     allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
@@ -107,7 +109,7 @@ def _is_support(body: str) -> bool:
 
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        parse_python(code)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -150,7 +152,7 @@ def _code_in_prose(text: str) -> str:
 
 def _has_statement(code: str) -> bool:
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError:
         return False
     # a lone expression such as a word of prose ("Sure") is not a program

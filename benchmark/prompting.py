@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from deepeval_lsp.diagnostics.text import parse_python
+
 if TYPE_CHECKING:
     from .tasks import Suite, Task
 
@@ -115,7 +117,7 @@ def _answer(example: Task, cot: bool) -> str:
 def reasoning_steps(reference: str, limit: int = 20) -> list[str]:
     """The layer constructions of a reference program, in source order, as short steps."""
     try:
-        tree = ast.parse(reference)
+        tree = parse_python(reference)
     except SyntaxError:
         return []
     own = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef | ast.FunctionDef)}

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepeval_lsp.diagnostics.text import parse_python
+
 from .yaml_subset import YamlSubsetError, parse_mapping
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -350,7 +352,7 @@ def _read_study_task(path: Path, suite: str, level: str) -> Task:
 
 def _parse_or_none(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return parse_python(source)
     except (SyntaxError, ValueError):
         return None
 

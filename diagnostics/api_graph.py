@@ -28,6 +28,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from .text import parse_python
+
 MAX_PATHS = 512  # distinct sequences kept per node; residual stacks double them at each block
 MAX_UNROLL = 64  # loop iterations unrolled
 MAX_INLINE_DEPTH = 12  # nested helper calls (recursion guard)
@@ -901,7 +903,7 @@ def extract(source: str | ast.Module, *, study_compat: bool = False) -> Extracti
     """
     if isinstance(source, str):
         try:
-            tree = ast.parse(source)
+            tree = parse_python(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
             raise ExtractionError(f"the program does not parse: {e}") from None
     else:

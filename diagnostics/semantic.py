@@ -27,7 +27,7 @@ from typing import Any
 from . import taxonomy as T
 from .api_graph import Extraction, ExtractionError, extract
 from .model import Diagnostic, Position, Range
-from .text import SourceText
+from .text import SourceText, parse_python
 
 MEASURES = (
     "api_set_precision",
@@ -201,7 +201,7 @@ def study_task_scores(
         if not source.strip():
             continue
         try:
-            tree = ast.parse(source)
+            tree = parse_python(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         n += 1

@@ -17,7 +17,7 @@ from .fix_verification import verify
 from .model import Diagnostic, Position, Range
 from .options import CheckOptions
 from .static_checks import run_checks
-from .text import SourceText
+from .text import SourceText, parse_python
 
 
 @dataclass
@@ -37,7 +37,7 @@ def parse(source: str, path: str) -> tuple[ast.Module | None, Diagnostic | None,
             # the rarer ones surface when the dynamic pass compiles the file.
             # Not the real path: CPython would read the saved file to describe a syntax error,
             # which differs from an unsaved buffer.
-            tree = ast.parse(source, filename="<document>")
+            tree = parse_python(source, "<document>")
     except SyntaxError as e:
         return None, _syntax_diagnostic(source, e), None
     except (RecursionError, MemoryError):
