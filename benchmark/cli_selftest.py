@@ -22,20 +22,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N tasks")
     parser.add_argument("--kinds", metavar="K,K", help=f"comma-separated: {', '.join(OPERATORS)}")
     parser.add_argument("--workers", type=int, default=2, help="checker workers (default: 2)")
-    parser.add_argument("--db", default="deepeval.db",
-                        help="SQLite database (default: deepeval.db)")
+    parser.add_argument(
+        "--db", default="deepeval.db", help="SQLite database (default: deepeval.db)"
+    )
     parser.add_argument("--no-store", action="store_true", help="print the table only")
 
 
 def _sample(run_id: str, r: MutantResult, index: int) -> tuple[dict, dict]:
     m = r.mutant
-    sample = {"run_id": run_id, "model": "selftest", "prompting": m.kind, "task_id": m.task_id,
-              "sample_index": index, "outcome": "checked", "valid": 1,
-              "executable": None if r.executable is None else int(r.executable),
-              "code": m.source, "raw_answer": m.description, "static_errors": None,
-              "findings": len(r.codes), "failure_dl_error": None}
-    scores = {"detected": r.detected, "right_line": r.right_line, "fix_offered": r.fix_offered,
-              "fix_verified": r.fix_verified, "fix_cleans": r.fix_cleans}
+    sample = {
+        "run_id": run_id,
+        "model": "selftest",
+        "prompting": m.kind,
+        "task_id": m.task_id,
+        "sample_index": index,
+        "outcome": "checked",
+        "valid": 1,
+        "executable": None if r.executable is None else int(r.executable),
+        "code": m.source,
+        "raw_answer": m.description,
+        "static_errors": None,
+        "findings": len(r.codes),
+        "failure_dl_error": None,
+    }
+    scores = {
+        "detected": r.detected,
+        "right_line": r.right_line,
+        "fix_offered": r.fix_offered,
+        "fix_verified": r.fix_verified,
+        "fix_cleans": r.fix_cleans,
+    }
     return sample, scores
 
 
@@ -61,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in args.kinds.split(",")] if args.kinds else None
     unknown = [k for k in kinds or [] if k not in OPERATORS]
     if unknown:
-        print(f"deepeval-lsp selftest: unknown kind {unknown[0]!r} (known: {', '.join(OPERATORS)})",
-              file=sys.stderr)
+        print(
+            f"deepeval-lsp selftest: unknown kind {unknown[0]!r} (known: {', '.join(OPERATORS)})",
+            file=sys.stderr,
+        )
         return 2
     tasks = load_suite("builtin").tasks[: args.limit]
     by_id = {t.id: t for t in tasks}
@@ -86,16 +104,30 @@ def run(args: argparse.Namespace) -> int:
         except (StoreError, OSError) as e:
             print(f"deepeval-lsp selftest: {e}", file=sys.stderr)
             return 1
-        config = RunConfig(suite="builtin", models=["selftest"], promptings=list(rows), samples=1,
-                           temperature=0.0, top_p=1.0, max_tokens=0, base_url=None,
-                           task_ids=[t.id for t in tasks])
+        config = RunConfig(
+            suite="builtin",
+            models=["selftest"],
+            promptings=list(rows),
+            samples=1,
+            temperature=0.0,
+            top_p=1.0,
+            max_tokens=0,
+            base_url=None,
+            task_ids=[t.id for t in tasks],
+        )
         run_id = create_run(db, config, __version__)
         record_tasks(db, run_id, tasks)
         for r in results:
             sample, scores = _sample(run_id, r, 0)
             record_sample(db, sample, [], {k: float(v) for k, v in scores.items()})
-        db["selftest"].insert({"run_id": run_id, "table": json.dumps(rows),
-                               "false_errors": bad, "references": len(tasks)})
+        db["selftest"].insert(
+            {
+                "run_id": run_id,
+                "table": json.dumps(rows),
+                "false_errors": bad,
+                "references": len(tasks),
+            }
+        )
         set_run_status(db, run_id, "finished")
         print(f"stored as run {run_id} in {args.db}")
     return 0

@@ -4,8 +4,9 @@ Each mutation operator edits one token of a reference (found through `ast`, so t
 known), one mistake per mutant. A mutant counts as detected when a diagnostic of the expected
 code exists; at the right line when such a diagnostic, or one of its related locations, sits on
 the injected line (for shape kinds that is the constructor whose argument was changed; a
-diagnostic on the forward line that fails counts too when it names that constructor as related).
-A fix "cleans" when applying the preferred fix and checking again leaves no error.
+diagnostic on the forward line that fails counts too when it names that constructor as related;
+for a wrong concat dim only the cat line counts, though the error usually shows where the result
+is consumed). A fix "cleans" when applying the preferred fix and checking again leaves no error.
 """
 
 from __future__ import annotations
@@ -80,8 +81,10 @@ def _int_arg(node: ast.Call, index: int, keyword: str) -> ast.Constant | None:
 
 
 def _node_range(node: ast.AST) -> Range:
-    return Range(Position(node.lineno - 1, node.col_offset),
-                 Position(node.end_lineno - 1, node.end_col_offset))  # type: ignore[attr-defined]
+    return Range(
+        Position(node.lineno - 1, node.col_offset),
+        Position(node.end_lineno - 1, node.end_col_offset),
+    )  # type: ignore[attr-defined]
 
 
 def _replace(source: str, node: ast.AST, text: str) -> str:
@@ -91,8 +94,14 @@ def _replace(source: str, node: ast.AST, text: str) -> str:
 Operator = Callable[[Task, str, ast.Module], "Mutant | None"]
 
 
-def _wrong_size(kind: str, names: tuple[str, ...], index: int, keyword: str,
-                new: Callable[[int], int], skip_groups: bool = False) -> Operator:
+def _wrong_size(
+    kind: str,
+    names: tuple[str, ...],
+    index: int,
+    keyword: str,
+    new: Callable[[int], int],
+    skip_groups: bool = False,
+) -> Operator:
     def op(task: Task, source: str, tree: ast.Module) -> Mutant | None:
         for call in _calls(tree, names):
             if skip_groups and any(k.arg == "groups" for k in call.keywords):
@@ -101,9 +110,16 @@ def _wrong_size(kind: str, names: tuple[str, ...], index: int, keyword: str,
             if const is None:
                 continue
             value = new(const.value)
-            return Mutant(kind, task.id, _replace(source, const, str(value)), const.lineno - 1,
-                          (SHAPE_MISMATCH,), f"{_callee(call)} {keyword} {const.value} -> {value}")
+            return Mutant(
+                kind,
+                task.id,
+                _replace(source, const, str(value)),
+                const.lineno - 1,
+                (SHAPE_MISMATCH,),
+                f"{_callee(call)} {keyword} {const.value} -> {value}",
+            )
         return None
+
     return op
 
 
@@ -118,43 +134,80 @@ def _missing_import(task: Task, source: str, tree: ast.Module) -> Mutant | None:
             lines = source.splitlines(keepends=True)
             # blank the line rather than delete it, so every other line keeps its number
             lines[stmt.lineno - 1] = "\n"
-            first_use = min(n.lineno for n in ast.walk(tree)
-                            if isinstance(n, ast.Name) and n.id == bound)
-            return Mutant("missing_import", task.id, "".join(lines), first_use - 1,
-                          (MISSING_IMPORT,),
-                          f"deleted `{ast.unparse(stmt)}`")
+            first_use = min(
+                n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == bound
+            )
+            return Mutant(
+                "missing_import",
+                task.id,
+                "".join(lines),
+                first_use - 1,
+                (MISSING_IMPORT,),
+                f"deleted `{ast.unparse(stmt)}`",
+            )
     return None
 
 
-HALLUCINATED = {"Conv2d": "Conv2D", "Conv1d": "Conv1D", "BatchNorm2d": "BatchNorm2D",
-                "BatchNorm1d": "BatchNorm1D", "MaxPool2d": "MaxPool2D", "relu": "relu6x",
-                "Linear": "Dense", "LSTM": "LSTMLayer", "Embedding": "Embeddings"}
+HALLUCINATED = {
+    "Conv2d": "Conv2D",
+    "Conv1d": "Conv1D",
+    "BatchNorm2d": "BatchNorm2D",
+    "BatchNorm1d": "BatchNorm1D",
+    "MaxPool2d": "MaxPool2D",
+    "relu": "relu6x",
+    "Linear": "Dense",
+    "LSTM": "LSTMLayer",
+    "Embedding": "Embeddings",
+}
 
 
 def _hallucinated_member(task: Task, source: str, tree: ast.Module) -> Mutant | None:
-    nodes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Attribute)
-                    and n.attr in HALLUCINATED and isinstance(n.value, ast.Name)
-                    and n.value.id in ("nn", "F")), key=lambda n: (n.lineno, n.col_offset))
-    for node in nodes:
-        end = node.end_col_offset or 0
-        rng = Range(Position(node.end_lineno - 1, end - len(node.attr)),  # type: ignore[operator]
-                    Position(node.end_lineno - 1, end))  # type: ignore[operator]
-        new = HALLUCINATED[node.attr]
-        return Mutant("hallucinated_member", task.id,
-                      apply_edits(source, [TextEdit(rng, new)]), node.lineno - 1,
-                      (NONEXISTENT_ATTRIBUTE,),
-                      f"{node.value.id}.{node.attr} -> {node.value.id}.{new}")  # type: ignore[attr-defined]
-    return None
+    nodes = sorted(
+        (
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute)
+            and n.attr in HALLUCINATED
+            and isinstance(n.value, ast.Name)
+            and n.value.id in ("nn", "F")
+        ),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    if not nodes:
+        return None
+    node = nodes[0]
+    end = node.end_col_offset or 0
+    rng = Range(
+        Position(node.end_lineno - 1, end - len(node.attr)),  # type: ignore[operator]
+        Position(node.end_lineno - 1, end),
+    )  # type: ignore[operator]
+    new = HALLUCINATED[node.attr]
+    return Mutant(
+        "hallucinated_member",
+        task.id,
+        apply_edits(source, [TextEdit(rng, new)]),
+        node.lineno - 1,
+        (NONEXISTENT_ATTRIBUTE,),
+        f"{node.value.id}.{node.attr} -> {node.value.id}.{new}",
+    )  # type: ignore[attr-defined]
 
 
-MISSPELLED = {"kernel_size": "kernal_size", "padding": "paddin", "stride": "strides",
-              "batch_first": "batchfirst", "num_layers": "num_layer", "bias": "use_bias"}
+MISSPELLED = {
+    "kernel_size": "kernal_size",
+    "padding": "paddin",
+    "stride": "strides",
+    "batch_first": "batchfirst",
+    "num_layers": "num_layer",
+    "bias": "use_bias",
+}
 
 
 def _misspelled_keyword(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     lines = source.splitlines(keepends=True)
-    layers = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)
-                     and (_callee(n) or "a")[0].isupper()), key=lambda n: (n.lineno, n.col_offset))
+    layers = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, ast.Call) and (_callee(n) or "a")[0].isupper()),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
     for call in layers:
         for kw in call.keywords:
             if kw.arg not in MISSPELLED:
@@ -166,42 +219,74 @@ def _misspelled_keyword(task: Task, source: str, tree: ast.Module) -> Mutant | N
                 continue
             rng = Range(Position(line, start), Position(line, start + len(kw.arg)))
             new = MISSPELLED[kw.arg]
-            return Mutant("misspelled_keyword", task.id,
-                          apply_edits(source, [TextEdit(rng, new)]), line, (UNEXPECTED_ARGUMENT,),
-                          f"{_callee(call)}({kw.arg}=) -> {new}=")
+            return Mutant(
+                "misspelled_keyword",
+                task.id,
+                apply_edits(source, [TextEdit(rng, new)]),
+                line,
+                (UNEXPECTED_ARGUMENT,),
+                f"{_callee(call)}({kw.arg}=) -> {new}=",
+            )
     return None
 
 
 def _invalid_value(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     for call in _calls(tree, ("Dropout", "Dropout2d", "Dropout1d")):
         if call.args and isinstance(call.args[0], ast.Constant):
-            return Mutant("invalid_value", task.id, _replace(source, call.args[0], "1.5"),
-                          call.lineno - 1, (INVALID_ARGUMENT_VALUE,), f"{_callee(call)}(p=1.5)")
+            return Mutant(
+                "invalid_value",
+                task.id,
+                _replace(source, call.args[0], "1.5"),
+                call.lineno - 1,
+                (INVALID_ARGUMENT_VALUE,),
+                f"{_callee(call)}(p=1.5)",
+            )
     for call in _calls(tree, ("Linear",)):
         const = _int_arg(call, 1, "out_features")
         if const is not None:
-            return Mutant("invalid_value", task.id, _replace(source, const, f"-{const.value}"),
-                          const.lineno - 1, (INVALID_ARGUMENT_VALUE,),
-                          f"Linear out_features -{const.value}")
+            return Mutant(
+                "invalid_value",
+                task.id,
+                _replace(source, const, f"-{const.value}"),
+                const.lineno - 1,
+                (INVALID_ARGUMENT_VALUE,),
+                f"Linear out_features -{const.value}",
+            )
     return None
 
 
-REQUIRED_POSITIONALS = {"Linear": 2, "Conv1d": 3, "Conv2d": 3, "Conv3d": 3, "Embedding": 2,
-                        "LSTM": 2, "GRU": 2, "MultiheadAttention": 2}
+REQUIRED_POSITIONALS = {
+    "Linear": 2,
+    "Conv1d": 3,
+    "Conv2d": 3,
+    "Conv3d": 3,
+    "Embedding": 2,
+    "LSTM": 2,
+    "GRU": 2,
+    "MultiheadAttention": 2,
+}
 
 
 def _missing_argument(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     for call in _calls(tree, tuple(REQUIRED_POSITIONALS)):
-        if len(call.args) != REQUIRED_POSITIONALS[_callee(call)] or (call.keywords and any(
-                k.arg is None for k in call.keywords)):
+        if len(call.args) != REQUIRED_POSITIONALS[_callee(call)] or (
+            call.keywords and any(k.arg is None for k in call.keywords)
+        ):
             continue
         prev, last = call.args[-2], call.args[-1]
         # drop ", <last>" so the call reads as if the argument was forgotten
-        rng = Range(Position(prev.end_lineno - 1, prev.end_col_offset),  # type: ignore[operator]
-                    Position(last.end_lineno - 1, last.end_col_offset))  # type: ignore[operator]
-        return Mutant("missing_argument", task.id, apply_edits(source, [TextEdit(rng, "")]),
-                      call.lineno - 1, (MISSING_ARGUMENT,),
-                      f"{_callee(call)} without `{ast.unparse(last)}`")
+        rng = Range(
+            Position(prev.end_lineno - 1, prev.end_col_offset),  # type: ignore[operator]
+            Position(last.end_lineno - 1, last.end_col_offset),
+        )  # type: ignore[operator]
+        return Mutant(
+            "missing_argument",
+            task.id,
+            apply_edits(source, [TextEdit(rng, "")]),
+            call.lineno - 1,
+            (MISSING_ARGUMENT,),
+            f"{_callee(call)} without `{ast.unparse(last)}`",
+        )
     return None
 
 
@@ -211,22 +296,43 @@ def _concat_dim(task: Task, source: str, tree: ast.Module) -> Mutant | None:
         if dim is None or dim.value < 0:
             continue
         # the mismatch shows where the pieces meet (the cat) or where the result is used
-        return Mutant("concat_dim", task.id, _replace(source, dim, str(dim.value + 1)),
-                      dim.lineno - 1, (SHAPE_MISMATCH, INPUT_ARGUMENT_MISMATCH),
-                      f"{_callee(call)} dim {dim.value} -> {dim.value + 1}")
+        return Mutant(
+            "concat_dim",
+            task.id,
+            _replace(source, dim, str(dim.value + 1)),
+            dim.lineno - 1,
+            (SHAPE_MISMATCH, INPUT_ARGUMENT_MISMATCH),
+            f"{_callee(call)} dim {dim.value} -> {dim.value + 1}",
+        )
     return None
 
 
 OPERATORS: dict[str, Operator] = {
-    "linear_in_features": _wrong_size("linear_in_features", ("Linear",), 0, "in_features",
-                                      lambda v: v + 16),
-    "conv_in_channels": _wrong_size("conv_in_channels", ("Conv1d", "Conv2d", "Conv3d"), 0,
-                                    "in_channels", lambda v: v + 16, skip_groups=True),
-    "batchnorm_num_features": _wrong_size("batchnorm_num_features",
-                                          ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"), 0,
-                                          "num_features", lambda v: v + 16),
-    "embed_dim": _wrong_size("embed_dim", ("MultiheadAttention", "TransformerEncoderLayer"), 0,
-                             "embed_dim", lambda v: v * 2),
+    "linear_in_features": _wrong_size(
+        "linear_in_features", ("Linear",), 0, "in_features", lambda v: v + 16
+    ),
+    "conv_in_channels": _wrong_size(
+        "conv_in_channels",
+        ("Conv1d", "Conv2d", "Conv3d"),
+        0,
+        "in_channels",
+        lambda v: v + 16,
+        skip_groups=True,
+    ),
+    "batchnorm_num_features": _wrong_size(
+        "batchnorm_num_features",
+        ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"),
+        0,
+        "num_features",
+        lambda v: v + 16,
+    ),
+    "embed_dim": _wrong_size(
+        "embed_dim",
+        ("MultiheadAttention", "TransformerEncoderLayer"),
+        0,
+        "embed_dim",
+        lambda v: v * 2,
+    ),
     "concat_dim": _concat_dim,
     "missing_import": _missing_import,
     "hallucinated_member": _hallucinated_member,
@@ -234,8 +340,13 @@ OPERATORS: dict[str, Operator] = {
     "invalid_value": _invalid_value,
     "missing_argument": _missing_argument,
 }
-SHAPE_KINDS = ("linear_in_features", "conv_in_channels", "batchnorm_num_features", "embed_dim",
-               "concat_dim")
+SHAPE_KINDS = (
+    "linear_in_features",
+    "conv_in_channels",
+    "batchnorm_num_features",
+    "embed_dim",
+    "concat_dim",
+)
 
 
 def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
@@ -250,8 +361,9 @@ def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
 
 
 def options_for(task: Task) -> CheckOptions:
-    return CheckOptions(inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs),
-                        fix_static_first=True)
+    return CheckOptions(
+        inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs), fix_static_first=True
+    )
 
 
 def _errors(report: Report) -> list[Any]:
@@ -263,8 +375,11 @@ def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
     path = f"{task.id}_{m.kind}.py"
     report = check(m.source, path, options, pool=pool)
     hits = [d for d in report.diagnostics if d.code in m.expected_codes]
-    right = [d for d in hits if d.range.start.line == m.line
-             or any(r.range.start.line == m.line for r in d.related)]
+    right = [
+        d
+        for d in hits
+        if d.range.start.line == m.line or any(r.range.start.line == m.line for r in d.related)
+    ]
     best = (right or hits or [None])[0]
     fix = best.preferred_fix if best is not None else None
     cleans = False
@@ -272,9 +387,16 @@ def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
         fixed = apply_edits(m.source, fix.edits)
         again = check(fixed, path, options, pool=pool)
         cleans = again.error is None and not _errors(again)
-    return MutantResult(m, bool(hits), bool(right), fix is not None,
-                        bool(fix and fix.verified), cleans,
-                        sorted({d.code for d in report.diagnostics}), report.executable)
+    return MutantResult(
+        m,
+        bool(hits),
+        bool(right),
+        fix is not None,
+        bool(fix and fix.verified),
+        cleans,
+        sorted({d.code for d in report.diagnostics}),
+        report.executable,
+    )
 
 
 def false_errors(task: Task, pool: Any = None) -> list[str]:

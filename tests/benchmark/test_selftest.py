@@ -20,8 +20,11 @@ from deepeval_lsp.benchmark.store import open_db
 from deepeval_lsp.benchmark.tasks import load_suite
 from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
-SUBSET = ("img_conv_self_attention_cifar10", "img_residual_block_cifar10",
-          "img_channel_split_cifar10")
+SUBSET = (
+    "img_conv_self_attention_cifar10",
+    "img_residual_block_cifar10",
+    "img_channel_split_cifar10",
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +91,7 @@ def _args(**kw) -> argparse.Namespace:
 
 def test_cli_stores_the_table_as_a_run_report_reads(tmp_path, capsys):
     db_path = tmp_path / "s.db"
-    rc = cli_selftest.run(_args(limit=1, kinds="linear_in_features,missing_argument",
-                                db=db_path))
+    rc = cli_selftest.run(_args(limit=1, kinds="linear_in_features,missing_argument", db=db_path))
     out = capsys.readouterr().out
     assert rc == 0
     assert "linear_in_features" in out and "false errors on untouched references: 0 of 1" in out
@@ -97,7 +99,9 @@ def test_cli_stores_the_table_as_a_run_report_reads(tmp_path, capsys):
     run_id = db.execute("select id from runs").fetchone()[0]
     rows = rows_for_runs(db, [run_id])
     assert {(r["model"], r["prompting"]) for r in rows} == {
-        ("selftest", "linear_in_features"), ("selftest", "missing_argument")}
+        ("selftest", "linear_in_features"),
+        ("selftest", "missing_argument"),
+    }
     assert all(r["tasks"] == 1 for r in rows)
     # each mutant fails to run, and the check says so
     assert all(r["measured"] == 1 and r["executable"] == 0 for r in rows)
