@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("deepeval_lsp.benchmark.cli_bench", "prompt models on a task suite and score them"),
     "runs": ("deepeval_lsp.benchmark.cli_runs", "list the runs in a benchmark database"),
     "report": ("deepeval_lsp.benchmark.cli_report", "report a benchmark database's results"),
+    "selftest": (
+        "deepeval_lsp.benchmark.cli_selftest",
+        "inject known mistakes into the built-in references and score the checkers",
+    ),
     "reproduce": (
         "deepeval_lsp.benchmark.cli_reproduce",
         "score the DeepEval study's programs beside its published results",

@@ -45,6 +45,7 @@ _SHAPE = [
     r"Input .* of layer", r"Inputs have incompatible", r"expects \d+ input",
     r"cannot be broadcast", r"operands could not be broadcast", r"Incompatible shapes",
     r"spatial", r"Computed output size would be zero or negative",
+    r"split_with_sizes expects split_sizes to sum", r"split_size .* must be",
 ]
 _NUMBERS = [
     r"should be called on a list of at least", r"should be called on a list of inputs",

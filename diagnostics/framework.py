@@ -231,9 +231,43 @@ def public_names(dotted: str) -> tuple[str, ...]:
     return tuple(n for n in dir(found.obj) if not n.startswith("_"))
 
 
+# The other framework's spelling of the same thing: LLMs mix PyTorch and Keras names.
+_SYNONYMS = {
+    "Dense": ("Linear",),
+    "Linear": ("Dense",),
+    "LSTMLayer": ("LSTM",),
+    "GRULayer": ("GRU",),
+    "BatchNormalization": ("BatchNorm2d", "BatchNorm1d"),
+    "BatchNorm2d": ("BatchNormalization",),
+    "GlobalAveragePooling2D": ("AdaptiveAvgPool2d",),
+    "AdaptiveAvgPool2d": ("GlobalAveragePooling2D",),
+    "Concatenate": ("concatenate", "cat"),
+    "Conv2DTranspose": ("ConvTranspose2d",),
+    "ConvTranspose2d": ("Conv2DTranspose",),
+    "MultiHeadAttention": ("MultiheadAttention",),
+    "use_bias": ("bias",),
+    "bias": ("use_bias",),
+    "units": ("out_features",),
+    "out_features": ("units",),
+    "filters": ("out_channels",),
+    "strides": ("stride",),
+    "stride": ("strides",),
+    "rate": ("p",),
+    "p": ("rate",),
+    "axis": ("dim",),
+    "dim": ("axis",),
+    "input_dim": ("in_features", "num_embeddings"),
+    "output_dim": ("embedding_dim",),
+}
+
+
 def suggest(name: str, candidates: tuple[str, ...] | list[str]) -> str | None:
-    """The best did-you-mean for `name`: a case-insensitive match first, then difflib."""
+    """The best did-you-mean for `name`: the other framework's spelling, a case-insensitive
+    match, then difflib."""
     candidates = [c for c in candidates if c != name]
+    for synonym in _SYNONYMS.get(name, ()):
+        if synonym in candidates:
+            return synonym
     lowered = [c for c in candidates if c.lower() == name.lower()]
     if len(lowered) == 1:
         return lowered[0]
