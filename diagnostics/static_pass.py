@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ class StaticResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     tree: ast.Module | None = None
     fatal: str | None = None  # the file could not be analysed at all
+    fixes_verified: bool = False  # each fix's `verified` flag has been decided
+    elapsed_ms: float = 0.0
 
 
 def parse(source: str, path: str) -> tuple[ast.Module | None, Diagnostic | None, str | None]:
@@ -63,17 +66,30 @@ def _syntax_diagnostic(source: str, e: SyntaxError) -> Diagnostic:
 
 
 def run_static(source: str, path: str, options: CheckOptions) -> StaticResult:
-    """Run every static check on `source`."""
+    """Run every static check on `source` (and verify the fixes if the options say so)."""
+    t0 = time.perf_counter()
     tree, syntax, fatal = parse(source, path)
     if tree is None:
-        return StaticResult([syntax] if syntax else [], None, fatal)
-    result = StaticResult(tree=tree)
-    try:
-        result.diagnostics.extend(run_checks(tree, source, path, options))
-    except RecursionError:
-        result.fatal = "expressions nested too deeply to analyse"
-        return result
-    if options.verify_fixes and any(d.fixes for d in result.diagnostics):
+        result = StaticResult([syntax] if syntax else [], None, fatal, fixes_verified=True)
+    else:
+        result = StaticResult(tree=tree)
+        try:
+            result.diagnostics.extend(run_checks(tree, source, path, options))
+        except RecursionError:
+            result.fatal = "expressions nested too deeply to analyse"
+            result.fixes_verified = True
+    if options.verify_fixes and not result.fixes_verified:
+        verify_static(result, source, path, options)
+    result.elapsed_ms = (time.perf_counter() - t0) * 1000
+    return result
+
+
+def verify_static(result: StaticResult, source: str, path: str, options: CheckOptions) -> None:
+    """Decide each fix's `verified` flag by re-running the static pass on the fixed text.
+
+    Separate from the analysis so that an editor can publish findings at once and verify their
+    fixes a moment later, off the keystroke path."""
+    if any(d.fixes for d in result.diagnostics):
         unverified = dataclasses.replace(options, verify_fixes=False)
 
         def recheck(text: str) -> list[Diagnostic] | None:
@@ -81,4 +97,4 @@ def run_static(source: str, path: str, options: CheckOptions) -> StaticResult:
             return None if again.tree is None else again.diagnostics
 
         result.diagnostics = verify(source, result.diagnostics, recheck)
-    return result
+    result.fixes_verified = True

@@ -9,6 +9,7 @@ Handlers stay thin: the checkers live in `deepeval_lsp.diagnostics`, the LSP sha
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -125,6 +126,9 @@ class DeepevalServer(LanguageServer):
         if len(source) > MAX_FILE_BYTES:
             return Report(path=path, error="document too large to check")
         options = self.settings.check_options(dynamic=False, root=self.root())
+        if uri is not None and self.dynamic_enabled:
+            # The full check after the debounce verifies the fixes; not on every keystroke.
+            options = dataclasses.replace(options, verify_fixes=False)
         static = run_static(source, path, options)
         if uri is not None:  # the full check of this version reuses it
             self._static[uri] = (version, static)
