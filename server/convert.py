@@ -241,6 +241,24 @@ def hover(model: ModelSummary | None, pos: Position) -> str | None:
     return None
 
 
+def model_hover(model: ModelSummary | None, semantic: dict[str, Any] | None) -> str | None:
+    """Markdown for the model itself (hovering its entry point): size, output, and how close
+    its structure is to the task's reference when one is known."""
+    parts = []
+    if model is not None:
+        parts.append(
+            f"**{model.entry_point or 'model'}**: {fmt_params(model.total_params)}, "
+            f"output `{fmt_shape(model.output_shape)}`"
+        )
+    if semantic and "api_set_f1" in semantic:
+        task = f" (task `{semantic['task']}`)" if semantic.get("task") else ""
+        parts.append(
+            f"structure vs the reference{task}: API-set F1 {semantic['api_set_f1']:.1f}, "
+            f"API-sequence F1 {semantic['api_seq_f1']:.1f}"
+        )
+    return "\n\n".join(parts) or None
+
+
 def _layer_markdown(layer: LayerSummary) -> str:
     return (
         f"**{layer.name}**: `{layer.type}`\n\n"

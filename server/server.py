@@ -227,6 +227,17 @@ class DeepevalServer(LanguageServer):
         for uri in list(self.workspace.text_documents):
             self.on_document(uri)
 
+    def on_entry_point(self, uri: str, line: int, state: DocState) -> bool:
+        """Is `line` the `def`/`class` line of the model's entry point (`dl_model` by default)?"""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None:
+            return False
+        lines = doc.source.split("\n")
+        text = lines[line] if 0 <= line < len(lines) else ""
+        entry = (state.model.entry_point if state.model else "") or "dl_model"
+        name = entry.split("(")[0].split(".")[-1]
+        return bool(name) and (f"def {name}" in text or f"class {name}" in text)
+
     def current(self, uri: str) -> DocState | None:
         state = self.docs.get(uri)
         if state is None or not self.is_current(uri, state.version):
@@ -412,7 +423,10 @@ def create_server() -> DeepevalServer:
         if state is None:
             return None
         cols = ls.columns(params.text_document.uri)
-        text = convert.hover(state.model, cols.from_client(params.position))
+        pos = cols.from_client(params.position)
+        text = convert.hover(state.model, pos)
+        if text is None and ls.on_entry_point(params.text_document.uri, pos.line, state):
+            text = convert.model_hover(state.model, state.report.semantic)
         if text is None:
             return None
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))

@@ -264,3 +264,28 @@ async def test_keras_functional_graph_gets_a_hint_per_line(
         )
     )
     assert "Dense" in hover.contents.value and "62,730" in hover.contents.value
+
+
+async def test_model_hover_shows_structure_scores_for_a_named_task(
+    dynamic_client: LanguageClient, tmp_path: Path
+):
+    import tomllib
+
+    from deepeval_lsp.diagnostics import reference as ref_mod
+
+    suite = Path(ref_mod.__file__).resolve().parent.parent / "benchmark" / "suites" / "builtin"
+    toml = sorted(suite.rglob("*.toml"))[0]
+    task_id = tomllib.loads(toml.read_text())["id"]
+    source = f"# deepeval: task={task_id}\n" + toml.with_suffix(".py").read_text()
+    client = dynamic_client
+    uri = open_doc(client, tmp_path / "answer.py", source)
+    await wait_final(client, uri, 1)
+    line = next(i for i, text in enumerate(source.splitlines()) if text.startswith("def dl_model"))
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            position=lsp.Position(line=line, character=5),
+        )
+    )
+    assert hover is not None
+    assert f"(task `{task_id}`): API-set F1 100.0, API-sequence F1 100.0" in hover.contents.value
