@@ -574,7 +574,6 @@ class CancelToken:
                 self.target[0].cancel(self.target[1])
 
 
-_Ticket = CancelToken  # the name callers used before it was public
 
 
 class _Worker:

@@ -21,16 +21,6 @@ from deepeval_lsp.diagnostics import CheckOptions, Report, check
 
 log = logging.getLogger(__name__)
 
-POOL_MODULE = "deepeval_lsp.diagnostics.worker_pool"
-
-
-def pool_available() -> bool:
-    try:
-        return importlib.util.find_spec(POOL_MODULE) is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def frameworks_missing() -> str | None:
     """Why the model cannot be built here (no framework installed), or None."""
 
@@ -94,11 +84,12 @@ class FullChecker:
 
     def _get_pool(self) -> Any:
         with self._lock:
-            if self._pool is not None or self._pool_failed is not None or not pool_available():
+            if self._pool is not None or self._pool_failed is not None:
                 return self._pool
             try:
-                module = importlib.import_module(POOL_MODULE)
-                self._pool = module.WorkerPool(1, read_paths=self.read_paths)
+                from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+
+                self._pool = WorkerPool(1, read_paths=self.read_paths)
             except Exception as e:  # the static results still stand; say why once
                 self._pool_failed = f"{type(e).__name__}: {e}"
                 log.warning("the dynamic worker pool did not start: %s", self._pool_failed)
@@ -148,6 +139,10 @@ class FullChecker:
     async def run(self, fn: Any, *args: Any) -> Any:
         """Run a blocking function (e.g. a workspace check) on the checker threads."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def pool_started(self) -> bool:
+        return self._pool is not None
 
     @property
     def pool_failed(self) -> str | None:

@@ -302,8 +302,6 @@ class DeepevalServer(LanguageServer):
         return {"files": len(files), "diagnostics": found}
 
     def server_info(self) -> dict[str, Any]:
-        from .dynamic import pool_available
-
         return {
             "version": __version__,
             "python": sys.executable,
@@ -318,7 +316,7 @@ class DeepevalServer(LanguageServer):
             },
             "dynamic": {
                 "enabled": self.dynamic_enabled,
-                "pool": pool_available(),
+                "pool": self.checker.pool_started,
                 "missing": self.no_framework,
                 "pool_failed": self.checker.pool_failed,
             },
