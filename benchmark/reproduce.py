@@ -227,19 +227,11 @@ def paper_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdi
 
 
 def make_pool(engine: str, workers: int) -> Any:
-    """A warm pool for `engine`; the paper engine's own zygotes where the shared worker pool
-    does not serve it."""
+    """A warm worker pool for `engine` (paper_engine.EngineUnavailable without the `paper`
+    extra)."""
     from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
-    if engine == "default":
-        return WorkerPool(workers)
-    reason = paper_engine.available()
-    if reason:
-        raise paper_engine.EngineUnavailable(reason)
-    try:
-        return WorkerPool(workers, engine="paper", limits=paper_engine.LIMITS)
-    except ValueError:
-        return paper_engine.StandalonePool(workers)
+    return WorkerPool(workers, engine=engine)
 
 
 def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("default",),

@@ -9,6 +9,7 @@ error is gone (DESIGN.md §6).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,8 @@ def run_dynamic(
     static: list[Diagnostic] | None = None,
 ) -> DynamicResult:
     """Build and run the model in the sandbox; every finding, with verified shape fixes."""
+    if getattr(pool, "engine", "default") == "paper":
+        return run_paper(source, path, options, pool, static)
     pre = static_pre_edits(source, static) if static and options.fix_static_first else []
     raw = run_job(pool, source, path, options, extra={"pre_edits": pre} if pre else None)
     out = interpret(raw, source, path)
@@ -120,6 +123,50 @@ def run_dynamic(
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
         out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics, pre)
     return out
+
+
+def run_paper(
+    source: str,
+    path: str,
+    options: CheckOptions,
+    pool: WorkerPool,
+    static: list[Diagnostic] | None = None,
+) -> DynamicResult:
+    """The study's verdict from the paper engine's pool (paper_engine.run_job): the program as
+    written, imported whole, `dl_model()`, `summary()`, `compile()` on Keras 2; a failure is one
+    finding in the study's taxonomy at the failing frame of the file."""
+    from .paper_engine import JOB
+
+    raw = pool.run(JOB, {"source": source, "path": path}, timeout_s=options.timeout_ms / 1000)
+    if raw.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
+        out = interpret(raw, source, path)
+    else:
+        out = DynamicResult(sandbox=raw.get("sandbox"), executable=bool(raw["executable"]))
+        if not raw["executable"]:
+            text = SourceText(source)
+            frame = {"file": path, **{k: raw.get(k) for k in ("line", "end_line", "col",
+                                                             "end_col")}}
+            where = _frame_range([frame], path, text) if raw.get("line") else None
+            out.diagnostics.append(Diagnostic(
+                raw["code"], where or _line_range(text, 0),
+                _one_paragraph(raw["message"]), python_error=raw["python_error"],
+                source_pass="dynamic"))
+    out.status = "ran: paper engine" if out.status == "ran" else out.status
+    # The editor's check reports a finding once; a score keeps the engine's own (its taxonomy
+    # is the failure's, and the static pass may have found something else first).
+    if static and options.fix_static_first:
+        out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
+    return out
+
+
+def _one_paragraph(message: str) -> str:
+    """Keras 2's wrapped layer error as one line: 'layer "x" (type T): the error', without the
+    listing of the call's arguments."""
+    head, _, rest = message.partition("\n")
+    m = re.fullmatch(r"Exception encountered when calling layer (.+)\.", head.strip())
+    if m:
+        message = f"layer {m.group(1)}: {rest.split('Call arguments received by layer')[0]}"
+    return " ".join(message.split())
 
 
 def _duplicates(d: Diagnostic, static: list[Diagnostic]) -> bool:
@@ -189,11 +236,11 @@ def _range(r: list[int]) -> Range:
 
 
 def _diagnostic(e: dict[str, Any], path: str) -> Diagnostic:
-    fixes: tuple[Fix, ...] = ()
-    if e.get("fix"):
-        f = e["fix"]
-        fixes = (Fix(f["title"], tuple(TextEdit(_range(x["range"]), x["new_text"])
-                                       for x in f["edits"])),)
+    # "more_fixes": other fixes of the same finding, in order of preference (a cat's dim, then
+    # the consumer's width)
+    fixes = tuple(Fix(f["title"], tuple(TextEdit(_range(x["range"]), x["new_text"])
+                                        for x in f["edits"]))
+                  for f in [*([e["fix"]] if e.get("fix") else []), *e.get("more_fixes", [])])
     return Diagnostic(
         e["code"], _range(e["range"]), e["message"],
         python_error=e.get("python_error") or None,

@@ -11,6 +11,9 @@ raised. This engine reproduces that on TensorFlow + tf-keras (the `paper` extra)
   2), `keras.layers.tf` and `keras.backend.tf` are the tensorflow module as Keras 2.11 exposed
   them, the dataset loaders are offline stand-ins, and one small model is built, compiled and
   fitted so that no forked child pays for TensorFlow's first use.
+- `WorkerPool(size, engine="paper")` (diagnostics/worker_pool.py) starts such zygotes, with
+  `ENV` in their environment and `LIMITS` as the children's rlimits, and forks one sandboxed
+  child per job, as for the default engine.
 - `run_job(payload)` runs in the sandboxed, forked child: it imports the whole program (module
   level code included, as the study did: some programs load data or train at import time) and
   applies the study's contract; the verdict is executable or the exception in the study's
@@ -294,8 +297,9 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     """Import the program and apply the study's contract, in this sandboxed child; the verdict.
 
     Returns {"status": "ok", "executable": bool, "seconds": float} and, when it failed,
-    "python_error", "message", "code", "dl_error", "root_cause" and "line" (1-based, in the
-    program, or None).
+    "python_error", "message", "code", "dl_error", "root_cause", and where in the program it
+    failed: "line" and "end_line" (1-based), "col" and "end_col" (0-based UTF-8 offsets, as in
+    a traceback), each None where unknown.
     """
     source: str = payload["source"]
     path: str = payload.get("path") or f"{MODULE_NAME}.py"
@@ -322,16 +326,17 @@ def verdict(exc: BaseException, path: str) -> dict[str, Any]:
     exc_type = type(exc).__name__
     message = str(exc) or exc_type
     code = classify_keras2(exc_type, message)
-    line = None
+    where: dict[str, int | None] = {"line": None, "end_line": None, "col": None, "end_col": None}
     for fs in traceback.extract_tb(exc.__traceback__):
         if fs.filename == path:
-            line = fs.lineno
-    if isinstance(exc, SyntaxError) and line is None:
-        line = exc.lineno
+            where = {"line": fs.lineno, "end_line": fs.end_lineno, "col": fs.colno,
+                     "end_col": fs.end_colno}
+    if isinstance(exc, SyntaxError) and where["line"] is None:
+        where["line"] = exc.lineno  # its offsets count characters, not bytes: leave them
     info = T.CODES[code]
     return {"status": "ok", "executable": False, "python_error": exc_type,
             "message": message[:1000], "code": code, "dl_error": info.dl_error,
-            "root_cause": str(info.root_cause), "line": line}
+            "root_cause": str(info.root_cause), **where}
 
 
 # Keras 2 / TensorFlow wordings that the shared classifier (torch and Keras 3 wordings) reads
@@ -373,149 +378,3 @@ def classify_keras2(exc_type: str, message: str) -> str:
         # Nothing here is "not checkable": the program ran on a real engine, as in the study.
         return T.RUNTIME_ERROR
     return code
-
-
-# ---------------------------------------------------------------- a standalone runner
-# Until the worker pool serves engine="paper", these run the engine's zygotes themselves:
-# `python -m deepeval_lsp.diagnostics.paper_engine` warms once, then forks one sandboxed child
-# (diagnostics/sandbox.py) per job read from stdin and answers one JSON line per job.
-
-
-def _serve(out_fd: int) -> None:
-    import json
-    import select
-    import signal
-    import tempfile
-
-    from . import landlock, sandbox
-
-    problems = warm()
-    read_paths = sandbox.python_read_paths()
-    expect_landlock = landlock.probe().startswith("enforced")
-    root = tempfile.mkdtemp(prefix="deepeval-paper-")
-    gc.freeze()
-    parent = os.getppid()
-    out = os.fdopen(out_fd, "w", buffering=1)
-    out.write(json.dumps({"op": "ready", "problems": problems}) + "\n")
-    for line in sys.stdin:
-        job = json.loads(line)
-        module, _, name = job["func"].partition(":")
-        func = getattr(importlib.import_module(module), name)
-        timeout_s = float(job["timeout_s"])
-        limits = sandbox.SandboxLimits.from_json(job.get("limits", {}))
-        tmp = tempfile.mkdtemp(dir=root)
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            try:
-                sandbox.enter(tmp, read_paths, parent_pid=os.getppid(),
-                              landlock_expected=expect_landlock)
-                sandbox.apply_limits(limits, timeout_s)
-                result = func(job["payload"])
-            except BaseException as e:
-                result = {"status": "error", "exception": type(e).__name__,
-                          "detail": f"{type(e).__name__}: {e}"[:2000]}
-            with contextlib.suppress(BaseException):
-                os.write(w, json.dumps(result).encode())
-            os._exit(0)
-        os.close(w)
-        deadline = time.monotonic() + timeout_s
-        data = b""
-        timed_out = False
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([r], [], [], left)
-            if ready:
-                chunk = os.read(r, 1 << 20)
-                if not chunk:
-                    break
-                data += chunk
-        os.close(r)
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        if timed_out:
-            result = {"status": "timeout", "detail": f"still running after {timeout_s:g} s"}
-        else:
-            try:
-                result = json.loads(data)
-            except ValueError:
-                result = {"status": "crashed", "detail": "no result (the child died)"}
-        out.write(json.dumps({"id": job["id"], "result": result}) + "\n")
-        if os.getppid() != parent:
-            break
-
-
-class StandalonePool:
-    """`size` warm paper-engine zygotes behind the worker pool's `run(func, payload,
-    timeout_s=…)`; thread-safe (a call waits for a free zygote)."""
-
-    def __init__(self, size: int = 1, *, startup_timeout_s: float = 300.0) -> None:
-        import queue
-        import subprocess
-
-        reason = available()
-        if reason:
-            raise EngineUnavailable(reason)
-        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV", "PYTHONPATH")
-               if k in os.environ}
-        env.update(ENV)
-        self._procs = []
-        self._idle: queue.Queue[Any] = queue.Queue()
-        self._startup = startup_timeout_s
-        for _ in range(size):
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "deepeval_lsp.diagnostics.paper_engine"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                env=env, cwd="/", text=True, start_new_session=True)
-            self._procs.append(proc)
-            self._idle.put([proc, False, 0])
-
-    def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
-        import json
-
-        slot = self._idle.get()
-        proc = slot[0]
-        try:
-            if not slot[1]:
-                ready = json.loads(proc.stdout.readline() or "{}")
-                if ready.get("op") != "ready":
-                    return {"status": "crashed", "detail": "the paper engine did not start"}
-                slot[1] = True
-            slot[2] += 1
-            proc.stdin.write(json.dumps({"id": slot[2], "func": func, "payload": payload,
-                                         "timeout_s": timeout_s,
-                                         "limits": LIMITS.to_json()}) + "\n")
-            proc.stdin.flush()
-            line = proc.stdout.readline()
-            if not line:
-                return {"status": "crashed", "detail": "the paper engine's zygote died"}
-            return json.loads(line)["result"]
-        finally:
-            self._idle.put(slot)
-
-    def close(self) -> None:
-        for proc in self._procs:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=5)
-            except Exception:
-                proc.kill()
-                proc.wait()
-        self._procs = []
-
-
-if __name__ == "__main__":
-    _fd = os.dup(1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # TensorFlow's chatter never reaches the pipe
-    _serve(_fd)

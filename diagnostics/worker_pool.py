@@ -6,7 +6,10 @@ torch and keras once, warms the meta-device kernels, calls `gc.freeze()`, and th
 While idle it keeps one child forked ahead and already confined (diagnostics/sandbox.py); a job
 goes to that child over a pipe, the child applies the job's rlimits and calls `function(payload)`,
 and the JSON result comes back over that child's own result pipe. A check then costs a few
-milliseconds of overhead, not a cold interpreter start (seconds). The zygote enforces the
+milliseconds of overhead, not a cold interpreter start (seconds). A pool of engine "paper" runs
+the paper-compatible engine instead (diagnostics/paper_engine.py: TensorFlow + tf-keras, imported
+once with one-thread pools and no op run, then the same fork, sandbox and limits, with the
+engine's own limits by default). The zygote enforces the
 timeout, the result and disk caps, and cancellation, with SIGKILL of the child's process group,
 and outlives whatever a child does; the parent restarts a zygote that died; zygotes and children
 die with the parent (PR_SET_PDEATHSIG and the pipes). Linux only.
@@ -127,6 +130,8 @@ class _Zygote:
 
     def warm(self) -> list[str]:
         """Import and exercise what every job needs, so no child pays for it."""
+        if os.environ.get("DEEPEVAL_ENGINE") == "paper":
+            return self.warm_paper()
         problems: list[str] = []
         import torch
 
@@ -159,6 +164,19 @@ class _Zygote:
             runner.warm()  # the runner's own caches, filled once for every child
         except Exception as e:
             problems.append(f"{_MODEL_RUNNER} failed to warm: {type(e).__name__}: {e}")
+        self.read_paths = sandbox.python_read_paths(self.extra_reads)
+        gc.collect()
+        gc.freeze()
+        return problems
+
+    def warm_paper(self) -> list[str]:
+        """The paper engine's zygote: TensorFlow + tf-keras imported, neither torch nor Keras 3,
+        and no TensorFlow op run (its thread pools would not survive the fork: see
+        paper_engine.warm)."""
+        from . import paper_engine
+
+        problems = paper_engine.warm()
+        self.funcs[paper_engine.JOB] = paper_engine.run_job  # the spare forked next has it
         self.read_paths = sandbox.python_read_paths(self.extra_reads)
         gc.collect()
         gc.freeze()
@@ -791,14 +809,20 @@ class WorkerPool:
     ) -> None:
         """`env` adds to the zygote's environment (PYTHONPATH to find job modules, say); children
         see only the harmless part of it. `read_paths` are folders every child may read besides
-        Python's own (the workspace, for its local imports); nothing else outside is readable."""
+        Python's own (the workspace, for its local imports); nothing else outside is readable.
+        `engine="paper"` serves paper_engine.JOB on TensorFlow + tf-keras (the `paper` extra;
+        paper_engine.EngineUnavailable without it), with paper_engine.LIMITS unless `limits`
+        is given."""
         if engine == "paper":
-            raise ValueError(
-                "engine 'paper' (TensorFlow + tf-keras, as in the study) is not available yet; "
-                "use engine='default' (Keras 3 on torch)"
-            )
-        if engine != "default":
-            raise ValueError(f"unknown engine {engine!r}; expected 'default'")
+            from . import paper_engine
+
+            reason = paper_engine.available()
+            if reason:
+                raise paper_engine.EngineUnavailable(reason)
+            env = {**paper_engine.ENV, **(env or {}), "DEEPEVAL_ENGINE": "paper"}
+            limits = limits or paper_engine.LIMITS
+        elif engine != "default":
+            raise ValueError(f"unknown engine {engine!r}; expected 'default' or 'paper'")
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, not {size}")
         if not sys.platform.startswith("linux"):

@@ -1,18 +1,24 @@
 """The paper-compatible engine: Keras 2 semantics on TensorFlow + tf-keras, the study's contract,
-run in real forked, sandboxed children of a warm zygote. Needs the `paper` extra."""
+run in real forked, sandboxed children of the worker pool's paper zygote. Needs the `paper`
+extra."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from deepeval_lsp.diagnostics import paper_engine
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.paper_engine import JOB, StandalonePool, classify_keras2
+from deepeval_lsp.diagnostics.dynamic_pass import run_dynamic
+from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.paper_engine import JOB, classify_keras2
+from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
 needs_tf = pytest.mark.skipif(paper_engine.available() is not None,
                               reason=str(paper_engine.available()))
@@ -95,15 +101,15 @@ def test_warm_redirects_keras_to_keras2_and_stands_in_for_datasets() -> None:
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[StandalonePool]:
+def pool() -> Iterator[WorkerPool]:
     if paper_engine.available():
         pytest.skip(str(paper_engine.available()))
-    p = StandalonePool(1)
+    p = WorkerPool(1, engine="paper")
     yield p
     p.close()
 
 
-def run(pool: StandalonePool, source: str, timeout_s: float = 60) -> dict:
+def run(pool: WorkerPool, source: str, timeout_s: float = 60) -> dict:
     return pool.run(JOB, {"source": textwrap.dedent(source), "path": "/study/gen.py"},
                     timeout_s=timeout_s)
 
@@ -124,12 +130,15 @@ GOOD = """
 """
 
 
-def test_an_executable_program_is_executable(pool: StandalonePool) -> None:
+def test_an_executable_program_is_executable(pool: WorkerPool) -> None:
     r = run(pool, GOOD)
-    assert r == {"status": "ok", "executable": True, "seconds": r["seconds"]}
+    assert (r["status"], r["executable"]) == ("ok", True)
+    assert set(r) == {"status", "executable", "seconds", "sandbox"}
+    # the worker pool's sandbox, as for the default engine: what each layer achieved
+    assert {"landlock", "seccomp", "ms"} <= set(r["sandbox"])
 
 
-def test_shape_mismatch_is_located_and_classified(pool: StandalonePool) -> None:
+def test_shape_mismatch_is_located_and_classified(pool: WorkerPool) -> None:
     r = run(pool, """
         from tensorflow.keras.layers import Input, Conv2D, Add, Flatten, Dense
         from tensorflow.keras.models import Model
@@ -148,7 +157,7 @@ def test_shape_mismatch_is_located_and_classified(pool: StandalonePool) -> None:
     assert r["line"] == 9
 
 
-def test_missing_import_and_the_real_error_behind_lambda(pool: StandalonePool) -> None:
+def test_missing_import_and_the_real_error_behind_lambda(pool: WorkerPool) -> None:
     r = run(pool, """
         from tensorflow.keras import layers, models
 
@@ -170,7 +179,7 @@ def test_missing_import_and_the_real_error_behind_lambda(pool: StandalonePool) -
     assert r["executable"] is False and r["python_error"] == "AttributeError"
 
 
-def test_module_level_training_runs_offline(pool: StandalonePool) -> None:
+def test_module_level_training_runs_offline(pool: WorkerPool) -> None:
     # As the study imported the whole module: data loading and fit() at import time.
     r = run(pool, GOOD + """
     from tensorflow.keras.datasets import mnist
@@ -182,7 +191,7 @@ def test_module_level_training_runs_offline(pool: StandalonePool) -> None:
     assert r["executable"] is True, r
 
 
-def test_pretrained_weights_are_offline_and_input_checks_still_apply(pool: StandalonePool
+def test_pretrained_weights_are_offline_and_input_checks_still_apply(pool: WorkerPool
                                                                       ) -> None:
     vgg = """
         from tensorflow.keras.applications import VGG16
@@ -199,13 +208,13 @@ def test_pretrained_weights_are_offline_and_input_checks_still_apply(pool: Stand
     assert (r["executable"], r["python_error"]) == (False, "ValueError")
 
 
-def test_a_program_that_never_ends_times_out(pool: StandalonePool) -> None:
+def test_a_program_that_never_ends_times_out(pool: WorkerPool) -> None:
     r = run(pool, "while True:\n    pass\n", timeout_s=2)
     assert r["status"] == "timeout"
     assert run(pool, GOOD)["executable"] is True  # the zygote serves on
 
 
-def test_the_sandbox_holds_under_the_paper_engine(pool: StandalonePool) -> None:
+def test_the_sandbox_holds_under_the_paper_engine(pool: WorkerPool) -> None:
     r = run(pool, """
         open("/tmp/deepeval-paper-escape.txt", "w").write("x")
         def dl_model():
@@ -213,3 +222,43 @@ def test_the_sandbox_holds_under_the_paper_engine(pool: StandalonePool) -> None:
     """)
     assert r["executable"] is False
     assert r["python_error"] in ("SandboxViolation", "PermissionError")
+
+
+def test_the_zygote_holds_tensorflow_but_no_torch_and_no_thread_pools(pool: WorkerPool) -> None:
+    assert run(pool, GOOD)["executable"] is True
+    assert pool.limits == paper_engine.LIMITS
+    (pid,) = pool.zygote_pids
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "tensorflow" in maps and "libtorch" not in maps
+    # a TensorFlow op in the zygote would have started its pools: forked children then hang
+    assert len(os.listdir(f"/proc/{pid}/task")) == 1
+
+
+LAMBDA_VARIABLES = """\
+from tensorflow.keras import layers, models
+
+
+def dl_model():
+    inputs = layers.Input(shape=(28, 28, 1))
+    x = layers.Flatten()(inputs)
+    x = layers.Lambda(lambda t: layers.Dense(16)(t))(x)
+    return models.Model(inputs, layers.Dense(10, activation="softmax")(x))
+"""
+
+
+def test_a_keras2_only_failure_is_found_where_the_default_engine_builds(pool: WorkerPool) -> None:
+    # Keras 2 refuses variables created inside a Lambda layer; Keras 3 accepts them.
+    default = WorkerPool(1)  # warms while the paper engine runs
+    path = "/study/lambda_variables.py"
+    options = CheckOptions(verify_fixes=False)
+    try:
+        res = run_dynamic(LAMBDA_VARIABLES, path, options, pool)
+        assert res.executable is False and res.status == "ran: paper engine"
+        (d,) = res.diagnostics
+        raw = run(pool, LAMBDA_VARIABLES)
+        assert (d.code, d.python_error) == (raw["code"], "ValueError")
+        assert d.range.start.line + 1 == raw["line"] == 7
+        assert "created within a Lambda layer" in d.message and "\n" not in d.message
+        assert run_dynamic(LAMBDA_VARIABLES, path, options, default).executable is True
+    finally:
+        default.close()

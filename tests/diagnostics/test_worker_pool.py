@@ -74,8 +74,13 @@ def wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> 
         time.sleep(0.02)
 
 
-def test_engine_and_size_are_checked() -> None:
-    with pytest.raises(ValueError, match=r"'paper'.*not available yet"):
+def test_engine_and_size_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepeval_lsp.diagnostics import paper_engine
+
+    # without the `paper` extra, the engine's own one-line reason (its pool is tested in
+    # test_paper_engine.py)
+    monkeypatch.setattr(paper_engine, "available", lambda: "needs tensorflow: pip install x")
+    with pytest.raises(paper_engine.EngineUnavailable, match="needs tensorflow"):
         WorkerPool(engine="paper")
     with pytest.raises(ValueError, match="unknown engine"):
         WorkerPool(engine="tf")
