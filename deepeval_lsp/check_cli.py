@@ -54,6 +54,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the study's layout, or builtin (default)")
     p.add_argument("--no-semantic", action="store_true",
                    help="skip the comparison with the task's reference")
+    p.add_argument("--paper-compat", action="store_true",
+                   help="check as the DeepEval study did: Keras programs run on TensorFlow + "
+                        "tf-keras (Keras 2), imported whole, then dl_model(), summary() and "
+                        "compile(); the semantic pass reads them the study's way (needs the "
+                        "`paper` extra; PyTorch files keep the default engine)")
     p.add_argument(
         "--timeout",
         type=float,
@@ -132,6 +137,7 @@ def build_options(args: argparse.Namespace):
         timeout_ms=int(args.timeout * 1000),
         select=select,
         ignore=ignore,
+        paper_compat=args.paper_compat,
     )
 
 
@@ -154,8 +160,15 @@ def run(args: argparse.Namespace) -> int:
     )
     from deepeval_lsp.diagnostics.text import apply_edits
 
+    if options.paper_compat and options.dynamic:
+        from deepeval_lsp.diagnostics.paper_engine import available
+
+        reason = available()
+        if reason:
+            print(f"deepeval-lsp check: error: --paper-compat: {reason}", file=sys.stderr)
+            return 2
     files = list(iter_files(args.paths))
-    pool = _start_pool(options, files)
+    pools = _Pools(options, files)
     reports: list[Report] = []
     sources: dict[str, str] = {}
     fixed = 0
@@ -166,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
             except UncheckableFile as e:
                 reports.append(Report(path=path, error=str(e)))
                 continue
+            pool = pools.for_source(source)
             report = check(source, path, options, pool=pool)
             if args.fix:
                 original = source
@@ -186,8 +200,7 @@ def run(args: argparse.Namespace) -> int:
             sources[path] = source
             reports.append(report)
     finally:
-        if pool is not None:
-            pool.close()
+        pools.close()
 
     if args.format == "json":
         print(render_json(reports))
@@ -221,19 +234,68 @@ def _write(path: str, source: str) -> None:
     os.replace(tmp, path)
 
 
-def _start_pool(options, files: list[str]):
-    """The warm worker pool for the dynamic pass, when it is wanted and available.
+class _Pools:
+    """The dynamic pass's warm worker pools, one per engine, each started when first wanted.
 
-    The sandbox lets the checked programs read the folders they live in (for their local
-    imports) and nothing else of the user's.
+    With --paper-compat, Keras programs go to the paper engine (TensorFlow + tf-keras, the
+    study's contract) and everything else to the default engine, which says so once. The
+    sandbox lets the checked programs read the folders they live in (for their local imports)
+    and nothing else of the user's.
     """
-    if not options.dynamic:
-        return None
-    from deepeval_lsp.diagnostics.worker_pool import WorkerPool, WorkerStartError
 
-    folders = sorted({str(Path(f).resolve().parent) for f in files if Path(f).is_file()})
+    def __init__(self, options, files: list[str]) -> None:
+        self.options = options
+        self.folders = sorted({str(Path(f).resolve().parent) for f in files if Path(f).is_file()})
+        self.pools: dict[str, object] = {}
+        self.failed: set[str] = set()
+        self.told = False
+        if options.dynamic:  # warm the expected engine while the first file's static pass runs
+            self._start("paper" if options.paper_compat else "default")
+
+    def for_source(self, source: str):
+        if not self.options.dynamic:
+            return None
+        engine = "default"
+        if self.options.paper_compat:
+            if _is_keras(source, self.options.framework):
+                engine = "paper"
+            elif not self.told:
+                self.told = True
+                print("deepeval-lsp check: --paper-compat applies to Keras programs only; "
+                      "others are checked with the default engine", file=sys.stderr)
+        return self._start(engine)
+
+    def _start(self, engine: str):
+        if engine in self.pools or engine in self.failed:
+            return self.pools.get(engine)
+        from deepeval_lsp.diagnostics.paper_engine import EngineUnavailable
+        from deepeval_lsp.diagnostics.worker_pool import WorkerPool, WorkerStartError
+
+        try:
+            self.pools[engine] = WorkerPool(1, engine=engine, read_paths=self.folders)
+        except (WorkerStartError, EngineUnavailable, OSError) as e:
+            self.failed.add(engine)
+            print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
+            return None
+        return self.pools[engine]
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+
+
+def _is_keras(source: str, framework: str) -> bool:
+    """A Keras program: --framework keras, or (auto) it imports keras or tensorflow and not
+    torch."""
+    if framework != "auto":
+        return framework == "keras"
+    import ast
+
+    from deepeval_lsp.diagnostics.imports import ImportContext
+
     try:
-        return WorkerPool(1, read_paths=folders)
-    except (WorkerStartError, OSError) as e:
-        print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
-        return None
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    found = ImportContext.of(tree)
+    return found.uses_keras and not found.uses_torch

@@ -179,3 +179,59 @@ def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
     assert f"semantic (task {task_id}): API set F1 100.0, API sequence F1 100.0" in r.stdout
     r = cli("--no-dynamic", "--task", "no_such_task", str(f))
     assert r.returncode == 2 and "no task 'no_such_task'" in r.stderr
+
+
+KERAS_BRANCHES = """\
+from tensorflow.keras import layers, models
+
+
+def block(x):
+    y = layers.Conv2D(8, 3)(x)
+    return layers.Add()([x, y])
+
+
+def dl_model():
+    inputs = layers.Input(shape=(28, 28, 1))
+    x = block(inputs)
+    return models.Model(inputs, layers.Dense(10)(layers.Flatten()(x)))
+"""
+
+
+def test_paper_compat_runs_keras_files_on_the_paper_engine(tmp_path: Path) -> None:
+    from deepeval_lsp.diagnostics import paper_engine
+    from deepeval_lsp.diagnostics.taxonomy import CODES, SHAPE_MISMATCH
+
+    if paper_engine.available():
+        pytest.skip(str(paper_engine.available()))
+    keras_file = tmp_path / "branches.py"
+    keras_file.write_text(KERAS_BRANCHES)
+    torch_file = tmp_path / "net.py"
+    torch_file.write_text("import torch.nn as nn\n\n\ndef dl_model():\n"
+                          "    return nn.Sequential(nn.Linear(4, 2))\n")
+    r = cli("--paper-compat", "--no-frames", str(keras_file), str(torch_file))
+    assert r.returncode == 1, r.stdout + r.stderr
+    # the failing frame in the file: the Add in block(), not the call in dl_model()
+    (line,) = [x for x in r.stdout.splitlines() if x.startswith(f"{keras_file}:")]
+    assert line.startswith(f"{keras_file}:6:12: {SHAPE_MISMATCH} ")
+    assert line.endswith(f"[{CODES[SHAPE_MISMATCH].dl_error}]")
+    assert not any(x.startswith(f"{torch_file}:") for x in r.stdout.splitlines())
+    assert r.stderr.strip() == ("deepeval-lsp check: --paper-compat applies to Keras programs "
+                                "only; others are checked with the default engine")
+
+
+def test_paper_compat_without_the_extra_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from deepeval_lsp.diagnostics import paper_engine
+
+    from deepeval_lsp import check_cli
+
+    monkeypatch.setattr(paper_engine, "available", lambda: "needs tensorflow: pip install x")
+    parser = argparse.ArgumentParser()
+    check_cli.add_arguments(parser)
+    (tmp_path / "m.py").write_text(KERAS_BRANCHES)
+    assert check_cli.run(parser.parse_args(["--paper-compat", str(tmp_path / "m.py")])) == 2
+    err = capsys.readouterr().err
+    assert err == "deepeval-lsp check: error: --paper-compat: needs tensorflow: pip install x\n"
