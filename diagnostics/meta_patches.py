@@ -114,19 +114,39 @@ def _rnn_stub_forward(self: Any, input: Any, hx: Any = None) -> Any:
 
 
 CAT_ATTR = "_deepeval_cat"
+# The cats of the current run that succeeded, oldest first: (output, piece shapes, dim, site of
+# the call in the user's file). A cat along the wrong dim often succeeds and the error
+# shows where its result is used; the fix there needs to find the cat again.
+CAT_LOG_SIZE = 64
+cat_log: list[tuple[Any, list[tuple[int, ...]], int, tuple[int, int, int, int]]] = []
+
+
+def _caller_site(frame: Any) -> tuple[int, int, int, int] | None:
+    if frame is None or frame.f_code.co_filename != _user_file[0]:
+        return None
+    return code_position(frame)
 
 
 def _remembering_cat(real: Any) -> Any:
-    """torch.cat that, when it fails, leaves its operands on the exception (for the padding fix)."""
+    """torch.cat that, when it fails, leaves its operands, dim and call site on the exception
+    (for the padding and dim fixes), and logs the cats that succeed."""
 
     def cat(tensors: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return real(tensors, *args, **kwargs)
+            out = real(tensors, *args, **kwargs)
         except Exception as e:
             with contextlib.suppress(Exception):
                 dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
-                setattr(e, CAT_ATTR, (list(tensors), int(dim)))
+                setattr(e, CAT_ATTR, (list(tensors), int(dim), _caller_site(sys._getframe(1))))
             raise
+        with contextlib.suppress(Exception):
+            dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
+            site = _caller_site(sys._getframe(1))
+            if site is not None:
+                pieces = [tuple(t.shape) for t in tensors]
+                cat_log.append((out, pieces, int(dim), site))
+                del cat_log[:-CAT_LOG_SIZE]
+        return out
 
     return cat
 
@@ -141,6 +161,7 @@ def patched(user_file: str, *, torch_on: bool = True, keras_on: bool = False) ->
         setattr(obj, name, value)
 
     _user_file[0] = user_file
+    cat_log.clear()
     try:
         if torch_on:
             _patch_torch(setattr_)
@@ -155,6 +176,7 @@ def patched(user_file: str, *, torch_on: bool = True, keras_on: bool = False) ->
             else:
                 setattr(obj, name, old)
         _user_file[0] = ""
+        cat_log.clear()
 
 
 _MISSING = object()

@@ -30,9 +30,26 @@ from typing import Any
 from . import taxonomy as T
 from . import tf_compat
 from .error_classifier import classify, cpu_wording
-from .meta_patches import CAT_ATTR, application_builders, code_position, patched, site_of
+from .meta_patches import (
+    CAT_ATTR,
+    application_builders,
+    cat_log,
+    code_position,
+    patched,
+    site_of,
+)
 from .program_slice import model_classes, slice_program
-from .shape_fixes import Proposal, keras_fix, torch_cat_fix, torch_fix
+from .shape_fixes import (
+    CatDimFix,
+    Proposal,
+    cat_dim_candidates,
+    consumer_cat_dim_fix,
+    failed_cat_dim_fix,
+    keras_fix,
+    message_cat_dim_fix,
+    torch_cat_fix,
+    torch_fix,
+)
 
 MAX_ROUNDS = 8
 MODULE_NAME = "__deepeval_model__"
@@ -133,6 +150,8 @@ class _Run:
     tree: ast.Module
     error: dict[str, Any] | None = None
     proposal: Proposal | None = None
+    alternatives: list[Proposal] = field(default_factory=list)  # offered after `proposal`
+    tentative: list[CatDimFix] = field(default_factory=list)  # tried before giving up on a fix
     summary: dict[str, Any] | None = None
     entry: str | None = None
     framework: str | None = None
@@ -194,6 +213,8 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         last = run
         if run.error is None:
             break
+        if run.tentative:
+            _try_cat_dims(run, current, path, payload, plan)
         if errors and "fix" in errors[-1] and run.error["code"] != T.SHAPE_MISMATCH and (
                 run.error["range"][0] in last_fix_lines):
             # The previous fix broke its own line: offer no fix rather than a wrong one.
@@ -210,6 +231,11 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
             if all(e is not None for e in fix_edits) and not _overlaps(fix_edits, history):
                 err["fix"] = {"title": run.proposal.title,
                               "edits": [_edit_json(e) for e in fix_edits]}  # type: ignore[arg-type]
+        for alt in run.alternatives:
+            alt_edits = [_map_edit_back(e, applied) for e in alt.edits]
+            if all(e is not None for e in alt_edits) and not _overlaps(alt_edits, history):
+                err.setdefault("more_fixes", []).append(
+                    {"title": alt.title, "edits": [_edit_json(e) for e in alt_edits]})  # type: ignore[arg-type]
         errors.append(err)
         if "fix" not in err or run.error["code"] != T.SHAPE_MISMATCH:
             break
@@ -936,6 +962,54 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
                 run.proposal = torch_fix(culprit, inputs, run.tree, run.lines)
         except Exception:
             run.proposal = None
+    if code in (T.SHAPE_MISMATCH, T.INPUT_ARGUMENT_MISMATCH):
+        _cat_dim_first(run, exc, culprit, inputs)
+
+
+def _cat_dim_first(run: _Run, exc: BaseException, culprit: Any, inputs: list[Any]) -> None:
+    """A cat along the wrong dim: changing its dim is the fix, the culprit's own comes second
+    (a padding fix for a failing cat stays first: branches of unequal size are likelier).
+    Without a fix that names the cat, the latest cats become `tentative`: tried in the loop."""
+    cat = getattr(exc, CAT_ATTR, None)
+    found = None
+    try:
+        if cat is not None:
+            found = failed_cat_dim_fix(cat[0], cat[1], cat[2], run.tree, run.lines)
+        elif culprit is not None and not _is_keras_layer(culprit) and run.proposal is not None:
+            found = consumer_cat_dim_fix(culprit, inputs, cat_log, run.producers, run.inputs_of,
+                                         run.tree, run.lines)
+        elif run.error is not None:
+            found = message_cat_dim_fix(run.error["message"], cat_log, run.tree, run.lines)
+        # a failing cat's pieces may differ because of a cat upstream: try those first
+        if (run.proposal is None and found is None) or (cat is not None and found is not None):
+            run.tentative = cat_dim_candidates(cat_log, run.tree, run.lines)
+    except Exception:
+        return
+    if found is None or run.error is None:
+        return
+    if run.proposal is not None and cat is not None:
+        run.alternatives.append(found.proposal)
+        return
+    if run.proposal is not None:
+        run.alternatives.append(run.proposal)
+    run.proposal = found.proposal
+    run.error["related"].append({"range": list(found.where), "message": found.note})
+
+
+def _try_cat_dims(run: _Run, source: str, path: str, payload: dict[str, Any],
+                  plan: dict[str, Any], trials: int = 4) -> None:
+    """The first of `run.tentative` with which the model runs without error becomes the fix
+    (a cat upstream along the wrong dim, whose error shows further on)."""
+    for cand in run.tentative[:trials]:
+        if _run_once(_apply(source, cand.proposal.edits), path, payload, plan).error is None:
+            if run.proposal is not None:
+                run.alternatives.insert(0, run.proposal)
+            run.proposal = cand.proposal
+            related = [r for r in run.error["related"]  # type: ignore[index]
+                       if not r["message"].startswith("torch.cat along")]
+            run.error["related"] = [*related, {"range": list(cand.where), "message": cand.note}]  # type: ignore[index]
+            break
+    linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
 
 
 def code_position_tb(tb: Any) -> tuple[int, int, int, int]:

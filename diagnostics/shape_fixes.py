@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -381,3 +382,179 @@ def _conv_upstream(t: Any, producers: dict[int, Any], inputs_of: dict[int, Any],
         if t is None:
             return None
     return None
+
+
+# A cat along the wrong dim: one mistake, two faces. Either the cat itself fails (the pieces
+# differ along another dim, or the dim is out of range), or, when the pieces have the same
+# shape, it succeeds and the layer that consumes it gets a doubled spatial/sequence size where
+# it wanted a doubled channel/feature size. Either way the edit belongs on the cat's `dim`.
+CatLog = list[tuple[tuple[int, ...], list[tuple[int, ...]], int, tuple[int, int, int, int]]]
+
+
+@dataclass
+class CatDimFix:
+    """A proposal that changes a cat's dim, and the location and words that name the cat."""
+
+    proposal: Proposal
+    where: tuple[int, int, int, int]  # the dim argument (or the call), current coordinates
+    note: str
+
+
+def _dim_argument(call: ast.Call) -> ast.expr | None:
+    if len(call.args) > 1:
+        return call.args[1]
+    return next((k.value for k in call.keywords if k.arg in ("dim", "axis")), None)
+
+
+def _cat_dim_edit(site: tuple[int, int, int, int], new_dim: int, tree: ast.Module,
+                  lines: list[str]) -> tuple[tuple[int, int, int, int, str],
+                                             tuple[int, int, int, int]] | None:
+    """The edit that sets the dim of the cat call at `site`, and the range it names."""
+    call = _find_call(tree, site, lines)
+    if call is None or not call.args or any(k.arg is None for k in call.keywords):
+        return None
+    arg = _dim_argument(call)
+    if arg is not None:
+        rng = _node_range(lines, arg)
+        return (*rng, str(new_dim)), rng
+    first = call.args[0]
+    l0, c0 = first.end_lineno - 1, _char(lines, first.end_lineno, first.end_col_offset)  # type: ignore[operator]
+    return (l0, c0, l0, c0, f", dim={new_dim}"), _node_range(lines, call)
+
+
+def _cat_dim(site: tuple[int, int, int, int], dim: int, new_dim: int, out: tuple[int, ...] | None,
+             why: str, tree: ast.Module, lines: list[str]) -> CatDimFix | None:
+    made = _cat_dim_edit(site, new_dim, tree, lines)
+    if made is None:
+        return None
+    edit, where = made
+    produced = f" produced shape {_fmt(out)}" if out is not None else ""
+    note = f"torch.cat along dim {dim}{produced}; {why}"
+    return CatDimFix(Proposal(f"Concatenate along dim {new_dim}", [edit]), where, note)
+
+
+def failed_cat_dim_fix(tensors: list[Any], dim: int, site: tuple[int, int, int, int] | None,
+                       tree: ast.Module, lines: list[str]) -> CatDimFix | None:
+    """The dim along which the pieces of a failing cat do fit: the one dim where they differ,
+    or, when they are alike and `dim` is out of range, the last one."""
+    shapes = [_shape(t) for t in tensors]
+    if site is None or len(shapes) < 2 or not all(shapes):
+        return None
+    ranks = {len(s) for s in shapes}  # type: ignore[arg-type]
+    if len(ranks) != 1:
+        return None
+    rank = ranks.pop()
+    differ = [i for i in range(rank) if len({s[i] for s in shapes}) > 1]  # type: ignore[index]
+    if len(differ) == 1 and differ[0] != 0 and differ[0] != dim % rank:
+        new = differ[0]
+    elif not differ and not -rank <= dim < rank and rank >= 2:
+        new = rank - 1
+    else:
+        return None
+    sizes = ", ".join(_fmt(s) for s in shapes)
+    return _cat_dim(site, dim, new, None, f"the pieces {sizes} fit along dim {new}", tree, lines)
+
+
+def _fed_by(layer: Any, out: Any, producers: dict[int, Any], inputs_of: dict[int, Any],
+            hops: int = 6) -> bool:
+    """`out` reached `layer` through modules that do not set a width (pooling, activations,
+    dropout, containers): the channels or features `layer` reads are those of `out`."""
+    t = inputs_of.get(id(layer))
+    for _ in range(hops):
+        if t is None:
+            return False
+        if t is out:
+            return True
+        m = producers.get(id(t))
+        if m is None or type(m).__name__ in TORCH_RULES or m is layer:
+            return False
+        t = inputs_of.get(id(m))
+    return False
+
+
+def _reads(layer: Any) -> tuple[str, int] | None:
+    """What `layer` reads ("channels" or "last") and the size it was built for."""
+    rule = TORCH_RULES.get(type(layer).__name__)
+    if not rule or not rule[0]:
+        return None
+    param, kind = rule
+    want = getattr(layer, param, None)
+    if type(layer).__name__ == "GroupNorm":
+        want = layer.num_channels
+    elif param == "normalized_shape":
+        ns = tuple(layer.normalized_shape)
+        want = ns[0] if len(ns) == 1 else None
+    return (kind, want) if isinstance(want, int) else None
+
+
+def consumer_cat_dim_fix(layer: Any, inputs: list[Any], cats: CatLog,
+                         producers: dict[int, Any], inputs_of: dict[int, Any],
+                         tree: ast.Module, lines: list[str]) -> CatDimFix | None:
+    """When `layer` failed on the output of a cat of same-shaped pieces along a dim other than
+    the one the layer reads (channels for Conv/BatchNorm, the last for Linear/LSTM/attention),
+    and concatenating along that dim instead gives the layer the size it was built for."""
+    reads = _reads(layer)
+    received = _shape(inputs[0]) if inputs else None
+    if reads is None or received is None:
+        return None
+    kind, want = reads
+    for out, pieces, dim, site in reversed(cats):
+        if _shape(out) != received and not _fed_by(layer, out, producers, inputs_of):
+            continue
+        if len(pieces) < 2 or len(set(pieces)) != 1:
+            return None  # the pieces fit only along this dim: the cat is not the mistake
+        rank = len(pieces[0])
+        new = rank - 1 if kind == "last" else (1 if rank >= 2 else None)
+        if new is None or new == dim % rank or sum(p[new] for p in pieces) != want:
+            return None
+        gives = "features" if kind == "last" else "channels"
+        return _cat_dim(site, dim, new, _shape(out),
+                        f"along dim {new} it gives {type(layer).__name__} the {want} {gives} "
+                        "it expects", tree, lines)
+    return None
+
+
+_SHAPE_TEXT = re.compile(r"\[(\d+(?:, \d+)+)\]")
+
+
+def message_cat_dim_fix(message: str, cats: CatLog, tree: ast.Module, lines: list[str]
+                        ) -> CatDimFix | None:
+    """An operation between tensors (`a + b`, `a * b`) that names, in its error, both the
+    shape a cat produced and the shape that cat gives along another dim."""
+    named = {tuple(int(d) for d in m.split(", ")) for m in _SHAPE_TEXT.findall(message)}
+    for out, pieces, dim, site in reversed(cats):
+        shape = _shape(out)
+        if shape not in named or len(pieces) < 2 or len(set(pieces)) != 1:
+            continue
+        rank = len(shape)
+        for new in range(1, rank):
+            if new == dim % rank:
+                continue
+            other = tuple(d * len(pieces) if i == new else d for i, d in enumerate(pieces[0]))
+            if other in named:
+                return _cat_dim(site, dim, new, shape,
+                                f"along dim {new} it gives the shape {_fmt(other)} the "
+                                "operation expects", tree, lines)
+    return None
+
+
+def cat_dim_candidates(cats: CatLog, tree: ast.Module, lines: list[str], sites: int = 2
+                       ) -> list[CatDimFix]:
+    """Other dims for the latest cats of same-shaped pieces (which would fit along any dim): to
+    try when an error further on has no fix of its own. Channels first, then the last dim."""
+    out: list[CatDimFix] = []
+    seen: set[tuple[int, int, int, int]] = set()
+    for t, pieces, dim, site in reversed(cats):
+        if site in seen or len(pieces) < 2 or len(set(pieces)) != 1:
+            continue
+        seen.add(site)
+        rank = len(pieces[0])
+        for new in dict.fromkeys((1, rank - 1, *range(2, rank - 1))):
+            if 0 < new < rank and new != dim % rank:
+                fix = _cat_dim(site, dim, new, _shape(t), f"along dim {new} the model runs",
+                               tree, lines)
+                if fix is not None:
+                    out.append(fix)
+        if len(seen) >= sites:
+            break
+    return out
