@@ -95,8 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-dynamic", action="store_true",
                    help="static and semantic passes only (executability is then not measured)")
     g.add_argument("--paper-compat", action="store_true",
-                   help="score as the study did where the checkers can (the semantic pass "
-                        "keeps the study's extractor limits)")
+                   help="score as the study did: Keras programs run on TensorFlow + tf-keras "
+                        "(Keras 2) in the paper engine's warm workers, imported whole, then "
+                        "dl_model(), summary(), compile() (needs the `paper` extra); the "
+                        "semantic pass keeps the study's extractor limits. PyTorch tasks keep "
+                        "the default engine")
     g.add_argument("--static-score", choices=["pylint"],
                    help="also compute the study's pylint score (needs pylint), once every "
                         "sample is scored")
@@ -217,6 +220,19 @@ def run(args: argparse.Namespace) -> int:
         except PylintUnavailable as e:
             return _error(f"--static-score pylint: {e}")
 
+    keras_tasks = sum(1 for t in tasks if t.framework == "keras")
+    paper = config.dynamic and config.paper_compat and keras_tasks > 0
+    if paper:
+        from deepeval_lsp.diagnostics.paper_engine import available
+
+        reason = available()
+        if reason:
+            return _error(f"--paper-compat: {reason}")
+    if config.dynamic and config.paper_compat and keras_tasks < len(tasks):
+        print(f"--paper-compat applies to Keras programs only: PyTorch tasks "
+              f"({len(tasks) - keras_tasks} of {len(tasks)}) are scored with the default engine",
+              file=sys.stderr)
+
     client = None
     if any(m.kind == "openai" for m in models):
         base_url = config.base_url or "https://api.openai.com/v1"
@@ -249,11 +265,15 @@ def run(args: argparse.Namespace) -> int:
         set_run_status(db, run_id, "running")
     record_tasks(db, run_id, tasks)
 
-    pool = _worker_pool(args.workers) if config.dynamic else None
+    # With --paper-compat, Keras tasks go to the paper engine's pool, the others to the default.
+    paper_pool = _worker_pool(args.workers, "paper") if paper else None
+    pool = None
+    if config.dynamic and (not paper or keras_tasks < len(tasks)):
+        pool = _worker_pool(args.workers)
     quiet = args.quiet
     runner = Runner(
         db, run_id, config, suite, tasks, models,
-        client=client, workers=args.workers, pool=pool,
+        client=client, workers=args.workers, pool=pool, paper_pool=paper_pool,
         progress_factory=lambda n: Progress(n, enabled=not quiet),
     )
     resume_cmd = f"deepeval-lsp bench --db {shlex.quote(args.db)} --resume {run_id}"
@@ -275,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         _close(pool)
+        _close(paper_pool)
         checkpoint(db)
 
     set_run_status(db, run_id, "finished")
@@ -283,13 +304,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker_pool(size: int):
-    """The shared warm worker pool, when this build has one (else checks run without it)."""
+def _worker_pool(size: int, engine: str = "default"):
+    """The warm worker pool of `engine`, when this build has one (else checks run without it)."""
     try:
         from deepeval_lsp.diagnostics.worker_pool import WorkerPool
     except ImportError:
         return None
-    return WorkerPool(size)
+    return WorkerPool(size, engine=engine)
 
 
 def _close(pool) -> None:

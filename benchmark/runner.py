@@ -1,7 +1,8 @@
 """One benchmark run: generate each missing sample, score it, record it as soon as it is scored.
 
 Generation (async, bounded by the client's concurrency) and scoring (a thread pool of
-`--workers` threads over one shared warm worker pool) are separate steps of each sample,
+`--workers` threads over one shared warm worker pool; under --paper-compat Keras tasks use the
+paper engine's pool) are separate steps of each sample,
 pipelined so that the network and the checkers work at the same time. Every database write
 happens on the event loop's thread, one transaction per sample. Which samples to do is computed
 from the database (every key of the run minus the finished ones), so a fresh run and a resumed
@@ -89,6 +90,7 @@ class Runner:
         client: ChatClient | None,
         workers: int,
         pool: Any = None,
+        paper_pool: Any = None,
         progress_factory: Callable[[int], Progress] | None = None,
         only: set[SampleKey] | None = None,
     ) -> None:
@@ -102,6 +104,7 @@ class Runner:
         self.client = client
         self.workers = max(1, workers)
         self.pool = pool
+        self.paper_pool = paper_pool  # Keras tasks' pool under --paper-compat (engine "paper")
         self.progress_factory = progress_factory
         self.only = only  # score only these samples of the plan (perf/ samples the corpus)
         self.stats = RunStats()
@@ -250,9 +253,10 @@ class Runner:
             paper_compat=self.config.paper_compat,
         )
         try:
-            return score_program(
-                code, task, options, pool=self.pool
-            )
+            pool = self.pool
+            if self.paper_pool is not None and task.framework == "keras":
+                pool = self.paper_pool
+            return score_program(code, task, options, pool=pool)
         except Exception as e:  # a checker bug must not lose the run; the sample says why
             return Scored(fields={**empty_fields("error", code), "valid": 1,
                                   "error": f"checking failed: {type(e).__name__}: {e}"})
