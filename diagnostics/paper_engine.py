@@ -335,8 +335,17 @@ def verdict(exc: BaseException, path: str) -> dict[str, Any]:
         where["line"] = exc.lineno  # its offsets count characters, not bytes: leave them
     info = T.CODES[code]
     return {"status": "ok", "executable": False, "python_error": exc_type,
-            "message": message[:1000], "code": code, "dl_error": info.dl_error,
+            "message": _graph_error(message)[:1000], "code": code, "dl_error": info.dl_error,
             "root_cause": str(info.root_cause), **where}
+
+
+def _graph_error(message: str) -> str:
+    """A traced function's error ("in user code:", the traced frames, then the error) as the
+    error alone, which the frames would push past any length limit."""
+    if not message.startswith("in user code:"):
+        return message
+    last = re.findall(r"^\s*\w+(?:Error|Exception): (.+)$", message, flags=re.M)
+    return last[-1].strip() if last else message
 
 
 # Keras 2 / TensorFlow wordings that the shared classifier (torch and Keras 3 wordings) reads

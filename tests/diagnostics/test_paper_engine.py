@@ -191,6 +191,18 @@ def test_module_level_training_runs_offline(pool: WorkerPool) -> None:
     assert r["executable"] is True, r
 
 
+def test_a_training_error_reads_as_the_error_not_the_traced_frames(pool: WorkerPool) -> None:
+    r = run(pool, GOOD + """
+    import numpy as np
+    model = dl_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(np.zeros((4, 28, 28, 1)), np.zeros((4, 1)), verbose=0)
+    """)
+    assert (r["executable"], r["code"]) == (False, T.SHAPE_MISMATCH)
+    assert r["message"].startswith("Shapes (") and "File " not in r["message"]
+    assert r["line"] == GOOD.count("\n") + 5  # the fit() call
+
+
 def test_pretrained_weights_are_offline_and_input_checks_still_apply(pool: WorkerPool
                                                                       ) -> None:
     vgg = """
