@@ -1,9 +1,9 @@
 """One benchmark run: generate each missing sample, score it, record it as soon as it is scored.
 
 Generation (async, bounded by the client's concurrency) and scoring (a thread pool of
-`--workers` threads over one shared warm worker pool; under --paper-compat Keras tasks use the
-paper engine's pool) are separate steps of each sample,
-pipelined so that the network and the checkers work at the same time. Every database write
+`--workers` threads over one shared warm worker pool; under --paper-compat, Keras tasks use the
+paper engine's pool) are separate steps of each sample, pipelined so that the network and the
+checkers work at the same time. Every database write
 happens on the event loop's thread, one transaction per sample. Which samples to do is computed
 from the database (every key of the run minus the finished ones), so a fresh run and a resumed
 one are the same code: resume by construction.
