@@ -141,9 +141,16 @@ STUDY_SEQUENCE_FAILS = {
     "no_return": "dl_model() without a return statement",
     "name_root": "a layer applied to a name that holds no tensor (a shape tuple)",
     "binop": "an operator on tensors (a + b)",
-    "dangling": "a layer output that does not reach the model's output",
     "nested_call": "a layer applied to an inline call (Flatten()(Conv2D(...)(x)))",
+    "output_name": "keras.Model(...) whose outputs are not named output_layer, outputs or output",
 }
+# The study's extractor found a model's output by name (a tensor called one of these), else at
+# the `Model(...)` call, which it did not recognise when spelled as an attribute (keras.Model).
+STUDY_OUTPUT_NAMES = frozenset({"output_layer", "outputs", "output"})
+# An API-set entry the study's extractor recorded without an API name: for a plain alias
+# (`main_path = conv3`) and for a bare `Model(...)` call it took as the output. It is one entry
+# however often it occurs, and it matches the same entry in the reference.
+STUDY_UNNAMED = "<unnamed>"
 
 
 # The functional spelling of an operation and its layer/module class are one API for the
@@ -253,6 +260,7 @@ class ModelValue:
     inputs: Any
     outputs: Any
     line: int
+    call: ast.Call | None = None
 
 
 class _Const:
@@ -409,7 +417,7 @@ class _Interpreter:
             self._record_definitions(stmt)
 
     def _run_for(self, stmt: ast.For, env: dict[str, Any]) -> None:
-        if self.study_compat:
+        if self.study_compat and not _study_reads_loop(stmt):
             self.violations.add("noloop")
         iterable = self.eval(stmt.iter, env)
         items: list[Any] | None = None
@@ -689,7 +697,7 @@ class _Interpreter:
                 inputs = self.eval(call.args[0], env)
             if len(call.args) >= 2 and outputs is None:
                 outputs = self.eval(call.args[1], env)
-            model = ModelValue(inputs, outputs, line)
+            model = ModelValue(inputs, outputs, line, call)
             self.models.append(model)
             return model
         if name in _SEQUENTIAL_NAMES | _CONTAINER_NAMES:
@@ -947,13 +955,9 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
     roots = None
     if study_compat and isinstance(result, ModelValue):
         roots = _tensor_nodes(result.inputs)
+    unnamed = False
     if study_compat:
-        live = set(outputs)
-        for i in range(len(interp.nodes) - 1, -1, -1):
-            if i in live:
-                live.update(interp.nodes[i].preds)
-        if any(i not in live and n.api is not None for i, n in enumerate(interp.nodes)):
-            interp.violations.add("dangling")
+        unnamed = _study_unnamed(interp, result)
     if interp.violations & STUDY_FAILS.keys():
         first = sorted(interp.violations & STUDY_FAILS.keys())[0]
         raise ExtractionError(f"the study's extractor cannot read {STUDY_FAILS[first]}")
@@ -968,6 +972,8 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
         raise ExtractionError("the model's outputs are not connected to API calls")
     on_paths = list(dict.fromkeys(a for s in sequences for a in s))
     apis = [a for a in interp.called if a not in _MODEL_NAMES and a not in _SEQUENTIAL_NAMES]
+    if unnamed:
+        apis.append(STUDY_UNNAMED)
     return Extraction(
         sequences,
         apis,
@@ -1078,6 +1084,56 @@ def _paths(
         for s, n in memo[o].items():
             out[s] = out.get(s, 0) + n
     return out, truncated
+
+
+def _study_reads_loop(stmt: ast.For) -> bool:
+    """Did the study's extractor read this loop? It did a loop that calls nothing
+    (`for layer in base.layers: layer.trainable = False`) and a repetition
+    (`for _ in range(3): x = block(x)`: a constant count, the loop variable unused), not others.
+    """
+    if not any(isinstance(n, ast.Call) for s in stmt.body for n in ast.walk(s)):
+        return True
+    it = stmt.iter
+    if not (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Name)
+        and it.func.id == "range"
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, int) for a in it.args)
+    ):
+        return False
+    names = {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+    return not any(
+        isinstance(n, ast.Name) and n.id in names for s in stmt.body for n in ast.walk(s)
+    )
+
+
+def _study_unnamed(interp: _Interpreter, result: Any) -> bool:
+    """Apply the study's output-name rules; True when its API set had an unnamed entry.
+
+    Records the `output_name` violation for `keras.Model(...)` with an output not named as
+    the study expected; a bare `Model(...)` with such an output, or a plain alias assignment
+    in dl_model(), gave the study's API set an entry without a name (STUDY_UNNAMED).
+    """
+    unnamed = False
+    call = result.call if isinstance(result, ModelValue) else None
+    if call is not None:
+        out = next((k.value for k in call.keywords if k.arg == "outputs"), None)
+        if out is None and len(call.args) >= 2:
+            out = call.args[1]
+        if not (isinstance(out, ast.Name) and out.id in STUDY_OUTPUT_NAMES):
+            if isinstance(call.func, ast.Name):
+                unnamed = True
+            else:
+                interp.violations.add("output_name")
+    entry = interp.module_env.get("dl_model")
+    if isinstance(entry, Func) and isinstance(entry.node, ast.FunctionDef):
+        unnamed = unnamed or any(
+            isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Name)
+            and all(isinstance(t, ast.Name) for t in n.targets)
+            for n in ast.walk(entry.node)
+        )
+    return unnamed
 
 
 def _has_unknown(value: Any) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import taxonomy as T
-from .api_graph import Extraction, ExtractionError, extract
+from .api_graph import STUDY_UNNAMED, Extraction, ExtractionError, extract
 from .model import Diagnostic, Position, Range
 from .text import SourceText, parse_python
 
@@ -222,7 +222,8 @@ def semantic_diagnostics(
     text = SourceText(source)
     anchor = _line_range(text, _anchor_line(source, candidate))
     out: list[Diagnostic] = []
-    for api in comparison.missing_apis:
+    # The study-compatible reading's unnamed set entry is no API a user could add or remove.
+    for api in (a for a in comparison.missing_apis if a != STUDY_UNNAMED):
         out.append(
             Diagnostic(
                 T.MISSING_STRUCTURE,
@@ -249,7 +250,7 @@ def semantic_diagnostics(
                 )
             )
     if candidate is not None:
-        for api in comparison.extra_apis:
+        for api in (a for a in comparison.extra_apis if a != STUDY_UNNAMED):
             line = candidate.api_lines.get(api)
             where = _line_range(text, line - 1) if line else anchor
             out.append(

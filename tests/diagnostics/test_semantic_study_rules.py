@@ -1,0 +1,129 @@
+"""The study-compatible reading's rules about output names, aliases and loops (docs/semantic.md).
+
+Each rule was kept because it moved tasks of the study's published per-task scores to an exact
+match (perf/semantic_study.py); these tests pin what each one does to a small program.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from deepeval_lsp.diagnostics.api_graph import STUDY_UNNAMED, ExtractionError, extract
+from deepeval_lsp.diagnostics.semantic import compare, run_semantic
+
+REFERENCE = textwrap.dedent(
+    """
+    from keras.models import Model
+    from keras.layers import Input, Conv2D, Flatten, Dense
+
+    def dl_model():
+        input_layer = Input(shape=(28, 28, 1))
+        conv = Conv2D(32, (3, 3), activation='relu')(input_layer)
+        flatten = Flatten()(conv)
+        output_layer = Dense(units=10, activation='softmax')(flatten)
+        model = Model(inputs=input_layer, outputs=output_layer)
+        return model
+    """
+)
+
+
+def _variant(*edits: tuple[str, str]) -> str:
+    source = REFERENCE
+    for old, new in edits:
+        assert old in source
+        source = source.replace(old, new)
+    return source
+
+
+def test_keras_model_with_an_unexpected_output_name_loses_its_sequences() -> None:
+    renamed = _variant(
+        ("from keras.models import Model", "import keras"),
+        ("output_layer = Dense", "dense2 = Dense"),
+        (
+            "model = Model(inputs=input_layer, outputs=output_layer)",
+            "model = keras.Model(inputs=input_layer, outputs=dense2)",
+        ),
+    )
+    ex = extract(renamed, study_compat=True)
+    assert ex.sequences == [] and "output" in (ex.sequence_error or "")
+    scores = compare(REFERENCE, renamed, study_compat=True).scores
+    assert scores["api_set_f1"] == pytest.approx(100.0)
+    assert scores["api_seq_f1"] == 0.0
+    # Named as the study expected, keras.Model(...) reads like Model(...).
+    for name in ("output_layer", "outputs", "output"):
+        src = renamed.replace("dense2", name)
+        assert compare(REFERENCE, src, study_compat=True).scores["api_seq_f1"] == 100.0
+    # The default reading does not care about names.
+    assert extract(renamed).sequences == [("Input", "Conv2D", "Flatten", "Dense")]
+
+
+def test_bare_model_with_an_unexpected_output_name_adds_an_unnamed_set_entry() -> None:
+    renamed = _variant(("output_layer", "fc2"))
+    ex = extract(renamed, study_compat=True)
+    assert ex.apis == ["Input", "Conv2D", "Flatten", "Dense", STUDY_UNNAMED]
+    scores = compare(REFERENCE, renamed, study_compat=True).scores
+    assert scores["api_set_precision"] == pytest.approx(80.0)  # 4 of 5 entries in the reference
+    assert scores["api_set_recall"] == pytest.approx(100.0)
+    assert scores["api_seq_f1"] == pytest.approx(100.0)  # the sequences are not affected
+    assert STUDY_UNNAMED not in extract(renamed).apis
+
+
+def test_an_alias_adds_one_unnamed_set_entry_on_either_side() -> None:
+    aliased = _variant(
+        (
+            "flatten = Flatten()(conv)",
+            "main_path = conv\n    alias = main_path\n    flatten = Flatten()(alias)",
+        ),
+    )
+    ex = extract(aliased, study_compat=True)
+    assert ex.apis.count(STUDY_UNNAMED) == 1  # once, however many aliases
+    scores = compare(REFERENCE, aliased, study_compat=True).scores
+    assert scores["api_set_precision"] == pytest.approx(80.0)
+    assert scores["api_seq_f1"] == pytest.approx(100.0)
+    # A reference with an alias has the entry too: a candidate without one misses it ...
+    back = compare(aliased, REFERENCE, study_compat=True).scores
+    assert back["api_set_recall"] == pytest.approx(80.0)
+    # ... and the reference is still 100% similar to itself.
+    assert compare(aliased, aliased, study_compat=True).scores["api_set_f1"] == 100.0
+
+
+def test_the_unnamed_entry_is_no_diagnostic() -> None:
+    aliased = _variant(("flatten = Flatten()(conv)", "x = conv\n    flatten = Flatten()(x)"))
+    report, diagnostics = run_semantic(aliased, "a.py", REFERENCE, study_compat=True)
+    assert STUDY_UNNAMED in report["extra_apis"]
+    assert not any(STUDY_UNNAMED in d.message for d in diagnostics)
+
+
+def test_a_repetition_loop_is_read_and_other_loops_fail() -> None:
+    repeated = _variant(
+        (
+            "conv = Conv2D(32, (3, 3), activation='relu')(input_layer)",
+            "conv = input_layer\n    for _ in range(2):\n"
+            "        conv = Conv2D(32, (3, 3), activation='relu')(conv)",
+        ),
+    )
+    ex = extract(repeated, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D", "Conv2D", "Flatten", "Dense")]
+    # The loop variable used in the body: the study's extractor could not read it.
+    with pytest.raises(ExtractionError, match="loop"):
+        extract(repeated.replace("Conv2D(32,", "Conv2D(32 * (_ + 1),"), study_compat=True)
+    # Not a constant range: likewise.
+    with pytest.raises(ExtractionError, match="loop"):
+        extract(repeated.replace("range(2)", "[1, 2]"), study_compat=True)
+    # A loop that calls nothing (freezing a base model's layers) does not matter.
+    frozen = _variant(
+        (
+            "    model = Model(",
+            "    for layer in []:\n        layer.trainable = False\n    model = Model(",
+        ),
+    )
+    assert extract(frozen, study_compat=True).sequences
+
+
+def test_a_layer_output_that_does_not_reach_the_model_output_keeps_the_sequences() -> None:
+    dangling = _variant(
+        ("flatten = Flatten()(conv)", "unused = Dense(5)(conv)\n    flatten = Flatten()(conv)"),
+    )
+    ex = extract(dangling, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D", "Flatten", "Dense")]
