@@ -3,10 +3,16 @@
 Each mutation operator edits one token of a reference (found through `ast`, so the line is
 known), one mistake per mutant. A mutant counts as detected when a diagnostic of the expected
 code exists; at the right line when such a diagnostic, or one of its related locations, sits on
-the injected line (for shape kinds that is the constructor whose argument was changed; a
-diagnostic on the forward line that fails counts too when it names that constructor as related;
-for a wrong concat dim only the cat line counts, though the error usually shows where the result
-is consumed). A fix "cleans" when applying the preferred fix and checking again leaves no error.
+the injected line (a related location spanning it, a constructor call written over several
+lines, counts when the diagnostic's fix edits that line). For the width kinds that line is the
+constructor whose argument was changed; a diagnostic on the forward line that fails counts when
+it names that constructor as related. For a wrong concat dim only the cat's dim argument counts:
+the error often shows where the result is consumed, and the finding must name the cat (a related
+location on its dim) for the user to know what to change. For mismatched branch padding (one
+convolution of a branch that feeds a cat along the channels or a sum loses its padding) only the
+convolution's padding counts, not the merge where the sizes clash: several branches meet there,
+and the finding must say which one shrank. A fix "cleans" when applying the preferred fix and
+checking again leaves no error.
 """
 
 from __future__ import annotations
@@ -98,15 +104,19 @@ def _wrong_size(
     kind: str,
     names: tuple[str, ...],
     index: int,
-    keyword: str,
+    keyword: str | dict[str, str],
     new: Callable[[int], int],
     skip_groups: bool = False,
 ) -> Operator:
+    """Change the int literal of a size parameter (`keyword`, or per class name when the classes
+    call it differently), given at position `index` or by keyword."""
+
     def op(task: Task, source: str, tree: ast.Module) -> Mutant | None:
         for call in _calls(tree, names):
             if skip_groups and any(k.arg == "groups" for k in call.keywords):
                 continue
-            const = _int_arg(call, index, keyword)
+            name = keyword if isinstance(keyword, str) else keyword[_callee(call) or ""]
+            const = _int_arg(call, index, name)
             if const is None:
                 continue
             value = new(const.value)
@@ -116,7 +126,7 @@ def _wrong_size(
                 _replace(source, const, str(value)),
                 const.lineno - 1,
                 (SHAPE_MISMATCH,),
-                f"{_callee(call)} {keyword} {const.value} -> {value}",
+                f"{_callee(call)} {name} {const.value} -> {value}",
             )
         return None
 
@@ -307,6 +317,129 @@ def _concat_dim(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     return None
 
 
+CONVS = ("Conv1d", "Conv2d", "Conv3d")
+# Modules and functions after which a branch's spatial size no longer follows its convolutions.
+RESIZERS = (
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "Upsample",
+    "interpolate",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "Flatten",
+    "flatten",
+    "view",
+    "reshape",
+    "mean",
+    "amax",
+)
+
+
+def _self_attrs(node: ast.AST) -> set[str]:
+    return {
+        n.attr
+        for n in ast.walk(node)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self"
+    }
+
+
+def _same_padding(call: ast.Call) -> ast.Constant | None:
+    """The padding literal of a stride-1 convolution that keeps the size (padding (k-1)/2)."""
+    if _callee(call) not in CONVS or any(k.arg in ("stride", "dilation") for k in call.keywords):
+        return None
+    if len(call.args) > 3:
+        return None  # stride given positionally
+    kernel = _int_arg(call, 2, "kernel_size")
+    pad = next((k.value for k in call.keywords if k.arg == "padding"), None)
+    if kernel is None or not isinstance(pad, ast.Constant) or type(pad.value) is not int:
+        return None
+    return pad if kernel.value > 1 and pad.value == (kernel.value - 1) // 2 > 0 else None
+
+
+def _merges(fn: ast.FunctionDef) -> Iterator[tuple[list[set[str]], list[set[str]]]]:
+    """For each merge in `forward` (a cat along dim 1 or an addition), the self attributes each
+    input depends on, and those it calls on the way (to see resizers)."""
+    deps: dict[str, set[str]] = {}
+
+    def of(expr: ast.AST) -> set[str]:
+        out = _self_attrs(expr)
+        for n in ast.walk(expr):
+            if isinstance(n, ast.Name):
+                out |= deps.get(n.id, set())
+        return out
+
+    def funcs(expr: ast.AST) -> set[str]:
+        return {c for n in ast.walk(expr) if isinstance(n, ast.Call) and (c := _callee(n))}
+
+    for stmt in fn.body:
+        for node in ast.walk(stmt):
+            parts: list[ast.expr] = []
+            if isinstance(node, ast.Call) and _callee(node) == "cat" and node.args:
+                dim = _int_arg(node, 1, "dim")
+                if (
+                    dim is not None
+                    and dim.value == 1
+                    and isinstance(node.args[0], ast.List | ast.Tuple)
+                ):
+                    parts = list(node.args[0].elts)
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                parts = [node.left, node.right]
+            if len(parts) >= 2:
+                yield [of(p) for p in parts], [funcs(p) for p in parts]
+        if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            value = of(stmt.value)
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        old = deps.get(n.id, set()) if isinstance(stmt, ast.AugAssign) else set()
+                        deps[n.id] = old | value
+
+
+def _branch_padding(task: Task, source: str, tree: ast.Module) -> Mutant | None:
+    found: list[tuple[ast.Constant, ast.Call]] = []
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        methods = {f.name: f for f in cls.body if isinstance(f, ast.FunctionDef)}
+        if "__init__" not in methods or "forward" not in methods:
+            continue
+        built: dict[str, ast.expr] = {}
+        for stmt in ast.walk(methods["__init__"]):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                attrs = _self_attrs(stmt.targets[0])
+                if len(attrs) == 1 and isinstance(stmt.targets[0], ast.Attribute):
+                    built[attrs.pop()] = stmt.value
+        for deps, calls in _merges(methods["forward"]):
+            for i, mine in enumerate(deps):
+                others = set().union(*(d for j, d in enumerate(deps) if j != i))
+                if any(c in RESIZERS for c in calls[i]):
+                    continue
+                own = [a for a in sorted(mine - others) if a in built]
+                if any(
+                    c in RESIZERS for a in own for c in map(_callee, _calls(built[a], RESIZERS))
+                ):
+                    continue
+                for a in own:
+                    for call in _calls(built[a], CONVS):
+                        pad = _same_padding(call)
+                        if pad is not None:
+                            found.append((pad, call))
+    if not found:
+        return None
+    pad, call = min(found, key=lambda f: (f[0].lineno, f[0].col_offset))
+    return Mutant(
+        "branch_padding",
+        task.id,
+        _replace(source, pad, "0"),
+        pad.lineno - 1,
+        (SHAPE_MISMATCH,),
+        f"{_callee(call)} padding {pad.value} -> 0 in one branch of a merge",
+    )
+
+
 OPERATORS: dict[str, Operator] = {
     "linear_in_features": _wrong_size(
         "linear_in_features", ("Linear",), 0, "in_features", lambda v: v + 16
@@ -326,14 +459,22 @@ OPERATORS: dict[str, Operator] = {
         "num_features",
         lambda v: v + 16,
     ),
+    # twice the width the tokens have: still divisible by the number of heads, so the layer
+    # builds and the mismatch shows on the first forward, as when a model's width is changed in
+    # one place only
     "embed_dim": _wrong_size(
         "embed_dim",
-        ("MultiheadAttention", "TransformerEncoderLayer"),
+        ("MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer"),
         0,
-        "embed_dim",
+        {
+            "MultiheadAttention": "embed_dim",
+            "TransformerEncoderLayer": "d_model",
+            "TransformerDecoderLayer": "d_model",
+        },
         lambda v: v * 2,
     ),
     "concat_dim": _concat_dim,
+    "branch_padding": _branch_padding,
     "missing_import": _missing_import,
     "hallucinated_member": _hallucinated_member,
     "misspelled_keyword": _misspelled_keyword,
@@ -346,6 +487,7 @@ SHAPE_KINDS = (
     "batchnorm_num_features",
     "embed_dim",
     "concat_dim",
+    "branch_padding",
 )
 
 
@@ -370,16 +512,22 @@ def _errors(report: Report) -> list[Any]:
     return [d for d in report.diagnostics if d.severity == Severity.ERROR]
 
 
+def _names_line(d: Any, line: int) -> bool:
+    """The finding, or one of its related locations, is on `line`; a related location that
+    spans it (a constructor call over several lines) counts when a fix of the finding edits it."""
+    if d.range.start.line == line or any(r.range.start.line == line for r in d.related):
+        return True
+    edits = {e.range.start.line for f in d.fixes for e in f.edits}
+    spans = any(r.range.start.line <= line <= r.range.end.line for r in d.related)
+    return spans and line in edits
+
+
 def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
     options = options_for(task)
     path = f"{task.id}_{m.kind}.py"
     report = check(m.source, path, options, pool=pool)
     hits = [d for d in report.diagnostics if d.code in m.expected_codes]
-    right = [
-        d
-        for d in hits
-        if d.range.start.line == m.line or any(r.range.start.line == m.line for r in d.related)
-    ]
+    right = [d for d in hits if _names_line(d, m.line)]
     best = (right or hits or [None])[0]
     fix = best.preferred_fix if best is not None else None
     cleans = False

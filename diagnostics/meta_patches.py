@@ -151,6 +151,24 @@ def _remembering_cat(real: Any) -> Any:
     return cat
 
 
+MERGE_ATTR = "_deepeval_merge"
+
+
+def _remembering_add(real: Any) -> Any:
+    """Tensor addition that, when it fails, leaves its operands on the exception: a residual
+    `out + x` whose branches differ in size gets the same padding fix as a cat."""
+
+    def add(self: Any, other: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return real(self, other, *args, **kwargs)
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                setattr(e, MERGE_ATTR, [self, other])
+            raise
+
+    return add
+
+
 @contextlib.contextmanager
 def patched(user_file: str, *, torch_on: bool = True, keras_on: bool = False) -> Iterator[None]:
     """Install the meta-device patches for one run; everything is restored on exit."""
@@ -227,6 +245,9 @@ def _patch_torch(setattr_: Any) -> None:
     for name in ("cat", "concat", "concatenate"):
         if hasattr(torch, name):
             setattr_(torch, name, _remembering_cat(getattr(torch, name)))
+    for name in ("__add__", "__iadd__"):
+        setattr_(torch.Tensor, name, _remembering_add(getattr(torch.Tensor, name)))
+    setattr_(torch, "add", _remembering_add(torch.add))
     for cls in (nn.LSTM, nn.GRU, nn.RNN):
         if "_deepeval_real_forward" not in cls.__dict__:
             cls._deepeval_real_forward = cls.forward

@@ -32,6 +32,7 @@ from . import tf_compat
 from .error_classifier import classify, cpu_wording
 from .meta_patches import (
     CAT_ATTR,
+    MERGE_ATTR,
     application_builders,
     cat_log,
     code_position,
@@ -952,16 +953,22 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
                  "traceback": "".join(traceback.format_exception(exc))[-4000:]}
     if code == T.SHAPE_MISMATCH and culprit is not None:
         try:
-            cat = getattr(exc, CAT_ATTR, None)
+            merge = getattr(exc, MERGE_ATTR, None)
+            # a sum takes equal channels: only their sizes can be padded to match
+            if merge and len({tuple((_out_shape(t) or [None])[:2]) for t in merge}) != 1:
+                merge = None
+            cat = getattr(exc, CAT_ATTR, None) or (merge and (merge, 1))
             if cat is not None:
                 run.proposal = torch_cat_fix(cat[0], cat[1], run.producers, run.inputs_of,
-                                             run.tree, run.lines)
+                                             run.tree, run.lines, run.alive)
             elif _is_keras_layer(culprit):
                 run.proposal = keras_fix(culprit, inputs, run.tree, run.lines)
             else:
                 run.proposal = torch_fix(culprit, inputs, run.tree, run.lines)
         except Exception:
             run.proposal = None
+        for where, note in run.proposal.related if run.proposal else []:
+            related.append({"range": list(where), "message": note})
     if code in (T.SHAPE_MISMATCH, T.INPUT_ARGUMENT_MISMATCH):
         _cat_dim_first(run, exc, culprit, inputs)
 
@@ -975,11 +982,12 @@ def _cat_dim_first(run: _Run, exc: BaseException, culprit: Any, inputs: list[Any
     try:
         if cat is not None:
             found = failed_cat_dim_fix(cat[0], cat[1], cat[2], run.tree, run.lines)
-        elif culprit is not None and not _is_keras_layer(culprit) and run.proposal is not None:
-            found = consumer_cat_dim_fix(culprit, inputs, cat_log, run.producers, run.inputs_of,
-                                         run.tree, run.lines)
-        elif run.error is not None:
-            found = message_cat_dim_fix(run.error["message"], cat_log, run.tree, run.lines)
+        else:
+            if culprit is not None and not _is_keras_layer(culprit) and run.proposal is not None:
+                found = consumer_cat_dim_fix(culprit, inputs, cat_log, run.producers,
+                                             run.inputs_of, run.tree, run.lines)
+            if found is None and run.error is not None:
+                found = message_cat_dim_fix(run.error["message"], cat_log, run.tree, run.lines)
         # a failing cat's pieces may differ because of a cat upstream: try those first
         if (run.proposal is None and found is None) or (cat is not None and found is not None):
             run.tentative = cat_dim_candidates(cat_log, run.tree, run.lines)

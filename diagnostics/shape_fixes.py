@@ -14,7 +14,7 @@ import ast
 import inspect
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .meta_patches import site_of
@@ -57,6 +57,8 @@ class Proposal:
 
     title: str
     edits: list[tuple[int, int, int, int, str]]  # line0, col0, end_line0, end_col0, text
+    # locations the finding should name besides its own (range as above, without the text)
+    related: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
 
 
 def _shape(x: Any) -> tuple[Any, ...] | None:
@@ -169,11 +171,40 @@ def _torch_value(layer: Any, kind: str, inputs: list[Any]) -> Any:
     return value
 
 
+# Layers that torch builds inside another (the user's call site is the outer one's): the outer
+# class and its parameter that sets the inner width.
+OWNERS = {
+    ("MultiheadAttention", "TransformerEncoderLayer"): "d_model",
+    ("MultiheadAttention", "TransformerDecoderLayer"): "d_model",
+}
+
+
+def _site_callee(layer: Any, tree: ast.Module, lines: list[str]) -> str | None:
+    site = site_of(layer)
+    call = _find_call(tree, site, lines) if site is not None else None
+    if call is None:
+        return None
+    f = call.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+
+
 def torch_fix(layer: Any, inputs: list[Any], tree: ast.Module, lines: list[str]) -> Proposal | None:
     rule = TORCH_RULES.get(type(layer).__name__)
     if not rule or not rule[0]:
         return None
     param, kind = rule
+    callee = _site_callee(layer, tree, lines)
+    if callee != type(layer).__name__ and callee in TORCH_RULES:
+        # built inside another layer: its parameter, or no fix rather than a wrong keyword
+        owner_param = OWNERS.get((type(layer).__name__, callee))
+        if owner_param is None:
+            return None
+        value = _torch_value(layer, kind, inputs)
+        edit = argument_edit(layer, owner_param, repr(value), tree, lines) if value else None
+        if edit is None or value == getattr(layer, param, None):
+            return None
+        return Proposal(f"Set {owner_param}={value!r} to fit the input of shape "
+                        f"{_fmt(_shape(inputs[0]))}", [edit])
     value = _torch_value(layer, kind, inputs)
     if value is None:
         return None
@@ -331,10 +362,12 @@ def _valid_conv_upstream(t: Any, hops: int = 6) -> Any:
 
 
 def torch_cat_fix(tensors: list[Any], dim: int, producers: dict[int, Any],
-                  inputs_of: dict[int, Any], tree: ast.Module, lines: list[str]
-                  ) -> Proposal | None:
+                  inputs_of: dict[int, Any], tree: ast.Module, lines: list[str],
+                  recent: list[Any] | None = None) -> Proposal | None:
     """Padding for the convolution of a branch whose output is smaller than the others, so that
-    `torch.cat` along the channels gets matching spatial sizes."""
+    `torch.cat` along the channels (or `a + b`, with dim 1) gets matching spatial sizes.
+    `recent` are the module outputs of the run, oldest first: when a branch ends in a function
+    (`torch.relu(self.conv(x))`), its convolution is the latest one that gave that shape."""
     shapes = [_shape(t) for t in tensors]
     if not all(shapes) or len({len(s) for s in shapes}) != 1:  # type: ignore[arg-type]
         return None
@@ -343,10 +376,11 @@ def torch_cat_fix(tensors: list[Any], dim: int, producers: dict[int, Any],
         return None
     target = max((s[2:] for s in shapes), key=lambda s: tuple(s))  # type: ignore[index]
     edits = []
+    related = []
     for t, s in zip(tensors, shapes, strict=True):
         if s[2:] == target:  # type: ignore[index]
             continue
-        conv = _conv_upstream(t, producers, inputs_of)
+        conv = _shrinking_conv(t, s, target, producers, inputs_of, recent)
         if conv is None:
             return None
         x = inputs_of.get(id(conv))
@@ -364,9 +398,54 @@ def torch_cat_fix(tensors: list[Any], dim: int, producers: dict[int, Any],
         if edit is None:
             return None
         edits.append(edit)
+        got = "×".join(str(d) for d in s[2:])  # type: ignore[index]
+        related.append((edit[:4], f"{type(conv).__name__} with padding={_fmt_pad(conv)} gives "
+                        f"{got} where the other inputs are {'×'.join(map(str, target))}"))
     if not edits:
         return None
-    return Proposal("Pad the convolution so the concatenated branches keep the same size", edits)
+    return Proposal("Pad the convolution so the merged branches keep the same size", edits,
+                    related)  # type: ignore[arg-type]
+
+
+def _fmt_pad(conv: Any) -> str:
+    pad = conv.padding
+    if isinstance(pad, tuple) and len(set(pad)) == 1:
+        pad = pad[0]
+    return repr(pad)
+
+
+def _shrinking_conv(t: Any, shape: Any, target: Any, producers: dict[int, Any],
+                    inputs_of: dict[int, Any], recent: list[Any] | None) -> Any:
+    """The convolution of the branch that made `t` smaller than `target`: the nearest upstream
+    one that shrinks its input, else the nearest one. Upstream is the chain of modules that
+    produced `t`, then (where a function breaks the chain) the latest convolutions of its
+    size."""
+    chain = []
+    for _ in range(8):
+        m = producers.get(id(t))
+        if m is None:
+            break
+        if type(m).__name__ in ("Conv1d", "Conv2d", "Conv3d"):
+            chain.append(m)
+        t = inputs_of.get(id(m))
+        if t is None:
+            break
+    scanned = []
+    for out in reversed(recent or []):
+        m = producers.get(id(out))
+        size = (_shape(out) or ())[2:]
+        if type(m).__name__ not in ("Conv1d", "Conv2d", "Conv3d"):
+            continue
+        if size != shape[2:]:
+            if size == tuple(target):
+                continue  # the other branch
+            break
+        scanned.append(m)
+    for m in [*chain, *scanned]:
+        x = _shape(inputs_of.get(id(m)))
+        if x is not None and x[2:] != shape[2:]:
+            return m
+    return (chain or scanned or [None])[0]
 
 
 def _conv_upstream(t: Any, producers: dict[int, Any], inputs_of: dict[int, Any],

@@ -144,3 +144,69 @@ def test_a_right_cat_is_left_alone_when_the_consumer_is_wrong(pool):
     fix = d.preferred_fix
     assert fix is not None and "in_channels=32" in fix.title
     assert all(f.edits[0].range.start.line != _line(RIGHT_CAT, "torch.cat") for f in d.fixes)
+
+
+# A residual block whose first convolution lost its padding: the sum fails, the fix pads it.
+RESIDUAL = (
+    HEAD
+    + """
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 8, kernel_size=3, padding=0)
+        self.conv2 = nn.Conv2d(8, 8, kernel_size=3, padding=1)
+
+    def forward(self, x):
+        out = torch.relu(self.conv1(x))
+        out = self.conv2(out)
+        return torch.relu(out + x)
+
+
+model = Block()  # deepeval: input=(2, 8, 16, 16)
+"""
+)
+
+
+def test_residual_sum_of_unequal_sizes_pads_the_conv_that_shrinks(pool):
+    (d,) = _errors(RESIDUAL, pool)
+    assert d.code == T.SHAPE_MISMATCH and d.range.start.line == _line(RESIDUAL, "out + x")
+    conv1 = _line(RESIDUAL, "self.conv1 = ")
+    (note,) = [r for r in d.related if r.range.start.line == conv1]
+    assert "padding=0 gives 14×14 where the other inputs are 16×16" in note.message
+    fix = d.preferred_fix
+    assert fix is not None and fix.verified
+    assert [(e.range.start.line, e.new_text) for e in fix.edits] == [(conv1, "1")]
+    assert _cleans(RESIDUAL, fix, pool)
+
+
+# The tokens are 32 wide; the encoder layer was built for 64 (over several lines).
+ENCODER = (
+    HEAD
+    + """
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 32)
+        layer = nn.TransformerEncoderLayer(
+            d_model=64, nhead=4, dim_feedforward=64, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False)
+
+    def forward(self, tokens):
+        return self.encoder(self.embed(tokens))
+
+
+model = Encoder()  # deepeval: input=(2, 12)
+"""
+)
+
+
+def test_encoder_layer_width_is_fixed_on_its_d_model(pool):
+    (d,) = _errors(ENCODER, pool)
+    assert d.code == T.SHAPE_MISMATCH
+    fix = d.preferred_fix
+    assert fix is not None and fix.verified and "d_model=32" in fix.title
+    assert [(e.range.start.line, e.new_text) for e in fix.edits] == [
+        (_line(ENCODER, "d_model=64"), "32")
+    ]
+    assert _cleans(ENCODER, fix, pool)
