@@ -1,4 +1,5 @@
-"""`deepeval-lsp report`: one row per model × prompting, as a table, CSV, JSON or HTML."""
+"""`deepeval-lsp report`: one row per model × prompting, as a table, CSV, JSON or HTML; the
+self-test runs' tables in a section of their own."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .report_data import latest_run, rows_for_runs
+    from .report_data import latest_run, rows_for_runs, selftest_for_runs
     from .report_render import render_csv, render_html, render_json, render_table
     from .store import StoreError, list_runs, open_existing
 
@@ -46,15 +47,18 @@ def run(args: argparse.Namespace) -> int:
     if not run_ids:
         print(f"deepeval-lsp report: error: {args.db} holds no runs", file=sys.stderr)
         return 2
-    rows = rows_for_runs(db, run_ids)
+    # self-test runs have a table of their own, not model × prompting rows
+    selftest = selftest_for_runs(db, run_ids)
+    tested = {e["run_id"] for e in selftest}
+    rows = rows_for_runs(db, [r for r in run_ids if r not in tested])
     if args.format == "table":
-        text = render_table(rows) + "\n"
+        text = render_table(rows, selftest) + "\n"
     elif args.format == "csv":
-        text = render_csv(rows)
+        text = render_csv(rows, selftest)
     elif args.format == "json":
-        text = render_json(rows)
+        text = render_json(rows, selftest)
     else:
-        text = render_html(rows, [r for r in runs if r["id"] in run_ids])
+        text = render_html(rows, [r for r in runs if r["id"] in run_ids], selftest)
     if args.out:
         try:
             with open(args.out, "w", encoding="utf-8") as f:

@@ -20,6 +20,7 @@ from .selftest import OPERATORS, MutantResult, evaluate, false_errors, mutants, 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N tasks")
+    parser.add_argument("--tasks", metavar="ID,ID", help="only these builtin tasks")
     parser.add_argument("--kinds", metavar="K,K", help=f"comma-separated: {', '.join(OPERATORS)}")
     parser.add_argument("--workers", type=int, default=2, help="checker workers (default: 2)")
     parser.add_argument(
@@ -82,7 +83,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    tasks = load_suite("builtin").tasks[: args.limit]
+    tasks = load_suite("builtin").tasks
+    if args.tasks:
+        wanted = [t.strip() for t in args.tasks.split(",")]
+        known = {t.id for t in tasks}
+        missing = [t for t in wanted if t not in known]
+        if missing:
+            print(f"deepeval-lsp selftest: no builtin task {missing[0]!r}", file=sys.stderr)
+            return 2
+        tasks = [t for t in tasks if t.id in wanted]
+    tasks = tasks[: args.limit]
     by_id = {t.id: t for t in tasks}
     todo = [m for t in tasks for m in mutants(t, kinds)]
     pool = WorkerPool(args.workers)
@@ -93,11 +103,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         pool.close()
     rows = table(results)
-    bad = sum(1 for f in fp if f)
-    print(render_table(rows, (bad, len(tasks))))
-    for t, f in zip(tasks, fp, strict=True):
-        if f:
-            print(f"  false error on {t.id}: {', '.join(f)}")
+    detail = {t.id: f for t, f in zip(tasks, fp, strict=True) if f}
+    bad = len(detail)
+    print(render_table(rows, (bad, len(tasks)), detail))
     if not args.no_store:
         try:
             db = open_db(args.db)
@@ -126,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 "table": json.dumps(rows),
                 "false_errors": bad,
                 "references": len(tasks),
+                "false_error_detail": json.dumps(detail),
             }
         )
         set_run_status(db, run_id, "finished")

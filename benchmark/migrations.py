@@ -144,3 +144,23 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk=("sample_id", "name"),
         foreign_keys=[("sample_id", "samples", "id")],
     )
+
+
+@migration
+def m002_selftest(db: sqlite_utils.Database) -> None:
+    """`deepeval-lsp selftest`'s table per run (its mutants are samples of that run). Databases
+    where an earlier selftest made the table on the fly keep it and gain the new column."""
+    if "selftest" not in db.table_names():
+        db["selftest"].create(
+            {
+                "run_id": str,
+                "table": str,  # JSON: kind -> {mutants, recall, right_line, fix_offered, ...}
+                "false_errors": int,  # untouched references with an error finding
+                "references": int,  # references checked untouched
+                "false_error_detail": str,  # JSON: task id -> the codes found on it
+            },
+            pk="run_id",
+            foreign_keys=[("run_id", "runs", "id")],
+        )
+    elif "false_error_detail" not in db["selftest"].columns_dict:
+        db["selftest"].add_column("false_error_detail", str)

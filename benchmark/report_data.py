@@ -11,10 +11,15 @@ Definitions (docs/benchmark.md):
 - `api_set_f1`, `api_seq_f1`: mean over valid samples that the semantic pass scored.
 - `taxonomy`: failed samples by the DL error category of the finding that explains the failure.
 Every figure a pass did not measure is None ("not measured"), never 0.
+
+Runs of `deepeval-lsp selftest` are reported apart (`selftest_for_runs`): per injected kind, the
+mutant count and the percent detected, at the right line, with a fix offered, verified and
+cleaning; and the untouched references that got a false error.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -113,3 +118,28 @@ def _row(model: str, prompting: str, samples: list[dict[str, Any]],
     for name in (*SEMANTIC_SCORES, "pylint_score"):
         row[name] = mean(scores.get(s["id"], {}).get(name) for s in valid)
     return row
+
+
+SELFTEST_RATES = ("recall", "right_line", "fix_offered", "verified", "cleans")
+
+
+def selftest_for_runs(db: sqlite_utils.Database, run_ids: list[str]) -> list[dict[str, Any]]:
+    """The self-test table of each of the runs that is a self-test run, in the order given;
+    rates in percent."""
+    if not run_ids or "selftest" not in db.table_names():
+        return []
+    marks = ",".join("?" for _ in run_ids)
+    stored = {r["run_id"]: r for r in db.query(
+        f"select * from selftest where run_id in ({marks})", run_ids)}
+    out = []
+    for run_id in run_ids:
+        r = stored.get(run_id)
+        if r is None:
+            continue
+        kinds = [{"kind": kind, "mutants": int(row["mutants"]),
+                  **{c: 100.0 * row[c] for c in SELFTEST_RATES}}
+                 for kind, row in json.loads(r["table"]).items()]
+        out.append({"run_id": run_id, "kinds": kinds, "false_errors": r["false_errors"],
+                    "references": r["references"],
+                    "false_error_detail": json.loads(r.get("false_error_detail") or "{}")})
+    return out

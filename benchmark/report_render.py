@@ -1,4 +1,9 @@
-"""Rendering report rows (benchmark/report_data.py) as a table, CSV, JSON or one HTML file."""
+"""Rendering report rows (benchmark/report_data.py) as a table, CSV, JSON or one HTML file.
+
+Self-test runs (`selftest_for_runs`) come in a section of their own after the model ×
+prompting rows: a table per run in text and HTML, one row per (run, kind) in CSV, and in JSON
+an object `{"results": [...], "selftest": [...]}` instead of the bare list of rows.
+"""
 
 from __future__ import annotations
 
@@ -41,8 +46,13 @@ def flat(row: dict[str, Any], pass_keys: list[str]) -> dict[str, Any]:
     return out
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
-    """The leaderboard and the failure taxonomy as aligned plain-text tables."""
+def render_table(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None = None
+                 ) -> str:
+    """The leaderboard and the failure taxonomy as aligned plain-text tables; then the
+    self-test runs' tables."""
+    if selftest:
+        return "\n\n".join(([render_table(rows)] if rows else [])
+                           + [render_selftest_table(selftest)])
     if not rows:
         return "no samples recorded"
     pass_keys = _pass_keys(rows)
@@ -80,6 +90,48 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+SELFTEST_HEADER = ("kind", "mutants", "recall %", "right line %", "fix offered %",
+                   "verified %", "cleans %")
+
+
+def _selftest_body(entry: dict[str, Any]) -> list[list[Any]]:
+    return [[k["kind"], k["mutants"], *[_num(k[c]) for c in
+                                        ("recall", "right_line", "fix_offered", "verified",
+                                         "cleans")]] for k in entry["kinds"]]
+
+
+def _false_errors_line(entry: dict[str, Any]) -> str:
+    line = (f"false errors on untouched references: {entry['false_errors']} of "
+            f"{entry['references']} references")
+    detail = entry.get("false_error_detail") or {}
+    return line + "".join(f"\n  false error on {t}: {', '.join(c)}" for t, c in detail.items())
+
+
+def selftest_text(entry: dict[str, Any]) -> str:
+    """One self-test run as a plain-text table and its false-errors line."""
+    body = [[str(c) for c in row] for row in _selftest_body(entry)]
+    return _align(list(SELFTEST_HEADER), body, left=1) + "\n" + _false_errors_line(entry)
+
+
+def render_selftest_table(selftest: list[dict[str, Any]]) -> str:
+    parts = [f"self-test of the checkers (run {e['run_id']}): injected mistakes, one per "
+             f"reference and kind\n{selftest_text(e)}" for e in selftest]
+    return "\n\n".join(parts)
+
+
+def render_selftest_csv(selftest: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["run_id", "kind", "mutants", "recall", "right_line", "fix_offered", "verified",
+                "cleans", "false_errors", "references"])
+    for e in selftest:
+        for k in e["kinds"]:
+            w.writerow([e["run_id"], k["kind"], k["mutants"], k["recall"], k["right_line"],
+                        k["fix_offered"], k["verified"], k["cleans"], e["false_errors"],
+                        e["references"]])
+    return buf.getvalue()
+
+
 def _align(header: list[str], body: list[list[str]], left: int) -> str:
     """Columns padded to their widest cell: the first `left` ones flush left, numbers right."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
@@ -93,7 +145,13 @@ def _align(header: list[str], body: list[list[str]], left: int) -> str:
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)])
 
 
-def render_csv(rows: list[dict[str, Any]]) -> str:
+def render_csv(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None = None
+               ) -> str:
+    """One row per model × prompting; self-test runs as a CSV of their own (after an empty line
+    when both are reported)."""
+    if selftest:
+        return "\n".join(([render_csv(rows)] if rows else [])
+                         + [render_selftest_csv(selftest)])
     pass_keys = _pass_keys(rows)
     flats = [flat(r, pass_keys) for r in rows]
     fields: list[str] = []
@@ -107,8 +165,10 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def render_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+def render_json(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None = None
+                ) -> str:
+    data: Any = {"results": rows, "selftest": selftest} if selftest else rows
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _html_table(head: list[str], body: list[list[Any]]) -> str:
@@ -125,8 +185,21 @@ def _html_table(head: list[str], body: list[list[Any]]) -> str:
             + rows + "</table>")
 
 
-def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
-    """One self-contained page: the run list, the tables, and inline SVG plots."""
+def _selftest_html(selftest: list[dict[str, Any]]) -> str:
+    parts = ["<h2>Self-test of the checkers</h2>\n<p>One known mistake injected per reference "
+             "and kind; the percent of mutants the checkers detected, at the injected line, with "
+             "a fix offered, verified by re-running, and leaving no error once applied.</p>"]
+    for e in selftest:
+        parts.append(f"<h3>Run {escape(e['run_id'])}</h3>\n"
+                     + _html_table(list(SELFTEST_HEADER), _selftest_body(e))
+                     + f"\n<p>{escape(_false_errors_line(e)).replace(chr(10), '<br>')}</p>")
+    return "\n".join(parts)
+
+
+def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]],
+                selftest: list[dict[str, Any]] | None = None) -> str:
+    """One self-contained page: the run list, the tables, and inline SVG plots; self-test runs
+    in a section of their own."""
     models = list(dict.fromkeys(r["model"] for r in rows))
     promptings = list(dict.fromkeys(r["prompting"] for r in rows))
 
@@ -174,6 +247,15 @@ def render_html(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
         [[r["id"], str(r["created_at"])[:19].replace("T", " "), r["status"], r["suite"],
           ", ".join(json.loads(r["models"]))] for r in runs],
     )
+    results = f"""<h2>Results (one row per model × prompting)</h2>
+{_html_table(head, body)}
+<h2>Failures by taxonomy</h2>
+{tax}
+<h2>Plots</h2>
+{"".join(f"<figure>{p}</figure>" for p in plots)}
+<p>Executability: the program builds the model and runs it on the task's input, as the
+study's contract asks; rates are percent of the valid (non-empty) programs whose executability
+was measured. pass@k uses the unbiased estimator. "–" means not measured.</p>"""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>deepeval-lsp benchmark report</title>
@@ -188,14 +270,7 @@ figure {{ margin: 1.5em 0; }}
 <h1>Benchmark report</h1>
 <h2>Runs</h2>
 {runs_table}
-<h2>Results (one row per model × prompting)</h2>
-{_html_table(head, body)}
-<h2>Failures by taxonomy</h2>
-{tax}
-<h2>Plots</h2>
-{"".join(f"<figure>{p}</figure>" for p in plots)}
-<p>Executability: the program builds the model and runs it on the task's input, as the
-study's contract asks; rates are percent of the valid (non-empty) programs whose executability
-was measured. pass@k uses the unbiased estimator. "–" means not measured.</p>
+{results if rows or not selftest else ""}
+{_selftest_html(selftest) if selftest else ""}
 </body></html>
 """

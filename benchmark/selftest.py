@@ -576,12 +576,18 @@ def table(results: list[MutantResult]) -> dict[str, dict[str, float]]:
     return rows
 
 
-def render_table(rows: dict[str, dict[str, float]], false_positive: tuple[int, int]) -> str:
-    head = f"{'kind':<24}" + "".join(f"{c:>12}" for c in COLUMNS)
-    lines = [head, "-" * len(head)]
-    for kind, row in rows.items():
-        cells = [f"{int(row['mutants']):>12}"] + [f"{row[c]:>11.1%} " for c in COLUMNS[1:]]
-        lines.append(f"{kind:<24}" + "".join(cells))
+def render_table(
+    rows: dict[str, dict[str, float]],
+    false_positive: tuple[int, int],
+    detail: dict[str, list[str]] | None = None,
+) -> str:
+    """The table as `deepeval-lsp report` shows a stored self-test run."""
+    from .report_render import selftest_text
+
+    kinds = [
+        {"kind": k, "mutants": int(r["mutants"]), **{c: 100.0 * r[c] for c in COLUMNS[1:]}}
+        for k, r in rows.items()
+    ]
     bad, total = false_positive
-    lines.append(f"false errors on untouched references: {bad} of {total} references")
-    return "\n".join(lines)
+    entry = {"kinds": kinds, "false_errors": bad, "references": total}
+    return selftest_text({**entry, "false_error_detail": detail or {}})
