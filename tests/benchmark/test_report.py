@@ -143,3 +143,66 @@ def test_unknown_run_and_missing_database_are_one_line(filled, tmp_path, capsys)
     assert "no run 'NOPE'" in capsys.readouterr().err
     assert main(["report", "--db", str(tmp_path / "none.db")]) == 2
     assert "no such database" in capsys.readouterr().err
+
+
+def _selftest_run(db, table: dict, false_errors: dict) -> str:
+    config = RunConfig(suite="builtin", models=["selftest"], promptings=list(table), samples=1,
+                       temperature=0.0, top_p=1.0, max_tokens=0, base_url=None)
+    run_id = create_run(db, config, "test")
+    for kind in table:  # one stored mutant per kind, as selftest stores them
+        record_sample(db, {"run_id": run_id, "model": "selftest", "prompting": kind,
+                           "task_id": "t", "sample_index": 0, "outcome": "checked", "valid": 1,
+                           "executable": 0}, [], {"detected": 1.0})
+    db["selftest"].insert({"run_id": run_id, "table": json.dumps(table),
+                           "false_errors": len(false_errors), "references": 3,
+                           "false_error_detail": json.dumps(false_errors)})
+    return run_id
+
+
+SELFTEST = {
+    "concat_dim": {"mutants": 4, "recall": 1.0, "right_line": 0.75, "fix_offered": 0.75,
+                   "verified": 0.5, "cleans": 0.25},
+    "branch_padding": {"mutants": 2, "recall": 1.0, "right_line": 1.0, "fix_offered": 1.0,
+                       "verified": 1.0, "cleans": 1.0},
+}
+
+
+def test_selftest_run_is_a_section_of_its_own_in_every_format(filled, tmp_path, capsys):
+    path, bench_id, _made = filled
+    db = open_db(path)
+    run_id = _selftest_run(db, SELFTEST, {"task_b": ["DL301"]})
+    db.close()
+
+    assert main(["report", "--db", str(path), "--all", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["model"], r["prompting"]) for r in data["results"]] == [
+        ("m1", "zeroshot"), ("m1", "fewshot")]
+    (entry,) = data["selftest"]
+    assert entry["run_id"] == run_id and entry["false_errors"] == 1
+    assert entry["references"] == 3 and entry["false_error_detail"] == {"task_b": ["DL301"]}
+    concat = entry["kinds"][0]
+    assert concat["kind"] == "concat_dim" and concat["mutants"] == 4
+    assert (concat["right_line"], concat["verified"], concat["cleans"]) == (75.0, 50.0, 25.0)
+
+    assert main(["report", "--db", str(path)]) == 0  # the latest run: the self-test alone
+    table = capsys.readouterr().out
+    assert f"self-test of the checkers (run {run_id})" in table
+    assert "m1" not in table and "selftest  concat_dim" not in table
+    concat_line = next(line for line in table.splitlines() if line.startswith("concat_dim"))
+    assert concat_line.split() == ["concat_dim", "4", "100.0", "75.0", "75.0", "50.0", "25.0"]
+    assert "false errors on untouched references: 1 of 3 references" in table
+    assert "false error on task_b: DL301" in table
+
+    assert main(["report", "--db", str(path), "--run", run_id, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["kind"], r["mutants"], r["cleans"]) for r in rows] == [
+        ("concat_dim", "4", "25.0"), ("branch_padding", "2", "100.0")]
+    assert {r["false_errors"] for r in rows} == {"1"}
+
+    out = tmp_path / "s.html"
+    assert main(["report", "--db", str(path), "--all", "--format", "html", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "Self-test of the checkers" in html and run_id in html and bench_id in html
+    assert "<td>branch_padding</td>" in html
+    # no model × prompting row for the mutants
+    assert "<td>selftest</td><td>concat_dim</td>" not in html

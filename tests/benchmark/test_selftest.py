@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 
 import pytest
 from deepeval_lsp.benchmark import cli_selftest
@@ -14,11 +15,16 @@ from deepeval_lsp.benchmark.selftest import (
     evaluate,
     false_errors,
     mutants,
+    options_for,
     table,
 )
 from deepeval_lsp.benchmark.store import open_db
 from deepeval_lsp.benchmark.tasks import load_suite
+from deepeval_lsp.diagnostics import check
+from deepeval_lsp.diagnostics.text import apply_edits
 from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+
+from deepeval_lsp.cli import main
 
 SUBSET = (
     "img_conv_self_attention_cifar10",
@@ -75,6 +81,47 @@ def test_checkers_find_every_injected_mistake_at_its_line(tasks, pool):
     assert all(row["recall"] == 1.0 for row in rows.values())
 
 
+def _task(task_id: str):
+    return next(t for t in load_suite("builtin").tasks if t.id == task_id)
+
+
+def _preferred_edit_lines(m, task, pool) -> set[int]:
+    report = check(m.source, f"{task.id}.py", options_for(task), pool=pool)
+    fixes = [d.preferred_fix for d in report.diagnostics if d.preferred_fix]
+    return {e.range.start.line for f in fixes for e in f.edits}
+
+
+def test_wrong_concat_dim_is_fixed_on_the_cat_line(tasks, pool):
+    task = tasks[2]  # the cat succeeds along dim 2; the conv after the pooling fails
+    (m,) = mutants(task, ["concat_dim"])
+    r = evaluate(m, task, pool)
+    assert r.detected and r.right_line and r.fix_verified and r.fix_cleans
+    assert _preferred_edit_lines(m, task, pool) == {m.line}
+    fixed = check(m.source, f"{task.id}.py", options_for(task), pool=pool)
+    (d,) = [d for d in fixed.diagnostics if d.preferred_fix]
+    assert apply_edits(m.source, d.preferred_fix.edits) == task.reference
+
+
+def test_branch_padding_only_where_branches_meet(tasks, pool):
+    assert mutants(_task("img_simple_cnn_cifar10"), ["branch_padding"]) == []
+    task = tasks[1]  # a residual block: conv1 of the main path loses its padding
+    (m,) = mutants(task, ["branch_padding"])
+    assert "padding=0" in m.source.splitlines()[m.line]
+    assert "self.conv1" in m.source.splitlines()[m.line]
+    r = evaluate(m, task, pool)
+    assert r.detected and r.right_line and r.fix_verified and r.fix_cleans
+    assert _preferred_edit_lines(m, task, pool) == {m.line}
+
+
+def test_embed_dim_reaches_encoder_layers_given_by_keyword(pool):
+    task = _task("txt_transformer_encoder_newsgroups")
+    (m,) = mutants(task, ["embed_dim"])
+    assert m.description == "TransformerEncoderLayer d_model 64 -> 128"
+    r = evaluate(m, task, pool)
+    assert r.detected and r.right_line and r.fix_verified and r.fix_cleans
+    assert _preferred_edit_lines(m, task, pool) == {m.line}
+
+
 def test_untouched_references_have_no_false_errors(tasks, pool):
     assert [false_errors(t, pool) for t in tasks] == [[] for _ in tasks]
 
@@ -106,6 +153,14 @@ def test_cli_stores_the_table_as_a_run_report_reads(tmp_path, capsys):
     assert detected == [(1.0,), (1.0,)]
     stored = db.execute('select false_errors, "references" from selftest').fetchall()
     assert stored == [(0, 1)]
+    db.close()
+    assert main(["report", "--db", str(db_path), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["results"] == []  # the mutants are no model × prompting rows
+    (entry,) = report["selftest"]
+    assert entry["run_id"] == run_id
+    assert [k["kind"] for k in entry["kinds"]] == ["linear_in_features", "missing_argument"]
+    assert all(k["mutants"] == 1 and k["recall"] == 100.0 for k in entry["kinds"])
 
 
 def test_cli_unknown_kind_is_a_one_line_error(tmp_path, capsys):
