@@ -135,6 +135,7 @@ STUDY_FAILS = {
     "dl_ret_call": "dl_model() returning an expression rather than a variable",
     "mod_helper": "a helper function defined outside dl_model()",
     "strict_args": "a layer applied to a value the graph does not know",
+    "helper_mixed_args": "a helper called with both positional and keyword arguments",
 }
 # ... and these only the API sequences (the API set is still scored).
 STUDY_SEQUENCE_FAILS = {
@@ -814,6 +815,8 @@ class _Interpreter:
                 self.violations.add("helper_helper")
             if fn.name != "dl_model" and func.env is None:
                 self.violations.add("mod_helper")
+            if call is not None and call.args and call.keywords:
+                self.violations.add("helper_mixed_args")
             if _rename_clash(fn):
                 self.violations.add("rename_clash")
         self.depth += 1

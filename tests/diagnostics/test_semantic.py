@@ -352,6 +352,8 @@ CELLS_WITHIN_BAR = [
     ("codellama_7b_instruct_hf", "zeroshot"),
     ("codellama_7b_instruct_hf", "oneshot"),
     ("codellama_7b_instruct_hf", "fewshot"),
+    ("deepseek_coder_v2_lite_instruct", "oneshot"),
+    ("deepseek_coder_v2_lite_instruct", "oneshotcot"),
     ("gpt_4o", "oneshot"),
     ("gpt_4o", "oneshotcot"),
     ("gpt_4o", "fewshot"),

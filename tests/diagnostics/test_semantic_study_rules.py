@@ -127,3 +127,22 @@ def test_a_layer_output_that_does_not_reach_the_model_output_keeps_the_sequences
     )
     ex = extract(dangling, study_compat=True)
     assert ex.sequences == [("Input", "Conv2D", "Flatten", "Dense")]
+
+
+def test_a_helper_called_with_positional_and_keyword_arguments_fails() -> None:
+    helper = _variant(
+        (
+            "    conv = Conv2D(32, (3, 3), activation='relu')(input_layer)",
+            "    def block(input_tensor, filters):\n"
+            "        x = Conv2D(filters, (3, 3), activation='relu')(input_tensor)\n"
+            "        return x\n\n"
+            "    conv = block(input_layer, filters=32)",
+        ),
+    )
+    with pytest.raises(ExtractionError, match="positional and keyword"):
+        extract(helper, study_compat=True)
+    assert extract(helper).sequences  # the default reading binds both
+    # All by keyword (as the study's references call their blocks), or all by position: read.
+    for call in ("block(input_tensor=input_layer, filters=32)", "block(input_layer, 32)"):
+        src = helper.replace("block(input_layer, filters=32)", call)
+        assert compare(REFERENCE, src, study_compat=True).scores["api_seq_f1"] == 100.0
