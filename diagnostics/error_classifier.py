@@ -119,6 +119,13 @@ def classify(exc_type: str, message: str, *, in_layer: bool = False) -> str:
                  r"Unrecognized keyword arguments passed to|Keyword argument not understood",
                  text):
         return T.INVALID_ARGUMENT_TYPE
+    # Keras 2's refusals that the default engine enforces on Keras 3 (meta_patches), labelled
+    # as Keras 2's own errors are: a symbolic Reshape target, None in it, weights made in a Lambda.
+    if exc_type == "TypeError" and "Keras symbolic inputs/outputs do not implement" in text:
+        return T.INVALID_ARGUMENT_TYPE
+    if exc_type == "ValueError" and re.search(
+            r"created within a Lambda layer|None values not supported", text):
+        return T.INVALID_ARGUMENT_VALUE
     if exc_type == "TypeError":
         if re.search(r"unexpected keyword argument|got multiple values for argument", text):
             return T.UNEXPECTED_ARGUMENT

@@ -356,6 +356,8 @@ def _patch_keras(setattr_: Any) -> None:
     def layer_init(self: Any, *args: Any, **kwargs: Any) -> None:
         real_init(self, *args, **kwargs)
         _record_site(self)
+        if _lambda_calls:
+            self.__dict__[IN_LAMBDA_ATTR] = True
 
     setattr_(layer_cls, "__init__", layer_init)
     _patch_keras_datasets(setattr_)
@@ -378,3 +380,119 @@ def _patch_keras(setattr_: Any) -> None:
         return tree.map_structure(lambda x: x.shape, spec)
 
     setattr_(Lambda, "compute_output_shape", lambda_output_shape)
+    _patch_keras2_rules(setattr_, Lambda, layer_cls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two rules of Keras 2 that Keras 3 dropped. Most LLM-written Keras code is written for Keras 2
+# (TensorFlow), where breaking them fails; in Keras 3 the first is a silent bug too.
+
+LOCATION_ATTR = "_deepeval_location"  # on an exception: (line, end_line, col, end_col) to report
+IN_LAMBDA_ATTR = "_deepeval_in_lambda"  # on a layer constructed while a Lambda's function ran
+REFUSED_ATTR = "_deepeval_refused"  # on a Lambda: the error its function's weights gave
+
+# One list per Lambda function running (innermost last): (layer, variable, position) of each
+# weight created meanwhile.
+_lambda_calls: list[list[tuple[Any, Any, Any]]] = []
+
+
+def _patch_keras2_rules(setattr_: Any, lambda_cls: Any, layer_cls: Any) -> None:
+    import keras
+
+    real_call = lambda_cls.call
+    real_add_weight = layer_cls.add_weight
+
+    @functools.wraps(real_call)
+    def lambda_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        refused = self.__dict__.get(REFUSED_ATTR)
+        if refused is not None:
+            # Keras's shape inference retries a failed function on real CPU tensors: that run
+            # would allocate the weights for real and end in the same refusal.
+            raise refused
+        created: list[tuple[Any, Any, Any]] = []
+        _lambda_calls.append(created)
+        try:
+            out = real_call(self, *args, **kwargs)
+        finally:
+            _lambda_calls.pop()
+        if created:
+            _refuse_lambda_weights(self, created)
+        return out
+
+    @functools.wraps(real_add_weight)
+    def add_weight(self: Any, *args: Any, **kwargs: Any) -> Any:
+        variable = real_add_weight(self, *args, **kwargs)
+        if _lambda_calls:
+            if self.__dict__.get(IN_LAMBDA_ATTR):
+                where = site_of(self)
+            else:  # built, not constructed, in the function: where the function calls it
+                where = user_frame_position(None, sys._getframe(1))
+            _lambda_calls[-1].append((self, variable, where))
+        return variable
+
+    setattr_(lambda_cls, "call", lambda_call)
+    setattr_(layer_cls, "add_weight", add_weight)
+
+    reshape_cls = keras.layers.Reshape
+    real_reshape_init = reshape_cls.__init__
+
+    # The same parameters as Keras's own: Keras reads them to build the layer's config.
+    def reshape_init(self: Any, target_shape: Any, **kwargs: Any) -> None:
+        problem = _keras2_reshape_refusal(target_shape, keras.KerasTensor)
+        if problem is not None:
+            raise problem
+        real_reshape_init(self, target_shape, **kwargs)
+
+    setattr_(reshape_cls, "__init__", reshape_init)
+
+
+def _refuse_lambda_weights(lam: Any, created: list[tuple[Any, Any, Any]]) -> None:
+    """Keras 2's `Lambda._check_variables`: weights created while the function ran, and not the
+    Lambda's own, are an error."""
+    own = {id(w) for w in lam.weights}
+    created = [c for c in created if id(c[1]) not in own]
+    if not created:
+        return
+    layer, _, where = created[0]
+    if layer.__dict__.get(IN_LAMBDA_ATTR):  # its automatic name would differ on every run
+        what = f"{type(layer).__name__} layer created"
+    else:
+        what = f"{type(layer).__name__} layer '{layer.name}' creates its weights"
+    error = ValueError(
+        f"{what} inside the function of Lambda layer '{lam.name}': the Lambda does not "
+        "track its weights, so they are created anew on every call and never trained. Keras 2 "
+        f"refuses it (\"The following Variables were created within a Lambda layer ({lam.name}) "
+        "but are not tracked by said layer\"): create the layer outside the function and call it "
+        "there, or write a Layer subclass")
+    if where is not None:
+        setattr(error, LOCATION_ATTR, where)
+    lam.__dict__[REFUSED_ATTR] = error
+    raise error
+
+
+def _keras2_reshape_refusal(target_shape: Any, keras_tensor: type) -> Exception | None:
+    """The error Keras 2 raises for this `Reshape` target, where Keras 3 accepts it."""
+    from .tf_compat import SymbolicDim
+
+    advice = "give the sizes as Python ints (e.g. `x.shape[1]`), or -1 for one unknown size"
+    if isinstance(target_shape, keras_tensor):
+        return TypeError(
+            "Reshape's target_shape is a Keras tensor, not a tuple of ints: Keras 2 raises "
+            "TypeError (\"Keras symbolic inputs/outputs do not implement `__len__`\"); " + advice)
+    if not isinstance(target_shape, tuple | list):
+        return None
+    for dim in target_shape:
+        if isinstance(dim, keras_tensor | SymbolicDim):
+            source = ("a Keras tensor" if isinstance(dim, keras_tensor)
+                      else "a size from tf.shape() of a Keras tensor, which is symbolic")
+            return TypeError(
+                f"Reshape's target_shape holds {source}, where Keras 2 takes Python ints only: it "
+                "raises TypeError (\"Keras symbolic inputs/outputs do not implement `__len__`\"); "
+                + advice)
+    if any(dim is None for dim in target_shape):
+        shown = "(" + ", ".join(str(d) for d in target_shape) + ")"
+        return ValueError(
+            f"Reshape's target_shape {shown} contains None: Keras 2 refuses it (\"None values not "
+            "supported\") and Keras 3 reads it as an unknown size; leave the batch dimension out "
+            "and " + advice)
+    return None

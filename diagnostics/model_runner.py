@@ -32,6 +32,7 @@ from . import tf_compat
 from .error_classifier import classify, cpu_wording
 from .meta_patches import (
     CAT_ATTR,
+    LOCATION_ATTR,
     MERGE_ATTR,
     application_builders,
     cat_log,
@@ -906,7 +907,12 @@ def _record_error(run: _Run, exc: BaseException, ns: dict[str, Any]) -> None:
             site_rng is not None and user_tb.tb_lineno - 1 != site_rng[0]
             and run.model is not None):
         user_tb = None  # the model ran from the check, not from a line of the file
-    if user_tb is None and site_rng is not None:
+    located = getattr(exc, LOCATION_ATTR, None)  # a patched check said where the mistake is
+    if located is not None:
+        line, end_line, col, end_col = located
+        rng = [line - 1, _char(run.lines, line, col), end_line - 1,
+               _char(run.lines, end_line, end_col)]
+    elif user_tb is None and site_rng is not None:
         rng = site_rng
     elif user_tb is not None:
         pos = code_position_tb(user_tb)

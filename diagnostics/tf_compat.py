@@ -63,6 +63,40 @@ def _identity(x: Any, name: Any = None) -> Any:
     return x
 
 
+class SymbolicDim(int):
+    """A size read with `tf.shape()` from a Keras tensor. TensorFlow gives a symbolic scalar
+    there, not an int, and Keras 2 refuses it where it needs Python ints (a `Reshape` target):
+    the mark survives arithmetic so that the `Reshape` check can say so."""
+
+    __slots__ = ()
+
+
+def _keep_mark(op: str) -> Any:
+    real = getattr(int, op)
+
+    def apply(self: int, *other: Any) -> Any:
+        out = real(self, *other)
+        return SymbolicDim(out) if type(out) is int else out
+
+    apply.__name__ = op
+    return apply
+
+
+for _op in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__floordiv__",
+            "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__neg__", "__abs__"):
+    setattr(SymbolicDim, _op, _keep_mark(_op))
+del _op
+
+
+def _shape(input: Any, out_type: Any = None, name: Any = None) -> Any:
+    import keras
+
+    shape = _ops().shape(input)
+    if isinstance(input, keras.KerasTensor):
+        return tuple(None if d is None else SymbolicDim(d) for d in shape)
+    return shape
+
+
 OPS: dict[str, Any] = {
     "concat": _f("concatenate", values="xs"),
     "reshape": _f("reshape", tensor="x", shape="newshape"),
@@ -73,7 +107,7 @@ OPS: dict[str, Any] = {
     "split": _split, "stack": _f("stack", values="x"), "unstack": _f("unstack", value="x"),
     "transpose": _f("transpose", a="x", perm="axes"), "reduce_mean": _f("mean", input_tensor="x"),
     "reduce_sum": _f("sum", input_tensor="x"), "reduce_max": _f("max", input_tensor="x"),
-    "reduce_min": _f("min", input_tensor="x"), "shape": _f("shape", input="x"),
+    "reduce_min": _f("min", input_tensor="x"), "shape": _shape,
     "cast": _f("cast", x="x"), "zeros": _f("zeros"), "ones": _f("ones"),
     "zeros_like": _f("zeros_like", input="x"), "ones_like": _f("ones_like", input="x"),
     "constant": lambda value, dtype=None, shape=None, name=None: _ops().convert_to_tensor(

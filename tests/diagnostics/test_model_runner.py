@@ -288,3 +288,156 @@ def test_the_worker_warm_up_programs_build_clean():
     for source in (model_runner._WARM_TORCH, model_runner._WARM_KERAS):
         result = run_job({"source": source, "path": "<warm>"})
         assert result["errors"] == [] and result["executable"] is True
+
+
+# Keras 2 refuses two things that Keras 3 accepts; the default engine refuses them as Keras 2
+# does, since most of this code is written for Keras 2 (the study's programs fail there).
+
+LAMBDA_MAKES_A_DENSE = '''
+import keras
+from keras import layers
+
+
+def dl_model():
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Flatten()(inputs)
+
+    def block(t):
+        h = layers.Dense(32, activation="relu")(t)  # created
+        return layers.Add()([h, h])
+
+    x = layers.Lambda(block)(x)  # lambda
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+'''
+
+
+def test_a_layer_created_inside_a_lambda_is_an_error_where_it_is_created(tmp_path):
+    result, _ = _run(tmp_path, LAMBDA_MAKES_A_DENSE)
+    (err,) = result["errors"]
+    assert err["code"] == T.INVALID_ARGUMENT_VALUE and err["python_error"] == "ValueError"
+    assert err["range"][0] == marked_lines(LAMBDA_MAKES_A_DENSE, "created")[0]
+    assert "Dense" in err["message"] and "Keras 2" in err["message"]
+    assert "never trained" in err["message"] and "\n" not in err["message"]
+    assert [r["range"][0] for r in err["related"]] == marked_lines(LAMBDA_MAKES_A_DENSE, "lambda")
+    assert result["executable"] is False
+
+
+def test_a_layer_built_inside_a_lambda_is_an_error_where_the_function_calls_it(tmp_path):
+    source = '''
+import tensorflow as tf
+from tensorflow.keras import layers, models
+
+
+def dl_model():
+    inputs = layers.Input(shape=(16,))
+    dense = layers.Dense(8)
+    x = layers.Lambda(lambda t: tf.nn.relu(dense(t)))(inputs)  # built
+    return models.Model(inputs, layers.Dense(10, activation="softmax")(x))
+'''
+    result, _ = _run(tmp_path, source)
+    (err,) = result["errors"]
+    assert err["code"] == T.INVALID_ARGUMENT_VALUE
+    assert err["range"][0] == marked_lines(source, "built")[0]
+    assert "creates its weights" in err["message"]
+
+
+def test_a_lambda_of_keras_ops_and_layers_made_in_a_layers_init_are_fine(tmp_path):
+    source = '''
+import keras
+from keras import layers, ops
+
+
+class Block(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.a = layers.Dense(16, activation="relu")
+        self.b = layers.Dense(16)
+
+    def call(self, x):
+        return self.b(self.a(x))
+
+
+def dl_model():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Lambda(lambda t: ops.relu(ops.mean(t, axis=-1, keepdims=True)) * 2.0)(inputs)
+    x = layers.Lambda(lambda t: layers.Activation("relu")(t))(x)  # no weights: fine in Keras 2
+    shared = layers.Dense(4)
+    shared(x)
+    x = layers.Lambda(lambda t: shared(t))(x)  # built before: no weights created here
+    x = Block()(layers.Flatten()(x))
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+'''
+    result, _ = _run(tmp_path, source)
+    assert result["errors"] == [], [e["message"] for e in result["errors"]]
+    assert result["executable"] is True
+
+
+RESHAPE_FROM_TF_SHAPE = '''
+import tensorflow as tf
+from tensorflow.keras.layers import Conv2D, Dense, Flatten, Input, Permute, Reshape
+from tensorflow.keras.models import Model
+
+
+def dl_model():
+    inputs = Input(shape=(8, 8, 4))
+    x = Conv2D(8, 3, padding="same")(inputs)
+    shape = tf.shape(x)
+    height, width, channels = shape[1], shape[2], shape[3]
+    x = Reshape((height, width, 2, channels // 2))(x)  # symbolic
+    x = Permute((1, 2, 4, 3))(x)
+    return Model(inputs, Dense(10, activation="softmax")(Flatten()(x)))
+'''
+
+
+def test_reshape_to_a_symbolic_shape_is_keras_2s_type_error(tmp_path):
+    result, _ = _run(tmp_path, RESHAPE_FROM_TF_SHAPE)
+    (err,) = result["errors"]
+    assert err["code"] == T.INVALID_ARGUMENT_TYPE and err["python_error"] == "TypeError"
+    assert err["range"][0] == marked_lines(RESHAPE_FROM_TF_SHAPE, "symbolic")[0]
+    assert "tf.shape()" in err["message"] and "Keras 2" in err["message"]
+    assert result["executable"] is False
+
+
+@pytest.mark.parametrize(("target", "code"), [
+    ("x", T.INVALID_ARGUMENT_TYPE),  # a Keras tensor
+    ("(ops.sum(x), 4)", T.INVALID_ARGUMENT_TYPE),  # a Keras tensor as one size
+    ("ops.shape(x)", T.INVALID_ARGUMENT_VALUE),  # the batch size, None, included
+])
+def test_reshape_targets_that_keras_2_refuses(tmp_path, target, code):
+    source = f'''
+import keras
+from keras import layers, ops
+
+
+def dl_model():
+    inputs = keras.Input(shape=(6, 4))
+    x = layers.Dense(4)(inputs)
+    x = layers.Reshape({target})(x)  # refused
+    return keras.Model(inputs, layers.Dense(10)(layers.Flatten()(x)))
+'''
+    result, _ = _run(tmp_path, source)
+    assert [e["code"] for e in result["errors"]] == [code]
+    assert result["errors"][0]["range"][0] == marked_lines(source, "refused")[0]
+
+
+def test_reshape_to_static_sizes_is_fine(tmp_path):
+    source = '''
+import tensorflow as tf
+from tensorflow.keras.layers import Conv2D, Dense, Flatten, Input, Reshape
+from tensorflow.keras.models import Model
+from keras import ops
+
+
+def dl_model():
+    inputs = Input(shape=(8, 8, 4))
+    x = Conv2D(8, 3, padding="same")(inputs)
+    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    x = Reshape((height, width, 2, channels // 2))(x)
+    x = Reshape(ops.shape(x)[1:3] + (-1,))(x)
+    x = Reshape((-1, x.shape[-1]))(x)
+    x = tf.reshape(x, (-1, tf.shape(x)[1] * tf.shape(x)[2]))
+    return Model(inputs, Dense(10, activation="softmax")(Flatten()(x)))
+'''
+    result, _ = _run(tmp_path, source)
+    assert result["errors"] == [], [e["message"] for e in result["errors"]]
+    assert result["executable"] is True

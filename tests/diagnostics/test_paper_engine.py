@@ -258,8 +258,9 @@ def dl_model():
 """
 
 
-def test_a_keras2_only_failure_is_found_where_the_default_engine_builds(pool: WorkerPool) -> None:
-    # Keras 2 refuses variables created inside a Lambda layer; Keras 3 accepts them.
+def test_a_keras2_refusal_is_found_by_both_engines_at_the_same_line(pool: WorkerPool) -> None:
+    # Keras 2 refuses variables created inside a Lambda layer; Keras 3 accepts them, and the
+    # default engine refuses them as Keras 2 does (meta_patches).
     default = WorkerPool(1)  # warms while the paper engine runs
     path = "/study/lambda_variables.py"
     options = CheckOptions(verify_fixes=False)
@@ -271,6 +272,9 @@ def test_a_keras2_only_failure_is_found_where_the_default_engine_builds(pool: Wo
         assert (d.code, d.python_error) == (raw["code"], "ValueError")
         assert d.range.start.line + 1 == raw["line"] == 7
         assert "created within a Lambda layer" in d.message and "\n" not in d.message
-        assert run_dynamic(LAMBDA_VARIABLES, path, options, default).executable is True
+        ours = run_dynamic(LAMBDA_VARIABLES, path, options, default)
+        assert ours.executable is False
+        assert [(e.code, e.range.start.line) for e in ours.diagnostics] == [
+            (d.code, d.range.start.line)]
     finally:
         default.close()
