@@ -299,7 +299,8 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     Returns {"status": "ok", "executable": bool, "seconds": float} and, when it failed,
     "python_error", "message", "code", "dl_error", "root_cause", and where in the program it
     failed: "line" and "end_line" (1-based), "col" and "end_col" (0-based UTF-8 offsets, as in
-    a traceback), each None where unknown.
+    a traceback), each None where unknown. A failure of `summary()` or `compile()` outside the
+    program's own code is placed at `def dl_model`.
     """
     source: str = payload["source"]
     path: str = payload.get("path") or f"{MODULE_NAME}.py"
@@ -308,13 +309,18 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     module.__file__ = path
     sys.modules[MODULE_NAME] = module
     linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
+    built = False
     try:
         code = compile(source, path, "exec", dont_inherit=True)
         exec(code, module.__dict__)
         model = module.dl_model()
+        built = True
         _contract(model)
     except Exception as e:  # the study counted every exception as a failure
         result = verdict(e, path)
+        entry = getattr(module.__dict__.get("dl_model"), "__code__", None)
+        if built and result["line"] is None and entry and entry.co_filename == path:
+            result["line"] = result["end_line"] = entry.co_firstlineno
     else:
         result = {"status": "ok", "executable": True}
     result["seconds"] = round(time.perf_counter() - t0, 3)

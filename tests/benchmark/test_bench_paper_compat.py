@@ -28,7 +28,7 @@ def dl_model():
     x = layers.Flatten()(layers.MaxPooling2D()(x))
     return models.Model(inputs, layers.Dense(10, activation="softmax")(x))
 """
-# Keras 2 refuses variables created inside a Lambda layer (Keras 3 builds it)
+# Keras 2 refuses variables created inside a Lambda layer
 LAMBDA_VARIABLES = REFERENCE.replace(
     "layers.Flatten()(layers.MaxPooling2D()(x))",
     "layers.Lambda(lambda t: layers.Dense(4)(t))(layers.Flatten()(x))")
