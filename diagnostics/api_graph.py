@@ -136,6 +136,7 @@ STUDY_FAILS = {
     "mod_helper": "a helper function defined outside dl_model()",
     "strict_args": "a layer applied to a value the graph does not know",
     "helper_mixed_args": "a helper called with both positional and keyword arguments",
+    "data_op": "an API called on the result of another API call (to_categorical(y_train))",
 }
 # ... and these only the API sequences (the API set is still scored).
 STUDY_SEQUENCE_FAILS = {
@@ -713,6 +714,11 @@ class _Interpreter:
             return Layer(tuple(chain))
         if name in _INPUT_NAMES:
             return self._node(name, frozenset(), line)
+        if self.study_compat and any(
+            isinstance(a, ast.Name) and isinstance(self.eval(a, env), Layer)
+            for a in [*call.args, *(k.value for k in call.keywords)]
+        ):
+            self.violations.add("data_op")
         sources = self._tensor_args(call, env)
         if sources:
             if self.study_compat:

@@ -146,3 +146,20 @@ def test_a_helper_called_with_positional_and_keyword_arguments_fails() -> None:
     for call in ("block(input_tensor=input_layer, filters=32)", "block(input_layer, 32)"):
         src = helper.replace("block(input_layer, filters=32)", call)
         assert compare(REFERENCE, src, study_compat=True).scores["api_seq_f1"] == 100.0
+
+
+def test_an_api_called_on_another_api_calls_result_fails() -> None:
+    with_data = _variant(
+        (
+            "    input_layer = Input(",
+            "    (x_train, y_train), (x_test, y_test) = mnist.load_data()\n"
+            "    y_train = to_categorical(y_train, 10)\n"
+            "    input_layer = Input(",
+        ),
+    )
+    with pytest.raises(ExtractionError, match="result of another API call"):
+        extract(with_data, study_compat=True)
+    assert extract(with_data).sequences
+    # Loading the data alone (e.g. to read the input shape) is no such call.
+    loaded = with_data.replace("    y_train = to_categorical(y_train, 10)\n", "")
+    assert compare(REFERENCE, loaded, study_compat=True).scores["api_seq_f1"] == 100.0
