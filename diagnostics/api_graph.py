@@ -142,10 +142,12 @@ STUDY_FAILS = {
 STUDY_SEQUENCE_FAILS = {
     "no_return": "dl_model() without a return statement",
     "name_root": "a layer applied to a name that holds no tensor (a shape tuple)",
-    "binop": "an operator on tensors (a + b)",
     "nested_call": "a layer applied to an inline call (Flatten()(Conv2D(...)(x)))",
     "output_name": "keras.Model(...) whose outputs are not named output_layer, outputs or output",
 }
+# An operator on tensors (a * b) cuts the study's graph there: the paths through it are lost,
+# and the sequences are 0 only when no path from an input to the output is left.
+STUDY_CUT = {"binop": "an operator on tensors (a + b) on every path to the output"}
 # The study's extractor found a model's output by name (a tensor called one of these), else at
 # the `Model(...)` call, which it did not recognise when spelled as an attribute (keras.Model).
 STUDY_OUTPUT_NAMES = frozenset({"output_layer", "outputs", "output"})
@@ -521,7 +523,10 @@ class _Interpreter:
                 except Exception:
                     return None
             if self.study_compat and (_tensor_nodes(left) or _tensor_nodes(right)):
+                # The study's graph has no edge through an operator: its result starts a path
+                # that no model input reaches, so only the paths around it are read.
                 self.violations.add("binop")
+                return self._node(None, frozenset(), expr.lineno)
             return _merge(left, right)
         if isinstance(expr, ast.UnaryOp):
             operand = self.eval(expr.operand, env)
@@ -977,6 +982,8 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
         first = sorted(interp.violations & STUDY_SEQUENCE_FAILS.keys())[0]
         sequence_error = f"the study's extractor cannot follow {STUDY_SEQUENCE_FAILS[first]}"
         sequences = []
+    if not sequences and sequence_error is None and interp.violations & STUDY_CUT.keys():
+        sequence_error = f"the study's extractor cannot follow {STUDY_CUT['binop']}"
     if not sequences and sequence_error is None:
         raise ExtractionError("the model's outputs are not connected to API calls")
     on_paths = list(dict.fromkeys(a for s in sequences for a in s))

@@ -163,3 +163,30 @@ def test_an_api_called_on_another_api_calls_result_fails() -> None:
     # Loading the data alone (e.g. to read the input shape) is no such call.
     loaded = with_data.replace("    y_train = to_categorical(y_train, 10)\n", "")
     assert compare(REFERENCE, loaded, study_compat=True).scores["api_seq_f1"] == 100.0
+
+
+def test_an_operator_cuts_only_the_paths_through_it() -> None:
+    # A branch joined through an operator: the study read the paths around it.
+    branched = _variant(
+        ("from keras.layers import Input, Conv2D, Flatten, Dense", "from keras.layers import *"),
+        (
+            "    flatten = Flatten()(conv)",
+            "    pooled = GlobalAveragePooling2D()(input_layer)\n"
+            "    weighted = input_layer * pooled\n"
+            "    added = Add()([conv, weighted])\n"
+            "    flatten = Flatten()(added)",
+        ),
+    )
+    ex = extract(branched, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D", "Add", "Flatten", "Dense")]
+    assert ex.sequence_error is None
+    assert "GlobalAveragePooling2D" in ex.apis
+    # The default reading follows the operator.
+    assert ("Input", "GlobalAveragePooling2D", "Add", "Flatten", "Dense") in extract(
+        branched
+    ).sequences
+    # An operator on every path to the output leaves no sequence; the API set is still read.
+    scaled = _variant(("flatten = Flatten()(conv)", "flatten = Flatten()(conv * 2.0)"))
+    ex = extract(scaled, study_compat=True)
+    assert ex.sequences == [] and "operator" in (ex.sequence_error or "")
+    assert compare(REFERENCE, scaled, study_compat=True).scores["api_set_f1"] == 100.0
