@@ -25,6 +25,7 @@ flow in `forward`) and `nn.Sequential`.
 from __future__ import annotations
 
 import ast
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +141,7 @@ STUDY_FAILS = {
 }
 # ... and these only the API sequences (the API set is still scored).
 STUDY_SEQUENCE_FAILS = {
+    "ret_tuple": "a function returning a tuple of tensors (return a, b)",
     "no_return": "dl_model() without a return statement",
     "name_root": "a layer applied to a name that holds no tensor (a shape tuple)",
     "nested_call": "a layer applied to an inline call (Flatten()(Conv2D(...)(x)))",
@@ -152,7 +154,8 @@ STUDY_CUT = {"binop": "an operator on tensors (a + b) on every path to the outpu
 # the `Model(...)` call, which it did not recognise when spelled as an attribute (keras.Model).
 STUDY_OUTPUT_NAMES = frozenset({"output_layer", "outputs", "output"})
 # An API-set entry the study's extractor recorded without an API name: for a plain alias
-# (`main_path = conv3`) and for a bare `Model(...)` call it took as the output. It is one entry
+# (`main_path = conv3`), for a function returning a list of names (`return [a, b]`) and for a
+# bare `Model(...)` call it took as the output. It is one entry
 # however often it occurs, and it matches the same entry in the reference.
 STUDY_UNNAMED = "<unnamed>"
 
@@ -818,6 +821,14 @@ class _Interpreter:
                     scope[k.arg] = self.eval(k.value, env)
         if self.study_compat and isinstance(fn, ast.FunctionDef):
             rets = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+            # Returning several tensors by name: a list (`return [a, b]`) was read, with the
+            # unnamed set entry an alias gives; a tuple (`return a, b`) lost the sequences.
+            for r in rets:
+                if _names_of(r.value, ast.List):
+                    self.violations.add("ret_list")
+                elif _names_of(r.value, ast.Tuple):
+                    self.violations.add("ret_tuple")
+            rets = [r for r in rets if not _names_of(r.value, ast.List | ast.Tuple)]
             if fn.name != "dl_model" and any(not isinstance(r.value, ast.Name) for r in rets):
                 self.violations.add("ret_call")
             if fn.name == "dl_model" and any(not isinstance(r.value, ast.Name) for r in rets):
@@ -971,7 +982,7 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
         roots = _tensor_nodes(result.inputs)
     unnamed = False
     if study_compat:
-        unnamed = _study_unnamed(interp, result)
+        unnamed = _study_unnamed(interp, result) or "ret_list" in interp.violations
     if interp.violations & STUDY_FAILS.keys():
         first = sorted(interp.violations & STUDY_FAILS.keys())[0]
         raise ExtractionError(f"the study's extractor cannot read {STUDY_FAILS[first]}")
@@ -1150,6 +1161,11 @@ def _study_unnamed(interp: _Interpreter, result: Any) -> bool:
             for n in ast.walk(entry.node)
         )
     return unnamed
+
+
+def _names_of(expr: ast.expr | None, kind: type | types.UnionType) -> bool:
+    """Is `expr` a list or tuple (`kind`) of plain names (`[a, b]`, `a, b`)?"""
+    return isinstance(expr, kind) and all(isinstance(e, ast.Name) for e in expr.elts)
 
 
 def _has_unknown(value: Any) -> bool:

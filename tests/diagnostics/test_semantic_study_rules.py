@@ -190,3 +190,30 @@ def test_an_operator_cuts_only_the_paths_through_it() -> None:
     ex = extract(scaled, study_compat=True)
     assert ex.sequences == [] and "operator" in (ex.sequence_error or "")
     assert compare(REFERENCE, scaled, study_compat=True).scores["api_set_f1"] == 100.0
+
+
+def test_a_helper_returning_several_tensors_by_name() -> None:
+    helper = _variant(
+        (
+            "    conv = Conv2D(32, (3, 3), activation='relu')(input_layer)",
+            "    def block(input_tensor):\n"
+            "        a = Conv2D(32, (3, 3), activation='relu')(input_tensor)\n"
+            "        b = Conv2D(32, (3, 3), activation='relu')(input_tensor)\n"
+            "        return [a, b]\n\n"
+            "    outs = block(input_layer)\n"
+            "    conv = outs[0]",
+        ),
+    )
+    # A list of names was read, with the unnamed set entry an alias gives.
+    ex = extract(helper, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D", "Flatten", "Dense")]
+    assert STUDY_UNNAMED in ex.apis
+    # A tuple of names lost the sequences; the API set is still read.
+    as_tuple = helper.replace("return [a, b]", "return a, b")
+    ex = extract(as_tuple, study_compat=True)
+    assert ex.sequences == [] and "tuple" in (ex.sequence_error or "")
+    assert compare(REFERENCE, as_tuple, study_compat=True).scores["api_set_f1"] == 100.0
+    # Any other expression returned still fails the sample.
+    with pytest.raises(ExtractionError, match="returning an expression"):
+        extract(helper.replace("return [a, b]", "return [a, b + 1]"), study_compat=True)
+    assert STUDY_UNNAMED not in extract(helper).apis  # the default reading has no such entry
