@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from deepeval_lsp.benchmark.extract import extract_code
@@ -12,6 +11,7 @@ from deepeval_lsp.benchmark.tasks import load_suite
 from deepeval_lsp.cli import main
 
 from .fake_openai import FakeOpenAI, Reply, completion, error
+from .sqlite_rows import db_rows
 
 SUITE = load_suite("builtin")
 TASKS = SUITE.tasks[:7]
@@ -56,21 +56,12 @@ def _bench(db, server, *extra: str) -> int:
     ])
 
 
-def _rows(db, sql, *params):
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, params)]
-    finally:
-        con.close()
-
-
 def test_scripted_server_run_completes_with_the_right_rows_and_retries(tmp_path, capsys):
     db = tmp_path / "b.db"
     cache = tmp_path / "cache"
     with FakeOpenAI(script) as server:
         assert _bench(db, server, "--cache-dir", str(cache)) == 0
-        samples = _rows(db, "select * from samples order by task_id, sample_index")
+        samples = db_rows(db, "select * from samples order by task_id, sample_index")
         assert len(samples) == len(TASKS) * 2
         assert len({(s["task_id"], s["sample_index"]) for s in samples}) == len(samples)
         by_task: dict[str, list[dict]] = {}
@@ -107,7 +98,7 @@ def test_scripted_server_run_completes_with_the_right_rows_and_retries(tmp_path,
         # a second run is served from the cache: no request reaches the server
         before = len(server.log)
         assert _bench(tmp_path / "c.db", server, "--cache-dir", str(cache)) == 0
-        cached = _rows(tmp_path / "c.db", "select cached, outcome from samples")
+        cached = db_rows(tmp_path / "c.db", "select cached, outcome from samples")
         assert len(server.log) - before == 2  # only the refused task is asked again
         assert sum(r["cached"] for r in cached) == 12
     out = capsys.readouterr()
@@ -128,17 +119,17 @@ def test_resume_redoes_only_failed_generations(tmp_path):
 
     with FakeOpenAI(flaky) as server:
         assert _bench(db, server, "--no-cache") == 0
-        run_id = _rows(db, "select id from runs")[0]["id"]
-        assert len(_rows(db, "select 1 from samples where outcome = 'error'")) == 2
+        run_id = db_rows(db, "select id from runs")[0]["id"]
+        assert len(db_rows(db, "select 1 from samples where outcome = 'error'")) == 2
         refuse["on"] = False
         before = len(server.log)
         assert main(["bench", "--db", str(db), "--resume", run_id, "-q", "--no-cache",
                      "--base-url", server.base_url]) == 0
         assert len(server.log) - before == 2
-    samples = _rows(db, "select * from samples")
+    samples = db_rows(db, "select * from samples")
     assert len(samples) == len(TASKS) * 2
     assert not [s for s in samples if s["outcome"] == "error"]
-    assert _rows(db, "select status from runs")[0]["status"] == "finished"
+    assert db_rows(db, "select status from runs")[0]["status"] == "finished"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +148,7 @@ def test_fatal_server_answers_stop_the_run_with_one_line(tmp_path, capsys, reply
     assert expected in line
     assert "Traceback" not in err
     assert "--resume" in err
-    assert _rows(tmp_path / "b.db", "select status from runs")[0]["status"] == "failed"
+    assert db_rows(tmp_path / "b.db", "select status from runs")[0]["status"] == "failed"
 
 
 def test_unreachable_endpoint_is_one_line(tmp_path, capsys):
@@ -196,7 +187,7 @@ def test_cost_from_the_server_or_from_prices(tmp_path):
                      server.base_url, "--prompting", "zeroshot", "--samples", "1",
                      "--task", PLAIN.id, "--task", FENCED.id, "--no-dynamic", "-q",
                      "--no-cache", "--price-in", "2", "--price-out", "10"]) == 0
-    costs = {r["task_id"]: r["cost_usd"] for r in _rows(db, "select task_id, cost_usd "
+    costs = {r["task_id"]: r["cost_usd"] for r in db_rows(db, "select task_id, cost_usd "
                                                             "from samples")}
     assert costs[PLAIN.id] == pytest.approx(0.0123)  # the server's own figure wins
     assert costs[FENCED.id] == pytest.approx((1000 * 2 + 500 * 10) / 1e6)

@@ -5,7 +5,6 @@ missing `paper` extra as a one-line error."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from deepeval_lsp.diagnostics import paper_engine
 from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
 from deepeval_lsp.cli import main
+
+from .sqlite_rows import db_rows
 
 needs_tf = pytest.mark.skipif(paper_engine.available() is not None,
                               reason=str(paper_engine.available()))
@@ -32,15 +33,6 @@ def dl_model():
 LAMBDA_VARIABLES = REFERENCE.replace(
     "layers.Flatten()(layers.MaxPooling2D()(x))",
     "layers.Lambda(lambda t: layers.Dense(4)(t))(layers.Flatten()(x))")
-
-
-def _rows(db: Path, sql: str, *params: object) -> list[dict]:
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, params)]
-    finally:
-        con.close()
 
 
 def _keras_suite(root: Path) -> Path:
@@ -63,13 +55,13 @@ def test_keras_programs_get_the_paper_engines_verdict(tmp_path: Path) -> None:
     assert main(["bench", "--db", str(db), "--suite", str(suite), "--model", f"replay:{replay}",
                  "--prompting", "zeroshot", "--samples", "2", "--paper-compat", "--workers", "1",
                  "-q"]) == 0
-    ok, bad = _rows(db, "select * from samples order by sample_index")
+    ok, bad = db_rows(db, "select * from samples order by sample_index")
     assert ok["outcome"] == "executable"
     assert (bad["outcome"], bad["failure_python_error"]) == ("failed", "ValueError")
     assert "Lambda" in bad["failure_message"]
     for s in (ok, bad):
         assert json.loads(s["passes"])["dynamic"] == "ran: paper engine"
-    (run,) = _rows(db, "select config from runs")
+    (run,) = db_rows(db, "select config from runs")
     assert json.loads(run["config"])["paper_compat"] is True
 
 
@@ -92,7 +84,7 @@ def test_replayed_study_programs_record_the_paper_engines_verdicts(
     assert main(["bench", "--db", str(db), "--suite", str(suite), "--model", f"replay:{model}",
                  "--prompting", "zeroshot", "--task", "easy_task_1,hard_task_1",
                  "--paper-compat", "--workers", "1", "--check-timeout", "60", "-q"]) == 0
-    samples = _rows(db, "select * from samples where valid = 1")
+    samples = db_rows(db, "select * from samples where valid = 1")
     assert len(samples) == 6
     for s in samples:
         raw = paper_pool.run(paper_engine.JOB, {"source": s["code"], "path": "gen.py"},
@@ -113,7 +105,7 @@ def test_pytorch_tasks_keep_the_default_engine_and_say_so(
     err = capsys.readouterr().err
     assert ("--paper-compat applies to Keras programs only: PyTorch tasks (1 of 1) are scored "
             "with the default engine") in err.splitlines()
-    (s,) = _rows(db, "select * from samples")
+    (s,) = db_rows(db, "select * from samples")
     assert s["outcome"] == "executable" and json.loads(s["passes"])["dynamic"] == "ran"
 
 
@@ -126,4 +118,4 @@ def test_a_missing_paper_extra_is_one_line(
     assert main(["bench", "--db", str(db), "--suite", str(suite), "--paper-compat", "-q"]) == 2
     assert capsys.readouterr().err == (
         "deepeval-lsp bench: error: --paper-compat: needs tensorflow: pip install x\n")
-    assert _rows(db, "select * from runs") == []
+    assert db_rows(db, "select * from runs") == []

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from deepeval_lsp.benchmark.sources import ModelSpecError, parse_model
 
 from deepeval_lsp.cli import main
 
-
-def _rows(db, sql, *params):
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, params)]
-    finally:
-        con.close()
+from .sqlite_rows import db_rows
 
 
 @pytest.mark.corpus
@@ -29,7 +21,7 @@ def test_the_study_layout_scores_as_it_is(study_data, tmp_path, capsys):
     rc = main(["bench", "--db", str(db), "--suite", str(suite), "--model", f"replay:{model}",
                "--no-dynamic", "-q", *[a for t in tasks for a in ("--task", t)]])
     assert rc == 0, capsys.readouterr().err
-    samples = _rows(db, "select * from samples")
+    samples = db_rows(db, "select * from samples")
     assert len(samples) == 4 * 2 * 3
     assert {s["model"] for s in samples} == {"gpt_4o"}
     for s in samples:
@@ -41,7 +33,7 @@ def test_the_study_layout_scores_as_it_is(study_data, tmp_path, capsys):
     assert [(s["prompting"], s["task_id"], s["sample_index"]) for s in empty] == [
         ("zeroshot", "hard_task_36", 1)]
     assert all(s["valid"] == 1 for s in samples if s not in empty)
-    tasks_rows = _rows(db, "select task_id, framework, input_shape from tasks")
+    tasks_rows = db_rows(db, "select task_id, framework, input_shape from tasks")
     assert {t["task_id"] for t in tasks_rows} == set(tasks)
     assert all(t["framework"] == "keras" for t in tasks_rows)
     assert json.loads(tasks_rows[0]["input_shape"])[0][0] == 1
@@ -67,7 +59,7 @@ def test_a_jsonl_replay_extracts_code_from_answers(tmp_path, capsys):
     db = tmp_path / "j.db"
     assert main(["bench", "--db", str(db), "--model", f"replay:{path}", "--task", task.id,
                  "--prompting", "zeroshot", "--samples", "2", "--no-dynamic", "-q"]) == 0
-    samples = _rows(db, "select * from samples order by sample_index")
+    samples = db_rows(db, "select * from samples order by sample_index")
     assert [s["model"] for s in samples] == ["my-model", "my-model"]
     assert samples[0]["code"].strip() == task.reference.strip()
     assert samples[0]["raw_answer"].startswith("Sure:")
@@ -85,7 +77,7 @@ def test_a_replay_without_a_sample_records_it_missing(tmp_path):
     assert main(["bench", "--db", str(db), "--model", f"replay:{tmp_path / 'tiny_model'}",
                  "--task", task.id, "--prompting", "zeroshot", "--samples", "2",
                  "--no-dynamic", "-q"]) == 0
-    outcomes = [r["outcome"] for r in _rows(db, "select outcome from samples "
+    outcomes = [r["outcome"] for r in db_rows(db, "select outcome from samples "
                                                 "order by sample_index")]
     assert outcomes == ["not_measured", "missing"]
 
@@ -122,7 +114,7 @@ def test_the_reference_model_scores_every_task_executable(tmp_path, capsys):
     # a generous check timeout: a loaded machine must not turn a slow check into a verdict
     assert main(["bench", "--db", str(db), "--limit", "6", "--workers", "2", "-q",
                  "--check-timeout", "120"]) == 0
-    samples = _rows(db, "select outcome, passes, prompting, failure_message from samples")
+    samples = db_rows(db, "select outcome, passes, prompting, failure_message from samples")
     assert len(samples) == 6
     assert all(s["prompting"] == "none" for s in samples)
     assert [s["outcome"] for s in samples] == ["executable"] * 6, samples
@@ -146,13 +138,13 @@ def test_semantic_scores_are_recorded_and_an_unparsable_program_scores_zero(tmp_
     db = tmp_path / "sem.db"
     assert main(["bench", "--db", str(db), "--model", f"replay:{path}", "--task", task.id,
                  "--prompting", "zeroshot", "--samples", "2", "--no-dynamic", "-q"]) == 0
-    scores = {(r["sample_index"], r["name"]): r["value"] for r in _rows(
+    scores = {(r["sample_index"], r["name"]): r["value"] for r in db_rows(
         db, "select s.sample_index, sc.name, sc.value from scores sc "
             "join samples s on s.id = sc.sample_id")}
     # the reference compared with itself is a perfect match; a syntax error scores 0
     assert scores[(0, "api_set_f1")] == 100.0 and scores[(0, "api_seq_f1")] == 100.0
     assert scores[(1, "api_set_f1")] == 0.0 and scores[(1, "api_seq_f1")] == 0.0
-    outcomes = [r["outcome"] for r in _rows(db, "select outcome from samples "
+    outcomes = [r["outcome"] for r in db_rows(db, "select outcome from samples "
                                                 "order by sample_index")]
     assert outcomes == ["not_measured", "failed"]  # a program that does not parse cannot run
     capsys.readouterr()
