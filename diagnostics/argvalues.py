@@ -9,6 +9,7 @@ so the set of accepted names is always the installed version's.
 from __future__ import annotations
 
 import ast
+import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -43,6 +44,7 @@ class ValueProblem:
     node: ast.AST
     message: str
     suggestion: str | None = None  # a replacement literal (source text) for a did-you-mean
+    title: str | None = None  # the fix's title when it is not a did-you-mean
 
 
 _TORCH_POSITIVE = frozenset(
@@ -147,14 +149,30 @@ def _check_sizes(
             return
 
 
-def _check_rate(name: str, node: ast.AST, v: Any, out: list[ValueProblem]) -> None:
+def _default(obj: Any, name: str) -> Any:
+    """The installed signature's default for parameter `name` of `obj`, else NOT_LITERAL."""
+    try:
+        param = inspect.signature(obj).parameters.get(name)
+    except (TypeError, ValueError):
+        return NOT_LITERAL
+    if param is None or param.default is param.empty:
+        return NOT_LITERAL
+    return param.default
+
+
+def _check_rate(obj: Any, name: str, node: ast.AST, v: Any, out: list[ValueProblem]) -> None:
     if isinstance(v, (int, float)) and not isinstance(v, bool) and not 0 <= v <= 1:
+        default = _default(obj, name)
+        usable = isinstance(default, float | int) and not isinstance(default, bool)
+        usable = usable and 0 <= default <= 1
         out.append(
             ValueProblem(
                 T.INVALID_ARGUMENT_VALUE,
                 name,
                 node,
                 f"`{name}` is a probability and must be between 0 and 1, got {v!r}",
+                suggestion=repr(default) if usable else None,
+                title=f"Use the default `{name}={default!r}`" if usable else None,
             )
         )
 
@@ -196,7 +214,7 @@ def _check_torch(obj: Any, qualname: str, bound: dict[str, ast.AST]) -> list[Val
         if name in _TORCH_POSITIVE or name in _TORCH_NONZERO:
             _check_sizes(name, node, v, allow_zero=name not in _TORCH_NONZERO, out=out)
         elif name in _RATES:
-            _check_rate(name, node, v, out)
+            _check_rate(obj, name, node, v, out)
         elif name in _TORCH_CHOICES:
             _choice(name, node, v, _TORCH_CHOICES[name], out)
         elif name == "padding":
@@ -308,7 +326,7 @@ def _check_keras(obj: Any, qualname: str, bound: dict[str, ast.AST]) -> list[Val
         ):
             _check_sizes(name, node, v, allow_zero=False, out=out)
         elif name in _RATES:
-            _check_rate(name, node, v, out)
+            _check_rate(obj, name, node, v, out)
         elif name == "padding" and isinstance(v, str):
             choices = (
                 ("valid", "same", "causal")

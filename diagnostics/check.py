@@ -116,6 +116,8 @@ def _run_dynamic(
     result = run_dynamic(source, path, options, pool, diagnostics)
     report.timings_ms["dynamic"] = (time.perf_counter() - t0) * 1000
     report.passes["dynamic"] = result.status
+    for old, new in result.static_fixes:  # static findings whose fixes needed a re-check
+        diagnostics[diagnostics.index(old)] = new
     diagnostics.extend(result.diagnostics)
     report.notes.extend(n for n in result.notes if n not in report.notes)
     report.model = result.model

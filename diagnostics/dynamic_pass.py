@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import taxonomy as T
+from .argument_fixes import argument_fixes, wanted
 from .model import Diagnostic, Fix, ModelSummary, Position, Range, Related, TextEdit
 from .options import CheckOptions
 from .taxonomy import Severity
@@ -34,6 +35,8 @@ class DynamicResult:
     executable: bool | None = None
     status: str = "ran"
     sandbox: dict[str, Any] | None = None
+    # (static finding, the same finding with the verified fixes a re-check found for it)
+    static_fixes: list[tuple[Diagnostic, Diagnostic]] = field(default_factory=list)
 
 
 def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
@@ -122,6 +125,8 @@ def run_dynamic(
         out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
         out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics, pre)
+    if options.verify_fixes and static and wanted(static):
+        out.static_fixes = argument_fixes(source, path, options, pool, static, pre)
     return out
 
 

@@ -379,7 +379,7 @@ class _Checker:
             if p.suggestion is not None:
                 fixes = (
                     Fix(
-                        f"Change to `{p.suggestion}`",
+                        p.title or f"Change to `{p.suggestion}`",
                         (TextEdit(self.text.range_of(p.node), p.suggestion),),
                     ),
                 )

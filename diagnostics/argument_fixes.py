@@ -1,0 +1,376 @@
+"""Verified fixes for a layer's missing or invalid size argument, found by running the model.
+
+The static pass sees `nn.Linear(128)` (no `out_features`), `nn.Conv2d(3, 32)` (no kernel size),
+`nn.MultiheadAttention(64)` (no `num_heads`) and `nn.Linear(128, -64)`, but only the program can
+say which value is right. For each such finding the dynamic pass tries what the program implies
+(DESIGN.md §6), each try a sandboxed re-check with the edit applied:
+
+* a missing or negative size (`out_features`, `embedding_dim`, `hidden_size`, `out_channels`…):
+  a negative size's absolute value first; else the layer is built with a placeholder size and the
+  consumer's shape fix names the size it expects (its own text: `64`, or `hidden`);
+* a missing `kernel_size`: 3, 1, 5, 7, the one that keeps the size with the given padding first;
+* a missing `num_heads`: 8, 4, 2, 1 (those that divide a literal `embed_dim`).
+
+A candidate becomes a fix only when the program then checks clean: the static finding gone and
+the model built and run without an error. Where several candidates pass and nothing in the
+program decides between them, each is offered, the most conventional first, and the titles say
+so. At most MAX_RUNS re-checks per finding, and none unless such a finding exists.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import framework as fw
+from . import taxonomy as T
+from .argvalues import literal
+from .model import Diagnostic, Fix, Range, TextEdit
+from .options import CheckOptions
+from .taxonomy import Severity
+from .text import SourceText, apply_edits
+
+if TYPE_CHECKING:
+    from .worker_pool import WorkerPool
+
+MAX_RUNS = 4
+# A size no consumer is likely to expect, with many divisors (attention heads, groups).
+PLACEHOLDER = 120
+SIZE_PARAMS = frozenset(
+    {
+        "out_features",
+        "embedding_dim",
+        "hidden_size",
+        "out_channels",
+        "num_features",
+        "in_features",
+        "in_channels",
+        "input_size",
+        "embed_dim",
+        "d_model",
+    }
+)
+KERNEL_SIZES = (3, 1, 5, 7)
+HEAD_COUNTS = (8, 4, 2, 1)
+_MISSING = re.compile(r"is missing required argument `(\w+)`$")
+_NEGATIVE = re.compile(r"`(\w+)` must be (?:non-negative|positive), got (-\d+)$")
+
+
+@dataclass(frozen=True)
+class _Target:
+    finding: Diagnostic
+    call: ast.Call
+    cls: type
+    param: str
+    value: ast.expr | None  # the invalid value's node; None when the argument is missing
+
+
+def wanted(static: list[Diagnostic]) -> list[Diagnostic]:
+    """The static findings this module may fix: missing or invalid arguments with no fix yet."""
+    return [
+        d
+        for d in static
+        if d.source_pass == "static"
+        and d.preferred_fix is None
+        and (
+            (d.code == T.MISSING_ARGUMENT and _MISSING.search(d.message))
+            or (d.code == T.INVALID_ARGUMENT_VALUE and _NEGATIVE.search(d.message))
+        )
+    ]
+
+
+def argument_fixes(
+    source: str,
+    path: str,
+    options: CheckOptions,
+    pool: WorkerPool,
+    static: list[Diagnostic],
+    pre: list[list[Any]],
+) -> list[tuple[Diagnostic, Diagnostic]]:
+    """(finding, the same finding with its verified fixes) for each finding of `wanted(static)`
+    that a re-check could fix."""
+    todo = wanted(static)
+    if not todo:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    text = SourceText(source)
+    out = []
+    for d in todo:
+        target = _target(d, tree, text)
+        if target is None:
+            continue
+        runner = _Runner(source, path, options, pool, pre, d, static)
+        fixes = _fixes(target, text, runner)
+        if fixes:
+            out.append((d, dataclasses.replace(d, fixes=(*fixes, *d.fixes))))
+    return out
+
+
+def _target(d: Diagnostic, tree: ast.Module, text: SourceText) -> _Target | None:
+    missing = _MISSING.search(d.message)
+    param = missing.group(1) if missing else _NEGATIVE.search(d.message).group(1)  # type: ignore[union-attr]
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
+            continue
+        if missing:
+            if not isinstance(call.func, ast.Attribute | ast.Name):
+                continue
+            if text.range_of(call.func).end != d.range.end:
+                continue
+            value = None
+        else:
+            nodes = [*call.args, *(k.value for k in call.keywords)]
+            value = next((n for n in nodes if text.range_of(n) == d.range), None)
+            if value is None:
+                continue
+        cls = _torch_layer(call)
+        if cls is None or any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        if any(k.arg is None for k in call.keywords):
+            return None
+        return _Target(d, call, cls, param, value)
+    return None
+
+
+def _torch_layer(call: ast.Call) -> type | None:
+    """The torch.nn class a call names (`nn.Linear`, `torch.nn.Linear`, `Linear`)."""
+    f = call.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    if not name:
+        return None
+    found = fw.lookup(f"torch.nn.{name}")
+    return found.obj if isinstance(found.obj, type) else None
+
+
+def _fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
+    if t.param == "kernel_size" and t.value is None:
+        return _kernel_fixes(t, text, runner)
+    if t.param == "num_heads" and t.value is None:
+        return _head_fixes(t, text, runner)
+    if t.param in SIZE_PARAMS:
+        return _size_fixes(t, text, runner)
+    return []
+
+
+def _edit(t: _Target, text: SourceText, value: str) -> TextEdit | None:
+    """Set the target argument to `value`: replace the invalid value, or add the missing one
+    (positionally when it is the next positional parameter, else by keyword)."""
+    if t.value is not None:
+        return TextEdit(text.range_of(t.value), value)
+    params = fw.params_of(t.cls)
+    if params is None:
+        return None
+    call = t.call
+    if t.param in params.positional and params.positional.index(t.param) == len(call.args):
+        if call.args:
+            end = text.range_of(call.args[-1]).end
+            return TextEdit(Range(end, end), f", {value}")
+        if call.keywords:
+            start = text.range_of(call.keywords[0]).start
+            return TextEdit(Range(start, start), f"{value}, ")
+    elif t.param not in params.keyword:
+        return None
+    else:
+        value = f"{t.param}={value}"
+    nodes = [*call.args, *(k.value for k in call.keywords)]
+    if nodes:
+        end = max(text.range_of(n).end for n in nodes)
+        return TextEdit(Range(end, end), f", {value}")
+    end = text.range_of(call).end
+    inside = dataclasses.replace(end, character=end.character - 1)
+    return TextEdit(Range(inside, inside), value)
+
+
+def _verb(t: _Target) -> str:
+    return "Change to" if t.value is not None else "Add"
+
+
+def _shown(t: _Target, value: str) -> str:
+    return f"`{value}`" if t.value is not None else f"`{t.param}={value}`"
+
+
+def _size_fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
+    if t.value is not None:
+        v = literal(t.value)
+        if isinstance(v, int) and not isinstance(v, bool) and v < 0:
+            edit = _edit(t, text, str(-v))
+            if edit is not None and runner.clean([edit]):
+                return [Fix(f"Change to `{-v}` (the model runs with it)", (edit,), verified=True)]
+    probe = _edit(t, text, str(PLACEHOLDER))
+    if probe is None:
+        return []
+    found = runner.expected(probe)
+    if found is None:
+        return []
+    expected, consumer = found
+    edit = _edit(t, text, expected)
+    if edit is None or not runner.clean([edit]):
+        return []
+    title = f"{_verb(t)} {_shown(t, expected)}: the size {consumer} expects"
+    return [Fix(title, (edit,), verified=True)]
+
+
+def _literal_kw(call: ast.Call, name: str, index: int | None = None) -> Any:
+    node = next((k.value for k in call.keywords if k.arg == name), None)
+    if node is None and index is not None and len(call.args) > index:
+        node = call.args[index]
+    return literal(node) if node is not None else None  # NOT_LITERAL when not a literal
+
+
+def _kernel_fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
+    padding = _literal_kw(t.call, "padding")
+    stride = _literal_kw(t.call, "stride")
+    hint = None
+    if isinstance(padding, int) and padding > 0 and stride in (None, 1):
+        hint = 2 * padding + 1  # keeps the size: kernel 3 with padding 1, 5 with 2
+    order = ([hint] if hint else []) + [k for k in KERNEL_SIZES if k != hint]
+    passed = []
+    for k in order[:MAX_RUNS]:
+        edit = _edit(t, text, str(k))
+        if edit is not None and runner.clean([edit]):
+            passed.append((k, edit))
+    if not passed:
+        return []
+    if len(passed) == 1:
+        k, edit = passed[0]
+        tried = ", ".join(map(str, order[:MAX_RUNS]))
+        why = f"the only one of {tried} with which the model runs"
+        return [Fix(f"Add `kernel_size={k}` ({why})", (edit,), verified=True)]
+    ks = [k for k, _ in passed]
+    fixes = []
+    for i, (k, edit) in enumerate(passed):
+        others = ", ".join(str(x) for x in ks if x != k)
+        if hint == ks[0]:
+            why = (
+                f"keeps the size with padding={padding}; {others} also run"
+                if i == 0
+                else f"also runs; padding={padding} suggests {hint}"
+            )
+        else:
+            why = (
+                f"the usual choice; {others} also run and nothing in the program decides"
+                if i == 0
+                else "also runs; nothing in the program decides"
+            )
+        fixes.append(Fix(f"Add `kernel_size={k}` ({why})", (edit,), verified=True))
+    return fixes
+
+
+def _head_fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
+    embed = _literal_kw(t.call, "embed_dim", 0)
+    counts = [
+        h for h in HEAD_COUNTS if not isinstance(embed, int) or (embed > 0 and embed % h == 0)
+    ]
+    passed = []
+    for h in counts[:MAX_RUNS]:
+        edit = _edit(t, text, str(h))
+        if edit is not None and runner.clean([edit]):
+            passed.append((h, edit))
+    if len(passed) == 1:
+        h, edit = passed[0]
+        return [
+            Fix(
+                f"Add `num_heads={h}` (the only one of {', '.join(map(str, counts))} "
+                "with which the model runs)",
+                (edit,),
+                verified=True,
+            )
+        ]
+    fixes = []
+    hs = [h for h, _ in passed]
+    for i, (h, edit) in enumerate(passed):
+        others = ", ".join(str(x) for x in hs if x != h)
+        why = (
+            f"the usual choice; {others} also divide embed_dim and run, nothing in the "
+            "program decides"
+            if i == 0
+            else "also divides embed_dim and runs"
+        )
+        fixes.append(Fix(f"Add `num_heads={h}` ({why})", (edit,), verified=True))
+    return fixes
+
+
+class _Runner:
+    """Sandboxed re-checks of edited texts for one finding, at most MAX_RUNS of them."""
+
+    def __init__(
+        self,
+        source: str,
+        path: str,
+        options: CheckOptions,
+        pool: WorkerPool,
+        pre: list[list[Any]],
+        finding: Diagnostic,
+        static: list[Diagnostic],
+    ) -> None:
+        self.source, self.path, self.options, self.pool = source, path, options, pool
+        self.pre = pre
+        self.finding = finding
+        self.static_errors = sum(1 for d in static if d.severity == Severity.ERROR)
+        self.runs = 0
+
+    def _run(self, edits: list[TextEdit]) -> tuple[str, dict[str, Any]] | None:
+        if self.runs >= MAX_RUNS:
+            return None
+        self.runs += 1
+        from .dynamic_pass import run_job
+
+        text = apply_edits(self.source, edits)
+        touched = {e.range.start.line for e in edits}
+        keep = [p for p in self.pre if p[0] not in touched]
+        raw = run_job(
+            self.pool, text, self.path, self.options, extra={"pre_edits": keep} if keep else None
+        )
+        return text, raw
+
+    def clean(self, edits: list[TextEdit]) -> bool:
+        """The edited program has lost the finding, gained no static error, and its model
+        builds and runs without an error."""
+        from .static_pass import run_static
+
+        text = apply_edits(self.source, edits)
+        again = run_static(text, self.path, dataclasses.replace(self.options, verify_fixes=False))
+        if again.tree is None:
+            return False
+        line = self.finding.range.start.line
+        if any(
+            d.code == self.finding.code and d.range.start.line == line for d in again.diagnostics
+        ):
+            return False
+        if sum(1 for d in again.diagnostics if d.severity == Severity.ERROR) >= self.static_errors:
+            return False
+        ran = self._run(edits)
+        if ran is None:
+            return False
+        raw = ran[1]
+        return (
+            raw.get("status") == "ok"
+            and not raw.get("errors")
+            and raw.get("summary") is not None
+            and raw.get("executable") is not False
+        )
+
+    def expected(self, probe: TextEdit) -> tuple[str, str] | None:
+        """Run with the placeholder size; the size its consumer expects (the consumer's text at
+        the argument its shape fix would change) and the consumer's name."""
+        ran = self._run([probe])
+        if ran is None:
+            return None
+        text = SourceText(self.source)
+        line = probe.range.start.line
+        for err in ran[1].get("errors") or []:
+            for fix in [*([err["fix"]] if err.get("fix") else []), *err.get("more_fixes", [])]:
+                for e in fix["edits"]:
+                    l0, c0, l1, c1 = e["range"]
+                    if e["new_text"] != str(PLACEHOLDER) or l0 != l1 or l0 == line:
+                        continue
+                    expected = text.line(l0)[c0:c1].strip()
+                    if expected and expected != str(PLACEHOLDER):
+                        return expected, err.get("layer") or "the next layer"
+        return None
