@@ -150,8 +150,10 @@ STUDY_SEQUENCE_FAILS = {
 # An operator on tensors (a * b) cuts the study's graph there: the paths through it are lost,
 # and the sequences are 0 only when no path from an input to the output is left.
 STUDY_CUT = {"binop": "an operator on tensors (a + b) on every path to the output"}
-# The study's extractor found a model's output by name (a tensor called one of these), else at
-# the `Model(...)` call, which it did not recognise when spelled as an attribute (keras.Model).
+# The study's extractor found a model's output by name: the first tensor dl_model() assigns to
+# one of these (its renaming of reassignments left that one with the plain name), wherever the
+# model's outputs are; else at the `Model(...)` call, which it did not recognise when spelled as
+# an attribute (keras.Model).
 STUDY_OUTPUT_NAMES = frozenset({"output_layer", "outputs", "output"})
 # An API-set entry the study's extractor recorded without an API name: for a plain alias
 # (`main_path = conv3`), for a function returning a list of names (`return [a, b]`) and for a
@@ -318,6 +320,8 @@ class _Interpreter:
         self.depth = 0
         self.steps = 0
         self.violations: set[str] = set()
+        # The first tensor dl_model() names output_layer, outputs or output (study-compatible).
+        self.named_output: Any = None
         for stmt in tree.body:
             self._record_definitions(stmt)
 
@@ -444,6 +448,14 @@ class _Interpreter:
     def _bind(self, target: ast.expr, value: Any, env: dict[str, Any]) -> None:
         if isinstance(target, ast.Name):
             env[target.id] = value
+            if (
+                self.study_compat
+                and self.depth == 1  # dl_model()'s own body, not a helper's
+                and target.id in STUDY_OUTPUT_NAMES
+                and self.named_output is None
+                and _tensor_nodes(value)
+            ):
+                self.named_output = value
         elif isinstance(target, ast.Tuple | ast.List):
             parts = _unpack(value, len(target.elts))
             for t, v in zip(target.elts, parts, strict=False):
@@ -983,6 +995,8 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
     unnamed = False
     if study_compat:
         unnamed = _study_unnamed(interp, result) or "ret_list" in interp.violations
+        if interp.named_output is not None:
+            outputs = _tensor_nodes(interp.named_output)
     if interp.violations & STUDY_FAILS.keys():
         first = sorted(interp.violations & STUDY_FAILS.keys())[0]
         raise ExtractionError(f"the study's extractor cannot read {STUDY_FAILS[first]}")
@@ -1137,13 +1151,14 @@ def _study_reads_loop(stmt: ast.For) -> bool:
 def _study_unnamed(interp: _Interpreter, result: Any) -> bool:
     """Apply the study's output-name rules; True when its API set had an unnamed entry.
 
-    Records the `output_name` violation for `keras.Model(...)` with an output not named as
-    the study expected; a bare `Model(...)` with such an output, or a plain alias assignment
-    in dl_model(), gave the study's API set an entry without a name (STUDY_UNNAMED).
+    A tensor dl_model() names as the study expected is the output (`interp.named_output`).
+    Without one, `keras.Model(...)` records the `output_name` violation, and a bare
+    `Model(...)` gave the study's API set an entry without a name (STUDY_UNNAMED), as did a
+    plain alias assignment in dl_model().
     """
     unnamed = False
     call = result.call if isinstance(result, ModelValue) else None
-    if call is not None:
+    if call is not None and interp.named_output is None:
         out = next((k.value for k in call.keywords if k.arg == "outputs"), None)
         if out is None and len(call.args) >= 2:
             out = call.args[1]

@@ -217,3 +217,29 @@ def test_a_helper_returning_several_tensors_by_name() -> None:
     with pytest.raises(ExtractionError, match="returning an expression"):
         extract(helper.replace("return [a, b]", "return [a, b + 1]"), study_compat=True)
     assert STUDY_UNNAMED not in extract(helper).apis  # the default reading has no such entry
+
+
+def test_the_first_tensor_named_as_an_output_is_the_output() -> None:
+    early = _variant(
+        ("conv = Conv2D", "output = Conv2D"),
+        ("Flatten()(conv)", "Flatten()(output)"),
+    )
+    # `output` names the convolution before output_layer names the Dense: the study's paths
+    # end at the convolution, whatever Model(...) is given.
+    ex = extract(early, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D")]
+    assert ex.apis == ["Input", "Conv2D", "Flatten", "Dense"]
+    assert extract(early).sequences == [("Input", "Conv2D", "Flatten", "Dense")]
+    # Named first by a helper, the tensor is not the output.
+    in_helper = _variant(
+        (
+            "    conv = Conv2D(32, (3, 3), activation='relu')(input_layer)",
+            "    def block(input_tensor):\n"
+            "        output = Conv2D(32, (3, 3), activation='relu')(input_tensor)\n"
+            "        return output\n\n"
+            "    conv = block(input_layer)",
+        ),
+    )
+    assert extract(in_helper, study_compat=True).sequences == [
+        ("Input", "Conv2D", "Flatten", "Dense")
+    ]
