@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,8 @@ SIZE_PARAMS = frozenset(
 KERNEL_SIZES = (3, 1, 5, 7)
 HEAD_COUNTS = (8, 4, 2, 1)
 _MISSING = re.compile(r"is missing required argument `(\w+)`$")
+_MISSING_AT_RUN = re.compile(r"missing 1 required positional argument: '(\w+)'$")
+_VIEW = re.compile(r"shape '\[(-1(?:, *-?\d+)+)\]' is invalid for input of size")
 _NEGATIVE = re.compile(r"`(\w+)` must be (?:non-negative|positive), got (-\d+)$")
 
 
@@ -68,18 +71,20 @@ class _Target:
     value: ast.expr | None  # the invalid value's node; None when the argument is missing
 
 
-def wanted(static: list[Diagnostic]) -> list[Diagnostic]:
-    """The static findings this module may fix: missing or invalid arguments with no fix yet."""
-    return [
-        d
-        for d in static
-        if d.source_pass == "static"
-        and d.preferred_fix is None
-        and (
-            (d.code == T.MISSING_ARGUMENT and _MISSING.search(d.message))
-            or (d.code == T.INVALID_ARGUMENT_VALUE and _NEGATIVE.search(d.message))
-        )
-    ]
+def wanted(findings: list[Diagnostic]) -> list[Diagnostic]:
+    """The findings this module may fix: a missing argument (the static pass's, or the build's
+    TypeError for constructors the static pass cannot bind) or a negative size, with no fix yet."""
+    return [d for d in findings if d.preferred_fix is None and _param(d) is not None]
+
+
+def _param(d: Diagnostic) -> str | None:
+    if d.code == T.MISSING_ARGUMENT:
+        m = (_MISSING if d.source_pass == "static" else _MISSING_AT_RUN).search(d.message)
+    elif d.code == T.INVALID_ARGUMENT_VALUE and d.source_pass == "static":
+        m = _NEGATIVE.search(d.message)
+    else:
+        m = None
+    return m.group(1) if m else None
 
 
 def argument_fixes(
@@ -88,11 +93,13 @@ def argument_fixes(
     options: CheckOptions,
     pool: WorkerPool,
     static: list[Diagnostic],
+    findings: list[Diagnostic],
     pre: list[list[Any]],
 ) -> list[tuple[Diagnostic, Diagnostic]]:
-    """(finding, the same finding with its verified fixes) for each finding of `wanted(static)`
-    that a re-check could fix."""
-    todo = wanted(static)
+    """(finding, the same finding with its verified fixes) for each of `wanted(findings)` that
+    a re-check could fix; `static` are the static pass's findings (the re-checks must not add
+    to their errors)."""
+    todo = wanted(findings)
     if not todo:
         return []
     try:
@@ -113,28 +120,33 @@ def argument_fixes(
 
 
 def _target(d: Diagnostic, tree: ast.Module, text: SourceText) -> _Target | None:
-    missing = _MISSING.search(d.message)
-    param = missing.group(1) if missing else _NEGATIVE.search(d.message).group(1)  # type: ignore[union-attr]
+    param = _param(d)
+    missing = d.code == T.MISSING_ARGUMENT
     for call in ast.walk(tree):
-        if not isinstance(call, ast.Call):
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute | ast.Name):
             continue
-        if missing:
-            if not isinstance(call.func, ast.Attribute | ast.Name):
-                continue
+        value = None
+        if missing and d.source_pass == "static":
             if text.range_of(call.func).end != d.range.end:
                 continue
-            value = None
+        elif missing:  # the build's error: a call on its line that takes the parameter
+            rng = text.range_of(call)
+            if rng.start.line != d.range.start.line or not rng.overlaps(d.range):
+                continue
         else:
             nodes = [*call.args, *(k.value for k in call.keywords)]
             value = next((n for n in nodes if text.range_of(n) == d.range), None)
             if value is None:
                 continue
         cls = _torch_layer(call)
-        if cls is None or any(isinstance(a, ast.Starred) for a in call.args):
+        params = fw.params_of(cls) if cls is not None else None
+        if cls is None or params is None or param not in {*params.positional, *params.keyword}:
+            continue
+        if any(isinstance(a, ast.Starred) for a in call.args):
             return None
         if any(k.arg is None for k in call.keywords):
             return None
-        return _Target(d, call, cls, param, value)
+        return _Target(d, call, cls, param, value)  # type: ignore[arg-type]
     return None
 
 
@@ -205,15 +217,11 @@ def _size_fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
     probe = _edit(t, text, str(PLACEHOLDER))
     if probe is None:
         return []
-    found = runner.expected(probe)
-    if found is None:
-        return []
-    expected, consumer = found
-    edit = _edit(t, text, expected)
-    if edit is None or not runner.clean([edit]):
-        return []
-    title = f"{_verb(t)} {_shown(t, expected)}: the size {consumer} expects"
-    return [Fix(title, (edit,), verified=True)]
+    for expected, why in runner.expected(probe):
+        edit = _edit(t, text, expected)
+        if edit is not None and runner.clean([edit]):
+            return [Fix(f"{_verb(t)} {_shown(t, expected)}: {why}", (edit,), verified=True)]
+    return []
 
 
 def _literal_kw(call: ast.Call, name: str, index: int | None = None) -> Any:
@@ -312,7 +320,8 @@ class _Runner:
         self.source, self.path, self.options, self.pool = source, path, options, pool
         self.pre = pre
         self.finding = finding
-        self.static_errors = sum(1 for d in static if d.severity == Severity.ERROR)
+        errors = sum(1 for d in static if d.severity == Severity.ERROR)
+        self.static_errors = errors - (1 if finding in static else 0)  # the most allowed after
         self.runs = 0
 
     def _run(self, edits: list[TextEdit]) -> tuple[str, dict[str, Any]] | None:
@@ -343,7 +352,7 @@ class _Runner:
             d.code == self.finding.code and d.range.start.line == line for d in again.diagnostics
         ):
             return False
-        if sum(1 for d in again.diagnostics if d.severity == Severity.ERROR) >= self.static_errors:
+        if sum(1 for d in again.diagnostics if d.severity == Severity.ERROR) > self.static_errors:
             return False
         ran = self._run(edits)
         if ran is None:
@@ -356,21 +365,63 @@ class _Runner:
             and raw.get("executable") is not False
         )
 
-    def expected(self, probe: TextEdit) -> tuple[str, str] | None:
-        """Run with the placeholder size; the size its consumer expects (the consumer's text at
-        the argument its shape fix would change) and the consumer's name."""
+    def expected(self, probe: TextEdit) -> list[tuple[str, str]]:
+        """Run with the placeholder size; the sizes the program expects instead, with where
+        that comes from, likeliest first: the consumer's own text at the argument its shape fix
+        would change (or, when that fix sets a sum or a multiple of the placeholder, the size
+        that makes the consumer's value come out), then the first other size the error names."""
         ran = self._run([probe])
         if ran is None:
-            return None
+            return []
         text = SourceText(self.source)
         line = probe.range.start.line
+        # the probe inserts or replaces text on its own line: columns after it moved by this much
+        shift = len(probe.new_text) - (probe.range.end.character - probe.range.start.character)
+        out: list[tuple[str, str]] = []
         for err in ran[1].get("errors") or []:
+            consumer = err.get("layer") or "the next layer"
             for fix in [*([err["fix"]] if err.get("fix") else []), *err.get("more_fixes", [])]:
                 for e in fix["edits"]:
                     l0, c0, l1, c1 = e["range"]
-                    if e["new_text"] != str(PLACEHOLDER) or l0 != l1 or l0 == line:
+                    if l0 != l1 or not e["new_text"].isdigit():
                         continue
-                    expected = text.line(l0)[c0:c1].strip()
-                    if expected and expected != str(PLACEHOLDER):
-                        return expected, err.get("layer") or "the next layer"
-        return None
+                    if l0 == line:
+                        if c0 < probe.range.start.character + len(probe.new_text):
+                            continue  # the probed layer's own argument
+                        c0, c1 = c0 - shift, c1 - shift
+                    for found in _inverse(text.line(l0)[c0:c1].strip(), int(e["new_text"])):
+                        if all(found != x for x, _ in out):
+                            out.append((found, f"the size {consumer} expects"))
+            message = err.get("message", "")
+            view = _VIEW.search(message)
+            if view:  # x.view(-1, 512, 4, 4) of the placeholder's output: 512 * 4 * 4 per sample
+                dims = [int(d) for d in view.group(1).split(",")]
+                if dims[0] == -1 and all(d > 0 for d in dims[1:]):
+                    out.append((str(math.prod(dims[1:])), "the size the reshape after it needs"))
+            sizes = [n for n in map(int, re.findall(r"\d+", message)) if n > 2]
+            other = next((n for n in sizes if n != PLACEHOLDER), None)
+            if (
+                (PLACEHOLDER in sizes or view)
+                and other is not None
+                and all(str(other) != x for x, _ in out)
+            ):
+                out.append((str(other), "the size the error names beside the placeholder"))
+            break  # later errors come after the first one's fix: not this size's doing
+        return out
+
+
+def _inverse(written: str, wanted: int) -> list[str]:
+    """The probed sizes that would make a consumer whose fix sets `wanted` (instead of its
+    `written` value) fit: the text itself when the fix sets the placeholder; when it sets a
+    multiple of it (a flatten) or the placeholder plus other widths (a concatenation), the
+    literal that gives `written` the same way."""
+    if wanted == PLACEHOLDER:
+        return [written] if written else []
+    if not written.isdigit():
+        return []
+    value, out = int(written), []
+    if wanted % PLACEHOLDER == 0 and value % (wanted // PLACEHOLDER) == 0:
+        out.append(str(value // (wanted // PLACEHOLDER)))
+    if PLACEHOLDER + value - wanted > 0:
+        out.append(str(PLACEHOLDER + value - wanted))
+    return out

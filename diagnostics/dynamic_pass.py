@@ -125,8 +125,13 @@ def run_dynamic(
         out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
         out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics, pre)
-    if options.verify_fixes and static and wanted(static):
-        out.static_fixes = argument_fixes(source, path, options, pool, static, pre)
+    found = [*(static or []), *out.diagnostics]
+    if options.verify_fixes and wanted(found):
+        for old, new in argument_fixes(source, path, options, pool, static or [], found, pre):
+            if old in out.diagnostics:
+                out.diagnostics[out.diagnostics.index(old)] = new
+            else:
+                out.static_fixes.append((old, new))
     return out
 
 

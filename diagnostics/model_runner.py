@@ -223,7 +223,10 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
             del errors[-1]["fix"]
             break
         err = _map_error_back(run.error, applied)
-        same = [e for e in errors if e["code"] == err["code"] and e["range"] == err["range"]]
+        # the same error again: same code, place and layer (the layers of an nn.Sequential all
+        # fail on the line that calls it)
+        same = [e for e in errors if e["code"] == err["code"] and e["range"] == err["range"]
+                and e.get("layer") == err.get("layer")]
         if same:
             # The fix did not remove the error: it is no fix.
             same[0].pop("fix", None)
