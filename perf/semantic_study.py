@@ -7,8 +7,11 @@ mean over the 100 tasks), and prints, per model × prompting, the API-set and AP
 to the study's (paper_results/semantic_by_task.csv) with the difference, then the time taken.
 
     python perf/semantic_study.py [--data PATH] [--models gpt_4o …] [--worst N] [--default-mode]
+                                  [--tasks-out FILE]
 
 `--worst N` also lists the N tasks whose scores differ most from the study's, for diagnosis.
+`--tasks-out FILE` writes every task's six scores, ours and the study's, and whether they match
+(CSV), so that two versions of a rule can be compared task by task (which tasks each makes exact).
 The summary counts the tasks that match the study exactly (all six published numbers, to their
 rounding): the measure the study-compatible rules are calibrated on. Exit status 1 when a cell
 is off by more than the bar (3 points).
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="use the default extractor (reads Sequential and subclassed models too)",
     )
+    ap.add_argument("--tasks-out", type=Path, help="write per-task scores to this CSV file")
     args = ap.parse_args(argv)
 
     suite = args.data / "DeepEval" / "benchmark" / "DeepEval"
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     diffs = []
     n_exact = 0
+    per_task: list[list[object]] = []
     for model in models:
         for prompting in args.promptings:
             ours_cell = dict.fromkeys(MEASURES, 0.0)
@@ -97,7 +102,13 @@ def main(argv: list[str] | None = None) -> int:
                         study_compat=not args.default_mode,
                     )
                     n_tasks += 1
-                    n_exact += all(abs(ours[m] - study[key][m]) <= EXACT for m in MEASURES)
+                    exact = all(abs(ours[m] - study[key][m]) <= EXACT for m in MEASURES)
+                    n_exact += exact
+                    per_task.append(
+                        [*key, int(exact)]
+                        + [round(ours[m], 2) for m in MEASURES]
+                        + [study[key][m] for m in MEASURES]
+                    )
                     for m in MEASURES:
                         ours_cell[m] += ours[m]
                         study_cell[m] += study[key][m]
@@ -121,6 +132,15 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
     elapsed = time.perf_counter() - t0
+    if args.tasks_out:
+        with args.tasks_out.open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(
+                ["model", "prompting", "task", "exact"]
+                + [f"ours_{m}" for m in MEASURES]
+                + [f"study_{m}" for m in MEASURES]
+            )
+            out.writerows(per_task)
 
     print(
         f"{'model':34} {'prompting':11} {'set F1 ours | study | diff':>28}   "
