@@ -4,7 +4,8 @@ The build and forward run in a child of the warm worker pool (model_runner.run_j
 checked program does happens in this process. Here the child's JSON becomes Diagnostics, the
 pool's own outcomes become Timeout / Sandbox Violation / Runtime Error findings, and each shape
 fix the child proposes is re-checked with its edit applied: it is marked `verified` only if that
-error is gone (DESIGN.md §6).
+error is gone (DESIGN.md §6). Missing or negative layer arguments, whose value only the program
+can tell, get their fixes from re-checks too (argument_fixes).
 """
 
 from __future__ import annotations
