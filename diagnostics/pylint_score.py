@@ -93,6 +93,8 @@ def _env(pylint_path: str | None) -> dict[str, str]:
     env = dict(os.environ)
     path = pylint_path or os.environ.get(ENV_PATH)
     if path:
+        # absolute: pylint runs in a temporary working directory
+        path = os.path.abspath(os.path.expanduser(path))
         if not os.path.isdir(os.path.join(path, "pylint")):
             raise PylintUnavailable(f"no pylint in {path}")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))

@@ -66,3 +66,14 @@ def test_files_of_the_same_name_are_told_apart(tmp_path: Path) -> None:
 def test_a_missing_pylint_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PylintUnavailable, match="no pylint in"):
         pylint_files([os.devnull], pylint_path=str(tmp_path))
+
+
+def test_a_relative_pylint_path_is_the_pylint_that_runs(tmp_path: Path, monkeypatch) -> None:
+    # a stand-in pylint that announces itself the moment the driver imports it
+    fake = tmp_path / "other-pylint" / "pylint"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        'import json, sys\nprint(json.dumps({"error": "the stand-in ran"}))\nsys.exit(0)\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PylintUnavailable, match="the stand-in ran"):
+        pylint_files([os.devnull], pylint_path="other-pylint")
