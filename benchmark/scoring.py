@@ -62,6 +62,7 @@ def options_for(
         task_id=task.id,
         reference_source=task.reference,
         requirement=task.requirement,
+        output_shape=task.output_shape,
         paper_compat=paper_compat,
     )
 

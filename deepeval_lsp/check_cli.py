@@ -117,20 +117,26 @@ def build_options(args: argparse.Namespace):
         raise UsageError(str(e)) from None
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    reference = requirement = None
+    reference = requirement = output_shape = None
     if args.task is not None:
-        from deepeval_lsp.diagnostics.reference import ReferenceNotFound, find_task_reference
+        from deepeval_lsp.diagnostics.reference import (
+            ReferenceNotFound,
+            find_task_output_shape,
+            find_task_reference,
+        )
 
         try:
             reference, requirement = find_task_reference(args.task, args.suite)
         except ReferenceNotFound as e:
             raise UsageError(str(e)) from None
+        output_shape = find_task_output_shape(args.task, args.suite)
     return CheckOptions(
         semantic=not args.no_semantic,
         task_id=args.task,
         suite=args.suite,
         reference_source=reference,
         requirement=requirement,
+        output_shape=output_shape,
         dynamic=not args.no_dynamic,
         framework=args.framework,
         input_shape=_shape(args.input_shape),

@@ -56,6 +56,7 @@ SIZE_PARAMS = frozenset(
 )
 KERNEL_SIZES = (3, 1, 5, 7)
 HEAD_COUNTS = (8, 4, 2, 1)
+TASK_OUTPUT = "the task's output size"
 _MISSING = re.compile(r"is missing required argument `(\w+)`$")
 _MISSING_AT_RUN = re.compile(r"missing 1 required positional argument: '(\w+)'$")
 _VIEW = re.compile(r"shape '\[(-1(?:, *-?\d+)+)\]' is invalid for input of size")
@@ -219,7 +220,7 @@ def _size_fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
         return []
     for expected, why in runner.expected(probe):
         edit = _edit(t, text, expected)
-        if edit is not None and runner.clean([edit]):
+        if edit is not None and runner.clean([edit], output=why == TASK_OUTPUT):
             return [Fix(f"{_verb(t)} {_shown(t, expected)}: {why}", (edit,), verified=True)]
     return []
 
@@ -338,9 +339,9 @@ class _Runner:
         )
         return text, raw
 
-    def clean(self, edits: list[TextEdit]) -> bool:
+    def clean(self, edits: list[TextEdit], output: bool = False) -> bool:
         """The edited program has lost the finding, gained no static error, and its model
-        builds and runs without an error."""
+        builds and runs without an error (and, with `output`, returns the task's output shape)."""
         from .static_pass import run_static
 
         text = apply_edits(self.source, edits)
@@ -358,6 +359,12 @@ class _Runner:
         if ran is None:
             return False
         raw = ran[1]
+        if output:
+            from .dynamic_pass import output_mismatch
+
+            batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
+            if output_mismatch(raw.get("outputs"), self.options, batch[0] if batch else None):
+                return False
         return (
             raw.get("status") == "ok"
             and not raw.get("errors")
@@ -378,6 +385,9 @@ class _Runner:
         # the probe inserts or replaces text on its own line: columns after it moved by this much
         shift = len(probe.new_text) - (probe.range.end.character - probe.range.start.character)
         out: list[tuple[str, str]] = []
+        if not ran[1].get("errors"):
+            # it runs with the placeholder: nothing consumes the size but the model's output
+            out.extend(self._task_sizes(ran[1]))
         for err in ran[1].get("errors") or []:
             consumer = err.get("layer") or "the next layer"
             for fix in [*([err["fix"]] if err.get("fix") else []), *err.get("more_fixes", [])]:
@@ -407,6 +417,36 @@ class _Runner:
             ):
                 out.append((str(other), "the size the error names beside the placeholder"))
             break  # later errors come after the first one's fix: not this size's doing
+        return out
+
+    def _task_sizes(self, raw: dict[str, Any]) -> list[tuple[str, str]]:
+        """The task's size at each output dim that the probed placeholder set."""
+        expected = self.options.output_shape
+        outputs = raw.get("outputs")
+        if not expected or not outputs or raw.get("status") != "ok":
+            return []
+        wanted = (
+            [tuple(s) for s in expected]
+            if isinstance(expected[0], tuple | list)
+            else [tuple(expected)]
+        )
+        if len(wanted) != len(outputs):
+            return []
+        out: list[tuple[str, str]] = []
+        for o, w in zip(outputs, wanted, strict=True):
+            shape = o["shape"]
+            dims = [o["dim"] % len(shape)] if "dim" in o else range(1, len(shape))
+            for d in dims:
+                if shape[d] != PLACEHOLDER:
+                    continue
+                if len(shape) == len(w):
+                    value = str(w[d])
+                elif self.options.inputs is None and d == len(shape) - 1:
+                    value = str(w[-1])  # the run's inputs were guessed: only the last dim counts
+                else:
+                    continue
+                if all(value != x for x, _ in out):
+                    out.append((value, TASK_OUTPUT))
         return out
 
 

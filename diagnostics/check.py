@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +88,13 @@ def check(
     elif static.tree is None:
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
+        if options.output_shape is None:  # a `# deepeval: task=ID` line names the task
+            from .reference import find_task_output_shape, parse_task_pragma
+
+            task = options.task_id or parse_task_pragma(source)
+            shape = find_task_output_shape(task, options.suite) if task else None
+            if shape is not None:
+                options = dataclasses.replace(options, output_shape=shape)
         _run_dynamic(source, path, options, pool, report, diagnostics)
     _run_semantic(source, path, options, static.tree, report, diagnostics)
 

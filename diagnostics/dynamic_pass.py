@@ -10,13 +10,16 @@ can tell, get their fixes from re-checks too (argument_fixes).
 
 from __future__ import annotations
 
+import ast
 import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from . import framework as fw
 from . import taxonomy as T
 from .argument_fixes import argument_fixes, wanted
+from .argvalues import literal
 from .model import Diagnostic, Fix, ModelSummary, Position, Range, Related, TextEdit
 from .options import CheckOptions
 from .taxonomy import Severity
@@ -133,7 +136,129 @@ def run_dynamic(
                 out.diagnostics[out.diagnostics.index(old)] = new
             else:
                 out.static_fixes.append((old, new))
+    # after verify_fixes: its test (fewer errors after the edit) does not suit a warning
+    shape = output_shape_finding(raw, source, path, options, pool)
+    if shape is not None:
+        out.diagnostics.append(shape)
     return out
+
+
+def output_mismatch(outputs: list[dict[str, Any]] | None, options: CheckOptions,
+                    run_batch: int | None = None) -> list[tuple[int, int | None]] | None:
+    """How forward's outputs differ from the task's `output_shape`: (output, dim) pairs, dim None
+    for a whole output (a count or rank that differs); [] when they agree, None when unknown.
+
+    The batch dim counts only when the run's batch is the task's. When the run's inputs are not
+    the task's (guessed from the file), only the last dim of each output is compared."""
+    expected = options.output_shape
+    if not expected or not outputs:
+        return None
+    wanted = [tuple(s) for s in expected] if isinstance(expected[0], tuple | list) else [
+        tuple(expected)]
+    got = [tuple(o["shape"]) for o in outputs]
+    if len(got) != len(wanted):
+        return [(min(len(got), len(wanted)) - 1 if got else 0, None)]
+    task_batch = options.inputs[0][0][0] if options.inputs and options.inputs[0][0] else None
+    out: list[tuple[int, int | None]] = []
+    for i, (g, w) in enumerate(zip(got, wanted, strict=True)):
+        if options.inputs is None:
+            if g and w and g[-1] != w[-1]:
+                out.append((i, len(g) - 1))
+            continue
+        if len(g) != len(w):
+            out.append((i, None))
+            continue
+        first = 0 if task_batch is not None and run_batch == task_batch else 1
+        out.extend((i, d) for d in range(first, len(g)) if g[d] != w[d])
+    return out
+
+
+def _shown(shape: tuple[int, ...] | list[int]) -> str:
+    dims = ["N", *map(str, shape[1:])] if shape else []
+    return f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+
+
+def output_shape_finding(raw: dict[str, Any], source: str, path: str, options: CheckOptions,
+                         pool: WorkerPool) -> Diagnostic | None:
+    """DL305 when forward ran cleanly and its output differs from the task's `output_shape`:
+    at the size argument of the layer that set the differing dim (with a fix setting it to the
+    task's size, offered only when a re-run shows the output then agrees), else at the entry."""
+    if raw.get("status") != "ok" or raw.get("errors") or not raw.get("executable"):
+        return None
+    outputs = raw.get("outputs")
+    batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
+    diff = output_mismatch(outputs, options, batch[0] if batch else None)
+    if not diff or not outputs:
+        return None
+    expected = options.output_shape or ()
+    wanted = [tuple(s) for s in expected] if isinstance(expected[0], tuple | list) else [
+        tuple(expected)]
+    got = [o["shape"] for o in outputs]
+    task = f"task {options.task_id}" if options.task_id else "the task"
+    if len(got) == 1 and len(wanted) == 1:
+        message = f"the model returns {_shown(got[0])} but {task} expects {_shown(wanted[0])}"
+    else:
+        message = (f"the model returns {len(got)} output(s) "
+                   f"{', '.join(map(_shown, got))} but {task} expects {len(wanted)}: "
+                   f"{', '.join(map(_shown, wanted))}")
+    text = SourceText(source)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        tree = None
+    where: Range | None = None
+    layer = None
+    edits: list[TextEdit] = []
+    for i, d in diff:
+        o = outputs[i]
+        if d is None or o.get("range") is None or tree is None:
+            continue
+        if d != (o["dim"] % len(o["shape"])):
+            continue
+        node = _size_argument(tree, text, _range(o["range"]), o["param"])
+        if node is None:
+            continue
+        where = where or text.range_of(node)
+        layer = layer or o.get("layer")
+        value = literal(node)
+        if isinstance(value, int) and not isinstance(value, bool):
+            edits.append(TextEdit(text.range_of(node), str(wanted[i][d])))
+    if where is None:
+        line = raw.get("entry_line") or 0
+        where = _line_range(text, line)
+    fixes: tuple[Fix, ...] = ()
+    if edits and options.verify_fixes and len(edits) == len(diff):
+        after = run_job(pool, apply_edits(source, edits), path, options)
+        if (after.get("status") == "ok" and not after.get("errors") and after.get("executable")
+                and output_mismatch(after.get("outputs"), options, batch[0] if batch else None)
+                == []):
+            sizes = " and ".join(e.new_text for e in edits)
+            fixes = (Fix(f"Change to `{sizes}`, the task's output size (the output then "
+                         "agrees)", tuple(edits), verified=True),)
+    return Diagnostic(T.OUTPUT_SHAPE_MISMATCH, where, message, python_error="",
+                      fixes=fixes, source_pass="dynamic", layer=layer)
+
+
+def _size_argument(tree: ast.Module, text: SourceText, site: Range, param: str
+                   ) -> ast.expr | None:
+    """The node of `param` in the layer constructor call at `site` (as given, not defaulted)."""
+    from .argument_fixes import _torch_layer
+
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or text.range_of(call).start != site.start:
+            continue
+        for k in call.keywords:
+            if k.arg == param:
+                return k.value
+        cls = _torch_layer(call)
+        params = fw.params_of(cls) if cls is not None else None
+        if params is None or param not in params.positional:
+            return None
+        index = params.positional.index(param)
+        if any(isinstance(a, ast.Starred) for a in call.args[:index + 1]):
+            return None
+        return call.args[index] if index < len(call.args) else None
+    return None
 
 
 def run_paper(

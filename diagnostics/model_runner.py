@@ -167,6 +167,8 @@ class _Run:
     producers: dict[int, Any] = field(default_factory=dict)  # id(output tensor) -> module
     inputs_of: dict[int, Any] = field(default_factory=dict)  # id(module) -> its last input
     alive: list[Any] = field(default_factory=list)
+    # torch forward's output tensors, in order: their shapes and the layers that set their sizes
+    outputs: list[dict[str, Any]] | None = None
 
 
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
@@ -272,7 +274,9 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         "summary_after_fixes": bool(applied and errors),
         "executable": executable,
         "entry": last.entry,
+        "entry_line": _entry_line(last) if last.entry else None,
         "framework": last.framework,
+        "outputs": last.outputs if not errors and not pre else None,
     }
 
 
@@ -718,6 +722,7 @@ def _run_torch(run: _Run, model: Any, payload: dict[str, Any]) -> None:
             note = note.replace(str(candidates[0][0]), str(shapes[0]))
         run.input_note = note
         run.summary = _torch_summary(run, model, shapes, _out_shape(out), records)
+        run.outputs = _outputs(run, out)
         return
 
 
@@ -740,6 +745,45 @@ def _out_shape(out: Any) -> list[Any] | None:
     if isinstance(out, dict) and out:
         return _out_shape(next(iter(out.values())))
     return None
+
+
+# Layers whose literal argument sets one dimension of their output: (argument, positional index,
+# dimension of the output it sets).
+_SIZE_SETTERS = {
+    "Linear": ("out_features", 1, -1), "Bilinear": ("out_features", 2, -1),
+    "Conv1d": ("out_channels", 1, 1), "Conv2d": ("out_channels", 1, 1),
+    "Conv3d": ("out_channels", 1, 1), "ConvTranspose1d": ("out_channels", 1, 1),
+    "ConvTranspose2d": ("out_channels", 1, 1), "ConvTranspose3d": ("out_channels", 1, 1),
+}
+
+
+def _outputs(run: _Run, out: Any) -> list[dict[str, Any]] | None:
+    """Each output tensor of forward (several when it returns a tuple or list): its shape and,
+    when one is found, the layer whose size argument gave its size at that argument's dim."""
+    tensors = list(out) if isinstance(out, tuple | list) else [out]
+    if not tensors or not all(hasattr(t, "shape") for t in tensors):
+        return None
+    found = []
+    for t in tensors:
+        shape = [int(d) for d in t.shape]
+        item: dict[str, Any] = {"shape": shape}
+        # the layer that made this very tensor, else the last one run whose size it carries
+        made = run.producers.get(id(t))
+        for m in [made, *(run.producers.get(id(o)) for o in reversed(run.alive))]:
+            setter = _SIZE_SETTERS.get(type(m).__name__) if m is not None else None
+            if setter is None:
+                continue
+            param, _, dim = setter
+            if len(shape) < 2 or shape[dim] != getattr(m, param, None):
+                continue
+            if m is not made and dim != -1 and len(shape) != len(run.records.get(
+                    id(m), {}).get("output") or []):
+                continue
+            item.update(layer=_layer_name(run, m), type=type(m).__name__, param=param,
+                        dim=dim, range=_site_range(run, m))
+            break
+        found.append(item)
+    return found
 
 
 def _summary_hooks(run: _Run, records: dict[int, dict[str, Any]]) -> list[Any]:

@@ -29,6 +29,9 @@ class CheckOptions:
     suite: str | None = None  # semantic pass: the suite that holds the task ("builtin" or a path)
     reference_source: str | None = None  # semantic pass: the reference program, when known
     requirement: str | None = None  # the task's requirement text, when known
+    # What forward returns for the task's inputs, batch included: a shape, or a tuple of shapes
+    # when it returns several tensors. The dynamic pass warns when the model's output differs.
+    output_shape: tuple | None = None
     paper_compat: bool = False
 
     def wants(self, code: str) -> bool:

@@ -81,6 +81,38 @@ def find_task_reference(task_id: str, suite: str | Path | None = "builtin") -> t
     raise ReferenceNotFound(f"no task {task_id!r} in the suite at {root}")
 
 
+def find_task_output_shape(task_id: str, suite: str | Path | None = "builtin") -> tuple | None:
+    """The `output_shape` of `task_id` in a suite of our layout (a tuple of ints, or of such
+    tuples), or None when the task, its TOML file or the key is missing or malformed."""
+    if not _TASK_ID.match(task_id):
+        return None
+    root = suite_path(suite)
+    for level in _LEVELS:
+        meta = root / level / f"{task_id}.toml"
+        if not meta.is_file():
+            continue
+        try:
+            raw = tomllib.loads(_read(meta)).get("output_shape")
+        except (ReferenceNotFound, tomllib.TOMLDecodeError):
+            return None
+        single = _shape(raw)
+        if single is not None or not isinstance(raw, list) or not raw:
+            return single
+        many = [_shape(s) for s in raw]  # forward returns a tuple
+        return tuple(many) if all(s is not None for s in many) else None
+    return None
+
+
+def _shape(raw: object) -> tuple[int, ...] | None:
+    if (
+        isinstance(raw, list)
+        and raw
+        and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in raw)
+    ):
+        return tuple(raw)
+    return None
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

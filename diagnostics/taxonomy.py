@@ -61,6 +61,8 @@ _CODES = [
     Code("DL302", "Input Tensor Numbers Mismatch", "ValueError", RootCause.API_CALL_SEQUENCE),
     Code("DL303", "InputTensor-API Argument Mismatch", "ValueError", RootCause.API_CALL_SEQUENCE),
     Code("DL304", "Graph Disconnection", "ValueError", RootCause.API_CALL_SEQUENCE),
+    # the model runs, but its output is not the shape its task asks for
+    Code("DL305", "Output Shape Mismatch", "", RootCause.API_CALL_SEQUENCE, Severity.WARNING),
     # Checker outcomes
     Code("DL401", "Not Checkable", "", RootCause.CHECKER, Severity.INFORMATION),
     Code("DL402", "Sandbox Violation", "", RootCause.CHECKER, Severity.ERROR),
@@ -113,6 +115,7 @@ SHAPE_MISMATCH = "DL301"
 TENSOR_NUMBERS_MISMATCH = "DL302"
 INPUT_ARGUMENT_MISMATCH = "DL303"
 GRAPH_DISCONNECTION = "DL304"
+OUTPUT_SHAPE_MISMATCH = "DL305"
 NOT_CHECKABLE = "DL401"
 SANDBOX_VIOLATION = "DL402"
 TIMEOUT = "DL403"
