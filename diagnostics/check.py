@@ -94,7 +94,7 @@ def check(
             task = options.task_id or parse_task_pragma(source)
             shape = find_task_output_shape(task, options.suite) if task else None
             if shape is not None:
-                options = dataclasses.replace(options, output_shape=shape)
+                options = dataclasses.replace(options, output_shape=shape, task_id=task)
         _run_dynamic(source, path, options, pool, report, diagnostics)
     _run_semantic(source, path, options, static.tree, report, diagnostics)
 

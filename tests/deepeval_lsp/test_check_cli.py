@@ -181,6 +181,25 @@ def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no task 'no_such_task'" in r.stderr
 
 
+def test_task_output_shape_checked_from_the_option_and_the_comment(tmp_path: Path) -> None:
+    from deepeval_lsp.diagnostics.reference import BUILTIN_SUITE
+
+    reference = (BUILTIN_SUITE / "easy" / "img_mlp_fashion_mnist.py").read_text()
+    wrong = reference.replace("out_features=10)", "out_features=100)")
+    assert wrong != reference
+    f = tmp_path / "mine.py"
+    f.write_text(wrong)
+    r = cli("--task", "img_mlp_fashion_mnist", "--suite", "builtin", str(f))
+    assert r.returncode == 0, r.stdout + r.stderr  # a warning: exit status 0
+    expected = "DL305 the model returns (N, 100) but task img_mlp_fashion_mnist expects (N, 10)"
+    assert expected in r.stdout
+    assert "Change to `10`, the task's output size" in r.stdout and "(verified)" in r.stdout
+    f.write_text("# deepeval: task=img_mlp_fashion_mnist\n" + wrong)
+    assert expected in cli(str(f)).stdout
+    f.write_text(reference)
+    assert "DL305" not in cli("--task", "img_mlp_fashion_mnist", str(f)).stdout
+
+
 KERAS_BRANCHES = """\
 from tensorflow.keras import layers, models
 
