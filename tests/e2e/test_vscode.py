@@ -1,6 +1,6 @@
 """Real VS Code (code-server) in headless Chromium, with the packaged extension and the server.
 
-The issue's scenario: a PyTorch file with a wrong nn.Linear in_features shows the squiggle, the
+The scenario: a PyTorch file with a wrong nn.Linear in_features shows the squiggle, the
 Problems panel lists DL301, Ctrl+. offers the verified fix, applying it removes the squiggle.
 Screenshots of each step are kept under .artifacts/e2e-vscode/.
 """

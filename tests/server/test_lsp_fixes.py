@@ -1,4 +1,4 @@
-"""Fixes through code actions: a static did-you-mean fix and the issue's verified shape fix."""
+"""Fixes through code actions: a static did-you-mean fix and a verified shape fix."""
 
 from __future__ import annotations
 
