@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from deepeval_lsp.diagnostics.text import parse_python
+from deepeval_lsp.diagnostics.text import callee_name, parse_python
 
 if TYPE_CHECKING:
     from .tasks import Suite, Task
@@ -135,10 +135,9 @@ _NOT_LAYERS = {"super", "print", "range", "len", "int", "float", "dl_model", "li
 
 
 def _layer_name(call: ast.Call, own: set[str]) -> str | None:
-    f = call.func
-    if isinstance(f, ast.Call):  # keras: Dense(10)(x) -> describe the constructor only
+    if isinstance(call.func, ast.Call):  # keras: Dense(10)(x) -> describe the constructor only
         return None
-    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    name = callee_name(call)
     if not name or name in _NOT_LAYERS or name in own or not name[0].isupper():
         return None
     args = [ast.unparse(a) for a in call.args] + [

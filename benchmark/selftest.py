@@ -33,7 +33,7 @@ from deepeval_lsp.diagnostics.taxonomy import (
     SHAPE_MISMATCH,
     UNEXPECTED_ARGUMENT,
 )
-from deepeval_lsp.diagnostics.text import apply_edits
+from deepeval_lsp.diagnostics.text import apply_edits, callee_name
 
 from .tasks import Task
 
@@ -60,17 +60,8 @@ class MutantResult:
     executable: bool | None = None  # what the check says of the mutant (None: not decided)
 
 
-def _callee(node: ast.Call) -> str | None:
-    f = node.func
-    if isinstance(f, ast.Attribute):
-        return f.attr
-    if isinstance(f, ast.Name):
-        return f.id
-    return None
-
-
 def _calls(tree: ast.AST, names: tuple[str, ...]) -> Iterator[ast.Call]:
-    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _callee(n) in names]
+    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and callee_name(n) in names]
     yield from sorted(nodes, key=lambda n: (n.lineno, n.col_offset))
 
 
@@ -115,7 +106,7 @@ def _wrong_size(
         for call in _calls(tree, names):
             if skip_groups and any(k.arg == "groups" for k in call.keywords):
                 continue
-            name = keyword if isinstance(keyword, str) else keyword[_callee(call) or ""]
+            name = keyword if isinstance(keyword, str) else keyword[callee_name(call) or ""]
             const = _int_arg(call, index, name)
             if const is None:
                 continue
@@ -126,7 +117,7 @@ def _wrong_size(
                 _replace(source, const, str(value)),
                 const.lineno - 1,
                 (SHAPE_MISMATCH,),
-                f"{_callee(call)} {name} {const.value} -> {value}",
+                f"{callee_name(call)} {name} {const.value} -> {value}",
             )
         return None
 
@@ -215,7 +206,7 @@ MISSPELLED = {
 def _misspelled_keyword(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     lines = source.splitlines(keepends=True)
     layers = sorted(
-        (n for n in ast.walk(tree) if isinstance(n, ast.Call) and (_callee(n) or "a")[0].isupper()),
+        (n for n in ast.walk(tree) if (callee_name(n) or "a")[0].isupper()),
         key=lambda n: (n.lineno, n.col_offset),
     )
     for call in layers:
@@ -235,7 +226,7 @@ def _misspelled_keyword(task: Task, source: str, tree: ast.Module) -> Mutant | N
                 apply_edits(source, [TextEdit(rng, new)]),
                 line,
                 (UNEXPECTED_ARGUMENT,),
-                f"{_callee(call)}({kw.arg}=) -> {new}=",
+                f"{callee_name(call)}({kw.arg}=) -> {new}=",
             )
     return None
 
@@ -249,7 +240,7 @@ def _invalid_value(task: Task, source: str, tree: ast.Module) -> Mutant | None:
                 _replace(source, call.args[0], "1.5"),
                 call.lineno - 1,
                 (INVALID_ARGUMENT_VALUE,),
-                f"{_callee(call)}(p=1.5)",
+                f"{callee_name(call)}(p=1.5)",
             )
     for call in _calls(tree, ("Linear",)):
         const = _int_arg(call, 1, "out_features")
@@ -279,7 +270,7 @@ REQUIRED_POSITIONALS = {
 
 def _missing_argument(task: Task, source: str, tree: ast.Module) -> Mutant | None:
     for call in _calls(tree, tuple(REQUIRED_POSITIONALS)):
-        if len(call.args) != REQUIRED_POSITIONALS[_callee(call)] or (
+        if len(call.args) != REQUIRED_POSITIONALS[callee_name(call)] or (
             call.keywords and any(k.arg is None for k in call.keywords)
         ):
             continue
@@ -295,7 +286,7 @@ def _missing_argument(task: Task, source: str, tree: ast.Module) -> Mutant | Non
             apply_edits(source, [TextEdit(rng, "")]),
             call.lineno - 1,
             (MISSING_ARGUMENT,),
-            f"{_callee(call)} without `{ast.unparse(last)}`",
+            f"{callee_name(call)} without `{ast.unparse(last)}`",
         )
     return None
 
@@ -312,7 +303,7 @@ def _concat_dim(task: Task, source: str, tree: ast.Module) -> Mutant | None:
             _replace(source, dim, str(dim.value + 1)),
             dim.lineno - 1,
             (SHAPE_MISMATCH, INPUT_ARGUMENT_MISMATCH),
-            f"{_callee(call)} dim {dim.value} -> {dim.value + 1}",
+            f"{callee_name(call)} dim {dim.value} -> {dim.value + 1}",
         )
     return None
 
@@ -349,7 +340,9 @@ def _self_attrs(node: ast.AST) -> set[str]:
 
 def _same_padding(call: ast.Call) -> ast.Constant | None:
     """The padding literal of a stride-1 convolution that keeps the size (padding (k-1)/2)."""
-    if _callee(call) not in CONVS or any(k.arg in ("stride", "dilation") for k in call.keywords):
+    if callee_name(call) not in CONVS or any(
+        k.arg in ("stride", "dilation") for k in call.keywords
+    ):
         return None
     if len(call.args) > 3:
         return None  # stride given positionally
@@ -373,12 +366,12 @@ def _merges(fn: ast.FunctionDef) -> Iterator[tuple[list[set[str]], list[set[str]
         return out
 
     def funcs(expr: ast.AST) -> set[str]:
-        return {c for n in ast.walk(expr) if isinstance(n, ast.Call) and (c := _callee(n))}
+        return {c for n in ast.walk(expr) if isinstance(n, ast.Call) and (c := callee_name(n))}
 
     for stmt in fn.body:
         for node in ast.walk(stmt):
             parts: list[ast.expr] = []
-            if isinstance(node, ast.Call) and _callee(node) == "cat" and node.args:
+            if isinstance(node, ast.Call) and callee_name(node) == "cat" and node.args:
                 dim = _int_arg(node, 1, "dim")
                 if (
                     dim is not None
@@ -419,7 +412,7 @@ def _branch_padding(task: Task, source: str, tree: ast.Module) -> Mutant | None:
                     continue
                 own = [a for a in sorted(mine - others) if a in built]
                 if any(
-                    c in RESIZERS for a in own for c in map(_callee, _calls(built[a], RESIZERS))
+                    c in RESIZERS for a in own for c in map(callee_name, _calls(built[a], RESIZERS))
                 ):
                     continue
                 for a in own:
@@ -436,7 +429,7 @@ def _branch_padding(task: Task, source: str, tree: ast.Module) -> Mutant | None:
         _replace(source, pad, "0"),
         pad.lineno - 1,
         (SHAPE_MISMATCH,),
-        f"{_callee(call)} padding {pad.value} -> 0 in one branch of a merge",
+        f"{callee_name(call)} padding {pad.value} -> 0 in one branch of a merge",
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepeval_lsp.diagnostics.text import parse_python
+from deepeval_lsp.diagnostics.text import callee_name, parse_python
 
 from .yaml_subset import YamlSubsetError, parse_mapping
 
@@ -357,16 +357,6 @@ def _parse_or_none(source: str) -> ast.Module | None:
         return None
 
 
-def _call_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Call):
-        f = node.func
-        if isinstance(f, ast.Name):
-            return f.id
-        if isinstance(f, ast.Attribute):
-            return f.attr
-    return None
-
-
 def _literal_shape(node: ast.AST) -> tuple[int, ...] | None:
     try:
         value = ast.literal_eval(node)
@@ -382,7 +372,7 @@ def _literal_shape(node: ast.AST) -> tuple[int, ...] | None:
 def _keras_input_shape(tree: ast.Module) -> tuple[int, ...] | None:
     """The literal `shape=` of the first `Input(...)` call."""
     for node in ast.walk(tree):
-        if _call_name(node) == "Input":
+        if callee_name(node) == "Input":
             for kw in node.keywords:  # type: ignore[attr-defined]
                 if kw.arg == "shape":
                     return _literal_shape(kw.value)
@@ -400,7 +390,7 @@ def _keras_output_units(tree: ast.Module) -> int | None:
             node.targets[0], ast.Name
         ):
             assigned[node.targets[0].id] = node.value
-        if _call_name(node) in ("Model", "Functional"):
+        if callee_name(node) in ("Model", "Functional"):
             for kw in node.keywords:  # type: ignore[attr-defined]
                 if kw.arg == "outputs":
                     outputs = kw.value
@@ -412,7 +402,7 @@ def _keras_output_units(tree: ast.Module) -> int | None:
         else:
             break
     # `Dense(units=10, ...)(x)`: the outer call's func is the layer constructor.
-    if isinstance(outputs, ast.Call) and _call_name(outputs.func) == "Dense":
+    if isinstance(outputs, ast.Call) and callee_name(outputs.func) == "Dense":
         layer = outputs.func
         assert isinstance(layer, ast.Call)
         for kw in layer.keywords:

@@ -32,7 +32,7 @@ from .argvalues import literal
 from .model import Diagnostic, Fix, Range, TextEdit
 from .options import CheckOptions
 from .taxonomy import Severity
-from .text import SourceText, apply_edits
+from .text import SourceText, apply_edits, callee_name
 
 if TYPE_CHECKING:
     from .worker_pool import WorkerPool
@@ -153,8 +153,7 @@ def _target(d: Diagnostic, tree: ast.Module, text: SourceText) -> _Target | None
 
 def _torch_layer(call: ast.Call) -> type | None:
     """The torch.nn class a call names (`nn.Linear`, `torch.nn.Linear`, `Linear`)."""
-    f = call.func
-    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    name = callee_name(call)
     if not name:
         return None
     found = fw.lookup(f"torch.nn.{name}")

@@ -13,6 +13,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
+from .text import callee_name
+
 # Calls that load data, download, save, plot, train or predict: a statement containing one never
 # runs, and a name defined only by such a statement makes the model uncheckable.
 FORBIDDEN_CALLS = frozenset({
@@ -51,15 +53,6 @@ class Slice:
     blocked: dict[str, int] = field(default_factory=dict)
 
 
-def _call_name(node: ast.Call) -> str:
-    f = node.func
-    if isinstance(f, ast.Name):
-        return f.id
-    if isinstance(f, ast.Attribute):
-        return f.attr
-    return ""
-
-
 def _dotted(node: ast.AST) -> str:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -74,7 +67,7 @@ def is_forbidden(stmt: ast.AST) -> bool:
     """Does the statement train, load, save, plot, download or otherwise act on the world?"""
     for node in ast.walk(stmt):
         if isinstance(node, ast.Call):
-            name = _call_name(node)
+            name = callee_name(node)
             dotted = _dotted(node.func)
             head = dotted.split(".")
             if name == "load_data" and len(head) >= 2 and head[-2] in PLACEHOLDER_DATASETS:
@@ -146,7 +139,7 @@ def _uses(stmt: ast.stmt) -> set[str]:
 def _builds_model(value: ast.AST, model_funcs: set[str], model_classes: set[str]) -> bool:
     if not isinstance(value, ast.Call):
         return False
-    name = _call_name(value)
+    name = callee_name(value)
     if name in MODEL_CALLS or name in model_classes or name in model_funcs:
         return True
     # `Net().to(device)`, `nn.Sequential(...).cuda()`

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .meta_patches import site_of
+from .text import callee_name
 
 # torch layer class name -> (constructor parameter, how to read the fitting value from the input)
 TORCH_RULES: dict[str, tuple[str, str]] = {
@@ -182,10 +183,7 @@ OWNERS = {
 def _site_callee(layer: Any, tree: ast.Module, lines: list[str]) -> str | None:
     site = site_of(layer)
     call = _find_call(tree, site, lines) if site is not None else None
-    if call is None:
-        return None
-    f = call.func
-    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    return callee_name(call) if call is not None else None
 
 
 def torch_fix(layer: Any, inputs: list[Any], tree: ast.Module, lines: list[str]) -> Proposal | None:

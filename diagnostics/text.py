@@ -1,4 +1,5 @@
-"""Source text utilities: ast byte columns to character columns, and applying text edits."""
+"""Source text utilities: parsing, ast byte columns to character columns, the name a call calls,
+and applying text edits."""
 
 from __future__ import annotations
 
@@ -70,6 +71,18 @@ class SourceText:
 
     def line_end(self, line0: int) -> Position:
         return Position(line0, len(self.line(line0)))
+
+
+def callee_name(node: ast.AST) -> str | None:
+    """The name a call calls: `Conv2d` of `nn.Conv2d(...)` and of `Conv2d(...)`; None for
+    anything else (a call of a call, a subscript, a node that is not a call)."""
+    if isinstance(node, ast.Call):
+        f = node.func
+        if isinstance(f, ast.Attribute):
+            return f.attr
+        if isinstance(f, ast.Name):
+            return f.id
+    return None
 
 
 def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
