@@ -1,39 +1,14 @@
-// Drives real VS Code (code-server) in headless Chromium through the issue's scenario:
+// Drives real VS Code (code-server) in headless Chromium through the quick-fix scenario:
 // open a PyTorch file with a wrong nn.Linear in_features, wait for the squiggle, read the
 // Problems panel, press Ctrl+. for the quick fix, apply it, wait for the squiggle to go.
 // Usage: node vscode_fix.mjs URL FILE_NAME ARTIFACT_DIR
 // Prints one JSON object (the steps seen) and exits 0 when every step passed.
-import { chromium } from "playwright-core";
+import { drive } from "./workbench.mjs";
 
 const [url, fileName, artifacts] = process.argv.slice(2);
-const result = { steps: [], ok: false };
-const t0 = Date.now();
-const step = (name, data = {}) => result.steps.push({ name, ms: Date.now() - t0, ...data });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-  ],
-});
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-const shot = (name) => page.screenshot({ path: `${artifacts}/${name}.png` });
-try {
-  await page.goto(url);
-  await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
-  step("workbench");
-
-  // Open the file with Quick Open.
-  await page.keyboard.press("Control+P");
-  await page.waitForSelector(".quick-input-widget input", { timeout: 20000 });
-  await page.keyboard.type(fileName);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${fileName}"]`, {
-    timeout: 20000,
-  });
-  await page.keyboard.press("Enter");
-  await page.waitForSelector(".monaco-editor .view-lines", { timeout: 20000 });
-  step("opened");
+await drive(url, artifacts, "failure", async ({ page, step, shot, openFile }) => {
+  await openFile(fileName);
 
   // The server starts, the dynamic check builds the model: the error squiggle appears.
   await page.waitForSelector(".monaco-editor .squiggly-error", { timeout: 120000 });
@@ -73,12 +48,4 @@ try {
   const text = await page.locator(".monaco-editor .view-lines").first().innerText();
   step("fixed", { text: text.replace(/\u00a0/g, " ") });
   await shot("4-fixed");
-  result.ok = true;
-} catch (e) {
-  result.error = String(e && e.stack ? e.stack : e);
-  await shot("failure").catch(() => {});
-} finally {
-  await browser.close();
-  process.stdout.write(JSON.stringify(result) + "\n");
-  process.exit(result.ok ? 0 : 1);
-}
+});
