@@ -132,15 +132,14 @@ def _remembering_cat(real: Any) -> Any:
     (for the padding and dim fixes), and logs the cats that succeed."""
 
     def cat(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
         try:
             out = real(tensors, *args, **kwargs)
         except Exception as e:
             with contextlib.suppress(Exception):
-                dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
                 setattr(e, CAT_ATTR, (list(tensors), int(dim), _caller_site(sys._getframe(1))))
             raise
         with contextlib.suppress(Exception):
-            dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
             site = _caller_site(sys._getframe(1))
             if site is not None:
                 pieces = [tuple(t.shape) for t in tensors]
