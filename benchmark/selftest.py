@@ -33,7 +33,7 @@ from deepeval_lsp.diagnostics.taxonomy import (
     SHAPE_MISMATCH,
     UNEXPECTED_ARGUMENT,
 )
-from deepeval_lsp.diagnostics.text import apply_edits, callee_name
+from deepeval_lsp.diagnostics.text import apply_edits, callee_name, parse_python
 
 from .tasks import Task
 
@@ -486,7 +486,7 @@ SHAPE_KINDS = (
 
 def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
     """One mutant per applicable kind for a task's reference."""
-    tree = ast.parse(task.reference)
+    tree = parse_python(task.reference)
     out = []
     for kind in kinds or list(OPERATORS):
         m = OPERATORS[kind](task, task.reference, tree)

@@ -32,7 +32,7 @@ from .argvalues import literal
 from .model import Diagnostic, Fix, Range, TextEdit
 from .options import CheckOptions
 from .taxonomy import Severity
-from .text import SourceText, apply_edits, callee_name
+from .text import SourceText, apply_edits, callee_name, parse_python
 
 if TYPE_CHECKING:
     from .worker_pool import WorkerPool
@@ -104,7 +104,7 @@ def argument_fixes(
     if not todo:
         return []
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return []
     text = SourceText(source)

@@ -23,7 +23,7 @@ from .argvalues import literal
 from .model import Diagnostic, Fix, ModelSummary, Position, Range, Related, TextEdit
 from .options import CheckOptions
 from .taxonomy import Severity
-from .text import SourceText, apply_edits
+from .text import SourceText, apply_edits, parse_python
 
 if TYPE_CHECKING:
     from .worker_pool import WorkerPool
@@ -203,7 +203,7 @@ def output_shape_finding(raw: dict[str, Any], source: str, path: str, options: C
                    f"{', '.join(map(_shown, wanted))}")
     text = SourceText(source)
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         tree = None
     where: Range | None = None
