@@ -12,7 +12,8 @@ location on its dim) for the user to know what to change. For mismatched branch 
 convolution of a branch that feeds a cat along the channels or a sum loses its padding) only the
 convolution's padding counts, not the merge where the sizes clash: several branches meet there,
 and the finding must say which one shrank. A fix "cleans" when applying the preferred fix and
-checking again leaves no error.
+checking again leaves no error. A fix is "offered" when the finding carries any fix and
+"verified" when one of them passed the re-check (the preferred fix, which `check --fix` applies).
 """
 
 from __future__ import annotations
@@ -534,8 +535,8 @@ def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
         m,
         bool(hits),
         bool(right),
-        fix is not None,
-        bool(fix and fix.verified),
+        best is not None and bool(best.fixes),  # any fix, verified or not
+        fix is not None,  # the preferred fix: the first verified one
         cleans,
         sorted({d.code for d in report.diagnostics}),
         report.executable,

@@ -173,3 +173,18 @@ def test_cli_rejects_a_zero_limit_in_one_line(tmp_path, capsys):
     rc = cli_selftest.run(_args(limit=0, db=tmp_path / "s.db"))
     err = capsys.readouterr().err
     assert rc == 2 and err == "deepeval-lsp selftest: --limit must be at least 1\n"
+
+
+def test_an_unverified_fix_counts_as_offered_not_verified(monkeypatch) -> None:
+    from deepeval_lsp.benchmark import selftest
+    from deepeval_lsp.diagnostics.model import Diagnostic, Fix, Position, Range, Report, TextEdit
+
+    task = load_suite("builtin").tasks[0]
+    m = mutants(task, ["linear_in_features"])[0]
+    at = Range(Position(m.line, 0), Position(m.line, 1))
+    guess = Fix("a guess", (TextEdit(at, ""),), verified=False)
+    finding = Diagnostic(m.expected_codes[0], at, "wrong size", fixes=(guess,))
+    monkeypatch.setattr(selftest, "check", lambda *a, **k: Report(a[1], diagnostics=[finding]))
+    r = evaluate(m, task)
+    assert (r.detected, r.right_line, r.fix_offered) == (True, True, True)
+    assert (r.fix_verified, r.fix_cleans) == (False, False)
