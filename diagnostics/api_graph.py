@@ -155,6 +155,14 @@ STUDY_CUT = {"binop": "an operator on tensors (a + b) on every path to the outpu
 # model's outputs are; else at the `Model(...)` call, which it did not recognise when spelled as
 # an attribute (keras.Model).
 STUDY_OUTPUT_NAMES = frozenset({"output_layer", "outputs", "output"})
+# Programs the study left out of its per-task means although they parse, as it did empty and
+# unparsable files: its extractor must have stopped on them rather than read them as 0
+# (study_left_out; forced by the published means, docs/semantic.md).
+STUDY_LEFT_OUT = {
+    "no_function": "a program that defines no function (the model built at module level)",
+    "trains": "dl_model() training or running the model (.fit, .evaluate, .predict)",
+}
+_STUDY_TRAINING_CALLS = frozenset({"fit", "evaluate", "predict"})
 # An API-set entry the study's extractor recorded without an API name: for a plain alias
 # (`main_path = conv3`), for a function returning a list of names (`return [a, b]`) and for a
 # bare `Model(...)` call it took as the output. It is one entry
@@ -1125,6 +1133,28 @@ def _paths(
         for s, n in memo[o].items():
             out[s] = out.get(s, 0) + n
     return out, truncated
+
+
+def study_left_out(tree: ast.Module) -> str | None:
+    """Why the study left this parsable program out of its per-task mean (None: it scored it).
+
+    A program that defines no function at all, and a `dl_model()` that calls `.fit`,
+    `.evaluate` or `.predict`, were averaged as if the file were missing. (`fit_generator`
+    alone was not: the published numbers score such a sample 0.)
+    """
+    if not any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) for n in ast.walk(tree)):
+        return STUDY_LEFT_OUT["no_function"]
+    for fn in ast.walk(tree):
+        if not (isinstance(fn, ast.FunctionDef) and fn.name == "dl_model"):
+            continue
+        for n in ast.walk(fn):
+            if (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in _STUDY_TRAINING_CALLS
+            ):
+                return STUDY_LEFT_OUT["trains"]
+    return None
 
 
 def _study_reads_loop(stmt: ast.For) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import taxonomy as T
-from .api_graph import STUDY_UNNAMED, Extraction, ExtractionError, extract
+from .api_graph import STUDY_UNNAMED, Extraction, ExtractionError, extract, study_left_out
 from .model import Diagnostic, Position, Range
 from .text import SourceText, parse_python
 
@@ -192,7 +192,8 @@ def study_task_scores(
 
     As in the study's published scores, a sample that is empty or does not parse is left out of
     the mean (it is not a valid program); a sample whose structure cannot be read scores 0 and
-    counts. A task with no valid sample scores 0.
+    counts. In study-compatible mode the parsable programs the study left out too
+    (`api_graph.study_left_out`) are skipped. A task with no valid sample scores 0.
     """
     ref = extract(reference_source, study_compat=study_compat)
     total = zero_scores()
@@ -203,6 +204,8 @@ def study_task_scores(
         try:
             tree = parse_python(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if study_compat and study_left_out(tree):
             continue
         n += 1
         scores = compare(ref, tree, study_compat=study_compat).scores

@@ -247,7 +247,7 @@ def test_study_task_scores_leave_out_empty_and_unparsable_samples() -> None:
     good = compare(KERAS_BRANCHES, KERAS_BRANCHES, study_compat=True).scores
     scores = study_task_scores(KERAS_BRANCHES, [KERAS_BRANCHES, "", "def (:\n"])
     assert scores == pytest.approx(good)
-    half = study_task_scores(KERAS_BRANCHES, [KERAS_BRANCHES, "x = 1\n"])
+    half = study_task_scores(KERAS_BRANCHES, [KERAS_BRANCHES, "def dl_model():\n    return 1\n"])
     assert half["api_set_f1"] == pytest.approx(50.0)
     assert study_task_scores(KERAS_BRANCHES, [""]) == dict.fromkeys(MEASURES, 0.0)
 
@@ -349,6 +349,7 @@ def test_every_study_reference_is_100_percent_similar_to_itself(
 CELLS_WITHIN_BAR = [
     ("codellama_7b_instruct_hf", "zeroshot"),
     ("codellama_7b_instruct_hf", "oneshot"),
+    ("codellama_7b_instruct_hf", "oneshotcot"),
     ("codellama_7b_instruct_hf", "fewshot"),
     ("deepseek_coder_v2_lite_instruct", "oneshot"),
     ("deepseek_coder_v2_lite_instruct", "oneshotcot"),

@@ -9,8 +9,14 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from deepeval_lsp.diagnostics.api_graph import STUDY_UNNAMED, ExtractionError, extract
-from deepeval_lsp.diagnostics.semantic import compare, run_semantic
+from deepeval_lsp.diagnostics.api_graph import (
+    STUDY_UNNAMED,
+    ExtractionError,
+    extract,
+    study_left_out,
+)
+from deepeval_lsp.diagnostics.semantic import compare, run_semantic, study_task_scores
+from deepeval_lsp.diagnostics.text import parse_python
 
 REFERENCE = textwrap.dedent(
     """
@@ -243,3 +249,43 @@ def test_the_first_tensor_named_as_an_output_is_the_output() -> None:
     assert extract(in_helper, study_compat=True).sequences == [
         ("Input", "Conv2D", "Flatten", "Dense")
     ]
+
+
+def test_a_program_without_functions_is_left_out_of_the_task_mean() -> None:
+    body = REFERENCE.split("def dl_model():\n", 1)[1]
+    module_level = textwrap.dedent(REFERENCE.split("def dl_model():\n", 1)[0]) + textwrap.dedent(
+        body.replace("    return model\n", "")
+    )
+    assert "def " not in module_level
+    assert study_left_out(parse_python(module_level))
+    assert study_left_out(parse_python(REFERENCE)) is None
+    # Left out like an empty file: the task's mean is the other sample's, not half of it.
+    wrong = _variant(("Conv2D(32", "Dense(32"))
+    alone = study_task_scores(REFERENCE, [wrong])
+    assert study_task_scores(REFERENCE, [wrong, module_level]) == pytest.approx(alone)
+    # A program with a function but no dl_model() still counts, as 0 where nothing is read.
+    with_helper = module_level.replace(
+        "input_layer = Input", "def unused():\n    pass\n\ninput_layer = Input"
+    )
+    assert study_left_out(parse_python(with_helper)) is None
+    # The default reading scores the module-level model.
+    assert study_task_scores(REFERENCE, [module_level], study_compat=False)["api_set_f1"] == 100.0
+
+
+@pytest.mark.parametrize("call", ["model.fit(x, y)", "model.evaluate(x, y)", "model.predict(x)"])
+def test_a_dl_model_that_trains_is_left_out_of_the_task_mean(call: str) -> None:
+    trains = _variant(("    return model", f"    {call}\n    return model"))
+    assert study_left_out(parse_python(trains))
+    wrong = _variant(("Conv2D(32", "Dense(32"))
+    alone = study_task_scores(REFERENCE, [wrong])
+    assert study_task_scores(REFERENCE, [wrong, trains]) == pytest.approx(alone)
+    # Its structure still reads in a single-file comparison.
+    assert compare(REFERENCE, trains, study_compat=True).scores["api_seq_f1"] == 100.0
+
+
+def test_training_outside_dl_model_or_with_fit_generator_counts() -> None:
+    at_module_level = REFERENCE + "\nmodel = dl_model()\nmodel.fit(x, y)\n"
+    generator = _variant(("    return model", "    model.fit_generator(gen)\n    return model"))
+    for source in (at_module_level, generator):
+        assert study_left_out(parse_python(source)) is None
+        assert study_task_scores(REFERENCE, [source])["api_set_f1"] == 100.0
