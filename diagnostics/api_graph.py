@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +150,10 @@ STUDY_SEQUENCE_FAILS = {
 }
 # An operator on tensors (a * b) cuts the study's graph there: the paths through it are lost,
 # and the sequences are 0 only when no path from an input to the output is left.
-STUDY_CUT = {"binop": "an operator on tensors (a + b) on every path to the output"}
+STUDY_CUT = {
+    "binop": "an operator on tensors (a + b) on every path to the output",
+    "param_x": "a helper function whose parameter is named x, on every path to the output",
+}
 # The study's extractor found a model's output by name: the first tensor dl_model() assigns to
 # one of these (its renaming of reassignments left that one with the plain name), wherever the
 # model's outputs are; else at the `Model(...)` call, which it did not recognise when spelled as
@@ -859,6 +863,11 @@ class _Interpreter:
                 self.violations.add("mod_helper")
             if call is not None and call.args and call.keywords:
                 self.violations.add("helper_mixed_args")
+            if fn.name != "dl_model" and _tensor_nodes(scope.get("x")):
+                # A helper's parameter named x cuts the study's graph like an operator: the
+                # helper's result starts no path from an input.
+                scope["x"] = self._node(None, frozenset(), fn.lineno)
+                self.violations.add("param_x")
             if _rename_clash(fn):
                 self.violations.add("rename_clash")
         self.depth += 1
@@ -1016,7 +1025,8 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
         sequence_error = f"the study's extractor cannot follow {STUDY_SEQUENCE_FAILS[first]}"
         sequences = []
     if not sequences and sequence_error is None and interp.violations & STUDY_CUT.keys():
-        sequence_error = f"the study's extractor cannot follow {STUDY_CUT['binop']}"
+        first = sorted(interp.violations & STUDY_CUT.keys())[0]
+        sequence_error = f"the study's extractor cannot follow {STUDY_CUT[first]}"
     if not sequences and sequence_error is None:
         raise ExtractionError("the model's outputs are not connected to API calls")
     on_paths = list(dict.fromkeys(a for s in sequences for a in s))
@@ -1222,20 +1232,45 @@ def _has_unknown(value: Any) -> bool:
 
 
 def _rename_clash(fn: ast.FunctionDef) -> bool:
-    """Would renaming reassigned variables to `name_1`, `name_2`, … hit an existing name?
+    """Does renaming reassigned variables to `name_1`, `name_2`, … make a name its own input?
 
-    The study made variable names unique by suffixing each reassignment with a counter; a
-    program that already uses such a name (`path3_1` beside a reassigned `path3`) got a
-    corrupted graph there.
+    The study made variable names unique by suffixing each reassignment with a counter. Where
+    a reassignment is renamed to a name the program already uses and reads that name
+    (`path3 = Concatenate()([path3_1, path3_2])` becomes `path3_1 = Concatenate()([path3_1,
+    …])`), the sample failed; a clash without such a self-reference was read normally.
     """
-    targets: list[str] = []
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign):
-            targets.extend(t.id for t in node.targets if isinstance(t, ast.Name))
-    assigned = set(targets)
-    seen: dict[str, int] = {}
-    for name in targets:
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1 and f"{name}_{seen[name] - 1}" in assigned:
-            return True
+    assigned = {
+        t.id
+        for stmt in _own_statements(fn.body)
+        if isinstance(stmt, ast.Assign)
+        for t in stmt.targets
+        if isinstance(t, ast.Name)
+    }
+    # Parameters hold a value already: reassigning one is its first renaming.
+    count = {a.arg: 1 for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    current: dict[str, str] = {}
+    for stmt in _own_statements(fn.body):
+        if not isinstance(stmt, ast.Assign):
+            continue
+        loads = {current.get(n.id, n.id) for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+        for target in stmt.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            name = target.id
+            renamed = f"{name}_{count[name]}" if name in count else name
+            count[name] = count.get(name, 0) + 1
+            current[name] = renamed
+            if renamed != name and renamed in assigned and renamed in loads:
+                return True
     return False
+
+
+def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a function body in source order, nested blocks included, nested
+    function and class bodies not (they are renamed on their own)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for block in ("body", "orelse", "finalbody"):
+            yield from _own_statements(getattr(stmt, block, []))

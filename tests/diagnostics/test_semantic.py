@@ -360,6 +360,7 @@ CELLS_WITHIN_BAR = [
     ("deepseek_coder_v2_lite_instruct", "zeroshot"),
     ("deepseek_coder_v2_lite_instruct", "fewshot"),
     ("gemma_2_9b_it", "zeroshot"),
+    ("gemma_2_9b_it", "oneshot"),
     ("gemma_2_9b_it", "oneshotcot"),
 ]
 

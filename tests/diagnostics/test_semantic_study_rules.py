@@ -289,3 +289,84 @@ def test_training_outside_dl_model_or_with_fit_generator_counts() -> None:
     for source in (at_module_level, generator):
         assert study_left_out(parse_python(source)) is None
         assert study_task_scores(REFERENCE, [source])["api_set_f1"] == 100.0
+
+
+BRANCHES = textwrap.dedent(
+    """
+    from keras.models import Model
+    from keras.layers import Input, Conv2D, Concatenate, Flatten, Dense
+
+    def dl_model():
+        input_layer = Input(shape=(28, 28, 1))
+        path3 = Conv2D(16, (1, 1))(input_layer)
+        path3_1 = Conv2D(16, (3, 3))(path3)
+        path3_2 = Conv2D(16, (5, 5))(path3)
+        path3 = Concatenate()([path3_1, path3_2])
+        flatten = Flatten()(path3)
+        output_layer = Dense(units=10, activation='softmax')(flatten)
+        model = Model(inputs=input_layer, outputs=output_layer)
+        return model
+    """
+)
+
+
+def test_a_renamed_reassignment_reading_its_new_name_fails() -> None:
+    # The second `path3` becomes `path3_1`, the name the Concatenate reads: the study failed.
+    with pytest.raises(ExtractionError, match="renamed"):
+        extract(BRANCHES, study_compat=True)
+    assert extract(BRANCHES).sequences  # the default reading has no renaming
+    # The same clash without the self-reference reads: path3_1 is reassigned itself, so the
+    # Concatenate reads `path3_1_1`.
+    no_loop = BRANCHES.replace(
+        "    path3_2 = Conv2D(16, (5, 5))(path3)\n",
+        "    path3_1 = Conv2D(16, (1, 1))(path3_1)\n    path3_2 = Conv2D(16, (5, 5))(path3)\n",
+    )
+    ex = extract(no_loop, study_compat=True)
+    assert ("Input", "Conv2D", "Conv2D", "Conv2D", "Concatenate", "Flatten", "Dense") in (
+        ex.sequences
+    )
+    # Without a clash nothing is renamed onto an existing name.
+    plain = BRANCHES.replace("path3_1", "left").replace("path3_2", "right")
+    assert extract(plain, study_compat=True).sequences
+
+
+HELPER_X = textwrap.dedent(
+    """
+    from keras.models import Model
+    from keras.layers import Input, Conv2D, Add, Flatten, Dense
+
+    def dl_model():
+        input_layer = Input(shape=(28, 28, 1))
+
+        def block(x):
+            x = Conv2D(16, (3, 3), padding='same')(x)
+            return x
+
+        main = block(input_layer)
+        branch = Conv2D(16, (1, 1))(input_layer)
+        added = Add()([main, branch])
+        flatten = Flatten()(added)
+        output_layer = Dense(units=10, activation='softmax')(flatten)
+        model = Model(inputs=input_layer, outputs=output_layer)
+        return model
+    """
+)
+
+
+def test_a_helper_parameter_named_x_cuts_the_paths_through_the_helper() -> None:
+    ex = extract(HELPER_X, study_compat=True)
+    # The path through block() is lost; the branch's path is read, the set is complete.
+    # (Both paths spell the same sequence: it counts once per path.)
+    assert ex.sequences == [("Input", "Conv2D", "Add", "Flatten", "Dense")]
+    assert ex.counts == [1]
+    assert ex.apis == ["Input", "Conv2D", "Add", "Flatten", "Dense"]
+    assert extract(HELPER_X).counts == [2]
+    # Another parameter name is read through.
+    renamed = HELPER_X.replace("block(x)", "block(t)").replace("same')(x)", "same')(t)")
+    assert extract(renamed, study_compat=True).counts == [2]
+    # Every path through the helper: the sequences are 0, the API set is still scored.
+    only_helper = HELPER_X.replace("added = Add()([main, branch])", "added = Add()([main, main])")
+    cut = extract(only_helper, study_compat=True)
+    assert cut.sequences == [] and "named x" in (cut.sequence_error or "")
+    scores = compare(HELPER_X, only_helper, study_compat=True).scores
+    assert scores["api_set_f1"] == 100.0 and scores["api_seq_f1"] == 0.0
