@@ -153,6 +153,7 @@ STUDY_SEQUENCE_FAILS = {
 STUDY_CUT = {
     "binop": "an operator on tensors (a + b) on every path to the output",
     "param_x": "a helper function whose parameter is named x, on every path to the output",
+    "nested_cut": "a layer applied to an inline call (Flatten()(Conv2D(...)(x))), on every path",
 }
 # The study's extractor found a model's output by name: the first tensor dl_model() assigns to
 # one of these (its renaming of reassignments left that one with the plain name), wherever the
@@ -780,15 +781,17 @@ class _Interpreter:
             if self.study_compat and not isinstance(call.func, ast.Call):
                 self.violations.add("layer_obj")
                 return None
+            inline_cut = False
             if self.study_compat and any(
-                isinstance(a, ast.Call)
-                or (
-                    isinstance(a, ast.List | ast.Tuple)
-                    and any(isinstance(e, ast.Call) for e in a.elts)
-                )
+                isinstance(a, ast.List | ast.Tuple) and any(isinstance(e, ast.Call) for e in a.elts)
                 for a in call.args
             ):
                 self.violations.add("nested_call")
+            elif self.study_compat and any(isinstance(a, ast.Call) for a in call.args):
+                # A layer applied directly to an inline call in dl_model()'s own body: the
+                # graph is cut there, like at an operator; in a helper the sequences are lost.
+                inline_cut = self.depth == 1
+                self.violations.add("nested_cut" if inline_cut else "nested_call")
             if self.study_compat:
                 # The study's graph is over variable names: a layer applied to a name that
                 # holds no tensor (e.g. a shape tuple) makes that name a source.
@@ -796,7 +799,9 @@ class _Interpreter:
                     if isinstance(a, ast.Name) and not _tensor_nodes(self.eval(a, env)):
                         env[a.id] = self._node(None, frozenset(), line)
                         self.violations.add("name_root")
-            args = [self.eval(a, env) for a in call.args]
+            args = [
+                self._eval_cut(a, env, line) if inline_cut else self.eval(a, env) for a in call.args
+            ]
             args += [
                 self.eval(k.value, env) for k in call.keywords if k.arg in {"inputs", "x", "input"}
             ]
@@ -822,6 +827,15 @@ class _Interpreter:
                 inputs |= _tensor_nodes(a)
             return Tensor(frozenset(inputs) | _tensor_nodes(target.outputs)) if inputs else None
         return None
+
+    def _eval_cut(self, expr: ast.expr, env: dict[str, Any], line: int) -> Any:
+        """Evaluate a layer's argument; an inline call in it gives a source no input reaches."""
+        if isinstance(expr, ast.Call):
+            value = self.eval(expr, env)
+            return self._node(None, frozenset(), line) if _tensor_nodes(value) else value
+        if isinstance(expr, ast.List | ast.Tuple):
+            return Seq([self._eval_cut(e, env, line) for e in expr.elts])
+        return self.eval(expr, env)
 
     def _inline(self, func: Func, call: ast.Call | None, env: dict[str, Any]) -> Any:
         if self.depth >= MAX_INLINE_DEPTH:

@@ -370,3 +370,35 @@ def test_a_helper_parameter_named_x_cuts_the_paths_through_the_helper() -> None:
     assert cut.sequences == [] and "named x" in (cut.sequence_error or "")
     scores = compare(HELPER_X, only_helper, study_compat=True).scores
     assert scores["api_set_f1"] == 100.0 and scores["api_seq_f1"] == 0.0
+
+
+def test_an_inline_call_in_dl_model_cuts_and_one_in_a_list_or_helper_loses_the_sequences() -> None:
+    inline = HELPER_X.replace("block(x)", "block(t)").replace("same')(x)", "same')(t)")
+    inline = inline.replace(
+        "flatten = Flatten()(added)", "flatten = Flatten()(Conv2D(8, (1, 1))(added))"
+    )
+    # Only the paths through the inline call's result are lost: here, every path.
+    cut = extract(inline, study_compat=True)
+    assert cut.sequences == [] and "inline call" in (cut.sequence_error or "")
+    # A path around the inline call is kept.
+    around = inline.replace(
+        "output_layer = Dense(units=10, activation='softmax')(flatten)",
+        "flat_branch = Flatten()(branch)\n"
+        "    both = Add()([flatten, flat_branch])\n"
+        "    output_layer = Dense(units=10, activation='softmax')(both)",
+    )
+    assert extract(around, study_compat=True).sequences == [
+        ("Input", "Conv2D", "Flatten", "Add", "Dense")
+    ]
+    # An inline call inside a list, or in a helper, costs the sample its sequences.
+    in_list = inline.replace("Flatten()(Conv2D(8, (1, 1))(added))", "Flatten()(added)").replace(
+        "added = Add()([main, branch])", "added = Add()([main, Conv2D(16, (1, 1))(input_layer)])"
+    )
+    listed = extract(in_list, study_compat=True)
+    assert listed.sequences == [] and listed.apis
+    in_helper = inline.replace("Flatten()(Conv2D(8, (1, 1))(added))", "Flatten()(added)").replace(
+        "x = Conv2D(16, (3, 3), padding='same')(t)",
+        "x = Conv2D(16, (3, 3), padding='same')(Conv2D(8, (1, 1))(t))",
+    )
+    assert extract(in_helper, study_compat=True).sequences == []
+    assert extract(inline).counts == [2]  # the default reading follows inline calls
