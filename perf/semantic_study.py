@@ -2,9 +2,10 @@
 
 Scores every published program in ../shared/deepeval (or $DEEPEVAL_DATA) against its task's
 reference with the study-compatible extractor, averages as the study did (per task: the mean over
-its samples, a sample whose structure cannot be read, or an empty file, scoring 0; per cell: the
-mean over the 100 tasks), and prints, per model × prompting, the API-set and API-sequence F1 next
-to the study's (paper_results/semantic_by_task.csv) with the difference, then the time taken.
+its samples, a sample whose structure cannot be read scoring 0, an empty or unparsable file and
+the programs the study left out not counted; per cell: the mean over the 100 tasks), and
+prints, per model × prompting, the API-set and API-sequence F1 next to the study's
+(paper_results/semantic_by_task.csv) with the difference, then the time taken.
 
     python perf/semantic_study.py [--data PATH] [--models gpt_4o …] [--worst N] [--default-mode]
                                   [--tasks-out FILE]
