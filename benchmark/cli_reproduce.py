@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pylint-path", metavar="DIR",
                         help="a directory holding the pylint to use, e.g. made by `pip install "
                              "--target DIR pylint==2.16.4` (the study's; default: "
-                             "$DEEPEVAL_PYLINT_PATH, else the installed pylint)")
+                             "$DEEPEVAL_PYLINT_PATH, else the study's pylint where "
+                             "scripts/install.sh put it, else the installed pylint)")
     parser.add_argument("--skip", nargs="+", default=[],
                         choices=("executability", "pylint", "semantic"),
                         help="dimensions not to score")

@@ -8,7 +8,9 @@ no-name-in-module, and no-member on `tf.keras`) are a false positive the study d
 are not counted. The study ran pylint 2.16. Later releases flag less (pylint 3 stopped reporting
 names such as `x` as invalid-name, the study's most common convention message), so another
 pylint can be used beside the installed one: `pylint_path` (or $DEEPEVAL_PYLINT_PATH) names a
-directory holding it, e.g. one made by `pip install --target DIR pylint==2.16.4`.
+directory holding it, e.g. one made by `pip install --target DIR pylint==2.16.4`. Without
+either, the study's pylint is used where scripts/install.sh put it (`STUDY_PYLINT_DIR`,
+pylint-2.16 in the environment's prefix), else the installed pylint.
 
 pylint runs in a child process over many files at once: its start-up and its reading of the
 installed frameworks cost seconds once, then about a tenth of a second per file. pylint imports
@@ -27,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 KINDS = ("convention", "refactor", "warning", "error", "fatal")
 ENV_PATH = "DEEPEVAL_PYLINT_PATH"
+STUDY_PYLINT_DIR = os.path.join(sys.prefix, "pylint-2.16")
 # import-error, no-name-in-module and no-member on tensorflow.keras ("Unable to import
 # 'tensorflow.keras.layers'", "No name 'keras' in module 'tensorflow'", "Module 'tensorflow' has
 # no 'keras' member"): discounted, as in the study
@@ -92,6 +95,8 @@ class PylintUnavailable(RuntimeError):
 def _env(pylint_path: str | None) -> dict[str, str]:
     env = dict(os.environ)
     path = pylint_path or os.environ.get(ENV_PATH)
+    if not path and os.path.isdir(os.path.join(STUDY_PYLINT_DIR, "pylint")):
+        path = STUDY_PYLINT_DIR
     if path:
         # absolute: pylint runs in a temporary working directory
         path = os.path.abspath(os.path.expanduser(path))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up deepeval-lsp on a fresh machine: a virtual environment in .venv with the CPU build of
-# torch 2.13.0, Keras 3 and the test tools, the package installed in editable mode.
+# torch 2.13.0, Keras 3 and the test tools, the package installed in editable mode, and the
+# study's pylint 2.16 beside the installed pylint.
 # With --tests it also installs what the real-editor tests need (scripts/setup-editors.sh).
 # Idempotent: a second run only checks that everything is there.
 set -euo pipefail
@@ -21,6 +22,15 @@ say "installing torch==2.13.0 (CPU) and deepeval-lsp[keras,dev,paper]"
   "torch==2.13.0" -e ".[keras,dev,paper]" 2>&1 | grep -v "^WARNING: Location" || true
 KERAS_BACKEND=torch .venv/bin/python -c "import torch, keras, deepeval_lsp" \
   || { say "the installation is incomplete" >&2; exit 1; }
+# The study scored with pylint 2.16, which flags more than today's pylint: it goes beside the
+# installed one, where the pylint score looks for it first (diagnostics/pylint_score.py).
+if [[ ! -d .venv/pylint-2.16/pylint ]]; then
+  say "installing the study's pylint 2.16.4 into .venv/pylint-2.16"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --target .venv/pylint-2.16 \
+    "pylint==2.16.4" 2>&1 | grep -v "^WARNING: Location" || true
+fi
+PYTHONPATH=.venv/pylint-2.16 .venv/bin/python -c "import pylint; assert pylint.__version__ == '2.16.4'" \
+  || { say "pylint 2.16.4 did not install into .venv/pylint-2.16" >&2; exit 1; }
 
 if [[ "${1:-}" == "--tests" ]]; then
   bash scripts/setup-editors.sh

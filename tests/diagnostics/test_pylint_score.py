@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
 import pytest
+from deepeval_lsp.diagnostics import pylint_score
 from deepeval_lsp.diagnostics.pylint_score import (
     PylintResult,
     PylintUnavailable,
@@ -77,3 +79,45 @@ def test_a_relative_pylint_path_is_the_pylint_that_runs(tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     with pytest.raises(PylintUnavailable, match="the stand-in ran"):
         pylint_files([os.devnull], pylint_path="other-pylint")
+
+
+def _stand_in_pylint(root: Path, says: str) -> Path:
+    pkg = root / "pylint"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        f'import json, sys\nprint(json.dumps({{"error": "{says}"}}))\nsys.exit(0)\n')
+    return root
+
+
+def test_the_study_pylint_beside_the_installed_one_is_the_default(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    monkeypatch.delenv(pylint_score.ENV_PATH, raising=False)
+    study_dir = _stand_in_pylint(tmp_path / "pylint-2.16", "the study's pylint ran")
+    monkeypatch.setattr(pylint_score, "STUDY_PYLINT_DIR", str(study_dir))
+    with pytest.raises(PylintUnavailable, match="the study's pylint ran"):
+        pylint_files([os.devnull])
+    # the environment variable, then the argument, come first
+    other = _stand_in_pylint(tmp_path / "other", "the named pylint ran")
+    monkeypatch.setenv(pylint_score.ENV_PATH, str(other))
+    with pytest.raises(PylintUnavailable, match="the named pylint ran"):
+        pylint_files([os.devnull])
+    named = _stand_in_pylint(tmp_path / "arg", "the argument's pylint ran")
+    with pytest.raises(PylintUnavailable, match="the argument's pylint ran"):
+        pylint_files([os.devnull], pylint_path=str(named))
+
+
+def test_the_study_pylint_reproduces_a_published_task_score(study_data: Path) -> None:
+    if not os.path.isdir(os.path.join(pylint_score.STUDY_PYLINT_DIR, "pylint")):
+        pytest.skip(f"the study's pylint 2.16 is not in {pylint_score.STUDY_PYLINT_DIR} "
+                    "(scripts/install.sh puts it there)")
+    row = next(r for r in csv.DictReader(
+        (study_data / "paper_results" / "static_pylint_by_task.csv").open())
+        if (r["model"], r["prompting"], r["task"]) == ("gpt_4o", "zeroshot", "hard_task_1"))
+    folder = study_data / "DeepEval/response/DeepEval/gpt_4o/zeroshot/hard_task_1"
+    paths = [str(p) for p in sorted(folder.glob("*.py")) if p.stat().st_size]
+    res = pylint_files(paths)
+    assert {r.version for r in res.values()} == {"2.16.4"}
+    for kind in ("convention", "warning", "error", "refactor", "fatal"):
+        assert sum(getattr(r, kind) for r in res.values()) == int(row[kind]), kind
+    mean = sum(r.score for r in res.values()) / len(res)
+    assert mean == pytest.approx(float(row["average_score"]), abs=1e-4)
