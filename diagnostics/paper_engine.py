@@ -9,8 +9,8 @@ raised. This engine reproduces that on TensorFlow + tf-keras (the `paper` extra)
   anything runs (a forked child of a process whose pool threads hold locks hangs until its
   timeout), `keras` imports are redirected to `tf_keras` (the study's `import keras` was Keras
   2), `keras.layers.tf` and `keras.backend.tf` are the tensorflow module as Keras 2.11 exposed
-  them, the dataset loaders are offline stand-ins, and one small model is built, compiled and
-  fitted so that no forked child pays for TensorFlow's first use.
+  them, the dataset loaders are offline stand-ins, and what building and compiling a model
+  imports is loaded (without running any TensorFlow op) so that no forked child pays for it.
 - `WorkerPool(size, engine="paper")` (diagnostics/worker_pool.py) starts such zygotes, with
   `ENV` in their environment and `LIMITS` as the children's rlimits, and forks one sandboxed
   child per job, as for the default engine.
@@ -54,6 +54,7 @@ ENV = {
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "CUDA_VISIBLE_DEVICES": "",
     "OMP_NUM_THREADS": "1",
+    "MPLBACKEND": "Agg",  # programs that plot at import time draw into memory, headless
 }
 # Offline stand-ins: per-sample shapes, dtypes and label layout of the real data sets, with few
 # samples (programs that train at import time then finish in well under a second per epoch).
