@@ -15,6 +15,9 @@ this computes, next to the study's figure:
   of each task's score averaged over its samples as the study did
   (diagnostics.semantic.study_task_scores).
 
+Every dimension reads a program as the study ran it: `study_source` drops the lines that the
+published files carry but the study's run did not (`PUBLICATION_ARTIFACTS`).
+
 Each dimension's work runs concurrently (worker pool, pylint child processes, semantic pass in a
 thread), so the whole corpus fits the 2-core budget of DESIGN.md §10.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -50,6 +54,14 @@ SHARE_CATEGORIES = (
     "Invalid API Argument Type",
 )
 PYLINT_KINDS = ("convention", "warning", "error", "refactor", "fatal")
+# 35 of codellama's programs (6 oneshot, 29 fewshot) carry an editor's note between their imports
+# and `def dl_model()`, "，增加dl_model 和 return model" ("add dl_model and return model") or its
+# tail " 和 return model", which makes them unparsable. The study's run did not have it: its
+# pylint counts conventions and warnings in those files (on an unparsable file pylint reports the
+# syntax error alone), and without the line the tasks concerned match the study's pylint counts
+# exactly but where the installed Keras decides pylint's import errors.
+PUBLICATION_ARTIFACTS = re.compile(
+    r"^[ \t]*(?:，[ \t]*增加[ \t]*dl_model[ \t]*)?和[ \t]*return model[ \t]*\r?\n", re.MULTILINE)
 
 
 class StudyDataError(ValueError):
@@ -196,8 +208,11 @@ class Results:
     valid: set[Path] = field(default_factory=set)  # the non-empty programs
 
 
-def _source(p: Program) -> str:
-    return p.path.read_text(encoding="utf-8", errors="replace")
+def study_source(path: Path) -> tuple[str, bool]:
+    """The program as the study ran it, and whether publication artifacts were dropped."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    clean = PUBLICATION_ARTIFACTS.sub("", text)
+    return clean, clean != text
 
 
 def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
@@ -241,7 +256,14 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
     """Score `programs` on the chosen dimensions, all dimensions at once."""
     engines, dimensions = list(engines), set(dimensions)
     res = Results(programs)
-    sources = {p.path: _source(p) for p in programs}
+    sources: dict[Path, str] = {}
+    cleaned = 0
+    for p in programs:
+        sources[p.path], dropped = study_source(p.path)
+        cleaned += dropped
+    if cleaned:
+        res.notes.append(f"{cleaned} programs scored without a line the study's run did not have "
+                         "(an editor's note, see docs/reproduction.md)")
     valid = [p for p in programs if sources[p.path].strip()]
     res.valid = {p.path for p in valid}
     lock = threading.Lock()
@@ -280,9 +302,11 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
 
     def pylint() -> None:
         paths = [str(p.path) for p in valid]
+        texts = {str(p.path): sources[p.path] for p in valid}
         halves = [paths[i::workers] for i in range(workers)] if len(paths) > 1 else [paths]
         with ThreadPoolExecutor(len(halves)) as ex:
-            parts = list(ex.map(lambda ps: pylint_files(ps, pylint_path=pylint_path), halves))
+            parts = list(ex.map(lambda ps: pylint_files(ps, pylint_path=pylint_path,
+                                                        sources=texts), halves))
         for part in parts:
             for path, r in part.items():
                 res.pylint[Path(path)] = r

@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 KINDS = ("convention", "refactor", "warning", "error", "fatal")
@@ -116,8 +116,10 @@ def pylint_version(pylint_path: str | None = None) -> str:
 
 
 def pylint_files(paths: Iterable[str], *, pylint_path: str | None = None,
+                 sources: Mapping[str, str] | None = None,
                  timeout_s: float = 1800) -> dict[str, PylintResult]:
     """Lint `paths` in one pylint child process; a result for every path (by the path given).
+    `sources` gives, by path, a text to lint in place of the file's.
 
     pylint keys its statistics by module name, and the study's programs share names
     (generated_code_1.py in every task), so each file is linted under a unique name of its own.
@@ -130,8 +132,12 @@ def pylint_files(paths: Iterable[str], *, pylint_path: str | None = None,
         copies = []
         for i, p in enumerate(paths):
             copy = os.path.join(tmp, f"program_{i:05d}.py")
-            with open(p, "rb") as src, open(copy, "wb") as dst:
-                dst.write(src.read())
+            if sources is not None and p in sources:
+                with open(copy, "w", encoding="utf-8") as dst:
+                    dst.write(sources[p])
+            else:
+                with open(p, "rb") as src, open(copy, "wb") as dst:
+                    dst.write(src.read())
             copies.append(copy)
         proc = subprocess.run([sys.executable, "-c", _DRIVER], input="\n".join(copies),
                               env=env, capture_output=True, text=True, timeout=timeout_s,

@@ -18,6 +18,7 @@ from deepeval_lsp.benchmark.reproduce import (
     compare,
     score,
     shares,
+    study_source,
     study_tables,
 )
 from deepeval_lsp.diagnostics import paper_engine
@@ -199,3 +200,26 @@ def test_a_program_file_is_read_as_text(tmp_path: Path) -> None:
     study = Study.locate(root, None)
     res = score(study, study.programs(["m"]), dimensions=["semantic"])
     assert ("m", "zeroshot", "easy_task_1") in res.semantic
+
+
+def test_the_editors_note_in_published_programs_is_not_scored(tmp_path: Path) -> None:
+    # Some published programs carry a note between their imports and dl_model() that the
+    # study's run did not have; every dimension reads the program without it.
+    root = make_study(tmp_path)
+    folder = root / "DeepEval" / "response" / "DeepEval" / "m" / "zeroshot" / "easy_task_1"
+    head, sep, rest = REFERENCE.partition("def dl_model")
+    noted = folder / "generated_code_1.py"
+    noted.write_text(head + "，增加dl_model 和 return model\n" + sep + rest)
+    (folder / "generated_code_2.py").write_text(head + " 和 return model\n" + sep + rest)
+    for path in (noted, folder / "generated_code_2.py"):
+        text, dropped = study_source(path)
+        assert dropped and text == REFERENCE
+    # a program's own `return model` is untouched
+    assert study_source(folder / "generated_code_3.py") == (MISSING_IMPORT, False)
+
+    study = Study.locate(root, None)
+    res = score(study, study.programs(["m"]), dimensions=["pylint", "semantic"])
+    assert any("2 programs scored without" in n for n in res.notes)
+    clean = res.pylint[noted]
+    assert clean.fatal == 0 and "syntax-error" not in clean.symbols and clean.statements > 5
+    assert res.semantic[("m", "zeroshot", "easy_task_1")]["api_set_f1"] > 0
