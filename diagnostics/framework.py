@@ -198,12 +198,16 @@ def display_path(path: str) -> str:
     return path
 
 
+def in_keras2(path: str) -> bool:
+    """Whether a `keras.…` path that Keras 3 lacks is Keras 2 API (tf.keras still has it)."""
+    if not path.startswith("keras.") or path.startswith(TF_KERAS):
+        return False
+    return lookup(TF_KERAS + path[len("keras") :]).obj not in (MISSING, UNKNOWN)
+
+
 def legacy_note(path: str) -> str:
     """' (Keras 2 API, removed in Keras 3)' when a missing `keras.…` member is tf.keras-only."""
-    if not path.startswith("keras.") or path.startswith(TF_KERAS):
-        return ""
-    legacy = lookup(TF_KERAS + path[len("keras") :])
-    if legacy.obj in (MISSING, UNKNOWN):
+    if not in_keras2(path):
         return ""
     return " (it is Keras 2 API, removed in Keras 3; tf.keras still has it)"
 

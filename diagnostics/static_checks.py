@@ -110,6 +110,8 @@ class _Checker:
             return True
         if fw.lookup(module).obj is not fw.MISSING and "." in module:
             return True  # `from torch import nn`-style attribute, handled by the caller
+        if self._keras2_has(module):
+            return False
         parent = module.rsplit(".", 1)[0] if "." in module else None
         fixes: tuple[Fix, ...] = ()
         if parent is not None:
@@ -130,7 +132,7 @@ class _Checker:
             if a.name == "*":
                 continue
             found = fw.lookup(f"{module}.{a.name}")
-            if found.obj is not fw.MISSING:
+            if found.obj is not fw.MISSING or self._keras2_has(f"{module}.{a.name}"):
                 continue
             rng = self.alias_range(node, a)
             best = fw.suggest(a.name, fw.public_names(module))
@@ -278,9 +280,15 @@ class _Checker:
                 continue
             self._check_call(call)
 
+    def _keras2_has(self, dotted: str) -> bool:
+        """With paper_compat, `keras` is Keras 2: what tf.keras has is no finding."""
+        return self.options.paper_compat and fw.in_keras2(fw.canonical(dotted) or dotted)
+
     def _report_missing_member(self, node: ast.Attribute, found: fw.Lookup) -> None:
         rng = self.attr_range(node)
         where = found.parent_path
+        if self._keras2_has(f"{where}.{node.attr}"):
+            return
         shown = self.text.text_of(node.value)
         best = fw.suggest(node.attr, fw.public_names(where))
         fixes: tuple[Fix, ...] = ()

@@ -94,6 +94,17 @@ def test_keras2_only_members_are_explained() -> None:
     assert d.code == "DL104" and "Keras 2 API" in d.message
 
 
+def test_keras2_api_is_no_finding_when_keras_is_keras2() -> None:
+    # --paper-compat reads `keras` as the study's Keras 2: what tf.keras has exists
+    src = ("from keras import backend as K\n"
+           "from keras.preprocessing.image import ImageDataGenerator\n"
+           "from keras.layers import Conv2d\n"
+           "s = K.int_shape\n")
+    assert [d.code for d in run(src)] == ["DL103", "DL103", "DL104"]
+    paper = check(src, "model.py", CheckOptions(dynamic=False, paper_compat=True)).diagnostics
+    assert [(d.code, "Conv2d" in d.message) for d in paper] == [("DL103", True)]
+
+
 def test_call_signatures() -> None:
     ds = run(
         """\
