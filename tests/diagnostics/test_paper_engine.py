@@ -191,6 +191,18 @@ def test_module_level_training_runs_offline(pool: WorkerPool) -> None:
     assert r["executable"] is True, r
 
 
+def test_plots_and_scikit_learn_at_import_time_run_headless(pool: WorkerPool) -> None:
+    # The study's environment had both (the `paper` extra installs them)
+    r = run(pool, GOOD + """
+    import matplotlib.pyplot as plt
+    from sklearn.model_selection import train_test_split
+    a, b = train_test_split(list(range(10)), test_size=0.2)
+    plt.plot(a)
+    plt.show()
+    """)
+    assert r["executable"] is True, r
+
+
 def test_a_training_error_reads_as_the_error_not_the_traced_frames(pool: WorkerPool) -> None:
     r = run(pool, GOOD + """
     import numpy as np
