@@ -173,6 +173,8 @@ _STUDY_TRAINING_CALLS = frozenset({"fit", "evaluate", "predict"})
 # bare `Model(...)` call it took as the output. It is one entry
 # however often it occurs, and it matches the same entry in the reference.
 STUDY_UNNAMED = "<unnamed>"
+# The scope entry naming the variable a helper's `return <expression>` returns (study mode).
+_STUDY_RETURN = "<study return>"
 
 
 # The functional spelling of an operation and its layer/module class are one API for the
@@ -416,6 +418,12 @@ class _Interpreter:
         elif isinstance(stmt, ast.Expr):
             self.eval(stmt.value, env)
         elif isinstance(stmt, ast.Return):
+            if self.study_compat and _STUDY_RETURN in env and _study_merge_return(stmt.value):
+                # The study read such a helper as returning its last assigned variable.
+                value = env.get(env[_STUDY_RETURN])
+                if isinstance(stmt.value, ast.Call):
+                    self.violations.add("ret_layer")
+                raise _Return(value)
             raise _Return(self.eval(stmt.value, env) if stmt.value is not None else None)
         elif isinstance(stmt, ast.FunctionDef):
             env[stmt.name] = Func(stmt, env)
@@ -867,6 +875,21 @@ class _Interpreter:
                 elif _names_of(r.value, ast.Tuple):
                     self.violations.add("ret_tuple")
             rets = [r for r in rets if not _names_of(r.value, ast.List | ast.Tuple)]
+            # A helper returning an operator or a layer applied to a list of names
+            # (`return x + shortcut`, `return Add()([a, b])`) was read as returning its last
+            # assigned variable (the run_stmt side of this rule): not a failure.
+            merged = {
+                id(r)
+                for f in ast.walk(fn)
+                if isinstance(f, ast.FunctionDef) and _study_return_name(f) is not None
+                for r in _own_statements(f.body)
+                if isinstance(r, ast.Return) and _study_merge_return(r.value)
+            }
+            rets = [r for r in rets if id(r) not in merged]
+            scope.pop(_STUDY_RETURN, None)
+            returned = _study_return_name(fn)
+            if returned is not None:
+                scope[_STUDY_RETURN] = returned
             if fn.name != "dl_model" and any(not isinstance(r.value, ast.Name) for r in rets):
                 self.violations.add("ret_call")
             if fn.name == "dl_model" and any(not isinstance(r.value, ast.Name) for r in rets):
@@ -1025,7 +1048,9 @@ def _extract(interp: _Interpreter, study_compat: bool) -> Extraction:
         roots = _tensor_nodes(result.inputs)
     unnamed = False
     if study_compat:
-        unnamed = _study_unnamed(interp, result) or "ret_list" in interp.violations
+        unnamed = _study_unnamed(interp, result) or bool(
+            {"ret_list", "ret_layer"} & interp.violations
+        )
         if interp.named_output is not None:
             outputs = _tensor_nodes(interp.named_output)
     if interp.violations & STUDY_FAILS.keys():
@@ -1277,6 +1302,33 @@ def _rename_clash(fn: ast.FunctionDef) -> bool:
             if renamed != name and renamed in assigned and renamed in loads:
                 return True
     return False
+
+
+def _study_merge_return(expr: ast.expr | None) -> bool:
+    """Is `expr` an operator on two names or a layer class applied to a list of names?"""
+    if isinstance(expr, ast.BinOp):
+        return isinstance(expr.left, ast.Name) and isinstance(expr.right, ast.Name)
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Call)
+        and isinstance(expr.func.func, ast.Name)
+        and len(expr.args) == 1
+        and not expr.keywords
+        and _names_of(expr.args[0], ast.List)
+    )
+
+
+def _study_return_name(fn: ast.FunctionDef) -> str | None:
+    """The variable a helper's `return <expression>` gave the study: its last assigned one."""
+    if fn.name == "dl_model":
+        return None
+    last = None
+    for stmt in _own_statements(fn.body):
+        if isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                if isinstance(t, ast.Name):
+                    last = t.id
+    return last
 
 
 def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

@@ -402,3 +402,67 @@ def test_an_inline_call_in_dl_model_cuts_and_one_in_a_list_or_helper_loses_the_s
     )
     assert extract(in_helper, study_compat=True).sequences == []
     assert extract(inline).counts == [2]  # the default reading follows inline calls
+
+
+RETURN_EXPR = textwrap.dedent(
+    """
+    from keras.models import Model
+    from keras.layers import Input, Conv2D, Add, Flatten, Dense
+
+    def dl_model():
+        input_layer = Input(shape=(28, 28, 1))
+
+        def block(input_tensor):
+            conv1 = Conv2D(16, (3, 3), padding='same')(input_tensor)
+            conv2 = Conv2D(16, (1, 1), padding='same')(conv1)
+            shortcut = input_tensor
+            return Add()([conv2, shortcut])
+
+        merged = block(input_layer)
+        flatten = Flatten()(merged)
+        output_layer = Dense(units=10, activation='softmax')(flatten)
+        model = Model(inputs=input_layer, outputs=output_layer)
+        return model
+    """
+)
+
+
+def test_a_helper_returning_a_layer_on_names_or_an_operator_returns_its_last_variable() -> None:
+    ex = extract(RETURN_EXPR, study_compat=True)
+    # The helper returns `shortcut` (its last assignment): the input itself. The returned
+    # Add is not read, and the returned layer call is an unnamed set entry.
+    assert ex.sequences == [("Input", "Flatten", "Dense")]
+    assert ex.apis == ["Input", "Conv2D", "Flatten", "Dense", STUDY_UNNAMED]
+    last_conv = RETURN_EXPR.replace("        shortcut = input_tensor\n", "").replace(
+        "[conv2, shortcut]", "[conv2, input_tensor]"
+    )
+    ex = extract(last_conv, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D", "Conv2D", "Flatten", "Dense")]
+    # An operator on two names: the same reading, without the unnamed entry.
+    operator = last_conv.replace(
+        "return Add()([conv2, input_tensor])", "return conv2 + input_tensor"
+    )
+    ex = extract(operator, study_compat=True)
+    assert ex.sequences == [("Input", "Conv2D", "Conv2D", "Flatten", "Dense")]
+    assert STUDY_UNNAMED not in ex.apis
+    # Other returned expressions still fail the sample: a layer spelled as an attribute, a
+    # layer applied to a name, and a helper without an assignment to return.
+    failing = [
+        RETURN_EXPR.replace("return Add()", "return keras.layers.Add()"),
+        RETURN_EXPR.replace("return Add()([conv2, shortcut])", "return Add()(shortcut)"),
+        RETURN_EXPR.replace(
+            "        conv1 = Conv2D(16, (3, 3), padding='same')(input_tensor)\n"
+            "        conv2 = Conv2D(16, (1, 1), padding='same')(conv1)\n"
+            "        shortcut = input_tensor\n",
+            "",
+        ).replace("[conv2, shortcut]", "[input_tensor, input_tensor]"),
+    ]
+    for source in failing:
+        assert source != RETURN_EXPR
+        with pytest.raises(ExtractionError, match="returning an expression"):
+            extract(source, study_compat=True)
+    # The default reading follows the returned expression.
+    assert set(extract(RETURN_EXPR).sequences) == {
+        ("Input", "Conv2D", "Conv2D", "Add", "Flatten", "Dense"),
+        ("Input", "Add", "Flatten", "Dense"),
+    }
