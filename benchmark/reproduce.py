@@ -270,7 +270,7 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
     for p in programs:
         sources[p.path], dropped = study_source(p.path)
         cleaned += dropped
-    if cleaned:
+    if cleaned and dimensions & {"executability", "pylint"}:
         res.notes.append(f"{cleaned} programs run and linted without an editor's note that the "
                          "study's runs did not have (see docs/reproduction.md)")
     valid = [p for p in programs if sources[p.path].strip()]
