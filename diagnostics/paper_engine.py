@@ -342,8 +342,17 @@ def verdict(exc: BaseException, path: str) -> dict[str, Any]:
         where["line"] = exc.lineno  # its offsets count characters, not bytes: leave them
     info = T.CODES[code]
     return {"status": "ok", "executable": False, "python_error": exc_type,
-            "message": _graph_error(message)[:1000], "code": code, "dl_error": info.dl_error,
+            "message": _as_written(_graph_error(message))[:1000], "code": code,
+            "dl_error": info.dl_error,
             "root_cause": str(info.root_cause), **where}
+
+
+def _as_written(message: str) -> str:
+    """The message in the program's terms: `keras.layers`, not the tf-keras module the import
+    was redirected to (`tf_keras.layers`, `tf_keras.api._v2.keras.layers`), and without the path
+    of that module's file."""
+    message = re.sub(r" \([^()\s]*[/\\]tf_keras[/\\][^()\s]*\)", "", message)
+    return re.sub(r"\btf_keras\.(?:src\.|api\._v2\.keras\.)?", "keras.", message)
 
 
 def _graph_error(message: str) -> str:

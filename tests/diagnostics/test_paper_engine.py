@@ -179,6 +179,14 @@ def test_missing_import_and_the_real_error_behind_lambda(pool: WorkerPool) -> No
     assert r["executable"] is False and r["python_error"] == "AttributeError"
 
 
+def test_an_import_error_names_the_module_as_the_program_wrote_it(pool: WorkerPool) -> None:
+    r = run(pool, "from keras.layers import Split\n")
+    assert (r["python_error"], r["code"]) == ("ImportError", T.NONEXISTENT_API_IMPORT)
+    assert r["message"] == "cannot import name 'Split' from 'keras.layers'"
+    r = run(pool, "import keras\nkeras.layers.DepthwiseSeparableConv2D\n")
+    assert r["message"] == "module 'keras.layers' has no attribute 'DepthwiseSeparableConv2D'"
+
+
 def test_module_level_training_runs_offline(pool: WorkerPool) -> None:
     # As the study imported the whole module: data loading and fit() at import time.
     r = run(pool, GOOD + """
