@@ -212,16 +212,11 @@ class Results:
     valid: set[Path] = field(default_factory=set)  # the non-empty programs
 
 
-def _published(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-def study_source(path: Path) -> tuple[str, bool]:
-    """The program as the study ran and linted it, and whether publication artifacts were
-    dropped."""
-    text = _published(path)
-    clean = PUBLICATION_ARTIFACTS.sub("", text)
-    return clean, clean != text
+def study_source(published: str) -> tuple[str, bool]:
+    """A published program as the study ran and linted it, and whether publication artifacts
+    were dropped."""
+    clean = PUBLICATION_ARTIFACTS.sub("", published)
+    return clean, clean != published
 
 
 def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
@@ -265,10 +260,11 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
     """Score `programs` on the chosen dimensions, all dimensions at once."""
     engines, dimensions = list(engines), set(dimensions)
     res = Results(programs)
+    published = {p.path: p.path.read_text(encoding="utf-8", errors="replace") for p in programs}
     sources: dict[Path, str] = {}  # as executability and pylint read them
     cleaned = 0
     for p in programs:
-        sources[p.path], dropped = study_source(p.path)
+        sources[p.path], dropped = study_source(published[p.path])
         cleaned += dropped
     if cleaned and dimensions & {"executability", "pylint"}:
         res.notes.append(f"{cleaned} programs run and linted without an editor's note that the "
@@ -324,7 +320,7 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
     def semantic() -> None:
         by_task: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         for p in programs:
-            by_task[(p.model, p.prompting, p.task)].append(_published(p.path))
+            by_task[(p.model, p.prompting, p.task)].append(published[p.path])
         refs: dict[str, str | None] = {}
         for key, samples in by_task.items():
             task = key[2]

@@ -212,10 +212,10 @@ def test_the_editors_note_in_published_programs_is_not_run_nor_linted(tmp_path: 
     noted.write_text(head + "，增加dl_model 和 return model\n" + sep + rest)
     (folder / "generated_code_2.py").write_text(head + " 和 return model\n" + sep + rest)
     for path in (noted, folder / "generated_code_2.py"):
-        text, dropped = study_source(path)
+        text, dropped = study_source(path.read_text())
         assert dropped and text == REFERENCE
     # a program's own `return model` is untouched
-    assert study_source(folder / "generated_code_3.py") == (MISSING_IMPORT, False)
+    assert study_source(MISSING_IMPORT) == (MISSING_IMPORT, False)
 
     study = Study.locate(root, None)
     res = score(study, study.programs(["m"]), dimensions=["pylint", "semantic"])
