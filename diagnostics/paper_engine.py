@@ -89,8 +89,12 @@ def available() -> str | None:
 
 
 class _KerasToTfKeras(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """`import keras…` gets tf-keras. Keras 2.11 exposed its internals at the top level
-    (`keras.engine`, `keras.layers.core`); tf-keras keeps them under `tf_keras.src`."""
+    """`import keras…` gets tf-keras's implementation modules, as Keras 2.11's own package was
+    laid out: `keras.layers`, `keras.engine`, `keras.utils.np_utils`, `keras.applications.resnet`
+    (with its `ResNet`) are modules of `tf_keras.src`, where Keras 2.11 had them. tf-keras's
+    public-API modules (`tf_keras.applications.resnet50`, `tf_keras.layers.experimental`) are
+    what `tf.keras` gives, as in TensorFlow 2.11: `import keras.applications.resnet50` failed
+    there and fails here. Only `keras.api`, Keras 2.11's copy of that API, maps to them."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname != "keras" and not fullname.startswith("keras."):
@@ -99,16 +103,13 @@ class _KerasToTfKeras(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec: Any) -> types.ModuleType:
         rest = spec.name[len("keras"):]
+        target = "tf_keras" + rest if rest.startswith(".api") else "tf_keras.src" + rest
         try:
-            return importlib.import_module("tf_keras" + rest)
-        except ModuleNotFoundError as first:
-            if not rest:
-                raise
-            try:
-                return importlib.import_module("tf_keras.src" + rest)
-            except ModuleNotFoundError:
-                raise ModuleNotFoundError(f"No module named {spec.name!r}",
-                                          name=spec.name) from first
+            return importlib.import_module(target)
+        except ModuleNotFoundError as e:
+            if e.name is not None and e.name != target and not target.startswith(e.name + "."):
+                raise  # the module exists but something it imports does not
+            raise ModuleNotFoundError(f"No module named {spec.name!r}", name=spec.name) from None
 
     def exec_module(self, module: types.ModuleType) -> None:
         return None
@@ -123,7 +124,8 @@ def _redirect_keras() -> None:
 
 def _expose_tf(tf: types.ModuleType) -> None:
     """Keras 2.11's layers and backend modules imported tensorflow as `tf`, and programs used
-    `keras.layers.tf.…` / `K.tf.…`; tf-keras no longer exposes it."""
+    `keras.layers.tf.…` / `K.tf.…`; tf-keras's public API no longer exposes it (its
+    implementation modules, which `import keras` gets, still do)."""
     import tf_keras
 
     for keras_mod in (tf_keras, tf.keras):

@@ -81,9 +81,21 @@ def test_warm_redirects_keras_to_keras2_and_stands_in_for_datasets() -> None:
         from tensorflow.keras.datasets import mnist, cifar10
         (xm, ym), (xmt, ymt) = mnist.load_data()
         (xc, yc), _ = keras.datasets.cifar10.load_data()
+        # Keras 2.11's own package layout: implementation modules, not the public API's
+        from keras.utils import np_utils
+        from keras.applications.resnet import ResNet
+        try:
+            import keras.applications.resnet50
+            missing = None
+        except ModuleNotFoundError as e:
+            missing = e.name
         print(json.dumps({
+            "np_utils": np_utils.to_categorical([1], 3).tolist(), "resnet": callable(ResNet),
+            "missing": missing, "same_dense": keras.layers.Dense is tf.keras.layers.Dense,
             "problems": problems, "keras": keras.__name__, "conv": Conv2D.__module__,
-            "layers_tf": keras.layers.tf is tf, "backend_tf": K.tf is tf,
+            "layers_tf": keras.layers.tf.nn.relu is tf.nn.relu,
+            "backend_tf": K.tf.concat is tf.concat,
+            "api_tf": tf.keras.layers.tf is tf,
             "functional": functional.__name__,
             "mnist": [list(xm.shape[1:]), str(xm.dtype), list(ym.shape[1:]), int(ym.max())],
             "cifar": [list(xc.shape[1:]), str(xc.dtype), list(yc.shape[1:])],
@@ -91,9 +103,11 @@ def test_warm_redirects_keras_to_keras2_and_stands_in_for_datasets() -> None:
         }))
     """)
     assert out["problems"] == []
-    assert out["keras"] == "tf_keras"
+    assert out["keras"] == "tf_keras.src"
+    assert out["np_utils"] == [[0.0, 1.0, 0.0]] and out["resnet"]
+    assert out["missing"] == "keras.applications.resnet50" and out["same_dense"]
     assert out["conv"].startswith("tf_keras.")
-    assert out["layers_tf"] and out["backend_tf"]
+    assert out["layers_tf"] and out["backend_tf"] and out["api_tf"]
     assert out["functional"] == "tf_keras.src.engine.functional"
     assert out["mnist"] == [[28, 28], "uint8", [], out["mnist"][3]] and out["mnist"][3] < 10
     assert out["cifar"] == [[32, 32, 3], "uint8", [1]]
