@@ -204,6 +204,24 @@ def _offline_weights() -> None:
             mod.get_file = get_file
 
 
+def _plot_without_dot() -> None:
+    """`plot_model` lays the model out with pydot, as in the study (whose environment had pydot
+    and Graphviz), but renders no image: that runs Graphviz's `dot` in a child process, which
+    the sandbox does not start. What can fail on the model's structure (`model_to_dot`) runs."""
+    from tf_keras.src.utils import vis_utils
+
+    if vis_utils.pydot is None:
+        return  # without pydot plot_model fails as it would have
+    vis_utils.check_graphviz = vis_utils.check_pydot
+
+    def write(self: Any, path: Any, prog: Any = None, format: str = "raw",
+              encoding: Any = None) -> bool:
+        self.to_string()
+        return True
+
+    vis_utils.pydot.Dot.write = write
+
+
 def _one_epoch() -> None:
     """Programs that train at import time train for one epoch on the stand-in data: an error
     of fit() (a loss that does not fit the labels, a wrong shape) shows in its first step, and
@@ -252,6 +270,7 @@ def warm() -> list[str]:
     except Exception as e:  # the engine still works, each child then pays for the imports
         problems.append(f"paper engine warm-up failed: {type(e).__name__}: {e}")
     _offline_weights()
+    _plot_without_dot()
     _one_epoch()
     gc.collect()
     return problems

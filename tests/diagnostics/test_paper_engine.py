@@ -225,6 +225,22 @@ def test_plots_and_scikit_learn_at_import_time_run_headless(pool: WorkerPool) ->
     assert r["executable"] is True, r
 
 
+def test_plot_model_lays_out_the_model_with_pydot(pool: WorkerPool) -> None:
+    # pydot (the extra) lays it out as in the study; no image is rendered, as `dot` would run in
+    # a child process that the sandbox does not start
+    r = run(pool, GOOD + """
+    from tensorflow.keras.utils import plot_model
+    plot_model(dl_model(), to_file="model_architecture.png", show_shapes=True)
+    """)
+    assert r["executable"] is True, r
+    # what lays the model out still fails where it would have
+    r = run(pool, GOOD + """
+    from tensorflow.keras.utils import plot_model
+    plot_model("not a model", to_file="model.png")
+    """)
+    assert r["executable"] is False
+
+
 def test_a_training_error_reads_as_the_error_not_the_traced_frames(pool: WorkerPool) -> None:
     r = run(pool, GOOD + """
     import numpy as np
