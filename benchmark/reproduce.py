@@ -15,9 +15,9 @@ this computes, next to the study's figure:
   of each task's score averaged over its samples as the study did
   (diagnostics.semantic.study_task_scores).
 
-Executability and pylint read a program as the study ran them: `study_source` drops the lines
-that the published files carry but those runs did not have (`PUBLICATION_ARTIFACTS`); semantic
-similarity reads the published file, as the study's did.
+Each dimension reads a program as the study's run of it did (benchmark/study_text.py): pylint
+without the note that some published files carry, executability without it and with
+`dl_model()` completed where a program has none, semantic similarity the published file.
 
 Each dimension's work runs concurrently (worker pool, pylint child processes, semantic pass in a
 thread), so the whole corpus fits the 2-core budget of DESIGN.md §10.
@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -44,6 +43,8 @@ from deepeval_lsp.diagnostics.pylint_score import PylintUnavailable, pylint_file
 from deepeval_lsp.diagnostics.semantic import MEASURES, study_task_scores
 from deepeval_lsp.diagnostics.taxonomy import CODES
 
+from .study_text import completed_for_run, study_source
+
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
 ENGINES = ("default", "paper")
 DIMENSIONS = ("executability", "pylint", "semantic")
@@ -55,17 +56,6 @@ SHARE_CATEGORIES = (
     "Invalid API Argument Type",
 )
 PYLINT_KINDS = ("convention", "warning", "error", "refactor", "fatal")
-# 35 of codellama's programs (6 oneshot, 29 fewshot) carry an editor's note between their imports
-# and `def dl_model()`, "，增加dl_model 和 return model" ("add dl_model and return model") or its
-# tail " 和 return model", which makes them unparsable. The study's run did not have it: its
-# pylint counts conventions and warnings in those files (on an unparsable file pylint reports the
-# syntax error alone), and without the line the tasks concerned match the study's pylint counts
-# exactly but where the installed Keras decides pylint's import errors. Its semantic similarity
-# was computed on the published files, note included: 26 of the 31 tasks concerned match the
-# study's six numbers exactly when the note is left in (the sample is unparsable, so left out of
-# the task's mean), 9 when it is dropped.
-PUBLICATION_ARTIFACTS = re.compile(
-    r"^[ \t]*(?:，[ \t]*增加[ \t]*dl_model[ \t]*)?和[ \t]*return model[ \t]*\r?\n", re.MULTILINE)
 
 
 class StudyDataError(ValueError):
@@ -212,13 +202,6 @@ class Results:
     valid: set[Path] = field(default_factory=set)  # the non-empty programs
 
 
-def study_source(published: str) -> tuple[str, bool]:
-    """A published program as the study ran and linted it, and whether publication artifacts
-    were dropped."""
-    clean = PUBLICATION_ARTIFACTS.sub("", published)
-    return clean, clean != published
-
-
 def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
     """The default engine's verdict, as the dynamic pass reaches it (stopped at the first
     error, as the study's run stopped)."""
@@ -261,14 +244,20 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
     engines, dimensions = list(engines), set(dimensions)
     res = Results(programs)
     published = {p.path: p.path.read_text(encoding="utf-8", errors="replace") for p in programs}
-    sources: dict[Path, str] = {}  # as executability and pylint read them
-    cleaned = 0
+    sources: dict[Path, str] = {}  # as pylint reads them
+    runs: dict[Path, str] = {}  # as executability runs them
+    cleaned = completed = 0
     for p in programs:
         sources[p.path], dropped = study_source(published[p.path])
         cleaned += dropped
+        runs[p.path] = completed_for_run(sources[p.path]) or sources[p.path]
+        completed += runs[p.path] is not sources[p.path]
     if cleaned and dimensions & {"executability", "pylint"}:
-        res.notes.append(f"{cleaned} programs run and linted without an editor's note that the "
-                         "study's runs did not have (see docs/reproduction.md)")
+        res.notes.append(f"{cleaned} programs run and linted without a note that the study's "
+                         "runs did not have (see docs/reproduction.md)")
+    if completed and "executability" in dimensions:
+        res.notes.append(f"{completed} programs without dl_model() run completed as the study's "
+                         "run completed them (see docs/reproduction.md)")
     valid = [p for p in programs if sources[p.path].strip()]
     res.valid = {p.path for p in valid}
     lock = threading.Lock()
@@ -296,7 +285,7 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
         out: dict[Path, Verdict] = {}
         try:
             with ThreadPoolExecutor(workers) as ex:
-                verdicts = ex.map(lambda q: judge(pool, q, sources[q.path], timeout_s), valid)
+                verdicts = ex.map(lambda q: judge(pool, q, runs[q.path], timeout_s), valid)
                 for done, (p, v) in enumerate(zip(valid, verdicts, strict=True), 1):
                     out[p.path] = v
                     if progress and done % 500 == 0:

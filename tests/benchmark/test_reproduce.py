@@ -18,9 +18,9 @@ from deepeval_lsp.benchmark.reproduce import (
     compare,
     score,
     shares,
-    study_source,
     study_tables,
 )
+from deepeval_lsp.benchmark.study_text import study_source
 from deepeval_lsp.diagnostics import paper_engine
 from deepeval_lsp.diagnostics.semantic import study_task_scores
 from deepeval_lsp.diagnostics.taxonomy import CODES
@@ -226,3 +226,24 @@ def test_the_editors_note_in_published_programs_is_not_run_nor_linted(tmp_path: 
     # the task scores as its one parsable sample, which reads nothing for a missing import
     assert res.semantic[("m", "zeroshot", "easy_task_1")] == study_task_scores(
         REFERENCE, [MISSING_IMPORT])
+
+
+def test_a_program_without_dl_model_runs_completed_and_is_linted_as_published(
+        tmp_path: Path) -> None:
+    # The study's executability run completed such programs (def dl_model() after the imports,
+    # return model); its pylint read them as published.
+    root = make_study(tmp_path)
+    folder = root / "DeepEval" / "response" / "DeepEval" / "m" / "oneshot" / "easy_task_1"
+    head, _, body = REFERENCE.partition("def dl_model():\n")
+    module_level = folder / "generated_code_2.py"
+    module_level.write_text(head + textwrap.dedent(body))  # ends in `return model`
+    study = Study.locate(root, None)
+    programs = [p for p in study.programs(["m"]) if p.prompting == "oneshot"]
+    engines = ["default"] if paper_engine.available() else ["default", "paper"]
+    res = score(study, programs, engines=engines, workers=1, timeout_s=60,
+                dimensions=["executability", "pylint"])
+    for engine in engines:
+        assert res.verdicts[engine][module_level].executable is True, engine
+    assert any("1 programs without dl_model() run completed" in n for n in res.notes)
+    if res.pylint:
+        assert "return-outside-function" in res.pylint[module_level].symbols
