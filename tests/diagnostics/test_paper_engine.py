@@ -29,8 +29,13 @@ def test_keras2_wordings_map_to_the_study_taxonomy() -> None:
         ("ValueError", 'Input 0 of layer "dense" is incompatible with the layer: expected '
                        "axis -1 of input shape to have value 784, but received input with "
                        "shape (None, 100)"): T.SHAPE_MISMATCH,
+        # a kernel or pool larger than its input, an axis the input lacks: the study's
+        # InputTensor-API Argument Mismatch (its counts per model equal these errors' counts)
         ("ValueError", "Negative dimension size caused by subtracting 3 from 2 for "
-                       "'{{node conv2d_3/Conv2D}}'"): T.SHAPE_MISMATCH,
+                       "'{{node conv2d_3/Conv2D}}'"): T.INPUT_ARGUMENT_MISMATCH,
+        ("InvalidArgumentError", "`dim` must be in the range [-2, 2) where 2 is the number of "
+                                 "dimensions in the input. Received: dim=1000"):
+            T.INPUT_ARGUMENT_MISMATCH,
         ("ValueError", "A `Concatenate` layer requires inputs with matching shapes except for "
                        "the concatenation axis. Received: input_shape=[(None, 7, 7, 64), "
                        "(None, 14, 14, 64)]"): T.SHAPE_MISMATCH,
