@@ -253,11 +253,12 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
         runs[p.path] = completed_for_run(sources[p.path]) or sources[p.path]
         completed += runs[p.path] is not sources[p.path]
     if cleaned and dimensions & {"executability", "pylint"}:
-        res.notes.append(f"{cleaned} programs run and linted without a note that the study's "
-                         "runs did not have (see docs/reproduction.md)")
+        res.notes.append(f"{cleaned} program{'s' if cleaned != 1 else ''} run and linted without "
+                         "a note that the study's runs did not have (see docs/reproduction.md)")
     if completed and "executability" in dimensions:
-        res.notes.append(f"{completed} programs without dl_model() run completed as the study's "
-                         "run completed them (see docs/reproduction.md)")
+        res.notes.append(f"{completed} program{'s' if completed != 1 else ''} without dl_model() "
+                         "run completed as the study's run completed them (see "
+                         "docs/reproduction.md)")
     valid = [p for p in programs if sources[p.path].strip()]
     res.valid = {p.path for p in valid}
     lock = threading.Lock()

@@ -244,6 +244,6 @@ def test_a_program_without_dl_model_runs_completed_and_is_linted_as_published(
                 dimensions=["executability", "pylint"])
     for engine in engines:
         assert res.verdicts[engine][module_level].executable is True, engine
-    assert any("1 programs without dl_model() run completed" in n for n in res.notes)
+    assert any("1 program without dl_model() run completed" in n for n in res.notes)
     if res.pylint:
         assert "return-outside-function" in res.pylint[module_level].symbols
