@@ -250,8 +250,9 @@ def score(study: Study, programs: list[Program], *, engines: Iterable[str] = ("d
     for p in programs:
         sources[p.path], dropped = study_source(published[p.path])
         cleaned += dropped
-        runs[p.path] = completed_for_run(sources[p.path]) or sources[p.path]
-        completed += runs[p.path] is not sources[p.path]
+        done = completed_for_run(sources[p.path])
+        runs[p.path] = done or sources[p.path]
+        completed += done is not None
     if cleaned and dimensions & {"executability", "pylint"}:
         res.notes.append(f"{cleaned} program{'s' if cleaned != 1 else ''} run and linted without "
                          "a note that the study's runs did not have (see docs/reproduction.md)")

@@ -7,10 +7,12 @@ raised. This engine reproduces that on TensorFlow + tf-keras (the `paper` extra)
 
 - `warm()` prepares a zygote process: TensorFlow's thread pools are set to one thread BEFORE
   anything runs (a forked child of a process whose pool threads hold locks hangs until its
-  timeout), `keras` imports are redirected to `tf_keras` (the study's `import keras` was Keras
-  2), `keras.layers.tf` and `keras.backend.tf` are the tensorflow module as Keras 2.11 exposed
-  them, the dataset loaders are offline stand-ins, and what building and compiling a model
-  imports is loaded (without running any TensorFlow op) so that no forked child pays for it.
+  timeout), `keras` imports get tf-keras's implementation modules (`tf_keras.src`, laid out as
+  Keras 2.11's own package was; the study's `import keras` was Keras 2), `keras.layers.tf` and
+  `keras.backend.tf` are the tensorflow module as Keras 2.11 exposed them, the dataset loaders
+  and pretrained-weight downloads are offline stand-ins, `plot_model` lays a model out without
+  rendering it, and what building and compiling a model imports is loaded (without running any
+  TensorFlow op) so that no forked child pays for it.
 - `WorkerPool(size, engine="paper")` (diagnostics/worker_pool.py) starts such zygotes, with
   `ENV` in their environment and `LIMITS` as the children's rlimits, and forks one sandboxed
   child per job, as for the default engine.
