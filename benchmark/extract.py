@@ -98,11 +98,21 @@ def _is_support(body: str) -> bool:
         tree = parse_python(body)
     except SyntaxError:
         return False
-    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
-               ast.AnnAssign, ast.AsyncFunctionDef)
-    return bool(tree.body) and all(isinstance(s, allowed) for s in tree.body) and not (
-        _USAGE_ONLY.search(body) and not any(
-            isinstance(s, ast.FunctionDef | ast.ClassDef) for s in tree.body
+    allowed = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.ClassDef,
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AsyncFunctionDef,
+    )
+    return (
+        bool(tree.body)
+        and all(isinstance(s, allowed) for s in tree.body)
+        and not (
+            _USAGE_ONLY.search(body)
+            and not any(isinstance(s, ast.FunctionDef | ast.ClassDef) for s in tree.body)
         )
     )
 
@@ -119,12 +129,34 @@ def _looks_like_code(line: str) -> bool:
     s = line.strip()
     if not s:
         return False
-    if s.startswith(("#", "import ", "from ", "def ", "class ", "return", "@", "if ", "for ",
-                     "with ", "try:", "except", "else:", "elif ", "while ", ")", "]", "}")):
+    if s.startswith(
+        (
+            "#",
+            "import ",
+            "from ",
+            "def ",
+            "class ",
+            "return",
+            "@",
+            "if ",
+            "for ",
+            "with ",
+            "try:",
+            "except",
+            "else:",
+            "elif ",
+            "while ",
+            ")",
+            "]",
+            "}",
+        )
+    ):
         return True
-    return bool(re.match(r"^[\w.\[\], ]+\s*[+\-*/]?=[^=]", s)) or bool(
-        re.match(r"^[\w.]+\(.*\)\s*$", s)
-    ) or line.startswith((" ", "\t"))
+    return (
+        bool(re.match(r"^[\w.\[\], ]+\s*[+\-*/]?=[^=]", s))
+        or bool(re.match(r"^[\w.]+\(.*\)\s*$", s))
+        or line.startswith((" ", "\t"))
+    )
 
 
 def _code_in_prose(text: str) -> str:

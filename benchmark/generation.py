@@ -71,8 +71,9 @@ class GenerationCache:
         self.root = root
 
     @staticmethod
-    def key(model: str, base_url: str, messages: list[Message], sampling: Sampling,
-            sample_index: int) -> str:
+    def key(
+        model: str, base_url: str, messages: list[Message], sampling: Sampling, sample_index: int
+    ) -> str:
         blob = json.dumps(
             {
                 "model": model,
@@ -203,13 +204,11 @@ class ChatClient:
                 ) from None
             except openai.PermissionDeniedError as e:
                 raise FatalGenerationError(
-                    f"the server at {self.base_url} denied access (HTTP 403): "
-                    f"{_server_message(e)}"
+                    f"the server at {self.base_url} denied access (HTTP 403): {_server_message(e)}"
                 ) from None
             except openai.NotFoundError as e:
                 raise FatalGenerationError(
-                    f"unknown model {model!r} at {self.base_url} (HTTP 404): "
-                    f"{_server_message(e)}"
+                    f"unknown model {model!r} at {self.base_url} (HTTP 404): {_server_message(e)}"
                 ) from None
             except openai.RateLimitError as e:
                 last_error = f"HTTP 429: {_server_message(e)}"
@@ -266,8 +265,12 @@ class ChatClient:
         cost = usage.get("cost")
         if not isinstance(cost, int | float):
             cost = None
-            if self.price_in is not None and self.price_out is not None and pt is not None \
-                    and ct is not None:
+            if (
+                self.price_in is not None
+                and self.price_out is not None
+                and pt is not None
+                and ct is not None
+            ):
                 cost = (pt * self.price_in + ct * self.price_out) / 1e6
         return Answer(
             text=text,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .ids import utc_now
+from deepeval_lsp.benchmark.ids import utc_now
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -29,9 +29,7 @@ def migration(fn: Migration) -> Migration:
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply the migrations not yet applied, each in its own transaction; their names."""
-    db[MIGRATIONS_TABLE].create(
-        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
-    )
+    db[MIGRATIONS_TABLE].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     done = {row["name"] for row in db[MIGRATIONS_TABLE].rows}
     applied = []
     for fn in MIGRATIONS:

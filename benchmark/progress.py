@@ -20,8 +20,13 @@ def format_duration(seconds: float) -> str:
 
 class Progress:
     def __init__(
-        self, total: int, *, stream: TextIO | None = None, enabled: bool = True,
-        label: str = "scoring", width: int = 24,
+        self,
+        total: int,
+        *,
+        stream: TextIO | None = None,
+        enabled: bool = True,
+        label: str = "scoring",
+        width: int = 24,
     ) -> None:
         self.total = total
         self.done = 0

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from deepeval_lsp.diagnostics.text import callee_name, parse_python
 
 if TYPE_CHECKING:
-    from .tasks import Suite, Task
+    from deepeval_lsp.benchmark.tasks import Suite, Task
 
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
 FEWSHOT_EXAMPLES = 3
@@ -63,9 +63,7 @@ def build_messages(task: Task, method: str, suite: Suite) -> list[Message]:
     n_examples = {"zeroshot": 0, "oneshot": 1, "oneshotcot": 1, "fewshot": FEWSHOT_EXAMPLES}
     for ex in pick_examples(task, suite, n_examples[method]):
         messages.append({"role": "user", "content": _ask(ex, fw, cot=method == "oneshotcot")})
-        messages.append(
-            {"role": "assistant", "content": _answer(ex, cot=method == "oneshotcot")}
-        )
+        messages.append({"role": "assistant", "content": _answer(ex, cot=method == "oneshotcot")})
     messages.append({"role": "user", "content": _ask(task, fw, cot=method == "oneshotcot")})
     return messages
 
@@ -85,7 +83,7 @@ def pick_examples(task: Task, suite: Suite, n: int) -> list[Task]:
         by_level.setdefault(t.difficulty, []).append(t)
     # rotate by a stable function of the task id so that not every task shows the same example
     offset = sum(task.id.encode()) if others else 0
-    queues = [lvl[offset % len(lvl):] + lvl[: offset % len(lvl)] for lvl in by_level.values()]
+    queues = [lvl[offset % len(lvl) :] + lvl[: offset % len(lvl)] for lvl in by_level.values()]
     picked: list[Task] = []
     while len(picked) < n and any(queues):
         for q in queues:
@@ -130,8 +128,23 @@ def reasoning_steps(reference: str, limit: int = 20) -> list[str]:
     return [text for _, _, text in sorted(found)][:limit]
 
 
-_NOT_LAYERS = {"super", "print", "range", "len", "int", "float", "dl_model", "list", "tuple",
-               "isinstance", "zip", "enumerate", "dict", "getattr", "setattr"}
+_NOT_LAYERS = {
+    "super",
+    "print",
+    "range",
+    "len",
+    "int",
+    "float",
+    "dl_model",
+    "list",
+    "tuple",
+    "isinstance",
+    "zip",
+    "enumerate",
+    "dict",
+    "getattr",
+    "setattr",
+}
 
 
 def _layer_name(call: ast.Call, own: set[str]) -> str | None:

@@ -19,18 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .extract import extract_code
-from .generation import ChatClient, SampleGenerationError
-from .prompting import build_messages
-from .scoring import Scored, empty_fields, options_for, score_program
-from .store import RunConfig, SampleKey, done_keys, record_sample
+from deepeval_lsp.benchmark.extract import extract_code
+from deepeval_lsp.benchmark.generation import ChatClient, SampleGenerationError
+from deepeval_lsp.benchmark.prompting import build_messages
+from deepeval_lsp.benchmark.scoring import Scored, empty_fields, options_for, score_program
+from deepeval_lsp.benchmark.store import RunConfig, SampleKey, done_keys, record_sample
 
 if TYPE_CHECKING:
     import sqlite_utils
-
-    from .progress import Progress
-    from .sources import ModelSource
-    from .tasks import Suite, Task
+    from deepeval_lsp.benchmark.progress import Progress
+    from deepeval_lsp.benchmark.sources import ModelSource
+    from deepeval_lsp.benchmark.tasks import Suite, Task
 
 REFERENCE_PROMPTING = "none"
 
@@ -47,8 +46,9 @@ class Job:
         return (self.model.name, self.prompting, self.task.id, self.index)
 
 
-def plan(models: list[ModelSource], promptings: list[str], tasks: list[Task],
-         samples: int) -> list[Job]:
+def plan(
+    models: list[ModelSource], promptings: list[str], tasks: list[Task], samples: int
+) -> list[Job]:
     """Every sample a run asks for, in a stable order."""
     jobs = []
     for model in models:
@@ -140,8 +140,7 @@ class Runner:
                 progress.finish()
         return self.stats
 
-    async def _one(self, job: Job, executor: ThreadPoolExecutor,
-                   progress: Progress | None) -> None:
+    async def _one(self, job: Job, executor: ThreadPoolExecutor, progress: Progress | None) -> None:
         sample: dict[str, Any] = {
             "run_id": self.run_id,
             "model": job.model.name,
@@ -214,7 +213,7 @@ class Runner:
         import tempfile
         from pathlib import Path
 
-        from deepeval_lsp.diagnostics.pylint_score import PylintUnavailable, pylint_files
+        from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_files
 
         # a connection of this thread's own: the run's connection belongs to the event loop
         con = sqlite3.connect(self.db_path, timeout=30)
@@ -225,7 +224,7 @@ class Runner:
                 [self.run_id],
             ).fetchall()
             for start in range(0, len(todo), chunk):
-                part = todo[start:start + chunk]
+                part = todo[start : start + chunk]
                 with tempfile.TemporaryDirectory(prefix="deepeval-bench-pylint-") as tmp:
                     paths = {}
                     for sample_id, code in part:
@@ -249,7 +248,9 @@ class Runner:
 
     def _score(self, code: str, task: Task) -> Scored:
         options = options_for(
-            task, dynamic=self.config.dynamic, timeout_ms=self.config.check_timeout_ms,
+            task,
+            dynamic=self.config.dynamic,
+            timeout_ms=self.config.check_timeout_ms,
             paper_compat=self.config.paper_compat,
         )
         try:
@@ -258,5 +259,10 @@ class Runner:
                 pool = self.paper_pool
             return score_program(code, task, options, pool=pool)
         except Exception as e:  # a checker bug must not lose the run; the sample says why
-            return Scored(fields={**empty_fields("error", code), "valid": 1,
-                                  "error": f"checking failed: {type(e).__name__}: {e}"})
+            return Scored(
+                fields={
+                    **empty_fields("error", code),
+                    "valid": 1,
+                    "error": f"checking failed: {type(e).__name__}: {e}",
+                }
+            )

@@ -31,9 +31,8 @@ from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.taxonomy import Severity
 
 if TYPE_CHECKING:
-    from deepeval_lsp.diagnostics.model import Diagnostic, Report
-
-    from .tasks import Task
+    from deepeval_lsp.benchmark.tasks import Task
+    from deepeval_lsp.diagnostics.findings import Diagnostic, Report
 
 
 @dataclass
@@ -101,13 +100,14 @@ def score_program(
                 scores[name] = float(value)
     elif options.semantic and options.reference_source and _unparsable(report):
         # the study's rule: a program whose structure cannot be read scores 0 and still counts
-        from deepeval_lsp.diagnostics.semantic import zero_scores
+        from deepeval_lsp.diagnostics.semantic.similarity import zero_scores
 
         scores.update(zero_scores())
     fields = _fields_of(report, code)
     fields["scoring_ms"] = (time.perf_counter() - t0) * 1000
-    return Scored(fields=fields, findings=[finding_row(d) for d in report.diagnostics],
-                  scores=scores)
+    return Scored(
+        fields=fields, findings=[finding_row(d) for d in report.diagnostics], scores=scores
+    )
 
 
 def _unparsable(report: Report) -> bool:

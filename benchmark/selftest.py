@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepeval_lsp.benchmark.tasks import Task
 from deepeval_lsp.diagnostics import CheckOptions, check
-from deepeval_lsp.diagnostics.model import Position, Range, Report, Severity, TextEdit
+from deepeval_lsp.diagnostics.findings import Position, Range, Report, Severity, TextEdit
 from deepeval_lsp.diagnostics.taxonomy import (
     INPUT_ARGUMENT_MISMATCH,
     INVALID_ARGUMENT_VALUE,
@@ -35,8 +36,6 @@ from deepeval_lsp.diagnostics.taxonomy import (
     UNEXPECTED_ARGUMENT,
 )
 from deepeval_lsp.diagnostics.text import apply_edits, callee_name, parse_python
-
-from .tasks import Task
 
 
 @dataclass(frozen=True)
@@ -578,7 +577,7 @@ def render_table(
     detail: dict[str, list[str]] | None = None,
 ) -> str:
     """The table as `deepeval-lsp report` shows a stored self-test run."""
-    from .report_render import selftest_text
+    from deepeval_lsp.benchmark.report.render import selftest_text
 
     kinds = [
         {"kind": k, "mutants": int(r["mutants"]), **{c: 100.0 * r[c] for c in COLUMNS[1:]}}

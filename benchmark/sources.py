@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .prompting import PROMPTINGS
+from deepeval_lsp.benchmark.prompting import PROMPTINGS
 
 _GENERATED = re.compile(r"^generated_code_(\d+)\.py$")
 
@@ -104,10 +104,18 @@ def _replay(path: Path, raw: str) -> list[ModelSource]:
 
 
 def _is_model_folder(path: Path) -> bool:
-    return any(
-        _GENERATED.match(f.name) for d in path.iterdir() if d.is_dir()
-        for t in d.iterdir() if t.is_dir() for f in t.iterdir()
-    ) if path.is_dir() else False
+    return (
+        any(
+            _GENERATED.match(f.name)
+            for d in path.iterdir()
+            if d.is_dir()
+            for t in d.iterdir()
+            if t.is_dir()
+            for f in t.iterdir()
+        )
+        if path.is_dir()
+        else False
+    )
 
 
 def _replay_folder(path: Path, raw: str) -> ModelSource:
@@ -162,8 +170,9 @@ def _replay_jsonl(path: Path, raw: str) -> list[ModelSource]:
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
             index = len(slot)
         if index in slot:
-            raise ModelSpecError(f"{path}:{n}: sample {index} of {model}/{prompting}/{task} "
-                                 "appears twice")
+            raise ModelSpecError(
+                f"{path}:{n}: sample {index} of {model}/{prompting}/{task} appears twice"
+            )
         slot[index] = record
         by_model.setdefault(model, ModelSource(kind="replay", name=model, target=raw))
     if not by_model:

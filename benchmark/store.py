@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .ids import ulid, utc_now
-from .migrations import migrate
+from deepeval_lsp.benchmark.ids import ulid, utc_now
+from deepeval_lsp.benchmark.migrations import migrate
 
 if TYPE_CHECKING:
     import sqlite_utils
-
-    from .tasks import Task
+    from deepeval_lsp.benchmark.tasks import Task
 
 # Outcomes a resumed run does again rather than keep.
 RETRY_OUTCOMES = ("error",)
@@ -181,8 +180,13 @@ def record_sample(
 
     A sample already recorded under the same key with a retry outcome is replaced.
     """
-    key = [sample["run_id"], sample["model"], sample["prompting"], sample["task_id"],
-           sample["sample_index"]]
+    key = [
+        sample["run_id"],
+        sample["model"],
+        sample["prompting"],
+        sample["task_id"],
+        sample["sample_index"],
+    ]
     sample_id = ulid()
     with db.atomic():
         old = db.execute(

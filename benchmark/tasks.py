@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepeval_lsp.benchmark.yaml_subset import YamlSubsetError, parse_mapping
 from deepeval_lsp.diagnostics.text import callee_name, parse_python
-
-from .yaml_subset import YamlSubsetError, parse_mapping
 
 DIFFICULTIES = ("easy", "medium", "hard")
 CATEGORIES = (
@@ -189,8 +188,9 @@ def _load_toml_suite(root: Path, name: str) -> Suite:
         for toml_path in sorted(folder.glob("*.toml")):
             task = _read_toml_task(toml_path, name, level)
             if task.id in seen:
-                raise TaskFormatError(f"{toml_path}: duplicate task id {task.id!r} "
-                                      f"(also in {seen[task.id]})")
+                raise TaskFormatError(
+                    f"{toml_path}: duplicate task id {task.id!r} (also in {seen[task.id]})"
+                )
             seen[task.id] = toml_path
             tasks.append(task)
     if not tasks:
@@ -215,8 +215,16 @@ def _read_toml_task(path: Path, suite: str, level: str) -> Task:
             raise bad(f"'{key}' must be a non-empty string")
         return v.strip()
 
-    known = {"id", "difficulty", "category", "framework", "requirement", "tags", "inputs",
-             "output_shape"}
+    known = {
+        "id",
+        "difficulty",
+        "category",
+        "framework",
+        "requirement",
+        "tags",
+        "inputs",
+        "output_shape",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise bad(f"unknown key(s): {', '.join(unknown)}")
@@ -251,15 +259,26 @@ def _read_toml_task(path: Path, suite: str, level: str) -> Task:
     except (OSError, UnicodeDecodeError) as e:
         raise bad(f"cannot read reference {ref_path.name}: {e}") from None
     return Task(
-        id=task_id, suite=suite, difficulty=difficulty, framework=framework, category=category,
-        requirement=requirement, reference=reference, reference_path=str(ref_path),
-        inputs=inputs, output_shape=output_shape, tags=tuple(tags),
+        id=task_id,
+        suite=suite,
+        difficulty=difficulty,
+        framework=framework,
+        category=category,
+        requirement=requirement,
+        reference=reference,
+        reference_path=str(ref_path),
+        inputs=inputs,
+        output_shape=output_shape,
+        tags=tuple(tags),
     )
 
 
 def _shape(v: Any) -> tuple[int, ...] | None:
-    if isinstance(v, list) and v and all(isinstance(d, int) and not isinstance(d, bool)
-                                         and d > 0 for d in v):
+    if (
+        isinstance(v, list)
+        and v
+        and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in v)
+    ):
         return tuple(v)
     return None
 
@@ -343,10 +362,17 @@ def _read_study_task(path: Path, suite: str, level: str) -> Task:
         raise bad("cannot tell the input shape from the reference or the requirement")
     units = _keras_output_units(tree) if tree else None
     return Task(
-        id=path.stem, suite=suite, difficulty=level, framework="keras",
-        category="image_classification", requirement=requirement, reference=reference,
-        reference_path=str(ref_path), inputs=(TensorSpec(shape=(1, *input_shape)),),
-        output_shape=(1, units) if units is not None else None, tags=(),
+        id=path.stem,
+        suite=suite,
+        difficulty=level,
+        framework="keras",
+        category="image_classification",
+        requirement=requirement,
+        reference=reference,
+        reference_path=str(ref_path),
+        inputs=(TensorSpec(shape=(1, *input_shape)),),
+        output_shape=(1, units) if units is not None else None,
+        tags=(),
     )
 
 
@@ -362,8 +388,10 @@ def _literal_shape(node: ast.AST) -> tuple[int, ...] | None:
         value = ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError):
         return None
-    if isinstance(value, (tuple, list)) and value and all(
-        isinstance(d, int) and d > 0 for d in value
+    if (
+        isinstance(value, (tuple, list))
+        and value
+        and all(isinstance(d, int) and d > 0 for d in value)
     ):
         return tuple(value)
     return None
@@ -386,8 +414,10 @@ def _keras_output_units(tree: ast.Module) -> int | None:
     assigned: dict[str, ast.AST] = {}
     outputs: ast.AST | None = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-            node.targets[0], ast.Name
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
         ):
             assigned[node.targets[0].id] = node.value
         if callee_name(node) in ("Model", "Functional"):

@@ -13,9 +13,24 @@ import re
 
 _KEY = re.compile(r"^([A-Za-z_][\w\- ]*?)\s*:(?:\s+(.*))?$")
 _ESCAPES = {
-    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
-    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85",
-    "_": "\xa0", "L": "\u2028", "P": "\u2029",
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+    "L": "\u2028",
+    "P": "\u2029",
 }
 _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
 
@@ -60,8 +75,9 @@ def _scalar(lines: list[str], i: int, rest: str) -> tuple[str, int]:
     if rest[:1] in ("[", "{", "&", "*", "!", "?") or rest == "-" or rest.startswith("- "):
         raise YamlSubsetError(f"line {i + 1}: only string scalars are supported")
     if not rest:
-        nxt = next((ln.strip() for ln in lines[i + 1:_continuation(lines, i + 1)] if ln.strip()),
-                   "")
+        nxt = next(
+            (ln.strip() for ln in lines[i + 1 : _continuation(lines, i + 1)] if ln.strip()), ""
+        )
         if nxt == "-" or nxt.startswith("- ") or re.match(r"^[\w\- ]+:(\s|$)", nxt):
             raise YamlSubsetError(f"line {i + 2}: only string scalars are supported")
     return _plain(lines, i, rest)
@@ -100,7 +116,7 @@ def _quoted(lines: list[str], i: int, quote: str) -> tuple[str, int]:
         end = _closing(buf, quote)
         if end is not None:
             raw_lines.append(buf[:end])
-            after = buf[end + 1:].strip()
+            after = buf[end + 1 :].strip()
             if after and not after.startswith("#"):
                 raise YamlSubsetError(f"line {i + 1}: text after the closing quote")
             break
@@ -151,7 +167,7 @@ def _closing(buf: str, quote: str) -> int | None:
             k += 2
             continue
         if c == quote:
-            if quote == "'" and buf[k + 1:k + 2] == "'":
+            if quote == "'" and buf[k + 1 : k + 2] == "'":
                 k += 2
                 continue
             return k
@@ -168,13 +184,13 @@ def _unescape(text: str, line: int) -> str:
             out.append(c)
             k += 1
             continue
-        e = text[k + 1:k + 2]
+        e = text[k + 1 : k + 2]
         if e in _ESCAPES:
             out.append(_ESCAPES[e])
             k += 2
         elif e in _HEX_ESCAPES:
             n = _HEX_ESCAPES[e]
-            digits = text[k + 2:k + 2 + n]
+            digits = text[k + 2 : k + 2 + n]
             try:
                 out.append(chr(int(digits, 16)))
             except ValueError:
@@ -187,7 +203,7 @@ def _unescape(text: str, line: int) -> str:
 
 def _plain(lines: list[str], i: int, rest: str) -> tuple[str, int]:
     end = _continuation(lines, i + 1)
-    pieces = [rest] + [ln.strip() for ln in lines[i + 1:end]]
+    pieces = [rest] + [ln.strip() for ln in lines[i + 1 : end]]
     while pieces and pieces[-1] == "":
         pieces.pop()
     pieces = [_strip_comment(p) for p in pieces]
@@ -198,14 +214,14 @@ def _strip_comment(piece: str) -> str:
     if piece.startswith("#"):
         return ""
     m = re.search(r"\s#", piece)
-    return piece[:m.start()].rstrip() if m else piece
+    return piece[: m.start()].rstrip() if m else piece
 
 
 def _block(lines: list[str], i: int, header: str) -> tuple[str, int]:
     style = header[0]
     chomp = "+" if "+" in header else "-" if "-" in header else ""
     end = _continuation(lines, i + 1)
-    body = lines[i + 1:end]
+    body = lines[i + 1 : end]
     indents = [len(ln) - len(ln.lstrip(" ")) for ln in body if ln.strip()]
     indent = min(indents) if indents else 0
     content = [ln[indent:] if ln.strip() else "" for ln in body]

@@ -49,16 +49,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--framework", choices=("auto", "torch", "keras"), default="auto")
     p.add_argument("--task", metavar="ID", help="compare with this task's reference program")
-    p.add_argument("--suite", metavar="PATH", default="builtin",
-                   help="the suite holding --task or a '# deepeval: task=ID' line: a folder in "
-                        "the study's layout, or builtin (default)")
-    p.add_argument("--no-semantic", action="store_true",
-                   help="skip the comparison with the task's reference")
-    p.add_argument("--paper-compat", action="store_true",
-                   help="check as the DeepEval study did: Keras programs run on TensorFlow + "
-                        "tf-keras (Keras 2), imported whole, then dl_model(), summary() and "
-                        "compile(); the semantic pass reads them the study's way (needs the "
-                        "`paper` extra; PyTorch files keep the default engine)")
+    p.add_argument(
+        "--suite",
+        metavar="PATH",
+        default="builtin",
+        help="the suite holding --task or a '# deepeval: task=ID' line: a folder in "
+        "the study's layout, or builtin (default)",
+    )
+    p.add_argument(
+        "--no-semantic", action="store_true", help="skip the comparison with the task's reference"
+    )
+    p.add_argument(
+        "--paper-compat",
+        action="store_true",
+        help="check as the DeepEval study did: Keras programs run on TensorFlow + "
+        "tf-keras (Keras 2), imported whole, then dl_model(), summary() and "
+        "compile(); the semantic pass reads them the study's way (needs the "
+        "`paper` extra; PyTorch files keep the default engine)",
+    )
     p.add_argument(
         "--timeout",
         type=float,
@@ -119,7 +127,7 @@ def build_options(args: argparse.Namespace):
         raise UsageError("--timeout must be positive")
     reference = requirement = output_shape = None
     if args.task is not None:
-        from deepeval_lsp.diagnostics.reference import (
+        from deepeval_lsp.diagnostics.tasks.reference import (
             ReferenceNotFound,
             find_task_output_shape,
             find_task_reference,
@@ -156,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
     from deepeval_lsp.diagnostics import check
     from deepeval_lsp.diagnostics.check import UncheckableFile, read_source
-    from deepeval_lsp.diagnostics.model import Report
+    from deepeval_lsp.diagnostics.findings import Report
     from deepeval_lsp.diagnostics.render import (
         render_json,
         render_model_summary,
@@ -167,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     from deepeval_lsp.diagnostics.text import apply_edits
 
     if options.paper_compat and options.dynamic:
-        from deepeval_lsp.diagnostics.paper_engine import available
+        from deepeval_lsp.diagnostics.paper.engine import available
 
         reason = available()
         if reason:
@@ -220,8 +228,10 @@ def run(args: argparse.Namespace) -> int:
         for r in reports:
             if r.semantic and "api_set_f1" in r.semantic:
                 task = f" (task {r.semantic['task']})" if r.semantic.get("task") else ""
-                print(f"{r.path}: semantic{task}: API set F1 {r.semantic['api_set_f1']:.1f}, "
-                      f"API sequence F1 {r.semantic['api_seq_f1']:.1f}")
+                print(
+                    f"{r.path}: semantic{task}: API set F1 {r.semantic['api_set_f1']:.1f}, "
+                    f"API sequence F1 {r.semantic['api_seq_f1']:.1f}"
+                )
         if args.summary:
             for r in reports:
                 if r.model:
@@ -267,15 +277,18 @@ class _Pools:
                 engine = "paper"
             elif not self.told:
                 self.told = True
-                print("deepeval-lsp check: --paper-compat applies to Keras programs only; "
-                      "others are checked with the default engine", file=sys.stderr)
+                print(
+                    "deepeval-lsp check: --paper-compat applies to Keras programs only; "
+                    "others are checked with the default engine",
+                    file=sys.stderr,
+                )
         return self._start(engine)
 
     def _start(self, engine: str):
         if engine in self.pools or engine in self.failed:
             return self.pools.get(engine)
-        from deepeval_lsp.diagnostics.paper_engine import EngineUnavailable
-        from deepeval_lsp.diagnostics.worker_pool import WorkerPool, WorkerStartError
+        from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool, WorkerStartError
+        from deepeval_lsp.diagnostics.paper.engine import EngineUnavailable
 
         try:
             self.pools[engine] = WorkerPool(1, engine=engine, read_paths=self.folders)
@@ -297,7 +310,7 @@ def _is_keras(source: str, framework: str) -> bool:
         return framework == "keras"
     import ast
 
-    from deepeval_lsp.diagnostics.imports import ImportContext
+    from deepeval_lsp.diagnostics.static.missing_imports import ImportContext
 
     try:
         tree = ast.parse(source)

@@ -17,15 +17,15 @@ from deepeval_lsp import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("deepeval_lsp.check_cli", "check PyTorch/Keras files and print diagnostics"),
     "serve": ("deepeval_lsp.server.cli", "run the language server (stdio by default)"),
-    "bench": ("deepeval_lsp.benchmark.cli_bench", "prompt models on a task suite and score them"),
-    "runs": ("deepeval_lsp.benchmark.cli_runs", "list the runs in a benchmark database"),
-    "report": ("deepeval_lsp.benchmark.cli_report", "report a benchmark database's results"),
+    "bench": ("deepeval_lsp.benchmark.cli.bench", "prompt models on a task suite and score them"),
+    "runs": ("deepeval_lsp.benchmark.cli.runs", "list the runs in a benchmark database"),
+    "report": ("deepeval_lsp.benchmark.cli.report", "report a benchmark database's results"),
     "selftest": (
-        "deepeval_lsp.benchmark.cli_selftest",
+        "deepeval_lsp.benchmark.cli.selftest",
         "inject known mistakes into the built-in references and score the checkers",
     ),
     "reproduce": (
-        "deepeval_lsp.benchmark.cli_reproduce",
+        "deepeval_lsp.benchmark.cli.reproduce",
         "score the DeepEval study's programs beside its published results",
     ),
 }

@@ -4,8 +4,8 @@
 in a sandboxed worker and the semantic pass against a known reference, and returns a `Report`.
 """
 
-from .check import check, check_path
-from .model import (
+from deepeval_lsp.diagnostics.check import check, check_path
+from deepeval_lsp.diagnostics.findings import (
     Diagnostic,
     Fix,
     LayerSummary,
@@ -16,8 +16,8 @@ from .model import (
     Report,
     TextEdit,
 )
-from .options import CheckOptions
-from .taxonomy import CODES, Severity
+from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.taxonomy import CODES, Severity
 
 __all__ = [
     "CODES",

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .model import Diagnostic, Report
-from .options import CheckOptions
-from .static_pass import StaticResult, run_static, verify_static
+from deepeval_lsp.diagnostics.findings import Diagnostic, Report
+from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.static.run import StaticResult, run_static, verify_static
 
 if TYPE_CHECKING:
-    from .worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
 MAX_FILE_BYTES = 2_000_000
 
@@ -89,7 +89,10 @@ def check(
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
         if options.output_shape is None:  # a `# deepeval: task=ID` line names the task
-            from .reference import find_task_output_shape, parse_task_pragma
+            from deepeval_lsp.diagnostics.tasks.reference import (
+                find_task_output_shape,
+                parse_task_pragma,
+            )
 
             task = options.task_id or parse_task_pragma(source)
             shape = find_task_output_shape(task, options.suite) if task else None
@@ -118,7 +121,7 @@ def _run_dynamic(
         report.passes["dynamic"] = "not run: no worker pool"
         report.notes.append("dynamic checks did not run: no worker pool was given")
         return
-    from .dynamic_pass import run_dynamic
+    from deepeval_lsp.diagnostics.dynamic.run import run_dynamic
 
     t0 = time.perf_counter()
     result = run_dynamic(source, path, options, pool, diagnostics)
@@ -141,9 +144,13 @@ def _run_semantic(
     diagnostics: list[Diagnostic],
 ) -> None:
     """Compare with the task's reference when one is known (an option or a task pragma)."""
-    from .api_graph import ExtractionError
-    from .reference import ReferenceNotFound, find_task_reference, parse_task_pragma
-    from .semantic import run_semantic
+    from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
+    from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
+    from deepeval_lsp.diagnostics.tasks.reference import (
+        ReferenceNotFound,
+        find_task_reference,
+        parse_task_pragma,
+    )
 
     reference = options.reference_source
     task = options.task_id or parse_task_pragma(source)

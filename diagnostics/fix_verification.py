@@ -11,9 +11,9 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable
 
-from .model import Diagnostic, Fix
-from .taxonomy import Severity
-from .text import apply_edits
+from deepeval_lsp.diagnostics.findings import Diagnostic, Fix
+from deepeval_lsp.diagnostics.taxonomy import Severity
+from deepeval_lsp.diagnostics.text import apply_edits
 
 MAX_VERIFIED_PER_CHECK = 40
 

@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Diagnostic, ModelSummary, Report
-from .taxonomy import CODES
-from .text import SourceText
+from deepeval_lsp.diagnostics.findings import Diagnostic, ModelSummary, Report
+from deepeval_lsp.diagnostics.taxonomy import CODES
+from deepeval_lsp.diagnostics.text import SourceText
 
 _FRAME_WIDTH = 120
 _COLOURS = {"error": "31", "warning": "33", "information": "36", "hint": "2", "bold": "1"}

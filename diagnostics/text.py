@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterable
 
-from .model import Position, Range, TextEdit
+from deepeval_lsp.diagnostics.findings import Position, Range, TextEdit
 
 _PARSE_LOCK = threading.Lock()
 

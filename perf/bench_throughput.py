@@ -58,7 +58,7 @@ def _programs(data: Path, n: int) -> list[tuple[str, str, str, int, Path]]:
 
 def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[str, int]]:
     """(warm-up seconds, scoring seconds, outcomes) through the bench pipeline."""
-    from deepeval_lsp.benchmark.cli_bench import _close, _worker_pool
+    from deepeval_lsp.benchmark.cli.bench import _close, _worker_pool
     from deepeval_lsp.benchmark.runner import Runner
     from deepeval_lsp.benchmark.sources import ModelSource, ReplayRecord
     from deepeval_lsp.benchmark.store import RunConfig, create_run, open_db, record_tasks
@@ -82,21 +82,39 @@ def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[s
     # introspection of keras and of the tensorflow surface
     from deepeval_lsp.benchmark.scoring import options_for, score_program
 
-    tf_snippet = "import tensorflow as tf\nfrom tensorflow.keras import layers\n" + \
-        tasks[0].reference
+    tf_snippet = (
+        "import tensorflow as tf\nfrom tensorflow.keras import layers\n" + tasks[0].reference
+    )
     for code in (tasks[0].reference, tf_snippet):
         score_program(code, tasks[0], options_for(tasks[0]), pool=pool)
     warm = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "perf.db")
-        config = RunConfig(suite=suite.path, models=list(sources), promptings=[
-            "zeroshot", "oneshot", "oneshotcot", "fewshot"], samples=3, temperature=0.8,
-            top_p=0.95, max_tokens=0, base_url=None)
+        config = RunConfig(
+            suite=suite.path,
+            models=list(sources),
+            promptings=["zeroshot", "oneshot", "oneshotcot", "fewshot"],
+            samples=3,
+            temperature=0.8,
+            top_p=0.95,
+            max_tokens=0,
+            base_url=None,
+        )
         run_id = create_run(db, config, "perf")
         record_tasks(db, run_id, tasks)
-        runner = Runner(db, run_id, config, suite, tasks, list(sources.values()), client=None,
-                        workers=workers, pool=pool, only=wanted)
+        runner = Runner(
+            db,
+            run_id,
+            config,
+            suite,
+            tasks,
+            list(sources.values()),
+            client=None,
+            workers=workers,
+            pool=pool,
+            only=wanted,
+        )
         t1 = time.perf_counter()
         try:
             asyncio.run(runner.run())
@@ -115,19 +133,36 @@ def naive(programs: list) -> float:
         runner.write_text(NAIVE_RUNNER)
         t0 = time.perf_counter()
         for *_, path in programs:
-            subprocess.run([sys.executable, "-m", "pylint", "--disable=duplicate-code",
-                            "--score=y", str(path)], capture_output=True, env=env, cwd=tmp)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pylint",
+                    "--disable=duplicate-code",
+                    "--score=y",
+                    str(path),
+                ],
+                capture_output=True,
+                env=env,
+                cwd=tmp,
+            )
             with contextlib.suppress(subprocess.TimeoutExpired):
-                subprocess.run([sys.executable, str(runner), str(path)], capture_output=True,
-                               env=env, cwd=tmp, timeout=120)
+                subprocess.run(
+                    [sys.executable, str(runner), str(path)],
+                    capture_output=True,
+                    env=env,
+                    cwd=tmp,
+                    timeout=120,
+                )
         return time.perf_counter() - t0
 
 
 def main() -> None:
     here = Path(__file__).resolve().parents[1]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=os.environ.get("DEEPEVAL_DATA",
-                                                    str(here.parent / "shared" / "deepeval")))
+    p.add_argument(
+        "--data", default=os.environ.get("DEEPEVAL_DATA", str(here.parent / "shared" / "deepeval"))
+    )
     p.add_argument("--programs", type=int, default=300)
     p.add_argument("--naive", type=int, default=5)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -138,15 +173,19 @@ def main() -> None:
 
     warm, elapsed, outcomes = ours(data, programs, args.workers)
     rate = len(programs) / elapsed
-    print(f"ours : warm-up {warm:.1f} s; {len(programs)} programs in {elapsed:.1f} s = "
-          f"{rate:.2f} programs/s ({1000 * elapsed / len(programs):.0f} ms each); {outcomes}")
+    print(
+        f"ours : warm-up {warm:.1f} s; {len(programs)} programs in {elapsed:.1f} s = "
+        f"{rate:.2f} programs/s ({1000 * elapsed / len(programs):.0f} ms each); {outcomes}"
+    )
 
     subset = programs[:: max(1, len(programs) // max(1, args.naive))][: args.naive]
     naive_s = naive(subset) if subset else 0.0
     if subset:
         naive_rate = len(subset) / naive_s
-        print(f"naive: {len(subset)} programs in {naive_s:.1f} s = {naive_rate:.3f} programs/s "
-              f"({naive_s / len(subset):.1f} s each: pylint CLI + fresh python)")
+        print(
+            f"naive: {len(subset)} programs in {naive_s:.1f} s = {naive_rate:.3f} programs/s "
+            f"({naive_s / len(subset):.1f} s each: pylint CLI + fresh python)"
+        )
         print(f"ratio: ours is {rate / naive_rate:.0f}x the naive harness")
         print(f"9,600 programs, naive: {STUDY_PROGRAMS / naive_rate / 3600:.1f} h")
     total = warm + STUDY_PROGRAMS / rate

@@ -31,8 +31,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 P95_BAR_MS = 100.0
-TYPICAL_NAMES = {"resnet_block": "resnet", "lstm_classifier": "lstm",
-                 "keras_functional": "keras", "transformer": "transf"}
+TYPICAL_NAMES = {
+    "resnet_block": "resnet",
+    "lstm_classifier": "lstm",
+    "keras_functional": "keras",
+    "transformer": "transf",
+}
 RATIO_BAR = 30.0
 
 CNN = """
@@ -139,7 +143,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
     have_runner = (HERE.parent / "diagnostics" / "model_runner.py").exists()
     t0 = time.perf_counter()
@@ -153,13 +157,13 @@ def main() -> int:
          "", True),
     ]  # fmt: skip
     if have_runner:
-        from deepeval_lsp.diagnostics import dynamic_pass
+        from deepeval_lsp.diagnostics.dynamic import run as dynamic_pass
         from deepeval_lsp.diagnostics.options import CheckOptions
 
         payload = dynamic_pass._payload(CNN, "cnn.py", CheckOptions())
         cold = (
             "import json, sys\n"
-            "from deepeval_lsp.diagnostics.model_runner import run_job\n"
+            "from deepeval_lsp.diagnostics.dynamic.child.model_runner import run_job\n"
             "r = run_job(json.load(sys.stdin))\n"
             "assert r['status'] == 'ok', r\n"
         )
@@ -172,8 +176,9 @@ def main() -> int:
         for name, source in CORRECT.items():
             short = TYPICAL_NAMES.get(name, name)
             payload = dynamic_pass._payload(source, f"{name}.py", CheckOptions())
-            jobs.append((f"check:{short}", dynamic_pass.JOB, payload, cold, json.dumps(payload),
-                         True))
+            jobs.append(
+                (f"check:{short}", dynamic_pass.JOB, payload, cold, json.dumps(payload), True)
+            )
 
     print(f"zygote warm-up (start to first result): {start_s:.1f} s")
     print(f"{'':<12} {'back to back':>19} {f'{args.gap * 1000:.0f} ms apart':>19}")

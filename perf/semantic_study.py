@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from deepeval_lsp.diagnostics.semantic import MEASURES, study_task_scores
+from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
 
 BAR = 3.0
 EXACT = 0.011  # the study published two decimals: a match to its rounding

@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from deepeval_lsp.diagnostics import CheckOptions
-from deepeval_lsp.diagnostics.dynamic_pass import interpret, run_job
+from deepeval_lsp.diagnostics.dynamic.run import interpret, run_job
+from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.taxonomy import CODES, STUDY_DL_ERRORS
-from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("gpt_4o", "codellama_7b_instruct_hf", "deepseek_coder_v2_lite_instruct", "gemma_2_9b_it")
@@ -84,8 +84,13 @@ def main() -> int:
             return model, prompting, path, None, ""
         req = requirement(args.data, path.parent.name)
         opts = CheckOptions(timeout_ms=options.timeout_ms, requirement=req)
-        return model, prompting, path, run_job(pool, source, str(path), opts,
-                                               extra={"max_errors": 1}), source
+        return (
+            model,
+            prompting,
+            path,
+            run_job(pool, source, str(path), opts, extra={"max_errors": 1}),
+            source,
+        )
 
     try:
         with ThreadPoolExecutor(args.workers) as ex:
@@ -99,14 +104,23 @@ def main() -> int:
                 res = interpret(raw, source, str(path))
                 if out is not None:
                     first = next(iter(res.diagnostics), None)
-                    out.write(json.dumps({
-                        "path": str(path), "model": model, "prompting": prompting,
-                        "executable": res.executable, "status": raw.get("status"),
-                        "code": first.code if first else None,
-                        "python_error": first.python_error if first else None,
-                        "line": first.range.start.line + 1 if first else None,
-                        "message": first.message if first else None,
-                        "notes": res.notes}) + "\n")
+                    out.write(
+                        json.dumps(
+                            {
+                                "path": str(path),
+                                "model": model,
+                                "prompting": prompting,
+                                "executable": res.executable,
+                                "status": raw.get("status"),
+                                "code": first.code if first else None,
+                                "python_error": first.python_error if first else None,
+                                "line": first.range.start.line + 1 if first else None,
+                                "message": first.message if first else None,
+                                "notes": res.notes,
+                            }
+                        )
+                        + "\n"
+                    )
                 if res.executable is True:
                     cell["success"] += 1
                 elif res.executable is False:
@@ -125,8 +139,10 @@ def main() -> int:
                     elif args.show == "DL401":
                         shown.append(f"{path}: {why[:1]}")
                 if n % 200 == 0:
-                    print(f"… {n}/{len(todo)} programs, {time.perf_counter() - t0:.0f} s",
-                          file=sys.stderr)
+                    print(
+                        f"… {n}/{len(todo)} programs, {time.perf_counter() - t0:.0f} s",
+                        file=sys.stderr,
+                    )
     finally:
         pool.close()
         if out is not None:
@@ -147,10 +163,14 @@ def report(data: Path, verdicts, taxonomy, statuses, total: int, elapsed: float)
     with (data / "paper_results" / "executability_by_model_prompting.csv").open() as f:
         for row in csv.DictReader(f):
             study[(row["model"], row["prompting"])] = float(row["rate_percent"])
-    print(f"{total} programs in {elapsed:.0f} s ({1000 * elapsed / max(total, 1):.0f} ms each); "
-          f"worker outcomes: {dict(statuses)}\n")
-    print(f"{'model':<34}{'prompting':<12}{'valid':>6}{'ok':>6}{'fail':>6}{'n/c':>5}"
-          f"{'ours %':>8}{'study %':>9}{'diff':>7}")
+    print(
+        f"{total} programs in {elapsed:.0f} s ({1000 * elapsed / max(total, 1):.0f} ms each); "
+        f"worker outcomes: {dict(statuses)}\n"
+    )
+    print(
+        f"{'model':<34}{'prompting':<12}{'valid':>6}{'ok':>6}{'fail':>6}{'n/c':>5}"
+        f"{'ours %':>8}{'study %':>9}{'diff':>7}"
+    )
     for model in MODELS:
         for prompting in PROMPTINGS:
             c = verdicts.get((model, prompting))
@@ -159,9 +179,11 @@ def report(data: Path, verdicts, taxonomy, statuses, total: int, elapsed: float)
             rate = 100 * c["success"] / c["valid"] if c["valid"] else 0.0
             ref = study.get((model, prompting))
             diff = f"{rate - ref:+.1f}" if ref is not None else ""
-            print(f"{model:<34}{prompting:<12}{c['valid']:>6}{c['success']:>6}{c['failed']:>6}"
-                  f"{c['undecided']:>5}{rate:>8.1f}{ref if ref is not None else float('nan'):>9.1f}"
-                  f"{diff:>7}")
+            print(
+                f"{model:<34}{prompting:<12}{c['valid']:>6}{c['success']:>6}{c['failed']:>6}"
+                f"{c['undecided']:>5}{rate:>8.1f}{ref if ref is not None else float('nan'):>9.1f}"
+                f"{diff:>7}"
+            )
     tax = json.loads((data / "paper_results" / "runtime_error_taxonomy.json").read_text())
     study_tax: dict[str, Counter] = defaultdict(Counter)
     for model, body in tax.items():

@@ -23,7 +23,7 @@ say "installing torch==2.13.0 (CPU) and deepeval-lsp[keras,dev,paper]"
 KERAS_BACKEND=torch .venv/bin/python -c "import torch, keras, deepeval_lsp" \
   || { say "the installation is incomplete" >&2; exit 1; }
 # The study scored with pylint 2.16, which flags more than today's pylint: it goes beside the
-# installed one, where the pylint score looks for it first (diagnostics/pylint_score.py).
+# installed one, where the pylint score looks for it first (benchmark/pylint_score.py).
 if [[ ! -d .venv/pylint-2.16/pylint ]]; then
   say "installing the study's pylint 2.16.4 into .venv/pylint-2.16"
   .venv/bin/python -m pip install -q --disable-pip-version-check --target .venv/pylint-2.16 \

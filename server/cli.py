@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=args.log_level.upper(), handlers=[handler], force=True)
 
-    from .server import create_server
+    from deepeval_lsp.server.server import create_server
 
     server = create_server()
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deepeval_lsp.diagnostics import Diagnostic, Fix, ModelSummary, Range, Report, Severity
-from deepeval_lsp.diagnostics.model import LayerSummary, Position
+from deepeval_lsp.diagnostics.findings import LayerSummary, Position
 from deepeval_lsp.diagnostics.render import format_shape
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path

@@ -1,7 +1,7 @@
 """The full check (static + dynamic + semantic) for the server, off the event loop.
 
 The dynamic pass builds the user's model in a sandboxed warm worker
-(`deepeval_lsp.diagnostics.worker_pool`), never in the server process. This module owns that
+(`deepeval_lsp.diagnostics.dynamic.worker_pool`), never in the server process. This module owns that
 pool: started on first use, closed with the server. Where the pool module is not part of the
 installed checkers, `check` still runs and says in its report that the dynamic pass did not run.
 """
@@ -20,6 +20,7 @@ from typing import Any
 from deepeval_lsp.diagnostics import CheckOptions, Report, check
 
 log = logging.getLogger(__name__)
+
 
 def frameworks_missing() -> str | None:
     """Why the model cannot be built here (no framework installed), or None."""
@@ -43,7 +44,7 @@ class CancellablePool:
     """
 
     def __init__(self, pool: Any) -> None:
-        from deepeval_lsp.diagnostics.worker_pool import CancelToken
+        from deepeval_lsp.diagnostics.dynamic.worker_pool import CancelToken
 
         self._pool = pool
         self._token_type = CancelToken
@@ -87,7 +88,7 @@ class FullChecker:
             if self._pool is not None or self._pool_failed is not None:
                 return self._pool
             try:
-                from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+                from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
                 self._pool = WorkerPool(1, read_paths=self.read_paths)
             except Exception as e:  # the static results still stand; say why once

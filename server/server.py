@@ -19,19 +19,18 @@ from typing import Any
 
 from deepeval_lsp.diagnostics import ModelSummary, Report, check
 from deepeval_lsp.diagnostics.check import MAX_FILE_BYTES
-from deepeval_lsp.diagnostics.model import Position, Range
-from deepeval_lsp.diagnostics.static_pass import StaticResult, run_static
+from deepeval_lsp.diagnostics.findings import Position, Range
+from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
+from deepeval_lsp.server import convert
+from deepeval_lsp.server.debounce import Debouncer
+from deepeval_lsp.server.documents import LspWorkspace, lsp_lines
+from deepeval_lsp.server.dynamic import FullChecker, frameworks_missing
+from deepeval_lsp.server.protocol import DeepevalProtocol
+from deepeval_lsp.server.settings import Settings, parse_settings
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from deepeval_lsp import __version__
-
-from . import convert
-from .debounce import Debouncer
-from .documents import LspWorkspace, lsp_lines
-from .dynamic import FullChecker, frameworks_missing
-from .protocol import DeepevalProtocol
-from .settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +120,9 @@ class DeepevalServer(LanguageServer):
 
     # -- checking -----------------------------------------------------------------------------
 
-    def static_report(self, source: str, path: str, uri: str | None = None,
-                      version: int | None = None) -> Report:
+    def static_report(
+        self, source: str, path: str, uri: str | None = None, version: int | None = None
+    ) -> Report:
         if len(source) > MAX_FILE_BYTES:
             return Report(path=path, error="document too large to check")
         options = self.settings.check_options(dynamic=False, root=self.root())

@@ -26,21 +26,32 @@ class Reply:
 
 
 def completion(text: str, prompt_tokens: int = 11, completion_tokens: int = 22) -> Reply:
-    return Reply(body={
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": "test-model",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": text}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
-    })
+    return Reply(
+        body={
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": "test-model",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": text},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status=status, body={"error": {"message": message, "type": "test"}},
-                 headers=headers or {})
+    return Reply(
+        status=status, body={"error": {"message": message, "type": "test"}}, headers=headers or {}
+    )
 
 
 @dataclass

@@ -47,11 +47,29 @@ def _cmd(db, *args: str) -> list[str]:
 
 
 def _start(db, server, cache) -> subprocess.Popen:
-    args = ["--model", "openai:test-model", "--base-url", server.base_url, "--prompting",
-            "zeroshot", "--samples", str(SAMPLES), "--concurrency", "2", "--no-dynamic",
-            "--cache-dir", str(cache), *[a for t in TASKS for a in ("--task", t.id)]]
-    return subprocess.Popen(_cmd(db, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "OPENAI_API_KEY": "sk-test"})
+    args = [
+        "--model",
+        "openai:test-model",
+        "--base-url",
+        server.base_url,
+        "--prompting",
+        "zeroshot",
+        "--samples",
+        str(SAMPLES),
+        "--concurrency",
+        "2",
+        "--no-dynamic",
+        "--cache-dir",
+        str(cache),
+        *[a for t in TASKS for a in ("--task", t.id)],
+    ]
+    return subprocess.Popen(
+        _cmd(db, *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OPENAI_API_KEY": "sk-test"},
+    )
 
 
 def _count(db) -> int:
@@ -77,9 +95,7 @@ def _wait_for(db, n: int, proc: subprocess.Popen, limit: float = 60) -> None:
 def _keys(db) -> list[tuple]:
     con = sqlite3.connect(db)
     try:
-        return con.execute(
-            "select model, prompting, task_id, sample_index from samples"
-        ).fetchall()
+        return con.execute("select model, prompting, task_id, sample_index from samples").fetchall()
     finally:
         con.close()
 
@@ -104,9 +120,13 @@ def test_sigkill_mid_run_then_resume_scores_every_sample_exactly_once(tmp_path):
         assert 4 <= len(kept) <= 5, len(kept)
         script.release()
 
-        resumed = subprocess.run(_cmd(db, "--resume", _run_id(db), "-q"), capture_output=True,
-                                 text=True, timeout=120,
-                                 env={**os.environ, "OPENAI_API_KEY": "sk-test"})
+        resumed = subprocess.run(
+            _cmd(db, "--resume", _run_id(db), "-q"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "OPENAI_API_KEY": "sk-test"},
+        )
         assert resumed.returncode == 0, resumed.stderr
         asked = len(server.log)
     keys = _keys(db)
@@ -116,8 +136,9 @@ def test_sigkill_mid_run_then_resume_scores_every_sample_exactly_once(tmp_path):
     # the answers received before the kill came from the cache: only the (at most two)
     # requests held at the gate were asked again
     assert PLANNED <= asked <= PLANNED + 2, (asked, len(kept))
-    assert f"{PLANNED - len(kept)} samples scored, {len(kept)} already done" in resumed.stderr, \
+    assert f"{PLANNED - len(kept)} samples scored, {len(kept)} already done" in resumed.stderr, (
         resumed.stderr
+    )
 
 
 def test_ctrl_c_saves_what_is_scored_and_prints_the_resume_command(tmp_path):

@@ -40,20 +40,38 @@ def script(user: str, n: int) -> Reply:
         return Reply(raw=b'{"choices": [ this is not json')
     if task is SLOW:
         # the first answer comes after the client's timeout; later ones are slow but in time
-        return Reply(body=completion(f"```python\n{code}```").body,
-                     delay=6.0 if n == 0 else 0.2)
+        return Reply(body=completion(f"```python\n{code}```").body, delay=6.0 if n == 0 else 0.2)
     if task is REFUSED:
         return error(400, "this prompt is refused")
     return completion(f"```python\n{code}```")
 
 
 def _bench(db, server, *extra: str) -> int:
-    return main([
-        "bench", "--db", str(db), "--model", "openai:test-model", "--base-url",
-        server.base_url, "--prompting", "zeroshot", "--samples", "2", "--retry-base-delay",
-        "0.05", "--request-timeout", "3", "--no-dynamic", "-q", "--workers", "2",
-        *[a for t in TASKS for a in ("--task", t.id)], *extra,
-    ])
+    return main(
+        [
+            "bench",
+            "--db",
+            str(db),
+            "--model",
+            "openai:test-model",
+            "--base-url",
+            server.base_url,
+            "--prompting",
+            "zeroshot",
+            "--samples",
+            "2",
+            "--retry-base-delay",
+            "0.05",
+            "--request-timeout",
+            "3",
+            "--no-dynamic",
+            "-q",
+            "--workers",
+            "2",
+            *[a for t in TASKS for a in ("--task", t.id)],
+            *extra,
+        ]
+    )
 
 
 def test_scripted_server_run_completes_with_the_right_rows_and_retries(tmp_path, capsys):
@@ -75,8 +93,9 @@ def test_scripted_server_run_completes_with_the_right_rows_and_retries(tmp_path,
                 assert s["code"] == extract_code(task.reference)
                 assert s["prompt_tokens"] == 11 and s["completion_tokens"] == 22
                 assert json.loads(s["prompt"])[-1]["role"] == "user"
-        assert all(s["outcome"] == "error" and "HTTP 400" in s["error"]
-                   for s in by_task[REFUSED.id])
+        assert all(
+            s["outcome"] == "error" and "HTTP 400" in s["error"] for s in by_task[REFUSED.id]
+        )
         fenced = by_task[FENCED.id][0]
         assert fenced["raw_answer"].startswith("Here is the model.")
 
@@ -104,8 +123,10 @@ def test_scripted_server_run_completes_with_the_right_rows_and_retries(tmp_path,
     out = capsys.readouterr()
     assert "12 samples scored" not in out.out  # the summary goes to stderr
     assert "retries" in out.err
-    assert "2 samples could not be generated or checked (most often: HTTP 400: this prompt " \
+    assert (
+        "2 samples could not be generated or checked (most often: HTTP 400: this prompt "
         "is refused)" in out.err
+    )
 
 
 def test_resume_redoes_only_failed_generations(tmp_path):
@@ -123,8 +144,22 @@ def test_resume_redoes_only_failed_generations(tmp_path):
         assert len(db_rows(db, "select 1 from samples where outcome = 'error'")) == 2
         refuse["on"] = False
         before = len(server.log)
-        assert main(["bench", "--db", str(db), "--resume", run_id, "-q", "--no-cache",
-                     "--base-url", server.base_url]) == 0
+        assert (
+            main(
+                [
+                    "bench",
+                    "--db",
+                    str(db),
+                    "--resume",
+                    run_id,
+                    "-q",
+                    "--no-cache",
+                    "--base-url",
+                    server.base_url,
+                ]
+            )
+            == 0
+        )
         assert len(server.log) - before == 2
     samples = db_rows(db, "select * from samples")
     assert len(samples) == len(TASKS) * 2
@@ -157,9 +192,27 @@ def test_unreachable_endpoint_is_one_line(tmp_path, capsys):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    rc = main(["bench", "--db", str(tmp_path / "b.db"), "--model", "openai:m", "--base-url",
-               f"http://127.0.0.1:{port}/v1", "--task", PLAIN.id, "--samples", "1",
-               "--prompting", "zeroshot", "--retry-base-delay", "0.01", "--no-cache", "-q"])
+    rc = main(
+        [
+            "bench",
+            "--db",
+            str(tmp_path / "b.db"),
+            "--model",
+            "openai:m",
+            "--base-url",
+            f"http://127.0.0.1:{port}/v1",
+            "--task",
+            PLAIN.id,
+            "--samples",
+            "1",
+            "--prompting",
+            "zeroshot",
+            "--retry-base-delay",
+            "0.01",
+            "--no-cache",
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1
     assert f"cannot reach http://127.0.0.1:{port}/v1" in err
@@ -183,11 +236,37 @@ def test_cost_from_the_server_or_from_prices(tmp_path):
 
     db = tmp_path / "c.db"
     with FakeOpenAI(with_cost) as server:
-        assert main(["bench", "--db", str(db), "--model", "openai:m", "--base-url",
-                     server.base_url, "--prompting", "zeroshot", "--samples", "1",
-                     "--task", PLAIN.id, "--task", FENCED.id, "--no-dynamic", "-q",
-                     "--no-cache", "--price-in", "2", "--price-out", "10"]) == 0
-    costs = {r["task_id"]: r["cost_usd"] for r in db_rows(db, "select task_id, cost_usd "
-                                                            "from samples")}
+        assert (
+            main(
+                [
+                    "bench",
+                    "--db",
+                    str(db),
+                    "--model",
+                    "openai:m",
+                    "--base-url",
+                    server.base_url,
+                    "--prompting",
+                    "zeroshot",
+                    "--samples",
+                    "1",
+                    "--task",
+                    PLAIN.id,
+                    "--task",
+                    FENCED.id,
+                    "--no-dynamic",
+                    "-q",
+                    "--no-cache",
+                    "--price-in",
+                    "2",
+                    "--price-out",
+                    "10",
+                ]
+            )
+            == 0
+        )
+    costs = {
+        r["task_id"]: r["cost_usd"] for r in db_rows(db, "select task_id, cost_usd from samples")
+    }
     assert costs[PLAIN.id] == pytest.approx(0.0123)  # the server's own figure wins
     assert costs[FENCED.id] == pytest.approx((1000 * 2 + 500 * 10) / 1e6)

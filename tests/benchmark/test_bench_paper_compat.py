@@ -9,15 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deepeval_lsp.diagnostics import paper_engine
-from deepeval_lsp.diagnostics.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.paper import engine as paper_engine
 
 from deepeval_lsp.cli import main
 
 from .sqlite_rows import db_rows
 
-needs_tf = pytest.mark.skipif(paper_engine.available() is not None,
-                              reason=str(paper_engine.available()))
+needs_tf = pytest.mark.skipif(
+    paper_engine.available() is not None, reason=str(paper_engine.available())
+)
 
 REFERENCE = """\
 from tensorflow.keras import layers, models
@@ -32,14 +33,16 @@ def dl_model():
 # Keras 2 refuses variables created inside a Lambda layer
 LAMBDA_VARIABLES = REFERENCE.replace(
     "layers.Flatten()(layers.MaxPooling2D()(x))",
-    "layers.Lambda(lambda t: layers.Dense(4)(t))(layers.Flatten()(x))")
+    "layers.Lambda(lambda t: layers.Dense(4)(t))(layers.Flatten()(x))",
+)
 
 
 def _keras_suite(root: Path) -> Path:
     """A one-task suite in the study's layout."""
     (root / "Easy").mkdir(parents=True)
     (root / "Easy" / "easy_task_1.yaml").write_text(
-        'Requirement: "A small convolutional network for MNIST digits."\n')
+        'Requirement: "A small convolutional network for MNIST digits."\n'
+    )
     (root / "Easy" / "easy_task_1.py").write_text(REFERENCE)
     return root
 
@@ -48,13 +51,36 @@ def _keras_suite(root: Path) -> Path:
 def test_keras_programs_get_the_paper_engines_verdict(tmp_path: Path) -> None:
     suite = _keras_suite(tmp_path / "Suite")
     replay = tmp_path / "m.jsonl"
-    replay.write_text("".join(
-        json.dumps({"prompting": "zeroshot", "task": "easy_task_1", "sample": i, "code": code})
-        + "\n" for i, code in enumerate([REFERENCE, LAMBDA_VARIABLES])))
+    replay.write_text(
+        "".join(
+            json.dumps({"prompting": "zeroshot", "task": "easy_task_1", "sample": i, "code": code})
+            + "\n"
+            for i, code in enumerate([REFERENCE, LAMBDA_VARIABLES])
+        )
+    )
     db = tmp_path / "p.db"
-    assert main(["bench", "--db", str(db), "--suite", str(suite), "--model", f"replay:{replay}",
-                 "--prompting", "zeroshot", "--samples", "2", "--paper-compat", "--workers", "1",
-                 "-q"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--suite",
+                str(suite),
+                "--model",
+                f"replay:{replay}",
+                "--prompting",
+                "zeroshot",
+                "--samples",
+                "2",
+                "--paper-compat",
+                "--workers",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
     ok, bad = db_rows(db, "select * from samples order by sample_index")
     assert ok["outcome"] == "executable"
     assert (bad["outcome"], bad["failure_python_error"]) == ("failed", "ValueError")
@@ -81,14 +107,36 @@ def test_replayed_study_programs_record_the_paper_engines_verdicts(
     suite = study_data / "DeepEval" / "benchmark" / "DeepEval"
     model = study_data / "DeepEval" / "response" / "DeepEval" / "gpt_4o"
     db = tmp_path / "s.db"
-    assert main(["bench", "--db", str(db), "--suite", str(suite), "--model", f"replay:{model}",
-                 "--prompting", "zeroshot", "--task", "easy_task_1,hard_task_1",
-                 "--paper-compat", "--workers", "1", "--check-timeout", "60", "-q"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--suite",
+                str(suite),
+                "--model",
+                f"replay:{model}",
+                "--prompting",
+                "zeroshot",
+                "--task",
+                "easy_task_1,hard_task_1",
+                "--paper-compat",
+                "--workers",
+                "1",
+                "--check-timeout",
+                "60",
+                "-q",
+            ]
+        )
+        == 0
+    )
     samples = db_rows(db, "select * from samples where valid = 1")
     assert len(samples) == 6
     for s in samples:
-        raw = paper_pool.run(paper_engine.JOB, {"source": s["code"], "path": "gen.py"},
-                             timeout_s=60)
+        raw = paper_pool.run(
+            paper_engine.JOB, {"source": s["code"], "path": "gen.py"}, timeout_s=60
+        )
         assert s["executable"] == int(raw["executable"]), s["task_id"]
         assert s["failure_dl_error"] == raw.get("dl_error"), s["task_id"]
         assert s["failure_python_error"] == raw.get("python_error"), s["task_id"]
@@ -100,11 +148,15 @@ def test_pytorch_tasks_keep_the_default_engine_and_say_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "b.db"
-    assert main(["bench", "--db", str(db), "--limit", "1", "--paper-compat", "--workers", "1",
-                 "-q"]) == 0
+    assert (
+        main(["bench", "--db", str(db), "--limit", "1", "--paper-compat", "--workers", "1", "-q"])
+        == 0
+    )
     err = capsys.readouterr().err
-    assert ("--paper-compat applies to Keras programs only: PyTorch tasks (1 of 1) are scored "
-            "with the default engine") in err.splitlines()
+    assert (
+        "--paper-compat applies to Keras programs only: PyTorch tasks (1 of 1) are scored "
+        "with the default engine"
+    ) in err.splitlines()
     (s,) = db_rows(db, "select * from samples")
     assert s["outcome"] == "executable" and json.loads(s["passes"])["dynamic"] == "ran"
 
@@ -117,5 +169,6 @@ def test_a_missing_paper_extra_is_one_line(
     suite = _keras_suite(tmp_path / "Suite")
     assert main(["bench", "--db", str(db), "--suite", str(suite), "--paper-compat", "-q"]) == 2
     assert capsys.readouterr().err == (
-        "deepeval-lsp bench: error: --paper-compat: needs tensorflow: pip install x\n")
+        "deepeval-lsp bench: error: --paper-compat: needs tensorflow: pip install x\n"
+    )
     assert db_rows(db, "select * from runs") == []

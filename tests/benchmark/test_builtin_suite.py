@@ -16,7 +16,7 @@ import torch
 from deepeval_lsp.benchmark.tasks import CATEGORIES, DIFFICULTIES, Task, load_suite
 from deepeval_lsp.diagnostics.check import check
 from deepeval_lsp.diagnostics.options import CheckOptions
-from deepeval_lsp.diagnostics.semantic import MEASURES, compare
+from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, compare
 
 SUITE = load_suite("builtin")
 TASKS = SUITE.tasks
@@ -113,8 +113,7 @@ def test_reference_runs_on_meta_and_cpu(task: Task) -> None:
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
 def test_reference_has_no_static_errors(task: Task) -> None:
-    report = check(task.reference, task.reference_path,
-                   CheckOptions(dynamic=False, semantic=False))
+    report = check(task.reference, task.reference_path, CheckOptions(dynamic=False, semantic=False))
     errors = [d for d in report.diagnostics if d.severity.name.lower() == "error"]
     assert report.error is None, report.error
     assert not errors, [f"{d.code} line {d.range.start.line + 1}: {d.message}" for d in errors]
@@ -179,13 +178,23 @@ def call_names(tree: ast.AST) -> Counter:
 
 
 def keyword_values(tree: ast.AST, key: str) -> list[ast.AST]:
-    return [kw.value for n in ast.walk(tree) if isinstance(n, ast.Call)
-            for kw in n.keywords if kw.arg == key]
+    return [
+        kw.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        for kw in n.keywords
+        if kw.arg == key
+    ]
 
 
 def conv_calls(tree: ast.AST) -> list[ast.Call]:
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Attribute) and re.fullmatch(r"Conv[123]d", n.func.attr)]
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and re.fullmatch(r"Conv[123]d", n.func.attr)
+    ]
 
 
 def is_one(node: ast.AST) -> bool:
@@ -209,8 +218,11 @@ def max_fan_out(tree: ast.AST) -> int:
     for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
         version: dict[str, int] = defaultdict(int)
         uses: dict[tuple[str, int], set[str]] = defaultdict(set)
-        simple = [n for n in ast.walk(func) if isinstance(
-            n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return))]
+        simple = [
+            n
+            for n in ast.walk(func)
+            if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return))
+        ]
         for stmt in sorted(simple, key=lambda n: (n.lineno, n.col_offset)):
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name):
@@ -225,21 +237,28 @@ def max_fan_out(tree: ast.AST) -> int:
 
 def has_add_of_tensors(tree: ast.AST) -> bool:
     for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and not any(
-            isinstance(side, ast.Constant) for side in (node.left, node.right)
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Add)
+            and not any(isinstance(side, ast.Constant) for side in (node.left, node.right))
         ):
             return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and not isinstance(
-            node.value, ast.Constant
+        if (
+            isinstance(node, ast.AugAssign)
+            and isinstance(node.op, ast.Add)
+            and not isinstance(node.value, ast.Constant)
         ):
             return True
     return "add" in call_names(tree)
 
 
 def has_mult_of_tensors(tree: ast.AST) -> bool:
-    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)
-               and not any(isinstance(s, ast.Constant) for s in (n.left, n.right))
-               for n in ast.walk(tree)) or "mul" in call_names(tree)
+    return any(
+        isinstance(n, ast.BinOp)
+        and isinstance(n.op, ast.Mult)
+        and not any(isinstance(s, ast.Constant) for s in (n.left, n.right))
+        for n in ast.walk(tree)
+    ) or "mul" in call_names(tree)
 
 
 def has_patch_conv(tree: ast.AST) -> bool:
@@ -247,8 +266,11 @@ def has_patch_conv(tree: ast.AST) -> bool:
     for call in conv_calls(tree):
         kws = {kw.arg: kw.value for kw in call.keywords}
         kernel, stride = kws.get("kernel_size"), kws.get("stride")
-        if kernel is not None and stride is not None and not is_one(stride) and (
-            ast.dump(kernel) == ast.dump(stride)
+        if (
+            kernel is not None
+            and stride is not None
+            and not is_one(stride)
+            and (ast.dump(kernel) == ast.dump(stride))
         ):
             return True
     return False
@@ -266,8 +288,11 @@ def pooling_variants(tree: ast.AST) -> int:
 
 
 def forward_arity(tree: ast.AST) -> int:
-    arities = [len(n.args.args) - 1 for n in ast.walk(tree)
-               if isinstance(n, ast.FunctionDef) and n.name == "forward"]
+    arities = [
+        len(n.args.args) - 1
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef) and n.name == "forward"
+    ]
     return max(arities, default=0)
 
 
@@ -279,8 +304,16 @@ def all_of(*checks: Callable[[ast.AST], bool]) -> Callable[[ast.AST], bool]:
     return lambda tree: all(c(tree) for c in checks)
 
 
-UPSAMPLING = ("Upsample", "interpolate", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-              "PixelShuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d")
+UPSAMPLING = (
+    "Upsample",
+    "interpolate",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "PixelShuffle",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+)
 
 TAG_CHECKS: dict[str, Callable[[ast.AST], bool]] = {
     "residual": has_add_of_tensors,
@@ -290,25 +323,57 @@ TAG_CHECKS: dict[str, Callable[[ast.AST], bool]] = {
     "depthwise": has_depthwise,
     "grouped": lambda t: any(not is_one(v) for v in keyword_values(t, "groups")),
     "dilated": lambda t: any(not is_one(v) for v in keyword_values(t, "dilation")),
-    "asymmetric": lambda t: any(isinstance(v, ast.Tuple) and len({ast.dump(e) for e in v.elts})
-                                > 1 for v in keyword_values(t, "kernel_size")),
-    "attention": has("sigmoid", "Sigmoid", "softmax", "Softmax", "MultiheadAttention",
-                     "scaled_dot_product_attention"),
-    "self_attention": lambda t: has("MultiheadAttention", "scaled_dot_product_attention")(t)
-    or (has("softmax", "Softmax")(t) and (has("matmul", "bmm", "einsum")(t) or any(
-        isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in ast.walk(t)))),
+    "asymmetric": lambda t: any(
+        isinstance(v, ast.Tuple) and len({ast.dump(e) for e in v.elts}) > 1
+        for v in keyword_values(t, "kernel_size")
+    ),
+    "attention": has(
+        "sigmoid",
+        "Sigmoid",
+        "softmax",
+        "Softmax",
+        "MultiheadAttention",
+        "scaled_dot_product_attention",
+    ),
+    "self_attention": lambda t: (
+        has("MultiheadAttention", "scaled_dot_product_attention")(t)
+        or (
+            has("softmax", "Softmax")(t)
+            and (
+                has("matmul", "bmm", "einsum")(t)
+                or any(
+                    isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in ast.walk(t)
+                )
+            )
+        )
+    ),
     "gating": all_of(has("sigmoid", "Sigmoid"), has_mult_of_tensors),
     "channel_split": has("chunk", "split", "tensor_split", "unbind"),
-    "channel_shuffle": lambda t: has("ChannelShuffle", "channel_shuffle")(t)
-    or (has("view", "reshape")(t) and has("transpose", "permute")(t)),
+    "channel_shuffle": lambda t: (
+        has("ChannelShuffle", "channel_shuffle")(t)
+        or (has("view", "reshape")(t) and has("transpose", "permute")(t))
+    ),
     "multi_scale_pooling": lambda t: pooling_variants(t) >= 2,
-    "global_pooling": has("AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "adaptive_avg_pool2d",
-                          "adaptive_max_pool2d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
-                          "mean", "amax"),
+    "global_pooling": has(
+        "AdaptiveAvgPool2d",
+        "AdaptiveMaxPool2d",
+        "adaptive_avg_pool2d",
+        "adaptive_max_pool2d",
+        "AdaptiveAvgPool1d",
+        "AdaptiveMaxPool1d",
+        "mean",
+        "amax",
+    ),
     "upsample": has(*UPSAMPLING),
     "dense_connections": all_of(has("cat"), has("append")),
-    "transformer": has("TransformerEncoder", "TransformerEncoderLayer", "TransformerDecoder",
-                       "TransformerDecoderLayer", "Transformer", "MultiheadAttention"),
+    "transformer": has(
+        "TransformerEncoder",
+        "TransformerEncoderLayer",
+        "TransformerDecoder",
+        "TransformerDecoderLayer",
+        "Transformer",
+        "MultiheadAttention",
+    ),
     "positional_encoding": lambda t: has("Parameter", "register_buffer", "sin", "Embedding")(t),
     "patch_embedding": has_patch_conv,
     "mlp_mixer": all_of(has("LayerNorm"), has("transpose", "permute")),
@@ -320,16 +385,18 @@ TAG_CHECKS: dict[str, Callable[[ast.AST], bool]] = {
     "lstm": has("LSTM", "LSTMCell"),
     "gru": has("GRU", "GRUCell"),
     "rnn": has("RNN", "LSTM", "GRU"),
-    "bidirectional": lambda t: any(isinstance(v, ast.Constant) and v.value is True
-                                   for v in keyword_values(t, "bidirectional")),
+    "bidirectional": lambda t: any(
+        isinstance(v, ast.Constant) and v.value is True for v in keyword_values(t, "bidirectional")
+    ),
     "embedding": has("Embedding", "EmbeddingBag"),
     "unet": all_of(has("cat"), has(*UPSAMPLING)),
     "generator": has(*UPSAMPLING, "Tanh", "tanh"),
     "discriminator": has("LeakyReLU", "leaky_relu"),
     "vae": has("exp", "randn_like"),
     "multi_input": lambda t: forward_arity(t) >= 2,
-    "multi_output": lambda t: any(isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple)
-                                  for n in ast.walk(t)),
+    "multi_output": lambda t: any(
+        isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple) for n in ast.walk(t)
+    ),
 }
 
 

@@ -75,8 +75,12 @@ def test_retry_after_in_seconds_milliseconds_and_http_dates():
 @pytest.mark.parametrize("command", ["bench", "runs", "report"])
 def test_help_of_each_command(command):
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "deepeval_lsp", command, "--help"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "deepeval_lsp", command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--db" in out
     if command == "bench":
         assert "--suite builtin --model reference" in out and "offline" in out
@@ -85,12 +89,15 @@ def test_help_of_each_command(command):
 
 
 def test_help_imports_nothing_heavy():
-    code = ("import sys, argparse\nfrom deepeval_lsp.benchmark import cli_bench, cli_runs, "
-            "cli_report\nfor m in (cli_bench, cli_runs, cli_report):\n"
-            "    m.add_arguments(argparse.ArgumentParser())\n"
-            "heavy = [m for m in ('openai', 'torch', 'sqlite_utils', 'keras')\n"
-            "         if m in sys.modules]\n"
-            "print(','.join(heavy))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, argparse\nfrom deepeval_lsp.benchmark import cli_bench, cli_runs, "
+        "cli_report\nfor m in (cli_bench, cli_runs, cli_report):\n"
+        "    m.add_arguments(argparse.ArgumentParser())\n"
+        "heavy = [m for m in ('openai', 'torch', 'sqlite_utils', 'keras')\n"
+        "         if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""

@@ -26,8 +26,10 @@ def dl_model():
 
 
 def test_one_python_fence_with_prose_around():
-    answer = f"Sure! Here is the model you asked for:\n\n```python\n{PROGRAM}```\n\n" \
-             "The model flattens the image and applies one linear layer."
+    answer = (
+        f"Sure! Here is the model you asked for:\n\n```python\n{PROGRAM}```\n\n"
+        "The model flattens the image and applies one linear layer."
+    )
     assert extract_code(answer) == PROGRAM
 
 
@@ -62,8 +64,10 @@ def test_imports_in_one_block_and_the_model_in_the_next_are_joined():
 
 
 def test_shell_and_output_blocks_are_left_out():
-    answer = ("Install it:\n```bash\npip install torch\n```\n"
-              f"```python\n{PROGRAM}```\nOutput:\n```text\nNet(...)\n```")
+    answer = (
+        "Install it:\n```bash\npip install torch\n```\n"
+        f"```python\n{PROGRAM}```\nOutput:\n```text\nNet(...)\n```"
+    )
     assert extract_code(answer) == PROGRAM
 
 
@@ -81,8 +85,10 @@ def test_keras_functional_answer():
         "    out = Dense(10, activation='softmax')(inp)\n"
         "    return Model(inputs=inp, outputs=out)\n"
     )
-    answer = ("To solve this, we will:\n1. Create an input layer.\n2. Add a dense layer.\n\n"
-              f"```python\n{keras_prog}```\n")
+    answer = (
+        "To solve this, we will:\n1. Create an input layer.\n2. Add a dense layer.\n\n"
+        f"```python\n{keras_prog}```\n"
+    )
     assert extract_code(answer) == keras_prog
 
 

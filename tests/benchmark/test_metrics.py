@@ -16,8 +16,9 @@ def _brute(n: int, c: int, k: int) -> float:
     return sum(any(s) for s in subsets) / len(subsets)
 
 
-@given(st.integers(1, 9).flatmap(
-    lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n))))
+@given(
+    st.integers(1, 9).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n)))
+)
 def test_unbiased_estimator_equals_the_enumerated_probability(nck):
     n, c, k = nck
     assert pass_at_k(n, c, k) == pytest.approx(_brute(n, c, k))

@@ -57,9 +57,11 @@ def test_keras_functional_wording_for_the_study_suite(study_data):
 
 
 def test_reasoning_steps_list_layer_constructions_in_order():
-    ref = ("import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n"
-           "        super().__init__()\n        self.a = nn.Conv2d(1, 8, 3)\n"
-           "        self.b = nn.Linear(8, 2)\n")
+    ref = (
+        "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.a = nn.Conv2d(1, 8, 3)\n"
+        "        self.b = nn.Linear(8, 2)\n"
+    )
     assert reasoning_steps(ref) == ["Conv2d(1, 8, 3)", "Linear(8, 2)"]
 
 

@@ -14,8 +14,22 @@ pytest.importorskip("pylint")
 
 def test_bench_records_the_pylint_score_once_per_valid_sample(tmp_path, capsys):
     db = tmp_path / "p.db"
-    assert main(["bench", "--db", str(db), "--limit", "2", "--no-dynamic", "-q",
-                 "--static-score", "pylint"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--limit",
+                "2",
+                "--no-dynamic",
+                "-q",
+                "--static-score",
+                "pylint",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "pylint: 2 programs scored" in err
     con = sqlite3.connect(db)

@@ -18,8 +18,20 @@ def test_the_study_layout_scores_as_it_is(study_data, tmp_path, capsys):
     model = study_data / "DeepEval" / "response" / "DeepEval" / "gpt_4o"
     db = tmp_path / "s.db"
     tasks = ["easy_task_1", "hard_task_36"]  # hard_task_36 zeroshot sample 2 is an empty file
-    rc = main(["bench", "--db", str(db), "--suite", str(suite), "--model", f"replay:{model}",
-               "--no-dynamic", "-q", *[a for t in tasks for a in ("--task", t)]])
+    rc = main(
+        [
+            "bench",
+            "--db",
+            str(db),
+            "--suite",
+            str(suite),
+            "--model",
+            f"replay:{model}",
+            "--no-dynamic",
+            "-q",
+            *[a for t in tasks for a in ("--task", t)],
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     samples = db_rows(db, "select * from samples")
     assert len(samples) == 4 * 2 * 3
@@ -31,7 +43,8 @@ def test_the_study_layout_scores_as_it_is(study_data, tmp_path, capsys):
         assert s["prompt"] is None and s["attempts"] == 0
     empty = [s for s in samples if s["outcome"] == "empty"]
     assert [(s["prompting"], s["task_id"], s["sample_index"]) for s in empty] == [
-        ("zeroshot", "hard_task_36", 1)]
+        ("zeroshot", "hard_task_36", 1)
+    ]
     assert all(s["valid"] == 1 for s in samples if s not in empty)
     tasks_rows = db_rows(db, "select task_id, framework, input_shape from tasks")
     assert {t["task_id"] for t in tasks_rows} == set(tasks)
@@ -51,14 +64,36 @@ def test_a_jsonl_replay_extracts_code_from_answers(tmp_path, capsys):
     task = load_suite("builtin").tasks[0]
     path = tmp_path / "my-model.jsonl"
     records = [
-        {"prompting": "zeroshot", "task": task.id, "sample": 0,
-         "answer": f"Sure:\n```python\n{task.reference}```\nDone."},
+        {
+            "prompting": "zeroshot",
+            "task": task.id,
+            "sample": 0,
+            "answer": f"Sure:\n```python\n{task.reference}```\nDone.",
+        },
         {"prompting": "zeroshot", "task": task.id, "sample": 1, "code": task.reference},
     ]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     db = tmp_path / "j.db"
-    assert main(["bench", "--db", str(db), "--model", f"replay:{path}", "--task", task.id,
-                 "--prompting", "zeroshot", "--samples", "2", "--no-dynamic", "-q"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--model",
+                f"replay:{path}",
+                "--task",
+                task.id,
+                "--prompting",
+                "zeroshot",
+                "--samples",
+                "2",
+                "--no-dynamic",
+                "-q",
+            ]
+        )
+        == 0
+    )
     samples = db_rows(db, "select * from samples order by sample_index")
     assert [s["model"] for s in samples] == ["my-model", "my-model"]
     assert samples[0]["code"].strip() == task.reference.strip()
@@ -74,11 +109,29 @@ def test_a_replay_without_a_sample_records_it_missing(tmp_path):
     folder.mkdir(parents=True)
     (folder / "generated_code_1.py").write_text(task.reference)
     db = tmp_path / "m.db"
-    assert main(["bench", "--db", str(db), "--model", f"replay:{tmp_path / 'tiny_model'}",
-                 "--task", task.id, "--prompting", "zeroshot", "--samples", "2",
-                 "--no-dynamic", "-q"]) == 0
-    outcomes = [r["outcome"] for r in db_rows(db, "select outcome from samples "
-                                                "order by sample_index")]
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--model",
+                f"replay:{tmp_path / 'tiny_model'}",
+                "--task",
+                task.id,
+                "--prompting",
+                "zeroshot",
+                "--samples",
+                "2",
+                "--no-dynamic",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    outcomes = [
+        r["outcome"] for r in db_rows(db, "select outcome from samples order by sample_index")
+    ]
     assert outcomes == ["not_measured", "missing"]
 
 
@@ -112,8 +165,23 @@ def test_a_malformed_task_file_is_one_line(tmp_path, capsys):
 def test_the_reference_model_scores_every_task_executable(tmp_path, capsys):
     db = tmp_path / "ref.db"
     # a generous check timeout: a loaded machine must not turn a slow check into a verdict
-    assert main(["bench", "--db", str(db), "--limit", "6", "--workers", "2", "-q",
-                 "--check-timeout", "120"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--limit",
+                "6",
+                "--workers",
+                "2",
+                "-q",
+                "--check-timeout",
+                "120",
+            ]
+        )
+        == 0
+    )
     samples = db_rows(db, "select outcome, passes, prompting, failure_message from samples")
     assert len(samples) == 6
     assert all(s["prompting"] == "none" for s in samples)
@@ -131,21 +199,49 @@ def test_semantic_scores_are_recorded_and_an_unparsable_program_scores_zero(tmp_
     path = tmp_path / "sem.jsonl"
     records = [
         {"prompting": "zeroshot", "task": task.id, "sample": 0, "code": task.reference},
-        {"prompting": "zeroshot", "task": task.id, "sample": 1,
-         "code": "def dl_model(:\n    return None\n"},
+        {
+            "prompting": "zeroshot",
+            "task": task.id,
+            "sample": 1,
+            "code": "def dl_model(:\n    return None\n",
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     db = tmp_path / "sem.db"
-    assert main(["bench", "--db", str(db), "--model", f"replay:{path}", "--task", task.id,
-                 "--prompting", "zeroshot", "--samples", "2", "--no-dynamic", "-q"]) == 0
-    scores = {(r["sample_index"], r["name"]): r["value"] for r in db_rows(
-        db, "select s.sample_index, sc.name, sc.value from scores sc "
-            "join samples s on s.id = sc.sample_id")}
+    assert (
+        main(
+            [
+                "bench",
+                "--db",
+                str(db),
+                "--model",
+                f"replay:{path}",
+                "--task",
+                task.id,
+                "--prompting",
+                "zeroshot",
+                "--samples",
+                "2",
+                "--no-dynamic",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    scores = {
+        (r["sample_index"], r["name"]): r["value"]
+        for r in db_rows(
+            db,
+            "select s.sample_index, sc.name, sc.value from scores sc "
+            "join samples s on s.id = sc.sample_id",
+        )
+    }
     # the reference compared with itself is a perfect match; a syntax error scores 0
     assert scores[(0, "api_set_f1")] == 100.0 and scores[(0, "api_seq_f1")] == 100.0
     assert scores[(1, "api_set_f1")] == 0.0 and scores[(1, "api_seq_f1")] == 0.0
-    outcomes = [r["outcome"] for r in db_rows(db, "select outcome from samples "
-                                                "order by sample_index")]
+    outcomes = [
+        r["outcome"] for r in db_rows(db, "select outcome from samples order by sample_index")
+    ]
     assert outcomes == ["not_measured", "failed"]  # a program that does not parse cannot run
     capsys.readouterr()
     assert main(["report", "--db", str(db), "--format", "json"]) == 0

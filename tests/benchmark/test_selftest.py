@@ -7,8 +7,8 @@ import ast
 import json
 
 import pytest
-from deepeval_lsp.benchmark import cli_selftest
-from deepeval_lsp.benchmark.report_data import rows_for_runs
+from deepeval_lsp.benchmark.cli import selftest as cli_selftest
+from deepeval_lsp.benchmark.report.data import rows_for_runs
 from deepeval_lsp.benchmark.selftest import (
     OPERATORS,
     SHAPE_KINDS,
@@ -21,8 +21,8 @@ from deepeval_lsp.benchmark.selftest import (
 from deepeval_lsp.benchmark.store import open_db
 from deepeval_lsp.benchmark.tasks import load_suite
 from deepeval_lsp.diagnostics import check
+from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.text import apply_edits
-from deepeval_lsp.diagnostics.worker_pool import WorkerPool
 
 from deepeval_lsp.cli import main
 
@@ -177,7 +177,7 @@ def test_cli_rejects_a_zero_limit_in_one_line(tmp_path, capsys):
 
 def test_an_unverified_fix_counts_as_offered_not_verified(monkeypatch) -> None:
     from deepeval_lsp.benchmark import selftest
-    from deepeval_lsp.diagnostics.model import Diagnostic, Fix, Position, Range, Report, TextEdit
+    from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Report, TextEdit
 
     task = load_suite("builtin").tasks[0]
     m = mutants(task, ["linear_in_features"])[0]

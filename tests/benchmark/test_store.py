@@ -25,13 +25,29 @@ from deepeval_lsp.benchmark.store import (
 
 from deepeval_lsp.cli import main
 
-CONFIG = RunConfig(suite="builtin", models=["reference"], promptings=["zeroshot"], samples=1,
-                   temperature=0.8, top_p=0.95, max_tokens=2048, base_url=None)
+CONFIG = RunConfig(
+    suite="builtin",
+    models=["reference"],
+    promptings=["zeroshot"],
+    samples=1,
+    temperature=0.8,
+    top_p=0.95,
+    max_tokens=2048,
+    base_url=None,
+)
 
 
 def _sample(run_id: str, task: str, index: int = 0, outcome: str = "not_measured") -> dict:
-    return {"run_id": run_id, "model": "m", "prompting": "zeroshot", "task_id": task,
-            "sample_index": index, "outcome": outcome, "valid": 1, "code": "x = 1\n"}
+    return {
+        "run_id": run_id,
+        "model": "m",
+        "prompting": "zeroshot",
+        "task_id": task,
+        "sample_index": index,
+        "outcome": outcome,
+        "valid": 1,
+        "code": "x = 1\n",
+    }
 
 
 def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
@@ -50,10 +66,20 @@ def test_a_sample_key_is_recorded_once_and_retry_outcomes_are_replaced(tmp_path)
     run_id = create_run(db, CONFIG, "test")
     record_sample(db, _sample(run_id, "t1", outcome="error"), [], {})
     assert done_keys(db, run_id) == set()  # an error is done again on resume
-    record_sample(db, _sample(run_id, "t1"),
-                  [{"code": "DL101", "severity": "error", "pass": "static",
-                    "dl_error": "Missing API Import", "message": "m"}],
-                  {"api_set_f1": 50.0})
+    record_sample(
+        db,
+        _sample(run_id, "t1"),
+        [
+            {
+                "code": "DL101",
+                "severity": "error",
+                "pass": "static",
+                "dl_error": "Missing API Import",
+                "message": "m",
+            }
+        ],
+        {"api_set_f1": 50.0},
+    )
     assert done_keys(db, run_id) == {("m", "zeroshot", "t1", 0)}
     assert db["samples"].count == 1
     assert db["findings"].count == 1 and db["scores"].count == 1
@@ -95,18 +121,21 @@ def test_a_bench_database_opens_with_sqlite_utils_tooling_as_it_is(tmp_path, cap
     tables = set(sqlite_utils.Database(path).table_names())
     assert {"runs", "tasks", "samples", "findings", "scores", MIGRATIONS_TABLE} <= tables
     cli = Path(sys.executable).with_name("sqlite-utils")
-    out = subprocess.run([str(cli), "tables", str(path), "--counts"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(cli), "tables", str(path), "--counts"], capture_output=True, text=True, check=True
+    ).stdout
     counts = {t["table"]: t["count"] for t in json.loads(out)}
     assert counts["samples"] == 3 and counts["tasks"] == 3 and counts["runs"] == 1
     # foreign keys are declared, so Datasette links samples to runs and findings to samples
-    fks = {(fk.column, fk.other_table) for fk in sqlite_utils.Database(path)["findings"]
-           .foreign_keys}
+    fks = {
+        (fk.column, fk.other_table) for fk in sqlite_utils.Database(path)["findings"].foreign_keys
+    }
     assert ("sample_id", "samples") in fks
     # and Datasette's own inspect reads it as it is
     datasette = Path(sys.executable).with_name("datasette")
-    out = subprocess.run([str(datasette), "inspect", str(path)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(datasette), "inspect", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     inspected = json.loads(out)["b"]["tables"]
     assert inspected["samples"]["count"] == 3 and inspected["runs"]["count"] == 1
 

@@ -40,8 +40,9 @@ def dl_model() -> nn.Module:
 """
 
 
-def write_task(root: Path, level: str, task_id: str, toml: str | None = None,
-               py: str | None = GOOD_PY) -> Path:
+def write_task(
+    root: Path, level: str, task_id: str, toml: str | None = None, py: str | None = GOOD_PY
+) -> Path:
     folder = root / level
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{task_id}.toml"
@@ -73,9 +74,12 @@ def test_own_format_folder_loads(tmp_path: Path) -> None:
     write_task(tmp_path, "hard", "task_b10")
     write_task(tmp_path, "hard", "task_b2")
     write_task(tmp_path, "easy", "task_a")
-    multi = GOOD_TOML.format(id="two_heads", level="medium").replace(
-        "output_shape = [2, 10]", "output_shape = [[2, 10], [2, 1]]"
-    ) + '\n[[inputs]]\nshape = [2, 12]\ndtype = "int64"\nhigh = 500\n'
+    multi = (
+        GOOD_TOML.format(id="two_heads", level="medium").replace(
+            "output_shape = [2, 10]", "output_shape = [[2, 10], [2, 1]]"
+        )
+        + '\n[[inputs]]\nshape = [2, 12]\ndtype = "int64"\nhigh = 500\n'
+    )
     write_task(tmp_path, "medium", "two_heads", multi)
     suite = load_suite(str(tmp_path))
     assert suite.ids() == ["task_a", "two_heads", "task_b2", "task_b10"]
@@ -98,14 +102,17 @@ def test_own_format_folder_loads(tmp_path: Path) -> None:
         (lambda t: t.replace('dtype = "float32"', 'dtype = "int64"'), "high"),
         (lambda t: t.replace('dtype = "float32"', 'dtype = "float16"'), "dtype"),
         (lambda t: t + 'colour = "blue"\n', "unknown key"),
-        (lambda t: t.replace('requirement = "A small classifier for MNIST digits (1x28x28)."',
-                             'requirement = ""'), "requirement"),
+        (
+            lambda t: t.replace(
+                'requirement = "A small classifier for MNIST digits (1x28x28)."', 'requirement = ""'
+            ),
+            "requirement",
+        ),
         (lambda t: t.split("[[inputs]]")[0], "inputs"),
     ],
 )
 def test_malformed_toml_names_the_file(tmp_path: Path, edit, message: str) -> None:
-    path = write_task(tmp_path, "hard", "broken", edit(GOOD_TOML.format(id="broken",
-                                                                        level="hard")))
+    path = write_task(tmp_path, "hard", "broken", edit(GOOD_TOML.format(id="broken", level="hard")))
     with pytest.raises(TaskFormatError, match=message) as info:
         load_suite(str(tmp_path))
     text = str(info.value)
@@ -122,8 +129,7 @@ def test_missing_reference_is_a_format_error(tmp_path: Path) -> None:
 
 def test_duplicate_id_across_levels(tmp_path: Path) -> None:
     write_task(tmp_path, "easy", "same")
-    hard = write_task(tmp_path, "hard", "same",
-                      GOOD_TOML.format(id="same", level="hard"))
+    hard = write_task(tmp_path, "hard", "same", GOOD_TOML.format(id="same", level="hard"))
     with pytest.raises(TaskFormatError, match="duplicate task id") as info:
         load_suite(str(tmp_path))
     assert str(hard) in str(info.value)
@@ -162,18 +168,22 @@ def dl_model():
 
 
 def test_study_layout_in_a_temporary_folder(tmp_path: Path) -> None:
-    yaml_text = ('Requirement: "Build a classifier using the MNIST dataset. It has\n'
-                 '  one dense layer,   and\n\n  a softmax."\n')
+    yaml_text = (
+        'Requirement: "Build a classifier using the MNIST dataset. It has\n'
+        '  one dense layer,   and\n\n  a softmax."\n'
+    )
     write_study_task(tmp_path, "easy", 2, yaml_text, KERAS_PY)
     write_study_task(tmp_path, "easy", 10, yaml_text, KERAS_PY.replace("28, 28, 1", "32, 32, 3"))
-    write_study_task(tmp_path, "hard", 1, yaml_text,
-                     KERAS_PY.replace("Dense(units=10", "Dense(units=100"))
+    write_study_task(
+        tmp_path, "hard", 1, yaml_text, KERAS_PY.replace("Dense(units=10", "Dense(units=100")
+    )
     suite = load_suite(str(tmp_path))
     assert suite.ids() == ["easy_task_2", "easy_task_10", "hard_task_1"]
     t = suite.get("easy_task_2")
     assert t.framework == "keras" and t.category == "image_classification"
-    assert t.requirement == ("Build a classifier using the MNIST dataset. It has one dense "
-                             "layer, and a softmax.")
+    assert t.requirement == (
+        "Build a classifier using the MNIST dataset. It has one dense layer, and a softmax."
+    )
     assert t.inputs == (TensorSpec((1, 28, 28, 1)),)
     assert t.output_shape == (1, 10)
     assert suite.get("easy_task_10").inputs[0].shape == (1, 32, 32, 3)
@@ -183,8 +193,7 @@ def test_study_layout_in_a_temporary_folder(tmp_path: Path) -> None:
 def test_study_input_falls_back_to_the_requirement(tmp_path: Path) -> None:
     py = KERAS_PY.replace("Input(shape=(28, 28, 1))", "Input(shape=SHAPE)")
     write_study_task(tmp_path, "medium", 1, 'Requirement: "Classify CIFAR-10 images."\n', py)
-    write_study_task(tmp_path, "medium", 2, 'Requirement: "Input data of shape (16, 16, 8)."\n',
-                     py)
+    write_study_task(tmp_path, "medium", 2, 'Requirement: "Input data of shape (16, 16, 8)."\n', py)
     suite = load_suite(str(tmp_path))
     assert suite.get("medium_task_1").inputs[0].shape == (1, 32, 32, 3)
     assert suite.get("medium_task_2").inputs[0].shape == (1, 16, 16, 8)

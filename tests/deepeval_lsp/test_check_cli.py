@@ -166,9 +166,9 @@ def test_folder_walk_skips_virtualenvs(tmp_path: Path) -> None:
 def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
     import tomllib
 
-    from deepeval_lsp.diagnostics import reference as ref_mod
+    from deepeval_lsp.diagnostics.tasks import reference as ref_mod
 
-    suite = Path(ref_mod.__file__).resolve().parent.parent / "benchmark" / "suites" / "builtin"
+    suite = Path(ref_mod.__file__).resolve().parents[2] / "benchmark" / "suites" / "builtin"
     toml = sorted(suite.rglob("*.toml"))[0]
     task_id = tomllib.loads(toml.read_text())["id"]
     reference = toml.with_suffix(".py").read_text()
@@ -182,7 +182,7 @@ def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
 
 
 def test_task_output_shape_checked_from_the_option_and_the_comment(tmp_path: Path) -> None:
-    from deepeval_lsp.diagnostics.reference import BUILTIN_SUITE
+    from deepeval_lsp.diagnostics.tasks.reference import BUILTIN_SUITE
 
     reference = (BUILTIN_SUITE / "easy" / "img_mlp_fashion_mnist.py").read_text()
     wrong = reference.replace("out_features=10)", "out_features=100)")
@@ -217,7 +217,7 @@ def dl_model():
 
 
 def test_paper_compat_runs_keras_files_on_the_paper_engine(tmp_path: Path) -> None:
-    from deepeval_lsp.diagnostics import paper_engine
+    from deepeval_lsp.diagnostics.paper import engine as paper_engine
     from deepeval_lsp.diagnostics.taxonomy import CODES, SHAPE_MISMATCH
 
     if paper_engine.available():
@@ -225,8 +225,9 @@ def test_paper_compat_runs_keras_files_on_the_paper_engine(tmp_path: Path) -> No
     keras_file = tmp_path / "branches.py"
     keras_file.write_text(KERAS_BRANCHES)
     torch_file = tmp_path / "net.py"
-    torch_file.write_text("import torch.nn as nn\n\n\ndef dl_model():\n"
-                          "    return nn.Sequential(nn.Linear(4, 2))\n")
+    torch_file.write_text(
+        "import torch.nn as nn\n\n\ndef dl_model():\n    return nn.Sequential(nn.Linear(4, 2))\n"
+    )
     r = cli("--paper-compat", "--no-frames", str(keras_file), str(torch_file))
     assert r.returncode == 1, r.stdout + r.stderr
     # the failing frame in the file: the Add in block(), not the call in dl_model()
@@ -234,8 +235,10 @@ def test_paper_compat_runs_keras_files_on_the_paper_engine(tmp_path: Path) -> No
     assert line.startswith(f"{keras_file}:6:12: {SHAPE_MISMATCH} ")
     assert line.endswith(f"[{CODES[SHAPE_MISMATCH].dl_error}]")
     assert not any(x.startswith(f"{torch_file}:") for x in r.stdout.splitlines())
-    assert r.stderr.strip() == ("deepeval-lsp check: --paper-compat applies to Keras programs "
-                                "only; others are checked with the default engine")
+    assert r.stderr.strip() == (
+        "deepeval-lsp check: --paper-compat applies to Keras programs "
+        "only; others are checked with the default engine"
+    )
 
 
 def test_paper_compat_without_the_extra_is_one_line(
@@ -243,7 +246,7 @@ def test_paper_compat_without_the_extra_is_one_line(
 ) -> None:
     import argparse
 
-    from deepeval_lsp.diagnostics import paper_engine
+    from deepeval_lsp.diagnostics.paper import engine as paper_engine
 
     from deepeval_lsp import check_cli
 

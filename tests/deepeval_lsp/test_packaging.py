@@ -37,7 +37,7 @@ def test_wheel_has_only_deepeval_lsp_packages(tmp_path: Path) -> None:
     }
     for sub in ("diagnostics", "server", "benchmark"):
         assert f"deepeval_lsp/{sub}/__init__.py" in names
-    assert "deepeval_lsp/diagnostics/static_pass.py" in names
+    assert "deepeval_lsp/diagnostics/static/run.py" in names
     assert "deepeval_lsp/cli.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert (

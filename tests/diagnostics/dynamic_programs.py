@@ -32,7 +32,7 @@ class LeNet(nn.Module):
         x = F.relu(self.fc2(x))
         return self.fc3(x)
 ''',
-    "resnet_block": '''
+    "resnet_block": """
 import torch
 from torch import nn
 
@@ -67,8 +67,8 @@ class ResNet(nn.Module):
     def forward(self, x):
         x = self.layer2(self.layer1(torch.relu(self.stem(x))))
         return self.fc(torch.flatten(self.pool(x), 1))
-''',
-    "transformer": '''
+""",
+    "transformer": """
 import math
 import torch
 import torch.nn as nn
@@ -87,8 +87,8 @@ class TransformerClassifier(nn.Module):
         x = self.embed(tokens) * self.scale
         x = self.encoder(x)
         return self.head(x.mean(dim=1))
-''',
-    "unet": '''
+""",
+    "unet": """
 import torch
 import torch.nn as nn
 
@@ -122,8 +122,8 @@ class UNet(nn.Module):
         return self.out(x)
 
 # deepeval: input=(1, 3, 64, 64)
-''',
-    "lstm_classifier": '''
+""",
+    "lstm_classifier": """
 import torch
 import torch.nn as nn
 
@@ -146,8 +146,8 @@ class LSTMClassifier(nn.Module):
 
 
 model = LSTMClassifier().to(device)
-''',
-    "keras_functional": '''
+""",
+    "keras_functional": """
 from tensorflow import keras
 from tensorflow.keras import layers
 
@@ -166,12 +166,13 @@ def dl_model():
     x = layers.Dense(64, activation="relu")(x)
     outputs = layers.Dense(10, activation="softmax")(x)
     return keras.Model(inputs=inputs, outputs=outputs)
-''',
+""",
 }
 
 # One mistake per fix kind: (program, the constructor argument the fix must set).
 SHAPE_MISTAKES = {
-    "linear_in_features": ('''
+    "linear_in_features": (
+        """
 import torch.nn as nn
 
 model = nn.Sequential(
@@ -181,8 +182,11 @@ model = nn.Sequential(
     nn.Linear(256, 10),  # error fix
 )
 # deepeval: input=(4, 1, 28, 28)
-''', "128"),
-    "conv_in_channels": ('''
+""",
+        "128",
+    ),
+    "conv_in_channels": (
+        """
 import torch
 import torch.nn as nn
 
@@ -197,8 +201,11 @@ class Net(nn.Module):
         return self.c2(torch.relu(self.c1(x)))  # error
 
 # deepeval: input=(2, 3, 32, 32)
-''', "16"),
-    "batchnorm_num_features": ('''
+""",
+        "16",
+    ),
+    "batchnorm_num_features": (
+        """
 import torch.nn as nn
 
 
@@ -212,8 +219,11 @@ class Net(nn.Module):
         return self.bn(self.conv(x))  # error
 
 # deepeval: input=(2, 3, 16, 16)
-''', "24"),
-    "lstm_input_size": ('''
+""",
+        "24",
+    ),
+    "lstm_input_size": (
+        """
 import torch.nn as nn
 
 
@@ -227,8 +237,11 @@ class Net(nn.Module):
     def forward(self, x):
         y, h = self.rnn(self.emb(x))  # error
         return self.out(y[:, -1])
-''', "64"),
-    "mha_embed_dim": ('''
+""",
+        "64",
+    ),
+    "mha_embed_dim": (
+        """
 import torch.nn as nn
 
 
@@ -244,8 +257,11 @@ class Net(nn.Module):
         return out
 
 # deepeval: input=(2, 7, 20)
-''', "48"),
-    "layernorm_normalized_shape": ('''
+""",
+        "48",
+    ),
+    "layernorm_normalized_shape": (
+        """
 import torch.nn as nn
 
 
@@ -259,8 +275,11 @@ class Net(nn.Module):
         return self.norm(self.fc(x))  # error
 
 # deepeval: input=(3, 10)
-''', "40"),
-    "embedding_fed_linear": ('''
+""",
+        "40",
+    ),
+    "embedding_fed_linear": (
+        """
 import torch.nn as nn
 
 
@@ -274,8 +293,11 @@ class Bag(nn.Module):
         return self.fc(self.emb(x))  # error
 
 # deepeval: input=(2, 12)
-''', "50"),
-    "keras_dense_add": ('''
+""",
+        "50",
+    ),
+    "keras_dense_add": (
+        """
 from keras import layers, Model, Input
 
 
@@ -286,8 +308,11 @@ def dl_model():
     out = layers.Add()([a, b])  # error
     out = layers.Dense(3, activation="softmax")(out)
     return Model(inp, out)
-''', "32"),
-    "keras_conv_add": ('''
+""",
+        "32",
+    ),
+    "keras_conv_add": (
+        """
 import keras
 from keras import layers
 
@@ -300,8 +325,11 @@ def dl_model():
     x = layers.Add()([x, y])  # error
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
-''', "32"),
-    "keras_reshape": ('''
+""",
+        "32",
+    ),
+    "keras_reshape": (
+        """
 import keras
 from keras import layers
 
@@ -312,8 +340,11 @@ def dl_model():
     x = layers.Reshape((28, 28, 4))(x)  # error fix
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(10)(x))
-''', "(28, 28, 8)"),
-    "keras_concat_padding": ('''
+""",
+        "(28, 28, 8)",
+    ),
+    "keras_concat_padding": (
+        """
 import keras
 from keras import layers
 
@@ -325,8 +356,11 @@ def dl_model():
     x = layers.Concatenate()([a, b])  # error
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
-''', '"same"'),
-    "torch_cat_padding": ('''
+""",
+        '"same"',
+    ),
+    "torch_cat_padding": (
+        """
 import torch
 import torch.nn as nn
 
@@ -344,7 +378,9 @@ class Inception(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 # deepeval: input=(2, 3, 32, 32)
-''', "1"),
+""",
+        "1",
+    ),
 }
 
 THREE_MISTAKES = '''
@@ -373,7 +409,7 @@ class CifarNet(nn.Module):
 
 # The usual shape of a StackOverflow question: the model at module level, then data and training.
 # SENTINEL is replaced by a path the test watches: the training code must never run.
-TRAINING_SCRIPT = '''
+TRAINING_SCRIPT = """
 import torch
 import torch.nn as nn
 import torch.optim as optim
@@ -403,10 +439,13 @@ torch.save(model.state_dict(), SENTINEL)
 
 if __name__ == "__main__":
     open(SENTINEL, "w").write("the main block ran")
-'''
+"""
 
 
 def marked_lines(source: str, mark: str) -> list[int]:
     """0-based lines whose trailing comment contains `mark`."""
-    return [i for i, line in enumerate(source.splitlines())
-            if "#" in line and mark in line.split("#", 1)[1].split()]
+    return [
+        i
+        for i, line in enumerate(source.splitlines())
+        if "#" in line and mark in line.split("#", 1)[1].split()
+    ]

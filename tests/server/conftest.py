@@ -150,7 +150,7 @@ async def dynamic_client(lsp_client: LanguageClient, tmp_path: Path):
 
 def apply_workspace_edit(text: str, uri: str, edit: lsp.WorkspaceEdit) -> str:
     """The text after the edits of `edit` on `uri` (ASCII documents: columns are characters)."""
-    from deepeval_lsp.diagnostics.model import Range, TextEdit
+    from deepeval_lsp.diagnostics.findings import Range, TextEdit
     from deepeval_lsp.diagnostics.text import apply_edits
 
     edits = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deepeval_lsp.diagnostics import Diagnostic, Fix, LayerSummary, ModelSummary, Report, TextEdit
-from deepeval_lsp.diagnostics.model import Position, Range
+from deepeval_lsp.diagnostics.findings import Position, Range
 from deepeval_lsp.server import convert
 from lsprotocol import types as lsp
 from pygls.workspace.position_codec import PositionCodec

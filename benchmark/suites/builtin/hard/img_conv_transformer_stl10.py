@@ -19,10 +19,12 @@ class ConvTransformer(nn.Module):
             conv_bn_relu(64, 128),
         )
         self.pos_embedding = nn.Parameter(torch.zeros(1, 144, 128))
-        encoder_layer = nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=256,
-                                                   batch_first=True)
-        self.encoder = nn.TransformerEncoder(encoder_layer, num_layers=2,
-                                             enable_nested_tensor=False)
+        encoder_layer = nn.TransformerEncoderLayer(
+            d_model=128, nhead=4, dim_feedforward=256, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(
+            encoder_layer, num_layers=2, enable_nested_tensor=False
+        )
         self.norm = nn.LayerNorm(128)
         self.fc = nn.Linear(128, 10)
 

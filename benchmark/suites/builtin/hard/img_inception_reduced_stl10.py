@@ -3,19 +3,34 @@ import torch.nn as nn
 
 
 class ConvReLU(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+    ):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride,
-                              padding=padding)
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.conv(x))
 
 
 class Inception(nn.Module):
-    def __init__(self, in_channels: int, c1: int, c3_reduce: int, c3: int, c5_reduce: int,
-                 c5: int, pool_proj: int):
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int,
+        c3_reduce: int,
+        c3: int,
+        c5_reduce: int,
+        c5: int,
+        pool_proj: int,
+    ):
         super().__init__()
         self.branch1 = ConvReLU(in_channels, c1, kernel_size=1)
         self.branch2 = nn.Sequential(

@@ -15,8 +15,9 @@ class InvertedResidual(nn.Module):
                 nn.ReLU6(inplace=True),
             ]
         layers += [
-            nn.Conv2d(hidden, hidden, kernel_size=3, stride=stride, padding=1, groups=hidden,
-                      bias=False),
+            nn.Conv2d(
+                hidden, hidden, kernel_size=3, stride=stride, padding=1, groups=hidden, bias=False
+            ),
             nn.BatchNorm2d(hidden),
             nn.ReLU6(inplace=True),
             nn.Conv2d(hidden, out_channels, kernel_size=1, bias=False),

@@ -2,11 +2,18 @@ import torch
 import torch.nn as nn
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int,
-                 stride: int = 1) -> nn.Sequential:
+def conv_bn_relu(
+    in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
+) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride,
-                  padding=kernel_size // 2, bias=False),
+        nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            bias=False,
+        ),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )

@@ -35,8 +35,15 @@ class DownUnit(nn.Module):
         super().__init__()
         branch = out_channels // 2
         self.left = nn.Sequential(
-            nn.Conv2d(in_channels, in_channels, kernel_size=3, stride=2, padding=1,
-                      groups=in_channels, bias=False),
+            nn.Conv2d(
+                in_channels,
+                in_channels,
+                kernel_size=3,
+                stride=2,
+                padding=1,
+                groups=in_channels,
+                bias=False,
+            ),
             nn.BatchNorm2d(in_channels),
             nn.Conv2d(in_channels, branch, kernel_size=1, bias=False),
             nn.BatchNorm2d(branch),
@@ -46,8 +53,9 @@ class DownUnit(nn.Module):
             nn.Conv2d(in_channels, branch, kernel_size=1, bias=False),
             nn.BatchNorm2d(branch),
             nn.ReLU(inplace=True),
-            nn.Conv2d(branch, branch, kernel_size=3, stride=2, padding=1, groups=branch,
-                      bias=False),
+            nn.Conv2d(
+                branch, branch, kernel_size=3, stride=2, padding=1, groups=branch, bias=False
+            ),
             nn.BatchNorm2d(branch),
             nn.Conv2d(branch, branch, kernel_size=1, bias=False),
             nn.BatchNorm2d(branch),

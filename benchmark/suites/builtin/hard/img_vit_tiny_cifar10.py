@@ -8,8 +8,9 @@ class TinyViT(nn.Module):
         self.patch_embed = nn.Conv2d(3, 96, kernel_size=4, stride=4)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, 96))
         self.pos_embed = nn.Parameter(torch.zeros(1, 65, 96))
-        layer = nn.TransformerEncoderLayer(d_model=96, nhead=4, dim_feedforward=192,
-                                           dropout=0.1, batch_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model=96, nhead=4, dim_feedforward=192, dropout=0.1, batch_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, num_layers=4, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(96)
         self.head = nn.Linear(96, 10)

@@ -14,8 +14,9 @@ class DilationBranchNet(nn.Module):
         self.fc2 = nn.Linear(128, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([torch.relu(self.d1(x)), torch.relu(self.d2(x)), torch.relu(self.d3(x))],
-                      dim=1)
+        x = torch.cat(
+            [torch.relu(self.d1(x)), torch.relu(self.d2(x)), torch.relu(self.d3(x))], dim=1
+        )
         x = self.pool(x)
         x = self.pool(torch.relu(self.conv(x)))
         x = torch.relu(self.fc1(torch.flatten(x, 1)))

@@ -6,9 +6,7 @@ class ReviewSentimentModel(nn.Module):
     def __init__(self):
         super().__init__()
         self.embedding = nn.Embedding(10000, 128, padding_idx=0)
-        self.lstm = nn.LSTM(
-            input_size=128, hidden_size=64, batch_first=True, bidirectional=True
-        )
+        self.lstm = nn.LSTM(input_size=128, hidden_size=64, batch_first=True, bidirectional=True)
         self.dropout = nn.Dropout(0.5)
         self.fc = nn.Linear(128, 1)
 

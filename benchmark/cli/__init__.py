@@ -1,0 +1,1 @@
+"""The `bench`, `report`, `reproduce`, `runs` and `selftest` subcommands: parsing and wiring."""

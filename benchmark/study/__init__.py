@@ -1,0 +1,1 @@
+"""Reproducing the DeepEval study from its published data: its programs, its tables."""

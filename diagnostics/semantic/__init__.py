@@ -1,0 +1,1 @@
+"""The semantic pass: a program's API structure against a reference program (DESIGN.md §7)."""

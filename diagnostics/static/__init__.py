@@ -1,0 +1,1 @@
+"""The static pass: what can be found without running the program (DESIGN.md §5)."""
