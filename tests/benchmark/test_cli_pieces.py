@@ -90,8 +90,8 @@ def test_help_of_each_command(command):
 
 def test_help_imports_nothing_heavy():
     code = (
-        "import sys, argparse\nfrom deepeval_lsp.benchmark import cli_bench, cli_runs, "
-        "cli_report\nfor m in (cli_bench, cli_runs, cli_report):\n"
+        "import sys, argparse\nfrom deepeval_lsp.benchmark.cli import bench, runs, report\n"
+        "for m in (bench, runs, report):\n"
         "    m.add_arguments(argparse.ArgumentParser())\n"
         "heavy = [m for m in ('openai', 'torch', 'sqlite_utils', 'keras')\n"
         "         if m in sys.modules]\n"
