@@ -1,0 +1,102 @@
+"""The schema's migrations: a database made by release 0.1.0 opens, migrates without losing a
+row, and `runs` and `report` print what release 0.1.0 printed on it; a fresh database gets the
+same schema as a migrated old one.
+
+`data/release-0.1.0.sqlite` was made with deepeval-lsp 0.1.0 (commit d7ce828), in an empty
+folder with XDG_CACHE_HOME pointing into it:
+
+    deepeval-lsp bench --limit 2 --samples 1 --db fx.db -q --workers 1
+    deepeval-lsp bench --model replay:toy.jsonl --prompting zeroshot,oneshot --limit 2 \
+        --samples 2 --no-cache --db fx.db -q --workers 1
+    deepeval-lsp selftest --limit 1 --workers 1 --db fx.db
+    python -c "import sqlite3; c = sqlite3.connect('fx.db'); \
+        c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); \
+        c.execute(\"VACUUM INTO 'release-0.1.0.sqlite'\")"
+
+`data/release-0.1.0/toy.jsonl` is the replay: for each of the first two builtin tasks, under
+zeroshot its reference and a chat answer holding its `linear_in_features` mutant, under oneshot
+its `hallucinated_member` mutant and an answer with no code. The other files of
+`data/release-0.1.0/` are what 0.1.0 printed on a copy of the database: `runs`, `runs --json`,
+`report --all` (runs.txt, runs.json, report.txt) and `report --all --format json|csv`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from deepeval_lsp.benchmark.store import open_db
+
+from deepeval_lsp.cli import main
+
+DATA = Path(__file__).parent / "data"
+RELEASE_DB = DATA / "release-0.1.0.sqlite"
+RELEASE_OUT = DATA / "release-0.1.0"
+TABLES = ("runs", "tasks", "samples", "findings", "scores", "selftest")
+
+
+def _rows(path: Path, table: str) -> list[tuple]:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(f"select * from [{table}] order by rowid").fetchall()
+    finally:
+        con.close()
+
+
+def _schema(path: Path) -> list[tuple[str, str, str | None]]:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(
+            "select type, name, sql from sqlite_master where name not like 'sqlite_%' "
+            "order by type, name"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def old_db(tmp_path: Path) -> Path:
+    path = tmp_path / "old.sqlite"
+    shutil.copy(RELEASE_DB, path)
+    return path
+
+
+def test_a_release_database_migrates_without_losing_a_row(old_db: Path) -> None:
+    before = {t: _rows(old_db, t) for t in TABLES}
+    assert all(before.values())
+    open_db(old_db).close()
+    assert {t: _rows(old_db, t) for t in TABLES} == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["runs"], "runs.txt"),
+        (["runs", "--json"], "runs.json"),
+        (["report", "--all"], "report.txt"),
+        (["report", "--all", "--format", "json"], "report.json"),
+        (["report", "--all", "--format", "csv"], "report.csv"),
+    ],
+)
+def test_runs_and_report_print_what_the_release_printed(
+    old_db: Path, argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--db", str(old_db)]) == 0
+    assert capsys.readouterr().out == (RELEASE_OUT / expected).read_text(encoding="utf-8")
+
+
+def test_a_fresh_database_has_the_schema_of_a_migrated_one(old_db: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.sqlite"
+    open_db(fresh).close()
+    open_db(old_db).close()
+    assert _schema(fresh) == _schema(old_db)
+
+
+def test_a_migrated_database_opens_again_unchanged(old_db: Path) -> None:
+    open_db(old_db).close()
+    schema, rows = _schema(old_db), {t: _rows(old_db, t) for t in TABLES}
+    open_db(old_db).close()
+    assert _schema(old_db) == schema
+    assert {t: _rows(old_db, t) for t in TABLES} == rows
