@@ -1,48 +1,53 @@
 """The benchmark database's schema, as an ordered list of small migrations.
 
-Each migration is a function of a `sqlite_utils.Database`; the names of the applied ones are
-recorded in `_migrations`, so opening a database made by an older version brings it up to date
-and opening a current one changes nothing. Add new migrations at the end; never edit or reorder
-one that has shipped. docs/schema.md describes the resulting tables.
+Each migration is a function of a `sqlite_utils.Database`, registered in the sqlite-utils
+migration set `MIGRATIONS`; sqlite-utils records the applied ones in `_sqlite_migrations`, so
+opening a database made by an older version brings it up to date and opening a current one
+changes nothing. Databases of deepeval-lsp 0.1.0 recorded them in a table of their own,
+`_migrations`, which `migrate` moves into sqlite-utils' table first. Add new migrations at the
+end; never edit, rename or reorder one that has shipped. docs/schema.md describes the resulting
+tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from deepeval_lsp.benchmark.ids import utc_now
+from sqlite_utils.migrations import Migrations
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-MIGRATIONS_TABLE = "_migrations"
-
-Migration = Callable[["sqlite_utils.Database"], None]
-MIGRATIONS: list[Migration] = []
+MIGRATIONS = Migrations("deepeval-lsp")
+LEGACY_MIGRATIONS_TABLE = "_migrations"  # (name, applied_at), written by deepeval-lsp 0.1.0
 
 
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append(fn)
-    return fn
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply the migrations not yet applied, each in its own transaction."""
+    _adopt_legacy_bookkeeping(db)
+    MIGRATIONS.apply(db)
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction; their names."""
-    db[MIGRATIONS_TABLE].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    done = {row["name"] for row in db[MIGRATIONS_TABLE].rows}
-    applied = []
-    for fn in MIGRATIONS:
-        if fn.__name__ in done:
-            continue
-        with db.atomic():
-            fn(db)
-            db[MIGRATIONS_TABLE].insert({"name": fn.__name__, "applied_at": utc_now()})
-        applied.append(fn.__name__)
-    return applied
+def _adopt_legacy_bookkeeping(db: sqlite_utils.Database) -> None:
+    """Move the names (and times) that 0.1.0 recorded in `_migrations` into sqlite-utils'
+    table, so the migrations they name are not applied again; `_migrations` then goes."""
+    if LEGACY_MIGRATIONS_TABLE not in db.table_names():
+        return
+    with db.atomic():
+        MIGRATIONS.ensure_migrations_table(db)
+        recorded = {m.name for m in MIGRATIONS.applied(db)}
+        legacy = db.execute(
+            f"select name, applied_at from [{LEGACY_MIGRATIONS_TABLE}] order by rowid"
+        ).fetchall()
+        db[Migrations.migrations_table].insert_all(
+            {"migration_set": MIGRATIONS.name, "name": name, "applied_at": applied_at}
+            for name, applied_at in legacy
+            if name not in recorded
+        )
+        db[LEGACY_MIGRATIONS_TABLE].drop()
 
 
-@migration
+@MIGRATIONS()
 def m001_initial(db: sqlite_utils.Database) -> None:
     db["runs"].create(
         {
@@ -144,7 +149,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-@migration
+@MIGRATIONS()
 def m002_selftest(db: sqlite_utils.Database) -> None:
     """`deepeval-lsp selftest`'s table per run (its mutants are samples of that run). Databases
     where an earlier selftest made the table on the fly keep it and gain the new column."""

@@ -1,10 +1,10 @@
 """The benchmark database: open (WAL, migrated), create and resume runs, record scored samples.
 
 Plain tables through sqlite-utils (docs/schema.md): `runs`, `tasks`, `samples`, `findings`,
-`scores`, `_migrations`. A sample is written in one transaction together with its findings and
-scores once it is scored, so a run killed at any moment keeps every sample it finished and
-none half-written; the unique key (run, model, prompting, task, sample index) makes a resumed
-run unable to record a sample twice.
+`scores`, `selftest`, and sqlite-utils' own `_sqlite_migrations`. A sample is written in one
+transaction together with its findings and scores once it is scored, so a run killed at any
+moment keeps every sample it finished and none half-written; the unique key (run, model,
+prompting, task, sample index) makes a resumed run unable to record a sample twice.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.benchmark.ids import ulid, utc_now
-from deepeval_lsp.benchmark.migrations import migrate
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -34,6 +33,7 @@ class StoreError(Exception):
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database at `path`, in WAL mode."""
     import sqlite_utils
+    from deepeval_lsp.benchmark.migrations import migrate
 
     p = Path(path)
     if p.is_dir():

@@ -27,7 +27,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from deepeval_lsp.benchmark.store import open_db
+from deepeval_lsp.benchmark.migrations import LEGACY_MIGRATIONS_TABLE, MIGRATIONS
+from deepeval_lsp.benchmark.store import StoreError, open_db
+from sqlite_utils.migrations import Migrations
 
 from deepeval_lsp.cli import main
 
@@ -100,3 +102,46 @@ def test_a_migrated_database_opens_again_unchanged(old_db: Path) -> None:
     open_db(old_db).close()
     assert _schema(old_db) == schema
     assert {t: _rows(old_db, t) for t in TABLES} == rows
+
+
+def test_the_release_bookkeeping_moves_into_sqlite_utils_table(old_db: Path) -> None:
+    legacy = _rows(old_db, LEGACY_MIGRATIONS_TABLE)
+    assert [name for name, _ in legacy] == ["m001_initial", "m002_selftest"]
+    db = open_db(old_db)
+    assert LEGACY_MIGRATIONS_TABLE not in db.table_names()
+    applied = MIGRATIONS.applied(db)
+    assert [(m.name, m.applied_at) for m in applied[: len(legacy)]] == legacy
+    assert MIGRATIONS.pending(db) == []
+    db.close()
+
+
+def test_a_release_database_with_only_the_first_migration_gets_the_rest(old_db: Path) -> None:
+    con = sqlite3.connect(old_db)
+    with con:
+        con.execute(f"delete from {LEGACY_MIGRATIONS_TABLE} where name = 'm002_selftest'")
+        con.execute("drop table selftest")
+    con.close()
+    db = open_db(old_db)
+    assert "selftest" in db.table_names()
+    assert MIGRATIONS.pending(db) == []
+    db.close()
+
+
+def test_a_failed_move_of_the_release_bookkeeping_leaves_it_in_place(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(db: object) -> list:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    # fails once sqlite-utils' table is made, inside the move's transaction
+    monkeypatch.setattr(MIGRATIONS, "applied", broken)
+    with pytest.raises(StoreError):
+        open_db(old_db)
+    assert [n for n, _ in _rows(old_db, LEGACY_MIGRATIONS_TABLE)] == [
+        "m001_initial",
+        "m002_selftest",
+    ]
+    con = sqlite3.connect(old_db)
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+    con.close()
+    assert Migrations.migrations_table not in tables

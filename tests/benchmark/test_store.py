@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from deepeval_lsp.benchmark.ids import ulid
-from deepeval_lsp.benchmark.migrations import MIGRATIONS, MIGRATIONS_TABLE
+from deepeval_lsp.benchmark.migrations import MIGRATIONS
 from deepeval_lsp.benchmark.store import (
     RunConfig,
     StoreError,
@@ -22,6 +22,7 @@ from deepeval_lsp.benchmark.store import (
     open_db,
     record_sample,
 )
+from sqlite_utils.migrations import Migrations
 
 from deepeval_lsp.cli import main
 
@@ -53,11 +54,12 @@ def _sample(run_id: str, task: str, index: int = 0, outcome: str = "not_measured
 def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
     path = tmp_path / "d.db"
     db = open_db(path)
-    names = [r["name"] for r in db[MIGRATIONS_TABLE].rows]
-    assert names == [fn.__name__ for fn in MIGRATIONS]
+    names = [m.name for m in MIGRATIONS.applied(db)]
+    assert names == ["m001_initial", "m002_selftest"]
+    assert MIGRATIONS.pending(db) == []
     db.close()
     db = open_db(path)  # a second open applies nothing
-    assert [r["name"] for r in db[MIGRATIONS_TABLE].rows] == names
+    assert db.execute("select count(*) from _sqlite_migrations").fetchone()[0] == len(names)
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
 
 
@@ -119,7 +121,7 @@ def test_a_bench_database_opens_with_sqlite_utils_tooling_as_it_is(tmp_path, cap
     assert main(["bench", "--db", str(path), "--no-dynamic", "--limit", "3", "-q"]) == 0
     capsys.readouterr()
     tables = set(sqlite_utils.Database(path).table_names())
-    assert {"runs", "tasks", "samples", "findings", "scores", MIGRATIONS_TABLE} <= tables
+    assert {"runs", "tasks", "samples", "findings", "scores", Migrations.migrations_table} <= tables
     cli = Path(sys.executable).with_name("sqlite-utils")
     out = subprocess.run(
         [str(cli), "tables", str(path), "--counts"], capture_output=True, text=True, check=True
