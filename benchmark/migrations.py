@@ -11,6 +11,7 @@ tables.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from sqlite_utils.migrations import Migrations
@@ -167,3 +168,40 @@ def m002_selftest(db: sqlite_utils.Database) -> None:
         )
     elif "false_error_detail" not in db["selftest"].columns_dict:
         db["selftest"].add_column("false_error_detail", str)
+
+
+@MIGRATIONS()
+def m003_selftest_mutants(db: sqlite_utils.Database) -> None:
+    """The kind of each self-test mutant in a table of its own; 0.1.0 stored it as the mutant's
+    prompting (and the kinds as the run's promptings). Old self-test runs move there: their
+    mutants get the prompting "none" and number the mutants of their task in the order they
+    were made, as new runs do."""
+    db["selftest_mutants"].create(
+        {"sample_id": str, "kind": str},  # kind: the injected mistake, e.g. "embed_dim"
+        pk="sample_id",
+        foreign_keys=[("sample_id", "samples", "id")],
+    )
+    runs = db.execute("select id, config from runs where models = ?", ['["selftest"]']).fetchall()
+    mutants = "run_id = ? and model = 'selftest'"
+    for run_id, config in runs:
+        db.execute(
+            "insert into selftest_mutants (sample_id, kind) "
+            f"select id, prompting from samples where {mutants} order by id",
+            [run_id],
+        )
+        # kinds are distinct within a task, so no sample key collides on the way
+        db.execute(
+            "update samples set sample_index = (select count(*) from samples o "
+            "where o.run_id = samples.run_id and o.model = samples.model "
+            f"and o.task_id = samples.task_id and o.id < samples.id) where {mutants}",
+            [run_id],
+        )
+        db.execute(f"update samples set prompting = 'none' where {mutants}", [run_id])
+        db.execute(
+            "update runs set promptings = ?, config = ? where id = ?",
+            [
+                json.dumps(["none"]),
+                json.dumps({**json.loads(config), "promptings": ["none"]}),
+                run_id,
+            ],
+        )

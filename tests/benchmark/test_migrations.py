@@ -22,6 +22,8 @@ its `hallucinated_member` mutant and an answer with no code. The other files of
 
 from __future__ import annotations
 
+import copy
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -37,12 +39,14 @@ DATA = Path(__file__).parent / "data"
 RELEASE_DB = DATA / "release-0.1.0.sqlite"
 RELEASE_OUT = DATA / "release-0.1.0"
 TABLES = ("runs", "tasks", "samples", "findings", "scores", "selftest")
+SELFTEST_RUN = "01M8XFK46VE06F739FMX02GGHA"  # the fixture's self-test run: 1 task, 4 kinds
 
 
-def _rows(path: Path, table: str) -> list[tuple]:
+def _rows(path: Path, table: str) -> list[dict]:
     con = sqlite3.connect(path)
+    con.row_factory = sqlite3.Row
     try:
-        return con.execute(f"select * from [{table}] order by rowid").fetchall()
+        return [dict(r) for r in con.execute(f"select * from [{table}] order by rowid")]
     finally:
         con.close()
 
@@ -69,14 +73,40 @@ def test_a_release_database_migrates_without_losing_a_row(old_db: Path) -> None:
     before = {t: _rows(old_db, t) for t in TABLES}
     assert all(before.values())
     open_db(old_db).close()
-    assert {t: _rows(old_db, t) for t in TABLES} == before
+    after = {t: _rows(old_db, t) for t in TABLES}
+    # what moves: the self-test run's kinds leave its promptings and its mutants' prompting
+    expected = copy.deepcopy(before)
+    for run in expected["runs"]:
+        if run["id"] == SELFTEST_RUN:
+            run["promptings"] = json.dumps(["none"])
+            run["config"] = json.dumps({**json.loads(run["config"]), "promptings": ["none"]})
+    index = 0
+    for sample in expected["samples"]:
+        if sample["run_id"] == SELFTEST_RUN:
+            sample["prompting"], sample["sample_index"] = "none", index
+            index += 1
+    assert index == 4
+    assert after == expected
+
+
+def test_the_release_selftest_kinds_move_to_selftest_mutants(old_db: Path) -> None:
+    kinds = [
+        (s["id"], s["prompting"]) for s in _rows(old_db, "samples") if s["run_id"] == SELFTEST_RUN
+    ]
+    assert [k for _, k in kinds] == [
+        "linear_in_features",
+        "hallucinated_member",
+        "invalid_value",
+        "missing_argument",
+    ]
+    open_db(old_db).close()
+    assert [(r["sample_id"], r["kind"]) for r in _rows(old_db, "selftest_mutants")] == kinds
 
 
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["runs"], "runs.txt"),
-        (["runs", "--json"], "runs.json"),
         (["report", "--all"], "report.txt"),
         (["report", "--all", "--format", "json"], "report.json"),
         (["report", "--all", "--format", "csv"], "report.csv"),
@@ -87,6 +117,16 @@ def test_runs_and_report_print_what_the_release_printed(
 ) -> None:
     assert main([*argv, "--db", str(old_db)]) == 0
     assert capsys.readouterr().out == (RELEASE_OUT / expected).read_text(encoding="utf-8")
+
+
+def test_runs_json_prints_what_the_release_printed_but_the_selftest_kinds(
+    old_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["runs", "--json", "--db", str(old_db)]) == 0
+    expected = json.loads((RELEASE_OUT / "runs.json").read_text(encoding="utf-8"))
+    assert expected[0]["id"] == SELFTEST_RUN
+    expected[0]["promptings"] = ["none"]
+    assert json.loads(capsys.readouterr().out) == expected
 
 
 def test_a_fresh_database_has_the_schema_of_a_migrated_one(old_db: Path, tmp_path: Path) -> None:
@@ -105,7 +145,7 @@ def test_a_migrated_database_opens_again_unchanged(old_db: Path) -> None:
 
 
 def test_the_release_bookkeeping_moves_into_sqlite_utils_table(old_db: Path) -> None:
-    legacy = _rows(old_db, LEGACY_MIGRATIONS_TABLE)
+    legacy = [(r["name"], r["applied_at"]) for r in _rows(old_db, LEGACY_MIGRATIONS_TABLE)]
     assert [name for name, _ in legacy] == ["m001_initial", "m002_selftest"]
     db = open_db(old_db)
     assert LEGACY_MIGRATIONS_TABLE not in db.table_names()
@@ -137,7 +177,7 @@ def test_a_failed_move_of_the_release_bookkeeping_leaves_it_in_place(
     monkeypatch.setattr(MIGRATIONS, "applied", broken)
     with pytest.raises(StoreError):
         open_db(old_db)
-    assert [n for n, _ in _rows(old_db, LEGACY_MIGRATIONS_TABLE)] == [
+    assert [r["name"] for r in _rows(old_db, LEGACY_MIGRATIONS_TABLE)] == [
         "m001_initial",
         "m002_selftest",
     ]

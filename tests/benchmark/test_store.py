@@ -20,6 +20,7 @@ from deepeval_lsp.benchmark.store import (
     done_keys,
     load_run,
     open_db,
+    record_mutant,
     record_sample,
 )
 from sqlite_utils.migrations import Migrations
@@ -55,7 +56,7 @@ def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
     path = tmp_path / "d.db"
     db = open_db(path)
     names = [m.name for m in MIGRATIONS.applied(db)]
-    assert names == ["m001_initial", "m002_selftest"]
+    assert names == ["m001_initial", "m002_selftest", "m003_selftest_mutants"]
     assert MIGRATIONS.pending(db) == []
     db.close()
     db = open_db(path)  # a second open applies nothing
@@ -153,3 +154,22 @@ def test_runs_lists_runs_newest_first(tmp_path, capsys):
     assert runs[0]["status"] == "finished" and runs[0]["samples"] == 1
     assert main(["runs", "--db", str(path)]) == 0
     assert runs[0]["id"] in capsys.readouterr().out
+
+
+def test_a_mutant_is_written_with_its_kind_or_not_at_all(tmp_path):
+    db = open_db(tmp_path / "d.db")
+    run_id = create_run(db, CONFIG, "test")
+    sample_id = record_mutant(db, _sample(run_id, "t1"), {"detected": 1.0}, "embed_dim")
+    assert list(db["selftest_mutants"].rows) == [{"sample_id": sample_id, "kind": "embed_dim"}]
+    db.execute(
+        "create trigger refuse before insert on selftest_mutants "
+        "begin select raise(abort, 'refused'); end"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        record_mutant(db, _sample(run_id, "t2"), {"detected": 1.0}, "embed_dim")
+    assert [r["task_id"] for r in db["samples"].rows] == ["t1"]
+    assert db.execute("select count(*) from scores").fetchone()[0] == 1
+    db.execute("drop trigger refuse")
+    # a replaced sample takes its kind along
+    record_sample(db, _sample(run_id, "t1", outcome="error"), [], {})
+    assert db.execute("select count(*) from selftest_mutants").fetchone()[0] == 0
