@@ -1,48 +1,54 @@
 """The benchmark database's schema, as an ordered list of small migrations.
 
-Each migration is a function of a `sqlite_utils.Database`; the names of the applied ones are
-recorded in `_migrations`, so opening a database made by an older version brings it up to date
-and opening a current one changes nothing. Add new migrations at the end; never edit or reorder
-one that has shipped. docs/schema.md describes the resulting tables.
+Each migration is a function of a `sqlite_utils.Database`, registered in the sqlite-utils
+migration set `MIGRATIONS`; sqlite-utils records the applied ones in `_sqlite_migrations`, so
+opening a database made by an older version brings it up to date and opening a current one
+changes nothing. Databases of deepeval-lsp 0.1.0 recorded them in a table of their own,
+`_migrations`, which `migrate` moves into sqlite-utils' table first. Add new migrations at the
+end; never edit, rename or reorder one that has shipped. docs/schema.md describes the resulting
+tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from typing import TYPE_CHECKING
 
-from deepeval_lsp.benchmark.ids import utc_now
+from sqlite_utils.migrations import Migrations
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-MIGRATIONS_TABLE = "_migrations"
-
-Migration = Callable[["sqlite_utils.Database"], None]
-MIGRATIONS: list[Migration] = []
+MIGRATIONS = Migrations("deepeval-lsp")
+LEGACY_MIGRATIONS_TABLE = "_migrations"  # (name, applied_at), written by deepeval-lsp 0.1.0
 
 
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append(fn)
-    return fn
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply the migrations not yet applied, each in its own transaction."""
+    _adopt_legacy_bookkeeping(db)
+    MIGRATIONS.apply(db)
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction; their names."""
-    db[MIGRATIONS_TABLE].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    done = {row["name"] for row in db[MIGRATIONS_TABLE].rows}
-    applied = []
-    for fn in MIGRATIONS:
-        if fn.__name__ in done:
-            continue
-        with db.atomic():
-            fn(db)
-            db[MIGRATIONS_TABLE].insert({"name": fn.__name__, "applied_at": utc_now()})
-        applied.append(fn.__name__)
-    return applied
+def _adopt_legacy_bookkeeping(db: sqlite_utils.Database) -> None:
+    """Move the names (and times) that 0.1.0 recorded in `_migrations` into sqlite-utils'
+    table, so the migrations they name are not applied again; `_migrations` then goes."""
+    if LEGACY_MIGRATIONS_TABLE not in db.table_names():
+        return
+    with db.atomic():
+        MIGRATIONS.ensure_migrations_table(db)
+        recorded = {m.name for m in MIGRATIONS.applied(db)}
+        legacy = db.execute(
+            f"select name, applied_at from [{LEGACY_MIGRATIONS_TABLE}] order by rowid"
+        ).fetchall()
+        db[Migrations.migrations_table].insert_all(
+            {"migration_set": MIGRATIONS.name, "name": name, "applied_at": applied_at}
+            for name, applied_at in legacy
+            if name not in recorded
+        )
+        db[LEGACY_MIGRATIONS_TABLE].drop()
 
 
-@migration
+@MIGRATIONS()
 def m001_initial(db: sqlite_utils.Database) -> None:
     db["runs"].create(
         {
@@ -144,7 +150,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-@migration
+@MIGRATIONS()
 def m002_selftest(db: sqlite_utils.Database) -> None:
     """`deepeval-lsp selftest`'s table per run (its mutants are samples of that run). Databases
     where an earlier selftest made the table on the fly keep it and gain the new column."""
@@ -162,3 +168,40 @@ def m002_selftest(db: sqlite_utils.Database) -> None:
         )
     elif "false_error_detail" not in db["selftest"].columns_dict:
         db["selftest"].add_column("false_error_detail", str)
+
+
+@MIGRATIONS()
+def m003_selftest_mutants(db: sqlite_utils.Database) -> None:
+    """The kind of each self-test mutant in a table of its own; 0.1.0 stored it as the mutant's
+    prompting (and the kinds as the run's promptings). Old self-test runs move there: their
+    mutants get the prompting "none" and number the mutants of their task in the order they
+    were made, as new runs do."""
+    db["selftest_mutants"].create(
+        {"sample_id": str, "kind": str},  # kind: the injected mistake, e.g. "embed_dim"
+        pk="sample_id",
+        foreign_keys=[("sample_id", "samples", "id")],
+    )
+    runs = db.execute("select id, config from runs where models = ?", ['["selftest"]']).fetchall()
+    mutants = "run_id = ? and model = 'selftest'"
+    for run_id, config in runs:
+        db.execute(
+            "insert into selftest_mutants (sample_id, kind) "
+            f"select id, prompting from samples where {mutants} order by id",
+            [run_id],
+        )
+        # kinds are distinct within a task, so no sample key collides on the way
+        db.execute(
+            "update samples set sample_index = (select count(*) from samples o "
+            "where o.run_id = samples.run_id and o.model = samples.model "
+            f"and o.task_id = samples.task_id and o.id < samples.id) where {mutants}",
+            [run_id],
+        )
+        db.execute(f"update samples set prompting = 'none' where {mutants}", [run_id])
+        db.execute(
+            "update runs set promptings = ?, config = ? where id = ?",
+            [
+                json.dumps(["none"]),
+                json.dumps({**json.loads(config), "promptings": ["none"]}),
+                run_id,
+            ],
+        )

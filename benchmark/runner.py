@@ -23,15 +23,19 @@ from deepeval_lsp.benchmark.extract import extract_code
 from deepeval_lsp.benchmark.generation import ChatClient, SampleGenerationError
 from deepeval_lsp.benchmark.prompting import build_messages
 from deepeval_lsp.benchmark.scoring import Scored, empty_fields, options_for, score_program
-from deepeval_lsp.benchmark.store import RunConfig, SampleKey, done_keys, record_sample
+from deepeval_lsp.benchmark.store import (
+    NO_PROMPTING,
+    RunConfig,
+    SampleKey,
+    done_keys,
+    record_sample,
+)
 
 if TYPE_CHECKING:
     import sqlite_utils
     from deepeval_lsp.benchmark.progress import Progress
     from deepeval_lsp.benchmark.sources import ModelSource
     from deepeval_lsp.benchmark.tasks import Suite, Task
-
-REFERENCE_PROMPTING = "none"
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def plan(
     jobs = []
     for model in models:
         if model.kind == "reference":
-            jobs += [Job(model, REFERENCE_PROMPTING, t, 0) for t in tasks]
+            jobs += [Job(model, NO_PROMPTING, t, 0) for t in tasks]
             continue
         for prompting in promptings:
             for task in tasks:

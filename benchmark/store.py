@@ -1,10 +1,10 @@
 """The benchmark database: open (WAL, migrated), create and resume runs, record scored samples.
 
 Plain tables through sqlite-utils (docs/schema.md): `runs`, `tasks`, `samples`, `findings`,
-`scores`, `_migrations`. A sample is written in one transaction together with its findings and
-scores once it is scored, so a run killed at any moment keeps every sample it finished and
-none half-written; the unique key (run, model, prompting, task, sample index) makes a resumed
-run unable to record a sample twice.
+`scores`, `selftest`, `selftest_mutants`, and sqlite-utils' own `_sqlite_migrations`. A sample
+is written in one transaction together with its findings and scores once it is scored, so a
+run killed at any moment keeps every sample it finished and none half-written; the unique key
+(run, model, prompting, task, sample index) makes a resumed run unable to record a sample twice.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.benchmark.ids import ulid, utc_now
-from deepeval_lsp.benchmark.migrations import migrate
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -25,6 +24,9 @@ if TYPE_CHECKING:
 
 # Outcomes a resumed run does again rather than keep.
 RETRY_OUTCOMES = ("error",)
+
+# The prompting of samples no prompt was made for: the reference model's and the self-test's.
+NO_PROMPTING = "none"
 
 
 class StoreError(Exception):
@@ -34,6 +36,7 @@ class StoreError(Exception):
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database at `path`, in WAL mode."""
     import sqlite_utils
+    from deepeval_lsp.benchmark.migrations import migrate
 
     p = Path(path)
     if p.is_dir():
@@ -197,6 +200,7 @@ def record_sample(
         for (old_id,) in old:
             db.execute("delete from findings where sample_id = ?", [old_id])
             db.execute("delete from scores where sample_id = ?", [old_id])
+            db.execute("delete from selftest_mutants where sample_id = ?", [old_id])
             db.execute("delete from samples where id = ?", [old_id])
         db["samples"].insert({**sample, "id": sample_id, "created_at": utc_now()})
         if findings:
@@ -205,6 +209,17 @@ def record_sample(
             db["scores"].insert_all(
                 [{"sample_id": sample_id, "name": k, "value": float(v)} for k, v in scores.items()]
             )
+    return sample_id
+
+
+def record_mutant(
+    db: sqlite_utils.Database, sample: dict[str, Any], scores: dict[str, float], kind: str
+) -> str:
+    """Write one self-test mutant in one transaction: its sample and scores (as
+    `record_sample`) and its kind in `selftest_mutants`; the sample's id."""
+    with db.atomic():
+        sample_id = record_sample(db, sample, [], scores)
+        db["selftest_mutants"].insert({"sample_id": sample_id, "kind": kind})
     return sample_id
 
 

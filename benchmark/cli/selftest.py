@@ -1,8 +1,8 @@
 """`deepeval-lsp selftest`: inject known mistakes into the builtin references, score the checkers.
 
 Prints the per-kind table (recall, right line, fix offered/verified/cleans) and false errors on
-the untouched references, and stores each mutant as a sample of a run (model "selftest",
-prompting = the kind) so `deepeval-lsp report` and `runs` show it.
+the untouched references, and stores each mutant as a sample of a run (model "selftest", its
+kind in `selftest_mutants`) so `deepeval-lsp report` and `runs` show it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from deepeval_lsp.benchmark.selftest import (
     render_table,
     table,
 )
+from deepeval_lsp.benchmark.store import NO_PROMPTING
 
 from deepeval_lsp import __version__
 
@@ -38,11 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sample(run_id: str, r: MutantResult, index: int) -> tuple[dict, dict]:
+    """The sample row and scores of a mutant, the `index`-th mutant of its task."""
     m = r.mutant
     sample = {
         "run_id": run_id,
         "model": "selftest",
-        "prompting": m.kind,
+        "prompting": NO_PROMPTING,
         "task_id": m.task_id,
         "sample_index": index,
         "outcome": "checked",
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         StoreError,
         create_run,
         open_db,
-        record_sample,
+        record_mutant,
         record_tasks,
         set_run_status,
     )
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         config = RunConfig(
             suite="builtin",
             models=["selftest"],
-            promptings=list(rows),
+            promptings=[NO_PROMPTING],
             samples=1,
             temperature=0.0,
             top_p=1.0,
@@ -132,9 +134,12 @@ def run(args: argparse.Namespace) -> int:
         )
         run_id = create_run(db, config, __version__)
         record_tasks(db, run_id, tasks)
+        per_task: dict[str, int] = {}
         for r in results:
-            sample, scores = _sample(run_id, r, 0)
-            record_sample(db, sample, [], {k: float(v) for k, v in scores.items()})
+            index = per_task.get(r.mutant.task_id, 0)
+            per_task[r.mutant.task_id] = index + 1
+            sample, scores = _sample(run_id, r, index)
+            record_mutant(db, sample, {k: float(v) for k, v in scores.items()}, r.mutant.kind)
         db["selftest"].insert(
             {
                 "run_id": run_id,

@@ -141,14 +141,19 @@ def test_cli_stores_the_table_as_a_run_report_reads(tmp_path, capsys):
     assert "linear_in_features" in out and "false errors on untouched references: 0 of 1" in out
     db = open_db(db_path)
     run_id = db.execute("select id from runs").fetchone()[0]
-    rows = rows_for_runs(db, [run_id])
-    assert {(r["model"], r["prompting"]) for r in rows} == {
-        ("selftest", "linear_in_features"),
-        ("selftest", "missing_argument"),
-    }
-    assert all(r["tasks"] == 1 for r in rows)
-    # each mutant fails to run, and the check says so
-    assert all(r["measured"] == 1 and r["executable"] == 0 for r in rows)
+    stored_mutants = db.execute(
+        "select s.model, s.prompting, s.sample_index, m.kind, s.executable from samples s "
+        "join selftest_mutants m on m.sample_id = s.id order by s.id"
+    ).fetchall()
+    # one sample per mutant, its kind apart; each mutant fails to run, and the check says so
+    assert stored_mutants == [
+        ("selftest", "none", 0, "linear_in_features", 0),
+        ("selftest", "none", 1, "missing_argument", 0),
+    ]
+    (row,) = rows_for_runs(db, [run_id])
+    assert (row["model"], row["prompting"], row["tasks"]) == ("selftest", "none", 1)
+    assert row["measured"] == 2 and row["executable"] == 0
+    assert json.loads(db["runs"].get(run_id)["promptings"]) == ["none"]
     detected = db.execute("select value from scores where name = 'detected'").fetchall()
     assert detected == [(1.0,), (1.0,)]
     stored = db.execute('select false_errors, "references" from selftest').fetchall()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from deepeval_lsp.benchmark.ids import ulid
-from deepeval_lsp.benchmark.migrations import MIGRATIONS, MIGRATIONS_TABLE
+from deepeval_lsp.benchmark.migrations import MIGRATIONS
 from deepeval_lsp.benchmark.store import (
     RunConfig,
     StoreError,
@@ -20,8 +20,10 @@ from deepeval_lsp.benchmark.store import (
     done_keys,
     load_run,
     open_db,
+    record_mutant,
     record_sample,
 )
+from sqlite_utils.migrations import Migrations
 
 from deepeval_lsp.cli import main
 
@@ -53,11 +55,12 @@ def _sample(run_id: str, task: str, index: int = 0, outcome: str = "not_measured
 def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
     path = tmp_path / "d.db"
     db = open_db(path)
-    names = [r["name"] for r in db[MIGRATIONS_TABLE].rows]
-    assert names == [fn.__name__ for fn in MIGRATIONS]
+    names = [m.name for m in MIGRATIONS.applied(db)]
+    assert names == ["m001_initial", "m002_selftest", "m003_selftest_mutants"]
+    assert MIGRATIONS.pending(db) == []
     db.close()
     db = open_db(path)  # a second open applies nothing
-    assert [r["name"] for r in db[MIGRATIONS_TABLE].rows] == names
+    assert db.execute("select count(*) from _sqlite_migrations").fetchone()[0] == len(names)
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
 
 
@@ -119,7 +122,7 @@ def test_a_bench_database_opens_with_sqlite_utils_tooling_as_it_is(tmp_path, cap
     assert main(["bench", "--db", str(path), "--no-dynamic", "--limit", "3", "-q"]) == 0
     capsys.readouterr()
     tables = set(sqlite_utils.Database(path).table_names())
-    assert {"runs", "tasks", "samples", "findings", "scores", MIGRATIONS_TABLE} <= tables
+    assert {"runs", "tasks", "samples", "findings", "scores", Migrations.migrations_table} <= tables
     cli = Path(sys.executable).with_name("sqlite-utils")
     out = subprocess.run(
         [str(cli), "tables", str(path), "--counts"], capture_output=True, text=True, check=True
@@ -151,3 +154,22 @@ def test_runs_lists_runs_newest_first(tmp_path, capsys):
     assert runs[0]["status"] == "finished" and runs[0]["samples"] == 1
     assert main(["runs", "--db", str(path)]) == 0
     assert runs[0]["id"] in capsys.readouterr().out
+
+
+def test_a_mutant_is_written_with_its_kind_or_not_at_all(tmp_path):
+    db = open_db(tmp_path / "d.db")
+    run_id = create_run(db, CONFIG, "test")
+    sample_id = record_mutant(db, _sample(run_id, "t1"), {"detected": 1.0}, "embed_dim")
+    assert list(db["selftest_mutants"].rows) == [{"sample_id": sample_id, "kind": "embed_dim"}]
+    db.execute(
+        "create trigger refuse before insert on selftest_mutants "
+        "begin select raise(abort, 'refused'); end"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        record_mutant(db, _sample(run_id, "t2"), {"detected": 1.0}, "embed_dim")
+    assert [r["task_id"] for r in db["samples"].rows] == ["t1"]
+    assert db.execute("select count(*) from scores").fetchone()[0] == 1
+    db.execute("drop trigger refuse")
+    # a replaced sample takes its kind along
+    record_sample(db, _sample(run_id, "t1", outcome="error"), [], {})
+    assert db.execute("select count(*) from selftest_mutants").fetchone()[0] == 0
