@@ -50,16 +50,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from deepeval_lsp.diagnostics.sandbox import audit, landlock, seccomp
 from deepeval_lsp.diagnostics.sandbox import confine as sandbox
-from deepeval_lsp.diagnostics.sandbox import landlock, seccomp
-from deepeval_lsp.diagnostics.sandbox.confine import SandboxLimits, SandboxViolation
+from deepeval_lsp.diagnostics.sandbox.audit import SandboxViolation
+from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, apply_limits, disk_usage
 
 _HEADER = struct.Struct("!I")
 _PR_SET_PDEATHSIG = 1
 _MODEL_RUNNER = "deepeval_lsp.diagnostics.dynamic.child.model_runner"
 # Environment the zygote may inherit from its parent (never API keys or tokens).
 _ZYGOTE_ENV = (*sandbox.KEPT_ENV, "HOME", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
-_OWN_FILES = frozenset({__file__, sandbox.__file__})
+_OWN_FILES = frozenset({__file__, audit.__file__})
 _DISK_CHECK_S = 0.25
 
 
@@ -317,7 +318,7 @@ class _Zygote:
                     outcome = "timeout"
                     break
                 if now >= next_disk_check:
-                    used, entries = sandbox.disk_usage(spare.tmp, limits.disk_entries)
+                    used, entries = disk_usage(spare.tmp, limits.disk_entries)
                     if used > limits.disk_bytes or entries > limits.disk_entries:
                         outcome = "disk"
                         break
@@ -409,7 +410,7 @@ def _child(job_r: int, w: int, tmp: str, zygote: _Zygote) -> None:
         os._exit(0)
     limits = SandboxLimits.from_json(job.get("limits", {}))
     try:
-        sandbox.apply_limits(limits, float(job["timeout_s"]))
+        apply_limits(limits, float(job["timeout_s"]))
         result = _resolve(job["func"])(job["payload"])
         if not isinstance(result, dict):
             result = {"status": "error", "detail": f"the job returned {type(result).__name__}"}
