@@ -145,7 +145,7 @@ def main() -> int:
 
     from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
-    have_runner = (HERE.parent / "diagnostics" / "model_runner.py").exists()
+    have_runner = (HERE.parent / "diagnostics" / "dynamic" / "child" / "model_runner.py").exists()
     t0 = time.perf_counter()
     pool = WorkerPool(env={"PYTHONPATH": str(HERE)})
     pool.run("dynamic_latency:trivial_job", {}, timeout_s=300)

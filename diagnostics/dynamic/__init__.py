@@ -1,4 +1,5 @@
 """The dynamic pass, parent side: worker pools, the job, its result, fixes verified by re-running.
 
-Everything under `child/` runs inside the sandboxed worker child instead.
+`zygote.py` is the warm process a pool starts, `framing.py` the frames they exchange; everything
+under `child/` runs inside the sandboxed worker child instead.
 """

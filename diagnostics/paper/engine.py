@@ -43,7 +43,7 @@ from typing import Any
 
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.child.error_classifier import classify
-from deepeval_lsp.diagnostics.sandbox.confine import SandboxLimits
+from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits
 
 JOB = "deepeval_lsp.diagnostics.paper.engine:run_job"
 MODULE_NAME = "generated_code"  # the study imported generated_code_<k>.py as a module

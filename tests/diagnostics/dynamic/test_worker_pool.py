@@ -248,4 +248,4 @@ def _cmdline(pid: int) -> bytes:
             data = f.read()
     except OSError:
         return b""
-    return data if b"deepeval_lsp.diagnostics.dynamic.worker_pool" in data else b""
+    return data if b"deepeval_lsp.diagnostics.dynamic.zygote" in data else b""

@@ -1,0 +1,100 @@
+"""Resource limits of one sandboxed job, and the capabilities a root child gives up.
+
+`apply_limits()` runs in the child once its job is known: address space, CPU time (following the
+job's wall-clock timeout), file size (which caps the captured output too) and open files. The
+zygote watches what the child writes with `disk_usage()`; `drop_capabilities()` is part of
+entering the sandbox (confine.enter) when running as root. Linux only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+_GiB = 1 << 30
+_MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of one sandboxed job. CPU seconds follow the job's wall-clock timeout."""
+
+    address_space_bytes: int = 4 * _GiB
+    file_size_bytes: int = 32 * _MiB  # each file, the captured stdout/stderr included
+    open_files: int = 256
+    result_bytes: int = 8 * _MiB  # a larger result becomes an error result
+    disk_bytes: int = 256 * _MiB  # all files of the temp dir together, checked 4 times a second
+    disk_entries: int = 10_000
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SandboxLimits:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: int(v) for k, v in data.items() if k in known})
+
+
+def disk_usage(root: str, max_entries: int) -> tuple[int, int]:
+    """(bytes allocated, entries) beneath `root`; stops counting entries past `max_entries`."""
+    total, entries = 0, 0
+    stack = [root]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total, entries
+
+
+def apply_limits(limits: SandboxLimits, timeout_s: float) -> None:
+    """The job's resource limits; CPU seconds follow its wall-clock timeout (a backstop: the
+    zygote SIGKILLs the process group at the timeout itself)."""
+    cpu = max(1, int(timeout_s + 1.999))
+    for which, soft, hard in (
+        (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU first, which reads as a timeout
+        (resource.RLIMIT_AS, limits.address_space_bytes, limits.address_space_bytes),
+        (resource.RLIMIT_FSIZE, limits.file_size_bytes, limits.file_size_bytes),
+        (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+    ):
+        ceiling = resource.getrlimit(which)[1]
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(which, (soft, hard))
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def drop_capabilities() -> None:
+    """Root keeps its uid (it owns the temp dir) but loses every capability: no mount, no
+    module loading, no reading of files it does not own through CAP_DAC_OVERRIDE…"""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"could not drop capabilities: {os.strerror(err)}")
