@@ -16,8 +16,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = {"deepeval_lsp": ".", "diagnostics": "diagnostics", "server": "server",
-         "benchmark": "benchmark"}
+PARTS = {
+    "deepeval_lsp": ".",
+    "diagnostics": "diagnostics",
+    "server": "server",
+    "benchmark": "benchmark",
+}
 
 
 def main() -> int:
