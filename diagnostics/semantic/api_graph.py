@@ -215,6 +215,7 @@ class Interpreter:
     # -- graph ----------------------------------------------------------------------------------
 
     def add_node(self, api: str | None, preds: frozenset[int], line: int) -> Tensor:
+        """Append a node (api None: a source without an API name); the tensor it produces."""
         self.nodes.append(Node(api, tuple(sorted(preds)), line))
         if api is not None:
             self.called.setdefault(api, line)
@@ -336,6 +337,7 @@ class Interpreter:
     # -- expressions ----------------------------------------------------------------------------
 
     def eval(self, expr: ast.expr | None, env: dict[str, Any]) -> Any:
+        """The abstract value of an expression in scope `env`."""
         if expr is None:
             return None
         if isinstance(expr, ast.Constant):
@@ -640,6 +642,7 @@ class Interpreter:
         return self.eval(expr, env)
 
     def inline(self, func: Func, call: ast.Call | None, env: dict[str, Any]) -> Any:
+        """Run a function's body with `call`'s arguments (evaluated in `env`); its return value."""
         if self.depth >= MAX_INLINE_DEPTH:
             return None
         fn = func.node
