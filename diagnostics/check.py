@@ -145,7 +145,9 @@ def _run_semantic(
 ) -> None:
     """Compare with the task's reference when one is known (an option or a task pragma)."""
     from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
+    from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
     from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
+    from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
     from deepeval_lsp.diagnostics.tasks.reference import (
         ReferenceNotFound,
         find_task_reference,
@@ -172,9 +174,8 @@ def _run_semantic(
         return
     t0 = time.perf_counter()
     try:
-        summary, found = run_semantic(
-            source, path, reference, tree=tree, study_compat=options.paper_compat
-        )
+        rules = STUDY_RULES if options.paper_compat else OUR_RULES
+        summary, found = run_semantic(source, path, reference, tree=tree, rules=rules)
     except ExtractionError as e:
         reason = f"the reference has no readable model ({e})"
         report.passes["semantic"] = f"not run: {reason}"

@@ -27,7 +27,9 @@ import sys
 import time
 from pathlib import Path
 
+from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
+from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
 
 BAR = 3.0
 EXACT = 0.011  # the study published two decimals: a match to its rounding
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     ours = study_task_scores(
                         ref_path.read_text(encoding="utf-8"),
                         [p.read_text(encoding="utf-8", errors="replace") for p in samples],
-                        study_compat=not args.default_mode,
+                        rules=OUR_RULES if args.default_mode else STUDY_RULES,
                     )
                     n_tasks += 1
                     exact = all(abs(ours[m] - study[key][m]) <= EXACT for m in MEASURES)

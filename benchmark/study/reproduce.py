@@ -13,7 +13,7 @@ this computes, next to the study's figure:
   non-empty programs) and pylint's message counts;
 - semantic similarity: API-set and API-sequence F1 against the task's reference, mean over tasks
   of each task's score averaged over its samples as the study did
-  (diagnostics.semantic.study_task_scores).
+  (diagnostics.semantic.similarity.study_task_scores with the study's rules, study_rules.py).
 
 Each dimension reads a program as the study's run of it did (benchmark/study/text.py): pylint
 without the note that some published files carry, executability without it and with
@@ -42,6 +42,7 @@ from deepeval_lsp.benchmark.study.text import completed_for_run, study_source
 from deepeval_lsp.diagnostics.paper import engine as paper_engine
 from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
+from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
 from deepeval_lsp.diagnostics.taxonomy import CODES
 
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
@@ -348,7 +349,7 @@ def score(
             if refs[task] is None:
                 continue
             try:
-                res.semantic[key] = study_task_scores(refs[task], samples)
+                res.semantic[key] = study_task_scores(refs[task], samples, rules=STUDY_RULES)
             except ExtractionError as e:  # the reference's own structure cannot be read
                 refs[task] = None
                 with lock:

@@ -1,7 +1,8 @@
 """The semantic pass: how closely a program's structure follows a reference program (DESIGN.md §7).
 
 Both programs are read into API sequences and API sets by `api_graph.extract` (pure syntax-tree
-work: nothing runs, so the pass is safe in-process). The scores, in percent:
+work: nothing runs, so the pass is safe in-process), with our reading rules (`rules.OUR_RULES`)
+or the study's (`study_rules.STUDY_RULES`). The scores, in percent:
 
 - API set: precision, recall and F1 of the candidate's distinct API names against the
   reference's;
@@ -26,13 +27,9 @@ from typing import Any
 
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range
-from deepeval_lsp.diagnostics.semantic.api_graph import (
-    STUDY_UNNAMED,
-    Extraction,
-    ExtractionError,
-    extract,
-    study_left_out,
-)
+from deepeval_lsp.diagnostics.semantic.api_graph import Extraction, ExtractionError, extract
+from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES, Rules
+from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES, STUDY_UNNAMED
 from deepeval_lsp.diagnostics.text import SourceText, parse_python
 
 MEASURES = (
@@ -168,7 +165,7 @@ def compare(
     reference_source: str | Extraction,
     candidate_source: str | ast.Module,
     *,
-    study_compat: bool = False,
+    rules: Rules = OUR_RULES,
 ) -> Comparison:
     """Score a candidate program against a reference program.
 
@@ -178,9 +175,9 @@ def compare(
     if isinstance(reference_source, Extraction):
         ref = reference_source
     else:
-        ref = extract(reference_source, study_compat=study_compat)
+        ref = extract(reference_source, rules=rules)
     try:
-        cand = extract(candidate_source, study_compat=study_compat)
+        cand = extract(candidate_source, rules=rules)
     except ExtractionError as e:
         return Comparison(
             scores=zero_scores(),
@@ -192,16 +189,16 @@ def compare(
 
 
 def study_task_scores(
-    reference_source: str, samples: Sequence[str], *, study_compat: bool = True
+    reference_source: str, samples: Sequence[str], *, rules: Rules = STUDY_RULES
 ) -> dict[str, float]:
     """One task's scores as the study averaged them: the mean over its samples (percent).
 
     As in the study's published scores, a sample that is empty or does not parse is left out of
     the mean (it is not a valid program); a sample whose structure cannot be read scores 0 and
-    counts. In study-compatible mode the parsable programs the study left out too
-    (`api_graph.study_left_out`) are skipped. A task with no valid sample scores 0.
+    counts. The parsable programs the rules leave out too (`Rules.left_out`: with the study's
+    rules, those the study left out) are skipped. A task with no valid sample scores 0.
     """
-    ref = extract(reference_source, study_compat=study_compat)
+    ref = extract(reference_source, rules=rules)
     total = zero_scores()
     n = 0
     for source in samples:
@@ -211,10 +208,10 @@ def study_task_scores(
             tree = parse_python(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        if study_compat and study_left_out(tree):
+        if rules.left_out(tree):
             continue
         n += 1
-        scores = compare(ref, tree, study_compat=study_compat).scores
+        scores = compare(ref, tree, rules=rules).scores
         for k in MEASURES:
             total[k] += scores[k]
     return {k: v / n for k, v in total.items()} if n else total
@@ -320,16 +317,16 @@ def run_semantic(
     reference_source: str,
     *,
     tree: ast.Module | None = None,
-    study_compat: bool = False,
+    rules: Rules = OUR_RULES,
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Compare a document with its task's reference: (Report.semantic, diagnostics).
 
     Raises ExtractionError when the reference itself has no readable model structure.
     """
-    reference = extract(reference_source, study_compat=study_compat)
+    reference = extract(reference_source, rules=rules)
     candidate: Extraction | None
     try:
-        candidate = extract(tree if tree is not None else source, study_compat=study_compat)
+        candidate = extract(tree if tree is not None else source, rules=rules)
     except ExtractionError as e:
         candidate = None
         comparison = Comparison(

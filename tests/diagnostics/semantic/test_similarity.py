@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from deepeval_lsp.diagnostics import CheckOptions, check
-from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError, canonical_api, extract
+from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError, extract
+from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES, Rules, canonical_api
 from deepeval_lsp.diagnostics.semantic.similarity import (
     MEASURES,
     compare,
@@ -19,6 +20,7 @@ from deepeval_lsp.diagnostics.semantic.similarity import (
     set_scores,
     study_task_scores,
 )
+from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
 from deepeval_lsp.diagnostics.tasks.reference import (
     BUILTIN_SUITE,
     ReferenceNotFound,
@@ -231,20 +233,20 @@ def test_study_compatible_mode_fails_where_the_study_did() -> None:
     )
     assert extract(sequential).sequences == [("Dense",)]
     with pytest.raises(ExtractionError):
-        extract(sequential, study_compat=True)
+        extract(sequential, rules=STUDY_RULES)
     operator = KERAS_BRANCHES.replace("added = Add()([main, branch])", "added = main + branch")
     assert extract(operator).sequences  # our reading follows operators
-    compat = extract(operator, study_compat=True)  # the study kept the API set only
+    compat = extract(operator, rules=STUDY_RULES)  # the study kept the API set only
     assert compat.sequences == [] and "operator" in (compat.sequence_error or "")
     assert compat.apis == ["Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense"]
     direct = KERAS_BRANCHES.replace("added = Add()([main, branch])", "added = add([main, branch])")
     assert extract(direct).sequences
     with pytest.raises(ExtractionError, match="API called directly"):
-        extract(direct, study_compat=True)
+        extract(direct, rules=STUDY_RULES)
 
 
 def test_study_task_scores_leave_out_empty_and_unparsable_samples() -> None:
-    good = compare(KERAS_BRANCHES, KERAS_BRANCHES, study_compat=True).scores
+    good = compare(KERAS_BRANCHES, KERAS_BRANCHES, rules=STUDY_RULES).scores
     scores = study_task_scores(KERAS_BRANCHES, [KERAS_BRANCHES, "", "def (:\n"])
     assert scores == pytest.approx(good)
     half = study_task_scores(KERAS_BRANCHES, [KERAS_BRANCHES, "def dl_model():\n    return 1\n"])
@@ -332,15 +334,15 @@ def test_check_finds_a_study_task_by_pragma(study_data: Path) -> None:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("study_compat", [False, True])
+@pytest.mark.parametrize("rules", [OUR_RULES, STUDY_RULES], ids=["ours", "study"])
 def test_every_study_reference_is_100_percent_similar_to_itself(
-    study_data: Path, study_compat: bool
+    study_data: Path, rules: Rules
 ) -> None:
     refs = sorted((study_data / "DeepEval" / "benchmark" / "DeepEval").glob("*/*.py"))
     assert len(refs) == 100
     for path in refs:
         source = path.read_text(encoding="utf-8")
-        scores = compare(source, source, study_compat=study_compat).scores
+        scores = compare(source, source, rules=rules).scores
         assert scores == pytest.approx(dict.fromkeys(MEASURES, 100.0)), path.name
 
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from deepeval_lsp.diagnostics.semantic.api_graph import (
-    STUDY_UNNAMED,
-    ExtractionError,
-    extract,
-    study_left_out,
-)
+from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError, extract
+from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
 from deepeval_lsp.diagnostics.semantic.similarity import compare, run_semantic, study_task_scores
+from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES, STUDY_UNNAMED
 from deepeval_lsp.diagnostics.text import parse_python
 
 REFERENCE = textwrap.dedent(
@@ -51,24 +48,24 @@ def test_keras_model_with_an_unexpected_output_name_loses_its_sequences() -> Non
             "model = keras.Model(inputs=input_layer, outputs=dense2)",
         ),
     )
-    ex = extract(renamed, study_compat=True)
+    ex = extract(renamed, rules=STUDY_RULES)
     assert ex.sequences == [] and "output" in (ex.sequence_error or "")
-    scores = compare(REFERENCE, renamed, study_compat=True).scores
+    scores = compare(REFERENCE, renamed, rules=STUDY_RULES).scores
     assert scores["api_set_f1"] == pytest.approx(100.0)
     assert scores["api_seq_f1"] == 0.0
     # Named as the study expected, keras.Model(...) reads like Model(...).
     for name in ("output_layer", "outputs", "output"):
         src = renamed.replace("dense2", name)
-        assert compare(REFERENCE, src, study_compat=True).scores["api_seq_f1"] == 100.0
+        assert compare(REFERENCE, src, rules=STUDY_RULES).scores["api_seq_f1"] == 100.0
     # The default reading does not care about names.
     assert extract(renamed).sequences == [("Input", "Conv2D", "Flatten", "Dense")]
 
 
 def test_bare_model_with_an_unexpected_output_name_adds_an_unnamed_set_entry() -> None:
     renamed = _variant(("output_layer", "fc2"))
-    ex = extract(renamed, study_compat=True)
+    ex = extract(renamed, rules=STUDY_RULES)
     assert ex.apis == ["Input", "Conv2D", "Flatten", "Dense", STUDY_UNNAMED]
-    scores = compare(REFERENCE, renamed, study_compat=True).scores
+    scores = compare(REFERENCE, renamed, rules=STUDY_RULES).scores
     assert scores["api_set_precision"] == pytest.approx(80.0)  # 4 of 5 entries in the reference
     assert scores["api_set_recall"] == pytest.approx(100.0)
     assert scores["api_seq_f1"] == pytest.approx(100.0)  # the sequences are not affected
@@ -82,21 +79,21 @@ def test_an_alias_adds_one_unnamed_set_entry_on_either_side() -> None:
             "main_path = conv\n    alias = main_path\n    flatten = Flatten()(alias)",
         ),
     )
-    ex = extract(aliased, study_compat=True)
+    ex = extract(aliased, rules=STUDY_RULES)
     assert ex.apis.count(STUDY_UNNAMED) == 1  # once, however many aliases
-    scores = compare(REFERENCE, aliased, study_compat=True).scores
+    scores = compare(REFERENCE, aliased, rules=STUDY_RULES).scores
     assert scores["api_set_precision"] == pytest.approx(80.0)
     assert scores["api_seq_f1"] == pytest.approx(100.0)
     # A reference with an alias has the entry too: a candidate without one misses it ...
-    back = compare(aliased, REFERENCE, study_compat=True).scores
+    back = compare(aliased, REFERENCE, rules=STUDY_RULES).scores
     assert back["api_set_recall"] == pytest.approx(80.0)
     # ... and the reference is still 100% similar to itself.
-    assert compare(aliased, aliased, study_compat=True).scores["api_set_f1"] == 100.0
+    assert compare(aliased, aliased, rules=STUDY_RULES).scores["api_set_f1"] == 100.0
 
 
 def test_the_unnamed_entry_is_no_diagnostic() -> None:
     aliased = _variant(("flatten = Flatten()(conv)", "x = conv\n    flatten = Flatten()(x)"))
-    report, diagnostics = run_semantic(aliased, "a.py", REFERENCE, study_compat=True)
+    report, diagnostics = run_semantic(aliased, "a.py", REFERENCE, rules=STUDY_RULES)
     assert STUDY_UNNAMED in report["extra_apis"]
     assert not any(STUDY_UNNAMED in d.message for d in diagnostics)
 
@@ -109,14 +106,14 @@ def test_a_repetition_loop_is_read_and_other_loops_fail() -> None:
             "        conv = Conv2D(32, (3, 3), activation='relu')(conv)",
         ),
     )
-    ex = extract(repeated, study_compat=True)
+    ex = extract(repeated, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D", "Conv2D", "Flatten", "Dense")]
     # The loop variable used in the body: the study's extractor could not read it.
     with pytest.raises(ExtractionError, match="loop"):
-        extract(repeated.replace("Conv2D(32,", "Conv2D(32 * (_ + 1),"), study_compat=True)
+        extract(repeated.replace("Conv2D(32,", "Conv2D(32 * (_ + 1),"), rules=STUDY_RULES)
     # Not a constant range: likewise.
     with pytest.raises(ExtractionError, match="loop"):
-        extract(repeated.replace("range(2)", "[1, 2]"), study_compat=True)
+        extract(repeated.replace("range(2)", "[1, 2]"), rules=STUDY_RULES)
     # A loop that calls nothing (freezing a base model's layers) does not matter.
     frozen = _variant(
         (
@@ -124,14 +121,14 @@ def test_a_repetition_loop_is_read_and_other_loops_fail() -> None:
             "    for layer in []:\n        layer.trainable = False\n    model = Model(",
         ),
     )
-    assert extract(frozen, study_compat=True).sequences
+    assert extract(frozen, rules=STUDY_RULES).sequences
 
 
 def test_a_layer_output_that_does_not_reach_the_model_output_keeps_the_sequences() -> None:
     dangling = _variant(
         ("flatten = Flatten()(conv)", "unused = Dense(5)(conv)\n    flatten = Flatten()(conv)"),
     )
-    ex = extract(dangling, study_compat=True)
+    ex = extract(dangling, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D", "Flatten", "Dense")]
 
 
@@ -146,12 +143,12 @@ def test_a_helper_called_with_positional_and_keyword_arguments_fails() -> None:
         ),
     )
     with pytest.raises(ExtractionError, match="positional and keyword"):
-        extract(helper, study_compat=True)
+        extract(helper, rules=STUDY_RULES)
     assert extract(helper).sequences  # the default reading binds both
     # All by keyword (as the study's references call their blocks), or all by position: read.
     for call in ("block(input_tensor=input_layer, filters=32)", "block(input_layer, 32)"):
         src = helper.replace("block(input_layer, filters=32)", call)
-        assert compare(REFERENCE, src, study_compat=True).scores["api_seq_f1"] == 100.0
+        assert compare(REFERENCE, src, rules=STUDY_RULES).scores["api_seq_f1"] == 100.0
 
 
 def test_an_api_called_on_another_api_calls_result_fails() -> None:
@@ -164,11 +161,11 @@ def test_an_api_called_on_another_api_calls_result_fails() -> None:
         ),
     )
     with pytest.raises(ExtractionError, match="result of another API call"):
-        extract(with_data, study_compat=True)
+        extract(with_data, rules=STUDY_RULES)
     assert extract(with_data).sequences
     # Loading the data alone (e.g. to read the input shape) is no such call.
     loaded = with_data.replace("    y_train = to_categorical(y_train, 10)\n", "")
-    assert compare(REFERENCE, loaded, study_compat=True).scores["api_seq_f1"] == 100.0
+    assert compare(REFERENCE, loaded, rules=STUDY_RULES).scores["api_seq_f1"] == 100.0
 
 
 def test_an_operator_cuts_only_the_paths_through_it() -> None:
@@ -183,7 +180,7 @@ def test_an_operator_cuts_only_the_paths_through_it() -> None:
             "    flatten = Flatten()(added)",
         ),
     )
-    ex = extract(branched, study_compat=True)
+    ex = extract(branched, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D", "Add", "Flatten", "Dense")]
     assert ex.sequence_error is None
     assert "GlobalAveragePooling2D" in ex.apis
@@ -193,9 +190,9 @@ def test_an_operator_cuts_only_the_paths_through_it() -> None:
     ).sequences
     # An operator on every path to the output leaves no sequence; the API set is still read.
     scaled = _variant(("flatten = Flatten()(conv)", "flatten = Flatten()(conv * 2.0)"))
-    ex = extract(scaled, study_compat=True)
+    ex = extract(scaled, rules=STUDY_RULES)
     assert ex.sequences == [] and "operator" in (ex.sequence_error or "")
-    assert compare(REFERENCE, scaled, study_compat=True).scores["api_set_f1"] == 100.0
+    assert compare(REFERENCE, scaled, rules=STUDY_RULES).scores["api_set_f1"] == 100.0
 
 
 def test_a_helper_returning_several_tensors_by_name() -> None:
@@ -211,17 +208,17 @@ def test_a_helper_returning_several_tensors_by_name() -> None:
         ),
     )
     # A list of names was read, with the unnamed set entry an alias gives.
-    ex = extract(helper, study_compat=True)
+    ex = extract(helper, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D", "Flatten", "Dense")]
     assert STUDY_UNNAMED in ex.apis
     # A tuple of names lost the sequences; the API set is still read.
     as_tuple = helper.replace("return [a, b]", "return a, b")
-    ex = extract(as_tuple, study_compat=True)
+    ex = extract(as_tuple, rules=STUDY_RULES)
     assert ex.sequences == [] and "tuple" in (ex.sequence_error or "")
-    assert compare(REFERENCE, as_tuple, study_compat=True).scores["api_set_f1"] == 100.0
+    assert compare(REFERENCE, as_tuple, rules=STUDY_RULES).scores["api_set_f1"] == 100.0
     # Any other expression returned still fails the sample.
     with pytest.raises(ExtractionError, match="returning an expression"):
-        extract(helper.replace("return [a, b]", "return [a, b + 1]"), study_compat=True)
+        extract(helper.replace("return [a, b]", "return [a, b + 1]"), rules=STUDY_RULES)
     assert STUDY_UNNAMED not in extract(helper).apis  # the default reading has no such entry
 
 
@@ -232,7 +229,7 @@ def test_the_first_tensor_named_as_an_output_is_the_output() -> None:
     )
     # `output` names the convolution before output_layer names the Dense: the study's paths
     # end at the convolution, whatever Model(...) is given.
-    ex = extract(early, study_compat=True)
+    ex = extract(early, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D")]
     assert ex.apis == ["Input", "Conv2D", "Flatten", "Dense"]
     assert extract(early).sequences == [("Input", "Conv2D", "Flatten", "Dense")]
@@ -246,7 +243,7 @@ def test_the_first_tensor_named_as_an_output_is_the_output() -> None:
             "    conv = block(input_layer)",
         ),
     )
-    assert extract(in_helper, study_compat=True).sequences == [
+    assert extract(in_helper, rules=STUDY_RULES).sequences == [
         ("Input", "Conv2D", "Flatten", "Dense")
     ]
 
@@ -257,8 +254,8 @@ def test_a_program_without_functions_is_left_out_of_the_task_mean() -> None:
         body.replace("    return model\n", "")
     )
     assert "def " not in module_level
-    assert study_left_out(parse_python(module_level))
-    assert study_left_out(parse_python(REFERENCE)) is None
+    assert STUDY_RULES.left_out(parse_python(module_level))
+    assert STUDY_RULES.left_out(parse_python(REFERENCE)) is None
     # Left out like an empty file: the task's mean is the other sample's, not half of it.
     wrong = _variant(("Conv2D(32", "Dense(32"))
     alone = study_task_scores(REFERENCE, [wrong])
@@ -267,27 +264,27 @@ def test_a_program_without_functions_is_left_out_of_the_task_mean() -> None:
     with_helper = module_level.replace(
         "input_layer = Input", "def unused():\n    pass\n\ninput_layer = Input"
     )
-    assert study_left_out(parse_python(with_helper)) is None
+    assert STUDY_RULES.left_out(parse_python(with_helper)) is None
     # The default reading scores the module-level model.
-    assert study_task_scores(REFERENCE, [module_level], study_compat=False)["api_set_f1"] == 100.0
+    assert study_task_scores(REFERENCE, [module_level], rules=OUR_RULES)["api_set_f1"] == 100.0
 
 
 @pytest.mark.parametrize("call", ["model.fit(x, y)", "model.evaluate(x, y)", "model.predict(x)"])
 def test_a_dl_model_that_trains_is_left_out_of_the_task_mean(call: str) -> None:
     trains = _variant(("    return model", f"    {call}\n    return model"))
-    assert study_left_out(parse_python(trains))
+    assert STUDY_RULES.left_out(parse_python(trains))
     wrong = _variant(("Conv2D(32", "Dense(32"))
     alone = study_task_scores(REFERENCE, [wrong])
     assert study_task_scores(REFERENCE, [wrong, trains]) == pytest.approx(alone)
     # Its structure still reads in a single-file comparison.
-    assert compare(REFERENCE, trains, study_compat=True).scores["api_seq_f1"] == 100.0
+    assert compare(REFERENCE, trains, rules=STUDY_RULES).scores["api_seq_f1"] == 100.0
 
 
 def test_training_outside_dl_model_or_with_fit_generator_counts() -> None:
     at_module_level = REFERENCE + "\nmodel = dl_model()\nmodel.fit(x, y)\n"
     generator = _variant(("    return model", "    model.fit_generator(gen)\n    return model"))
     for source in (at_module_level, generator):
-        assert study_left_out(parse_python(source)) is None
+        assert STUDY_RULES.left_out(parse_python(source)) is None
         assert study_task_scores(REFERENCE, [source])["api_set_f1"] == 100.0
 
 
@@ -313,7 +310,7 @@ BRANCHES = textwrap.dedent(
 def test_a_renamed_reassignment_reading_its_new_name_fails() -> None:
     # The second `path3` becomes `path3_1`, the name the Concatenate reads: the study failed.
     with pytest.raises(ExtractionError, match="renamed"):
-        extract(BRANCHES, study_compat=True)
+        extract(BRANCHES, rules=STUDY_RULES)
     assert extract(BRANCHES).sequences  # the default reading has no renaming
     # The same clash without the self-reference reads: path3_1 is reassigned itself, so the
     # Concatenate reads `path3_1_1`.
@@ -321,13 +318,13 @@ def test_a_renamed_reassignment_reading_its_new_name_fails() -> None:
         "    path3_2 = Conv2D(16, (5, 5))(path3)\n",
         "    path3_1 = Conv2D(16, (1, 1))(path3_1)\n    path3_2 = Conv2D(16, (5, 5))(path3)\n",
     )
-    ex = extract(no_loop, study_compat=True)
+    ex = extract(no_loop, rules=STUDY_RULES)
     assert ("Input", "Conv2D", "Conv2D", "Conv2D", "Concatenate", "Flatten", "Dense") in (
         ex.sequences
     )
     # Without a clash nothing is renamed onto an existing name.
     plain = BRANCHES.replace("path3_1", "left").replace("path3_2", "right")
-    assert extract(plain, study_compat=True).sequences
+    assert extract(plain, rules=STUDY_RULES).sequences
 
 
 HELPER_X = textwrap.dedent(
@@ -354,7 +351,7 @@ HELPER_X = textwrap.dedent(
 
 
 def test_a_helper_parameter_named_x_cuts_the_paths_through_the_helper() -> None:
-    ex = extract(HELPER_X, study_compat=True)
+    ex = extract(HELPER_X, rules=STUDY_RULES)
     # The path through block() is lost; the branch's path is read, the set is complete.
     # (Both paths spell the same sequence: it counts once per path.)
     assert ex.sequences == [("Input", "Conv2D", "Add", "Flatten", "Dense")]
@@ -363,12 +360,12 @@ def test_a_helper_parameter_named_x_cuts_the_paths_through_the_helper() -> None:
     assert extract(HELPER_X).counts == [2]
     # Another parameter name is read through.
     renamed = HELPER_X.replace("block(x)", "block(t)").replace("same')(x)", "same')(t)")
-    assert extract(renamed, study_compat=True).counts == [2]
+    assert extract(renamed, rules=STUDY_RULES).counts == [2]
     # Every path through the helper: the sequences are 0, the API set is still scored.
     only_helper = HELPER_X.replace("added = Add()([main, branch])", "added = Add()([main, main])")
-    cut = extract(only_helper, study_compat=True)
+    cut = extract(only_helper, rules=STUDY_RULES)
     assert cut.sequences == [] and "named x" in (cut.sequence_error or "")
-    scores = compare(HELPER_X, only_helper, study_compat=True).scores
+    scores = compare(HELPER_X, only_helper, rules=STUDY_RULES).scores
     assert scores["api_set_f1"] == 100.0 and scores["api_seq_f1"] == 0.0
 
 
@@ -378,7 +375,7 @@ def test_an_inline_call_in_dl_model_cuts_and_one_in_a_list_or_helper_loses_the_s
         "flatten = Flatten()(added)", "flatten = Flatten()(Conv2D(8, (1, 1))(added))"
     )
     # Only the paths through the inline call's result are lost: here, every path.
-    cut = extract(inline, study_compat=True)
+    cut = extract(inline, rules=STUDY_RULES)
     assert cut.sequences == [] and "inline call" in (cut.sequence_error or "")
     # A path around the inline call is kept.
     around = inline.replace(
@@ -387,20 +384,20 @@ def test_an_inline_call_in_dl_model_cuts_and_one_in_a_list_or_helper_loses_the_s
         "    both = Add()([flatten, flat_branch])\n"
         "    output_layer = Dense(units=10, activation='softmax')(both)",
     )
-    assert extract(around, study_compat=True).sequences == [
+    assert extract(around, rules=STUDY_RULES).sequences == [
         ("Input", "Conv2D", "Flatten", "Add", "Dense")
     ]
     # An inline call inside a list, or in a helper, costs the sample its sequences.
     in_list = inline.replace("Flatten()(Conv2D(8, (1, 1))(added))", "Flatten()(added)").replace(
         "added = Add()([main, branch])", "added = Add()([main, Conv2D(16, (1, 1))(input_layer)])"
     )
-    listed = extract(in_list, study_compat=True)
+    listed = extract(in_list, rules=STUDY_RULES)
     assert listed.sequences == [] and listed.apis
     in_helper = inline.replace("Flatten()(Conv2D(8, (1, 1))(added))", "Flatten()(added)").replace(
         "x = Conv2D(16, (3, 3), padding='same')(t)",
         "x = Conv2D(16, (3, 3), padding='same')(Conv2D(8, (1, 1))(t))",
     )
-    assert extract(in_helper, study_compat=True).sequences == []
+    assert extract(in_helper, rules=STUDY_RULES).sequences == []
     assert extract(inline).counts == [2]  # the default reading follows inline calls
 
 
@@ -428,7 +425,7 @@ RETURN_EXPR = textwrap.dedent(
 
 
 def test_a_helper_returning_a_layer_on_names_or_an_operator_returns_its_last_variable() -> None:
-    ex = extract(RETURN_EXPR, study_compat=True)
+    ex = extract(RETURN_EXPR, rules=STUDY_RULES)
     # The helper returns `shortcut` (its last assignment): the input itself. The returned
     # Add is not read, and the returned layer call is an unnamed set entry.
     assert ex.sequences == [("Input", "Flatten", "Dense")]
@@ -436,13 +433,13 @@ def test_a_helper_returning_a_layer_on_names_or_an_operator_returns_its_last_var
     last_conv = RETURN_EXPR.replace("        shortcut = input_tensor\n", "").replace(
         "[conv2, shortcut]", "[conv2, input_tensor]"
     )
-    ex = extract(last_conv, study_compat=True)
+    ex = extract(last_conv, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D", "Conv2D", "Flatten", "Dense")]
     # An operator on two names: the same reading, without the unnamed entry.
     operator = last_conv.replace(
         "return Add()([conv2, input_tensor])", "return conv2 + input_tensor"
     )
-    ex = extract(operator, study_compat=True)
+    ex = extract(operator, rules=STUDY_RULES)
     assert ex.sequences == [("Input", "Conv2D", "Conv2D", "Flatten", "Dense")]
     assert STUDY_UNNAMED not in ex.apis
     # Other returned expressions still fail the sample: a layer spelled as an attribute, a
@@ -460,7 +457,7 @@ def test_a_helper_returning_a_layer_on_names_or_an_operator_returns_its_last_var
     for source in failing:
         assert source != RETURN_EXPR
         with pytest.raises(ExtractionError, match="returning an expression"):
-            extract(source, study_compat=True)
+            extract(source, rules=STUDY_RULES)
     # The default reading follows the returned expression.
     assert set(extract(RETURN_EXPR).sequences) == {
         ("Input", "Conv2D", "Conv2D", "Add", "Flatten", "Dense"),
