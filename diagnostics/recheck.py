@@ -3,11 +3,12 @@
 A fix is `verified` only if re-checking the text with the fix applied shows:
 
 1. a text the check could read: it parses, and (dynamic pass) the sandboxed run finished;
-2. the targeted finding gone: fewer findings with its identity than the original check had.
-   The identity is what survives the edit, and the pass says what that is: the static pass's is
-   (code, message), since an added import moves every line below it; the dynamic pass's is
-   (code, line, culprit layer), since its edits keep the lines and its messages change with the
-   shapes;
+2. the targeted finding gone, not moved: fewer findings with its identity, and fewer with its
+   code, than the original check had (a fix turning `nn.Conv2D` into `nn.Conv2DD` has moved the
+   error, not fixed it). The identity is what survives the edit, and the pass says what that is:
+   the static pass's is (code, message), since an added import moves every line below it; the
+   dynamic pass's is (code, line, culprit layer), since its edits keep the lines and its messages
+   change with the shapes;
 3. nothing new that the check can see: no more errors than before, apart from the targets' own.
    A finding about a name (a syntax, name, import or attribute finding: DL0xx and DL1xx) hides
    the checks of whatever uses that name, so the errors its fix uncovers are not new: for such
@@ -57,16 +58,18 @@ def fixes_targets(
     identity: Identity,
 ) -> bool:
     """The rule of this module: `after` (the findings of the edited text, None if it could not be
-    checked) shows every one of `targets` gone and nothing new, compared with `before` (the
-    findings of the original text; the targets count among them)."""
+    checked) shows every one of `targets` gone, not moved, and nothing new, compared with
+    `before` (the findings of the original text; the targets count among them)."""
     if after is None:
         return False
     before = [*before, *(t for t in targets if t not in before)]
     count_before = Counter(map(identity, before))
     count_after = Counter(map(identity, after))
+    codes_before = Counter(d.code for d in before)
+    codes_after = Counter(d.code for d in after)
     allowed = _errors(before)
     for key, t in {identity(t): t for t in targets}.items():
-        if count_after[key] >= count_before[key]:
+        if count_after[key] >= count_before[key] or codes_after[t.code] >= codes_before[t.code]:
             return False
         if t.severity == Severity.ERROR and not _hides_others(t):
             allowed -= count_before[key] - count_after[key]
