@@ -208,10 +208,10 @@ def output_shape_finding(
         """The re-run's findings, with this one when its output still differs; None unless the
         model ran and its output is known. The re-run is of the text as written."""
         _, after = rerun(pool, source, edits, path, options, [])
-        diff = output_mismatch(after.get("outputs"), options, batch[0] if batch else None)
-        if after.get("status") != "ok" or not after.get("executable") or diff is None:
+        left = output_mismatch(after.get("outputs"), options, batch[0] if batch else None)
+        if after.get("status") != "ok" or not after.get("executable") or left is None:
             return None
-        return [*interpret(after, text, path).diagnostics, *([finding] if diff else [])]
+        return [*interpret(after, text, path).diagnostics, *([finding] if left else [])]
 
     sizes = " and ".join(e.new_text for e in edits)
     title = f"Change to `{sizes}`, the task's output size (the output then agrees)"
