@@ -5,26 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from deepeval_lsp import __version__
 
-SKIP_DIRS = {
-    ".git",
-    ".hg",
-    ".venv",
-    "venv",
-    "__pycache__",
-    "node_modules",
-    ".tox",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    "build",
-    "dist",
-    "site-packages",
-}
 MAX_FIX_ROUNDS = 4
 
 
@@ -100,20 +84,6 @@ def _shape(value: str | None) -> tuple[int, ...] | None:
     return dims
 
 
-def iter_files(paths: list[str]) -> Iterator[str]:
-    """Expand folders into their .py files (sorted); files and missing paths pass through."""
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                for f in sorted(files):
-                    if f.endswith((".py", ".pyi")):
-                        yield str(Path(root) / f)
-        else:
-            yield raw
-
-
 def build_options(args: argparse.Namespace):
     from deepeval_lsp.diagnostics import CheckOptions
     from deepeval_lsp.diagnostics.taxonomy import expand_selection
@@ -162,8 +132,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"deepeval-lsp check: error: {e}", file=sys.stderr)
         return 2
 
-    from deepeval_lsp.diagnostics import check
-    from deepeval_lsp.diagnostics.check import UncheckableFile, read_source
+    from deepeval_lsp.diagnostics import (
+        UncheckableFile,
+        apply_fixes,
+        check,
+        iter_files,
+        read_source,
+    )
     from deepeval_lsp.diagnostics.findings import Report
     from deepeval_lsp.diagnostics.render import (
         render_json,
@@ -172,7 +147,6 @@ def run(args: argparse.Namespace) -> int:
         render_summary_line,
         render_text,
     )
-    from deepeval_lsp.diagnostics.text import apply_edits
 
     if options.paper_compat and options.dynamic:
         from deepeval_lsp.diagnostics.paper.engine import available
@@ -198,15 +172,10 @@ def run(args: argparse.Namespace) -> int:
             if args.fix:
                 original = source
                 for _ in range(MAX_FIX_ROUNDS):
-                    edits = [
-                        e for d in report.diagnostics if (f := d.preferred_fix) for e in f.edits
-                    ]
-                    if not edits:
-                        break
-                    new_source = apply_edits(source, edits)
+                    new_source, chosen = apply_fixes(source, report.diagnostics)
                     if new_source == source:
                         break
-                    fixed += sum(1 for d in report.diagnostics if d.preferred_fix)
+                    fixed += len(chosen.fixed)
                     source = new_source
                     report = check(source, path, options, pool=pool)
                 if source != original:

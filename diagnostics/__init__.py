@@ -5,6 +5,7 @@ in a sandboxed worker and the semantic pass against a known reference, and retur
 """
 
 from deepeval_lsp.diagnostics.check import check, check_path
+from deepeval_lsp.diagnostics.files import UncheckableFile, iter_files, read_source
 from deepeval_lsp.diagnostics.findings import (
     Diagnostic,
     Fix,
@@ -16,12 +17,14 @@ from deepeval_lsp.diagnostics.findings import (
     Report,
     TextEdit,
 )
+from deepeval_lsp.diagnostics.fixes import ChosenFixes, apply_fixes, choose_fixes
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.taxonomy import CODES, Severity
 
 __all__ = [
     "CODES",
     "CheckOptions",
+    "ChosenFixes",
     "Diagnostic",
     "Fix",
     "LayerSummary",
@@ -32,6 +35,11 @@ __all__ = [
     "Report",
     "Severity",
     "TextEdit",
+    "UncheckableFile",
+    "apply_fixes",
     "check",
     "check_path",
+    "choose_fixes",
+    "iter_files",
+    "read_source",
 ]

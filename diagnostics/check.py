@@ -8,52 +8,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
 from deepeval_lsp.diagnostics.findings import Diagnostic, Report
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static, verify_static
 
 if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
-
-MAX_FILE_BYTES = 2_000_000
-
-
-class UncheckableFile(Exception):
-    """The file cannot be checked at all; the message is one line for the user."""
-
-
-def read_source(path: str | Path) -> str:
-    """Read a Python file as the interpreter would (PEP 263), or raise UncheckableFile."""
-    import io
-    import tokenize
-
-    p = Path(path)
-    if not p.exists():
-        raise UncheckableFile("no such file or directory")
-    if p.is_dir():
-        raise UncheckableFile("is a directory")
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise UncheckableFile(f"cannot read: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UncheckableFile(
-            f"file too large to check ({len(data) / 1e6:.1f} MB; the limit is "
-            f"{MAX_FILE_BYTES / 1e6:.0f} MB)"
-        )
-    if b"\x00" in data:
-        raise UncheckableFile("binary file (contains NUL bytes), not Python source")
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as e:
-        if "encoding problem" in str(e) or "unknown encoding" in str(e):
-            raise UncheckableFile(f"bad encoding declaration: {e}") from None
-        encoding = "utf-8"  # no declaration and not UTF-8: the decode below says where
-    try:
-        return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as e:
-        where = f" at byte {e.start}" if isinstance(e, UnicodeDecodeError) else ""
-        raise UncheckableFile(f"not valid {encoding} text{where}") from None
 
 
 def check(

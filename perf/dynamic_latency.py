@@ -157,17 +157,17 @@ def main() -> int:
          "", True),
     ]  # fmt: skip
     if have_runner:
-        from deepeval_lsp.diagnostics.dynamic import run as dynamic_pass
+        from deepeval_lsp.diagnostics.dynamic import job as dynamic_job
         from deepeval_lsp.diagnostics.options import CheckOptions
 
-        payload = dynamic_pass._payload(CNN, "cnn.py", CheckOptions())
+        payload = dynamic_job.payload(CNN, "cnn.py", CheckOptions())
         cold = (
             "import json, sys\n"
             "from deepeval_lsp.diagnostics.dynamic.child.model_runner import run_job\n"
             "r = run_job(json.load(sys.stdin))\n"
             "assert r['status'] == 'ok', r\n"
         )
-        jobs.append(("check:cnn", dynamic_pass.JOB, payload, cold, json.dumps(payload), True))
+        jobs.append(("check:cnn", dynamic_job.JOB, payload, cold, json.dumps(payload), True))
         # The typical models the dynamic-pass tests check (CNN, ResNet, Transformer, UNet, LSTM
         # classifier, Keras functional), each as a full dynamic check.
         sys.path.insert(0, str(HERE.parent))
@@ -175,9 +175,9 @@ def main() -> int:
 
         for name, source in CORRECT.items():
             short = TYPICAL_NAMES.get(name, name)
-            payload = dynamic_pass._payload(source, f"{name}.py", CheckOptions())
+            payload = dynamic_job.payload(source, f"{name}.py", CheckOptions())
             jobs.append(
-                (f"check:{short}", dynamic_pass.JOB, payload, cold, json.dumps(payload), True)
+                (f"check:{short}", dynamic_job.JOB, payload, cold, json.dumps(payload), True)
             )
 
     print(f"zygote warm-up (start to first result): {start_s:.1f} s")

@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from deepeval_lsp.diagnostics import CheckOptions
-from deepeval_lsp.diagnostics.dynamic.run import interpret, run_job
+from deepeval_lsp.diagnostics.dynamic.job import run_job
+from deepeval_lsp.diagnostics.dynamic.run import interpret
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.taxonomy import CODES, STUDY_DL_ERRORS
 

@@ -18,8 +18,7 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-from deepeval_lsp.diagnostics import CheckOptions, check
-from deepeval_lsp.diagnostics.check import UncheckableFile, read_source
+from deepeval_lsp.diagnostics import CheckOptions, UncheckableFile, check, read_source
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_KINDS = {

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from deepeval_lsp.diagnostics import Diagnostic, Fix, ModelSummary, Range, Report, Severity
+from deepeval_lsp.diagnostics import (
+    Diagnostic,
+    ModelSummary,
+    Range,
+    Report,
+    Severity,
+    TextEdit,
+    choose_fixes,
+)
 from deepeval_lsp.diagnostics.findings import LayerSummary, Position
 from deepeval_lsp.diagnostics.render import format_shape
 from lsprotocol import types as lsp
@@ -110,32 +118,16 @@ def to_lsp_diagnostics(report: Report, cols: Columns, doc_uri: str) -> list[lsp.
 
 
 def _workspace_edit(
-    uri: str, version: int | None, fixes: Iterable[Fix], cols: Columns
+    uri: str, version: int | None, edits: Iterable[TextEdit], cols: Columns
 ) -> lsp.WorkspaceEdit:
-    edits = [
-        lsp.TextEdit(range=cols.range(e.range), new_text=e.new_text) for f in fixes for e in f.edits
-    ]
     return lsp.WorkspaceEdit(
         document_changes=[
             lsp.TextDocumentEdit(
                 text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-                edits=edits,
+                edits=[lsp.TextEdit(range=cols.range(e.range), new_text=e.new_text) for e in edits],
             )
         ]
     )
-
-
-def _non_overlapping(fixes: Iterable[Fix]) -> list[Fix]:
-    """Fixes whose edits do not overlap any fix kept before them (fix-all applies them at once)."""
-    kept: list[Fix] = []
-    taken: list[Range] = []
-    for fix in fixes:
-        ranges = [e.range for e in fix.edits]
-        if any(r.overlaps(t) or r == t for r in ranges for t in taken):
-            continue
-        kept.append(fix)
-        taken.extend(ranges)
-    return kept
 
 
 def code_actions(
@@ -168,18 +160,18 @@ def code_actions(
                         kind=lsp.CodeActionKind.QuickFix,
                         diagnostics=[to_lsp_diagnostic(d, cols, report.path, uri)],
                         is_preferred=fix is preferred,
-                        edit=_workspace_edit(uri, version, [fix], cols),
+                        edit=_workspace_edit(uri, version, fix.edits, cols),
                     )
                 )
     if want_fix_all:
-        fixes = _non_overlapping(f for d in report.diagnostics if (f := d.preferred_fix))
-        if fixes:
-            n = len(fixes)
+        chosen = choose_fixes(report.diagnostics)
+        if chosen.fixes:
+            n = len(chosen.fixes)
             actions.append(
                 lsp.CodeAction(
                     title=f"deepeval: apply {n} verified fix{'es' if n != 1 else ''}",
                     kind=FIX_ALL_KIND,
-                    edit=_workspace_edit(uri, version, fixes, cols),
+                    edit=_workspace_edit(uri, version, chosen.edits, cols),
                 )
             )
     return actions

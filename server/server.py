@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deepeval_lsp.diagnostics import ModelSummary, Report, check
-from deepeval_lsp.diagnostics.check import MAX_FILE_BYTES
+from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
+from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES
 from deepeval_lsp.diagnostics.findings import Position, Range
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
 from deepeval_lsp.server import convert
@@ -272,8 +272,6 @@ class DeepevalServer(LanguageServer):
     async def check_workspace(self) -> dict[str, Any]:
         """Check every Python file under the workspace folders; publish for the closed ones."""
         from deepeval_lsp.diagnostics import check_path
-
-        from deepeval_lsp.check_cli import iter_files
 
         roots = [convert.uri_to_path(f.uri) for f in self.workspace.folders.values()]
         if not roots and self.root():

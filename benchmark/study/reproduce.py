@@ -213,7 +213,8 @@ class Results:
 def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
     """The default engine's verdict, as the dynamic pass reaches it (stopped at the first
     error, as the study's run stopped)."""
-    from deepeval_lsp.diagnostics.dynamic.run import interpret, run_job
+    from deepeval_lsp.diagnostics.dynamic.job import run_job
+    from deepeval_lsp.diagnostics.dynamic.run import interpret
     from deepeval_lsp.diagnostics.options import CheckOptions
 
     raw = run_job(

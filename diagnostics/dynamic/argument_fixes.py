@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.dynamic.job import child_finding, output_mismatch, rerun
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Range, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.recheck import fixes_targets
 from deepeval_lsp.diagnostics.static.literal_values import literal
-from deepeval_lsp.diagnostics.taxonomy import Severity
 from deepeval_lsp.diagnostics.text import SourceText, apply_edits, callee_name, parse_python
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def _target(d: Diagnostic, tree: ast.Module, text: SourceText) -> _Target | None
             value = next((n for n in nodes if text.range_of(n) == d.range), None)
             if value is None:
                 continue
-        cls = _torch_layer(call)
+        cls = torch_layer(call)
         params = fw.params_of(cls) if cls is not None else None
         if cls is None or params is None or param not in {*params.positional, *params.keyword}:
             continue
@@ -151,7 +152,7 @@ def _target(d: Diagnostic, tree: ast.Module, text: SourceText) -> _Target | None
     return None
 
 
-def _torch_layer(call: ast.Call) -> type | None:
+def torch_layer(call: ast.Call) -> type | None:
     """The torch.nn class a call names (`nn.Linear`, `torch.nn.Linear`, `Linear`)."""
     name = callee_name(call)
     if not name:
@@ -320,56 +321,43 @@ class _Runner:
         self.source, self.path, self.options, self.pool = source, path, options, pool
         self.pre = pre
         self.finding = finding
-        errors = sum(1 for d in static if d.severity == Severity.ERROR)
-        self.static_errors = errors - (1 if finding in static else 0)  # the most allowed after
+        self.static = static
         self.runs = 0
 
     def _run(self, edits: list[TextEdit]) -> tuple[str, dict[str, Any]] | None:
         if self.runs >= MAX_RUNS:
             return None
         self.runs += 1
-        from deepeval_lsp.diagnostics.dynamic.run import run_job
-
-        text = apply_edits(self.source, edits)
-        touched = {e.range.start.line for e in edits}
-        keep = [p for p in self.pre if p[0] not in touched]
-        raw = run_job(
-            self.pool, text, self.path, self.options, extra={"pre_edits": keep} if keep else None
-        )
-        return text, raw
+        return rerun(self.pool, self.source, edits, self.path, self.options, self.pre)
 
     def clean(self, edits: list[TextEdit], output: bool = False) -> bool:
-        """The edited program has lost the finding, gained no static error, and its model
-        builds and runs without an error (and, with `output`, returns the task's output shape)."""
+        """The fix rule (recheck.fixes_targets), read strictly: the static re-check shows the
+        finding gone and no new static error, and the sandboxed one shows the model built and
+        run with no error at all (and, with `output`, returning the task's output shape)."""
         from deepeval_lsp.diagnostics.static.run import run_static
 
         text = apply_edits(self.source, edits)
         again = run_static(text, self.path, dataclasses.replace(self.options, verify_fixes=False))
-        if again.tree is None:
-            return False
-        line = self.finding.range.start.line
-        if any(
-            d.code == self.finding.code and d.range.start.line == line for d in again.diagnostics
-        ):
-            return False
-        if sum(1 for d in again.diagnostics if d.severity == Severity.ERROR) > self.static_errors:
+        static_after = again.diagnostics if again.tree is not None else None
+        if not fixes_targets(self.static, [self.finding], static_after, _line_identity):
             return False
         ran = self._run(edits)
         if ran is None:
             return False
         raw = ran[1]
-        if output:
-            from deepeval_lsp.diagnostics.dynamic.run import output_mismatch
-
-            batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
-            if output_mismatch(raw.get("outputs"), self.options, batch[0] if batch else None):
-                return False
-        return (
-            raw.get("status") == "ok"
-            and not raw.get("errors")
-            and raw.get("summary") is not None
-            and raw.get("executable") is not False
-        )
+        batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
+        if (
+            raw.get("status") != "ok"
+            or raw.get("summary") is None
+            or raw.get("executable") is False
+            or (
+                output
+                and output_mismatch(raw.get("outputs"), self.options, batch[0] if batch else None)
+            )
+        ):
+            return False  # the model did not build and run (with the task's output)
+        after = [child_finding(e, self.path) for e in raw.get("errors") or []]
+        return fixes_targets([self.finding], [self.finding], after, _line_identity)
 
     def expected(self, probe: TextEdit) -> list[tuple[str, str]]:
         """Run with the placeholder size; the sizes the program expects instead, with where
@@ -447,6 +435,11 @@ class _Runner:
                 if all(value != x for x, _ in out):
                     out.append((value, TASK_OUTPUT))
         return out
+
+
+def _line_identity(d: Diagnostic) -> tuple[str, int]:
+    """A finding across an argument's edit, which keeps the lines: its code and line."""
+    return d.code, d.range.start.line
 
 
 def _inverse(written: str, wanted: int) -> list[str]:

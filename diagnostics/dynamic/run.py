@@ -3,9 +3,10 @@
 The build and forward run in a child of the warm worker pool (model_runner.run_job); nothing the
 checked program does happens in this process. Here the child's JSON becomes Diagnostics, the
 pool's own outcomes become Timeout / Sandbox Violation / Runtime Error findings, and each shape
-fix the child proposes is re-checked with its edit applied: it is marked `verified` only if that
-error is gone (DESIGN.md §6). Missing or negative layer arguments, whose value only the program
-can tell, get their fixes from re-checks too (argument_fixes).
+fix the child proposes is re-checked with its edit applied: it is marked `verified` by the rule
+of `recheck` (DESIGN.md §6). Missing or negative layer arguments, whose value only the program
+can tell, get their fixes from re-checks too (argument_fixes). The sandboxed job itself and the
+reading of its JSON are in `job`.
 """
 
 from __future__ import annotations
@@ -18,25 +19,31 @@ from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.dynamic.argument_fixes import argument_fixes, wanted
+from deepeval_lsp.diagnostics.dynamic.argument_fixes import argument_fixes, torch_layer, wanted
+from deepeval_lsp.diagnostics.dynamic.job import (
+    child_finding,
+    json_range,
+    output_mismatch,
+    rerun,
+    run_job,
+)
 from deepeval_lsp.diagnostics.findings import (
     Diagnostic,
     Fix,
     ModelSummary,
     Position,
     Range,
-    Related,
     TextEdit,
 )
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.recheck import verify
 from deepeval_lsp.diagnostics.static.literal_values import literal
-from deepeval_lsp.diagnostics.taxonomy import Severity
-from deepeval_lsp.diagnostics.text import SourceText, apply_edits, parse_python
+from deepeval_lsp.diagnostics.text import SourceText, parse_python
 
 if TYPE_CHECKING:
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    from collections.abc import Sequence
 
-JOB = "deepeval_lsp.diagnostics.dynamic.child.model_runner:run_job"
+    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
 
 @dataclass
@@ -49,34 +56,6 @@ class DynamicResult:
     sandbox: dict[str, Any] | None = None
     # (static finding, the same finding with the verified fixes a re-check found for it)
     static_fixes: list[tuple[Diagnostic, Diagnostic]] = field(default_factory=list)
-
-
-def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
-    return {
-        "source": source,
-        "path": path,
-        "input_shape": list(options.input_shape) if options.input_shape else None,
-        "inputs": [[list(shape), dtype, high] for shape, dtype, high in options.inputs]
-        if options.inputs
-        else None,
-        "framework": options.framework,
-        "workspace_root": options.workspace_root,
-        "requirement": options.requirement,
-    }
-
-
-def run_job(
-    pool: WorkerPool,
-    source: str,
-    path: str,
-    options: CheckOptions,
-    *,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
-    to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
-    payload = {**_payload(source, path, options), **(extra or {})}
-    return pool.run(JOB, payload, timeout_s=options.timeout_ms / 1000)
 
 
 def static_pre_edits(source: str, static: list[Diagnostic]) -> list[list[Any]]:
@@ -143,7 +122,7 @@ def run_dynamic(
     if static:
         out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
-        out.diagnostics = verify_fixes(source, path, options, pool, out.diagnostics, pre)
+        out.diagnostics = verify_dynamic(source, path, options, pool, out.diagnostics, pre)
     found = [*(static or []), *out.diagnostics]
     if options.verify_fixes and wanted(found):
         for old, new in argument_fixes(source, path, options, pool, static or [], found, pre):
@@ -151,42 +130,9 @@ def run_dynamic(
                 out.diagnostics[out.diagnostics.index(old)] = new
             else:
                 out.static_fixes.append((old, new))
-    # after verify_fixes: its test (fewer errors after the edit) does not suit a warning
     shape = output_shape_finding(raw, source, path, options, pool)
     if shape is not None:
         out.diagnostics.append(shape)
-    return out
-
-
-def output_mismatch(
-    outputs: list[dict[str, Any]] | None, options: CheckOptions, run_batch: int | None = None
-) -> list[tuple[int, int | None]] | None:
-    """How forward's outputs differ from the task's `output_shape`: (output, dim) pairs, dim None
-    for a whole output (a count or rank that differs); [] when they agree, None when unknown.
-
-    The batch dim counts only when the run's batch is the task's. When the run's inputs are not
-    the task's (guessed from the file), only the last dim of each output is compared."""
-    expected = options.output_shape
-    if not expected or not outputs:
-        return None
-    wanted = (
-        [tuple(s) for s in expected] if isinstance(expected[0], tuple | list) else [tuple(expected)]
-    )
-    got = [tuple(o["shape"]) for o in outputs]
-    if len(got) != len(wanted):
-        return [(min(len(got), len(wanted)) - 1 if got else 0, None)]
-    task_batch = options.inputs[0][0][0] if options.inputs and options.inputs[0][0] else None
-    out: list[tuple[int, int | None]] = []
-    for i, (g, w) in enumerate(zip(got, wanted, strict=True)):
-        if options.inputs is None:
-            if g and w and g[-1] != w[-1]:
-                out.append((i, len(g) - 1))
-            continue
-        if len(g) != len(w):
-            out.append((i, None))
-            continue
-        first = 0 if task_batch is not None and run_batch == task_batch else 1
-        out.extend((i, d) for d in range(first, len(g)) if g[d] != w[d])
     return out
 
 
@@ -236,7 +182,7 @@ def output_shape_finding(
             continue
         if d != (o["dim"] % len(o["shape"])):
             continue
-        node = _size_argument(tree, text, _range(o["range"]), o["param"])
+        node = _size_argument(tree, text, json_range(o["range"]), o["param"])
         if node is None:
             continue
         where = where or text.range_of(node)
@@ -247,45 +193,42 @@ def output_shape_finding(
     if where is None:
         line = raw.get("entry_line") or 0
         where = _line_range(text, line)
-    fixes: tuple[Fix, ...] = ()
-    if edits and options.verify_fixes and len(edits) == len(diff):
-        after = run_job(pool, apply_edits(source, edits), path, options)
-        if (
-            after.get("status") == "ok"
-            and not after.get("errors")
-            and after.get("executable")
-            and output_mismatch(after.get("outputs"), options, batch[0] if batch else None) == []
-        ):
-            sizes = " and ".join(e.new_text for e in edits)
-            fixes = (
-                Fix(
-                    f"Change to `{sizes}`, the task's output size (the output then agrees)",
-                    tuple(edits),
-                    verified=True,
-                ),
-            )
-    return Diagnostic(
+    finding = Diagnostic(
         T.OUTPUT_SHAPE_MISMATCH,
         where,
         message,
         python_error="",
-        fixes=fixes,
         source_pass="dynamic",
         layer=layer,
     )
+    if not (edits and options.verify_fixes and len(edits) == len(diff)):
+        return finding
+
+    def recheck(text: str, edits: Sequence[TextEdit]) -> list[Diagnostic] | None:
+        """The re-run's findings, with this one when its output still differs; None unless the
+        model ran and its output is known. The re-run is of the text as written."""
+        _, after = rerun(pool, source, edits, path, options, [])
+        left = output_mismatch(after.get("outputs"), options, batch[0] if batch else None)
+        if after.get("status") != "ok" or not after.get("executable") or left is None:
+            return None
+        return [*interpret(after, text, path).diagnostics, *([finding] if left else [])]
+
+    sizes = " and ".join(e.new_text for e in edits)
+    title = f"Change to `{sizes}`, the task's output size (the output then agrees)"
+    candidate = replace(finding, fixes=(Fix(title, tuple(edits)),))
+    (checked,) = verify(source, [candidate], recheck, identity=lambda d: d.code, limit=None)
+    return checked if checked.fixes[0].verified else finding
 
 
 def _size_argument(tree: ast.Module, text: SourceText, site: Range, param: str) -> ast.expr | None:
     """The node of `param` in the layer constructor call at `site` (as given, not defaulted)."""
-    from deepeval_lsp.diagnostics.dynamic.argument_fixes import _torch_layer
-
     for call in ast.walk(tree):
         if not isinstance(call, ast.Call) or text.range_of(call).start != site.start:
             continue
         for k in call.keywords:
             if k.arg == param:
                 return k.value
-        cls = _torch_layer(call)
+        cls = torch_layer(call)
         params = fw.params_of(cls) if cls is not None else None
         if params is None or param not in params.positional:
             return None
@@ -366,9 +309,9 @@ def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
     res = DynamicResult(sandbox=raw.get("sandbox"))
     if status == "ok":
         for e in raw.get("errors", []):
-            res.diagnostics.append(_diagnostic(e, path))
+            res.diagnostics.append(child_finding(e, path))
         for e in raw.get("info", []):
-            res.diagnostics.append(_diagnostic(e, path))
+            res.diagnostics.append(child_finding(e, path))
         res.notes.extend(raw.get("notes", []))
         if raw.get("summary"):
             # After shape errors this is the model with the fixes applied (the one that ran).
@@ -428,36 +371,11 @@ def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
     return res
 
 
-def _range(r: list[int]) -> Range:
-    return Range(Position(r[0], r[1]), Position(r[2], r[3]))
-
-
-def _diagnostic(e: dict[str, Any], path: str) -> Diagnostic:
-    # "more_fixes": other fixes of the same finding, in order of preference (a cat's dim, then
-    # the consumer's width)
-    fixes = tuple(
-        Fix(f["title"], tuple(TextEdit(_range(x["range"]), x["new_text"]) for x in f["edits"]))
-        for f in [*([e["fix"]] if e.get("fix") else []), *e.get("more_fixes", [])]
-    )
-    return Diagnostic(
-        e["code"],
-        _range(e["range"]),
-        e["message"],
-        python_error=e.get("python_error") or None,
-        related=tuple(
-            Related(path, _range(r["range"]), r["message"]) for r in e.get("related", [])
-        ),
-        fixes=fixes,
-        source_pass="dynamic",
-        layer=e.get("layer"),
-    )
-
-
 def _summary(s: dict[str, Any]) -> ModelSummary:
     layers = []
     for layer in s.get("layers", []):
         r = layer.get("range")
-        layers.append(dict(layer, range=_range(r).to_json() if r else None))
+        layers.append(dict(layer, range=json_range(r).to_json() if r else None))
     return ModelSummary.from_json(dict(s, layers=layers))
 
 
@@ -482,13 +400,13 @@ def _frame_range(frames: list[dict[str, Any]], path: str, text: SourceText) -> R
     )
 
 
-def _where(d: Diagnostic) -> tuple[str, int, str | None]:
-    """Identity of a dynamic finding across edits: the message changes with the shapes, the
+def dynamic_identity(d: Diagnostic) -> tuple[str, int, str | None]:
+    """A dynamic finding's identity across an edit: the message changes with the shapes, the
     code, the line and the culprit layer do not."""
     return d.code, d.range.start.line, d.layer
 
 
-def verify_fixes(
+def verify_dynamic(
     source: str,
     path: str,
     options: CheckOptions,
@@ -496,51 +414,17 @@ def verify_fixes(
     diagnostics: list[Diagnostic],
     pre: list[list[Any]] | None = None,
 ) -> list[Diagnostic]:
-    """Mark each fix verified only if re-checking with its edit applied shows the error gone
-    (no finding with the same code, line and layer) and no more errors than before. `pre` are
-    the static fixes the check was run with; the re-checks run with them too."""
-    memo: dict[str, list[Diagnostic] | None] = {}
-    pre = pre or []
+    """Decide each fix's `verified` flag (recheck.verify) by re-running the sandboxed check with
+    it applied; `pre` are the static fixes the check ran with, and the re-checks run with them.
+    The first fixes of all findings are tried together first: one re-check for all of them."""
 
-    def recheck(text: str, edits: list[TextEdit]) -> list[Diagnostic] | None:
-        if text not in memo:
-            touched = {e.range.start.line for e in edits}
-            keep = [p for p in pre if p[0] not in touched]
-            raw = run_job(pool, text, path, options, extra={"pre_edits": keep} if keep else None)
-            ok = raw.get("status") == "ok"
-            memo[text] = interpret(raw, text, path).diagnostics if ok else None
-        return memo[text]
+    def recheck(text: str, edits: Sequence[TextEdit]) -> list[Diagnostic] | None:
+        _, raw = rerun(pool, source, edits, path, options, pre or [])
+        return interpret(raw, text, path).diagnostics if raw.get("status") == "ok" else None
 
-    def errors(ds: list[Diagnostic]) -> int:
-        return sum(1 for d in ds if d.severity == Severity.ERROR)
-
-    fixed = [d for d in diagnostics if d.fixes]
-    before = errors(diagnostics)
-    # All first fixes at once: one re-check verifies them all when every targeted error goes.
-    first = [e for d in fixed for e in d.fixes[0].edits]
-    after = recheck(apply_edits(source, first), first)
-    if after is not None and len(fixed) > 1:
-        gone = {_where(x) for x in after}
-        if errors(after) <= before - len(fixed) and not any(_where(d) in gone for d in fixed):
-            return [
-                replace(d, fixes=(replace(d.fixes[0], verified=True), *d.fixes[1:]))
-                if d.fixes
-                else d
-                for d in diagnostics
-            ]
-    out = []
-    for d in diagnostics:
-        fixes = []
-        for fix in d.fixes:
-            after = recheck(apply_edits(source, fix.edits), list(fix.edits))
-            ok = (
-                after is not None
-                and errors(after) < before
-                and all(_where(x) != _where(d) for x in after)
-            )
-            fixes.append(replace(fix, verified=ok))
-        out.append(replace(d, fixes=tuple(fixes)))
-    return out
+    return verify(
+        source, diagnostics, recheck, identity=dynamic_identity, limit=None, together=True
+    )
 
 
 def timed_run(

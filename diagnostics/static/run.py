@@ -11,12 +11,13 @@ import ast
 import dataclasses
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range
-from deepeval_lsp.diagnostics.fix_verification import verify
+from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.recheck import verify
 from deepeval_lsp.diagnostics.static.checks import run_checks
 from deepeval_lsp.diagnostics.text import SourceText, parse_python
 
@@ -92,7 +93,7 @@ def verify_static(result: StaticResult, source: str, path: str, options: CheckOp
     if any(d.fixes for d in result.diagnostics):
         unverified = dataclasses.replace(options, verify_fixes=False)
 
-        def recheck(text: str) -> list[Diagnostic] | None:
+        def recheck(text: str, edits: Sequence[TextEdit]) -> list[Diagnostic] | None:
             again = run_static(text, path, unverified)
             return None if again.tree is None else again.diagnostics
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.dynamic.run import output_mismatch
+from deepeval_lsp.diagnostics.dynamic.job import output_mismatch
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.tasks.reference import BUILTIN_SUITE, find_task_output_shape
 from deepeval_lsp.diagnostics.taxonomy import Severity

@@ -60,7 +60,7 @@ def test_fix_verified_through_the_sandbox(tmp_path, pool, name):
 
 
 def test_a_fix_that_does_not_remove_the_error_is_not_preferred(tmp_path, pool):
-    from deepeval_lsp.diagnostics.dynamic.run import verify_fixes
+    from deepeval_lsp.diagnostics.dynamic.run import verify_dynamic
     from deepeval_lsp.diagnostics.findings import Fix, TextEdit
 
     source, _ = SHAPE_MISTAKES["linear_in_features"]
@@ -69,7 +69,7 @@ def test_a_fix_that_does_not_remove_the_error_is_not_preferred(tmp_path, pool):
     wrong = Fix("wrong", (TextEdit(d.preferred_fix.edits[0].range, "127"),))
     import dataclasses
 
-    out = verify_fixes(
+    out = verify_dynamic(
         source,
         str(tmp_path / "model.py"),
         CheckOptions(),

@@ -9,8 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from deepeval_lsp.diagnostics import CheckOptions, check
-from deepeval_lsp.diagnostics.check import read_source
+from deepeval_lsp.diagnostics import CheckOptions, check, read_source
 
 pytestmark = pytest.mark.corpus
 

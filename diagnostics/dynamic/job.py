@@ -1,0 +1,124 @@
+"""One sandboxed check of a text in the warm worker pool, and the parts of its JSON that every
+reader of it needs: its findings, their ranges, and how forward's outputs compare with the task's.
+
+The dynamic pass (run) and the argument fixes (argument_fixes) both re-run checks through here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
+from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.text import apply_edits
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+
+JOB = "deepeval_lsp.diagnostics.dynamic.child.model_runner:run_job"
+
+
+def payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
+    """The child's payload for checking `source` under `options`."""
+    return {
+        "source": source,
+        "path": path,
+        "input_shape": list(options.input_shape) if options.input_shape else None,
+        "inputs": [[list(shape), dtype, high] for shape, dtype, high in options.inputs]
+        if options.inputs
+        else None,
+        "framework": options.framework,
+        "workspace_root": options.workspace_root,
+        "requirement": options.requirement,
+    }
+
+
+def run_job(
+    pool: WorkerPool,
+    source: str,
+    path: str,
+    options: CheckOptions,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
+    to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
+    job = {**payload(source, path, options), **(extra or {})}
+    return pool.run(JOB, job, timeout_s=options.timeout_ms / 1000)
+
+
+def rerun(
+    pool: WorkerPool,
+    source: str,
+    edits: Sequence[TextEdit],
+    path: str,
+    options: CheckOptions,
+    pre: list[list[Any]],
+) -> tuple[str, dict[str, Any]]:
+    """Re-check `source` with `edits` applied: (the edited text, the result). `pre` are the
+    static fixes the check ran with; the re-check runs with those on lines the edits leave."""
+    text = apply_edits(source, edits)
+    touched = {e.range.start.line for e in edits}
+    keep = [p for p in pre if p[0] not in touched]
+    return text, run_job(pool, text, path, options, extra={"pre_edits": keep} if keep else None)
+
+
+def json_range(r: list[int]) -> Range:
+    """A range as the child sends it: [line, character, end line, end character]."""
+    return Range(Position(r[0], r[1]), Position(r[2], r[3]))
+
+
+def child_finding(e: dict[str, Any], path: str) -> Diagnostic:
+    """A finding of the child's `errors` or `info` as a Diagnostic of the checked file."""
+    # "more_fixes": other fixes of the same finding, in order of preference (a cat's dim, then
+    # the consumer's width)
+    fixes = tuple(
+        Fix(f["title"], tuple(TextEdit(json_range(x["range"]), x["new_text"]) for x in f["edits"]))
+        for f in [*([e["fix"]] if e.get("fix") else []), *e.get("more_fixes", [])]
+    )
+    return Diagnostic(
+        e["code"],
+        json_range(e["range"]),
+        e["message"],
+        python_error=e.get("python_error") or None,
+        related=tuple(
+            Related(path, json_range(r["range"]), r["message"]) for r in e.get("related", [])
+        ),
+        fixes=fixes,
+        source_pass="dynamic",
+        layer=e.get("layer"),
+    )
+
+
+def output_mismatch(
+    outputs: list[dict[str, Any]] | None, options: CheckOptions, run_batch: int | None = None
+) -> list[tuple[int, int | None]] | None:
+    """How forward's outputs differ from the task's `output_shape`: (output, dim) pairs, dim None
+    for a whole output (a count or rank that differs); [] when they agree, None when unknown.
+
+    The batch dim counts only when the run's batch is the task's. When the run's inputs are not
+    the task's (guessed from the file), only the last dim of each output is compared."""
+    expected = options.output_shape
+    if not expected or not outputs:
+        return None
+    wanted = (
+        [tuple(s) for s in expected] if isinstance(expected[0], tuple | list) else [tuple(expected)]
+    )
+    got = [tuple(o["shape"]) for o in outputs]
+    if len(got) != len(wanted):
+        return [(min(len(got), len(wanted)) - 1 if got else 0, None)]
+    task_batch = options.inputs[0][0][0] if options.inputs and options.inputs[0][0] else None
+    out: list[tuple[int, int | None]] = []
+    for i, (g, w) in enumerate(zip(got, wanted, strict=True)):
+        if options.inputs is None:
+            if g and w and g[-1] != w[-1]:
+                out.append((i, len(g) - 1))
+            continue
+        if len(g) != len(w):
+            out.append((i, None))
+            continue
+        first = 0 if task_batch is not None and run_batch == task_batch else 1
+        out.extend((i, d) for d in range(first, len(g)) if g[d] != w[d])
+    return out
