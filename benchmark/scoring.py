@@ -31,8 +31,8 @@ from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.taxonomy import Severity
 
 if TYPE_CHECKING:
-    from deepeval_lsp.benchmark.tasks import Task
     from deepeval_lsp.diagnostics.findings import Diagnostic, Report
+    from deepeval_lsp.diagnostics.tasks.model import Task
 
 
 @dataclass

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepeval_lsp.benchmark.tasks import Task
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.findings import Position, Range, Report, Severity, TextEdit
+from deepeval_lsp.diagnostics.tasks.model import Task
 from deepeval_lsp.diagnostics.taxonomy import (
     INPUT_ARGUMENT_MISMATCH,
     INVALID_ARGUMENT_VALUE,
