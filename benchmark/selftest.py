@@ -497,7 +497,7 @@ def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
 
 def options_for(task: Task) -> CheckOptions:
     return CheckOptions(
-        inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs),
+        inputs=task.inputs,
         output_shape=task.output_shape,
         fix_static_first=True,
     )

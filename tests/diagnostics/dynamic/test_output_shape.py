@@ -9,7 +9,7 @@ from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.run import output_mismatch
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
-from deepeval_lsp.diagnostics.tasks.model import UnknownTaskError
+from deepeval_lsp.diagnostics.tasks.model import TensorSpec, UnknownTaskError
 from deepeval_lsp.diagnostics.tasks.suite import find_task, load_suite
 from deepeval_lsp.diagnostics.taxonomy import Severity
 from deepeval_lsp.diagnostics.text import apply_edits
@@ -52,7 +52,7 @@ def dl_model():
     return Net()
 """
 
-INPUTS = (((2, 32), "float32", None),)
+INPUTS = (TensorSpec((2, 32)),)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_missing_final_out_features_takes_the_tasks_size(pool):
 
 def test_batch_counts_only_when_the_run_is_the_tasks_and_guessed_inputs_compare_the_last_dim():
     out = [{"shape": [2, 10]}]
-    task = CheckOptions(inputs=(((4, 32), "float32", None),), output_shape=(4, 10))
+    task = CheckOptions(inputs=(TensorSpec((4, 32)),), output_shape=(4, 10))
     assert output_mismatch(out, task, run_batch=2) == []
     assert output_mismatch(out, task, run_batch=4) == [(0, 0)]
     guessed = CheckOptions(output_shape=(4, 7, 10))
