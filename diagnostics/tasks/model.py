@@ -1,4 +1,5 @@
-"""The task model: a benchmark task, its input specs, a suite of tasks, and the suite errors.
+"""The task model: a benchmark task, its input specs, a suite of tasks, the suite errors, and
+reading the reference program beside a task file.
 
 A task is what a program answers: a requirement, a reference program, the inputs its model
 takes (`TensorSpec`, batch included) and what forward returns. The suite loader
