@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from deepeval_lsp.diagnostics.text import callee_name, parse_python
 
 if TYPE_CHECKING:
-    from deepeval_lsp.benchmark.tasks import Suite, Task
+    from deepeval_lsp.diagnostics.tasks.model import Suite, Task
 
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
 FEWSHOT_EXAMPLES = 3

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import sqlite_utils
     from deepeval_lsp.benchmark.progress import Progress
     from deepeval_lsp.benchmark.sources import ModelSource
-    from deepeval_lsp.benchmark.tasks import Suite, Task
+    from deepeval_lsp.diagnostics.tasks.model import Suite, Task
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ similarity). Nothing is invented: where a pass did not run, the
 value stays None (NULL in the database, "not measured" in reports). The one inference made
 here is that a program that does not parse cannot run, so it is not executable.
 
-A task's inputs reach the dynamic pass as `CheckOptions.inputs` (shape, dtype and bound of
-each), which win over any guess from a dataset named in the requirement; multi-input models get
-all of them, token ids as integers. The recorded code is the program as the model wrote it.
+A task's inputs reach the dynamic pass as `CheckOptions.inputs` (their TensorSpecs: shape, dtype
+and bound of each), which win over any guess from a dataset named in the requirement;
+multi-input models get all of them, token ids as integers. The recorded code is the program as
+the model wrote it.
 
 Outcomes: `executable`, `failed` (the dynamic pass ran it and it raised), `not_measured`
 (checked, but nothing decided executability), `empty` (no code in the answer), `missing` (a
@@ -31,8 +32,8 @@ from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.taxonomy import Severity
 
 if TYPE_CHECKING:
-    from deepeval_lsp.benchmark.tasks import Task
     from deepeval_lsp.diagnostics.findings import Diagnostic, Report
+    from deepeval_lsp.diagnostics.tasks.model import Task
 
 
 @dataclass
@@ -50,7 +51,7 @@ def options_for(
     """The check options that score a program as an answer to `task`."""
     return CheckOptions(
         # every input with its dtype: mixed float and integer inputs (ids + features) need them
-        inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs) or None,
+        inputs=task.inputs or None,
         dynamic=dynamic,
         semantic=True,
         framework=task.framework,

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepeval_lsp.benchmark.tasks import Task
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.findings import Position, Range, Report, Severity, TextEdit
+from deepeval_lsp.diagnostics.tasks.model import Task
 from deepeval_lsp.diagnostics.taxonomy import (
     INPUT_ARGUMENT_MISMATCH,
     INVALID_ARGUMENT_VALUE,
@@ -497,7 +497,7 @@ def mutants(task: Task, kinds: list[str] | None = None) -> list[Mutant]:
 
 def options_for(task: Task) -> CheckOptions:
     return CheckOptions(
-        inputs=tuple((tuple(s.shape), s.dtype, s.high) for s in task.inputs),
+        inputs=task.inputs,
         output_shape=task.output_shape,
         fix_static_first=True,
     )

@@ -20,7 +20,7 @@ from deepeval_lsp.benchmark.ids import ulid, utc_now
 
 if TYPE_CHECKING:
     import sqlite_utils
-    from deepeval_lsp.benchmark.tasks import Task
+    from deepeval_lsp.diagnostics.tasks.model import Task
 
 # Outcomes a resumed run does again rather than keep.
 RETRY_OUTCOMES = ("error",)

@@ -97,17 +97,14 @@ def build_options(args: argparse.Namespace):
         raise UsageError("--timeout must be positive")
     reference = requirement = output_shape = None
     if args.task is not None:
-        from deepeval_lsp.diagnostics.tasks.reference import (
-            ReferenceNotFound,
-            find_task_output_shape,
-            find_task_reference,
-        )
+        from deepeval_lsp.diagnostics.tasks.model import SuiteError
+        from deepeval_lsp.diagnostics.tasks.suite import find_task
 
         try:
-            reference, requirement = find_task_reference(args.task, args.suite)
-        except ReferenceNotFound as e:
+            task = find_task(args.task, args.suite)
+        except SuiteError as e:
             raise UsageError(str(e)) from None
-        output_shape = find_task_output_shape(args.task, args.suite)
+        reference, requirement, output_shape = task.reference, task.requirement, task.output_shape
     return CheckOptions(
         semantic=not args.no_semantic,
         task_id=args.task,

@@ -50,13 +50,15 @@ def check(
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
         if options.output_shape is None:  # a `# deepeval: task=ID` line names the task
-            from deepeval_lsp.diagnostics.tasks.reference import (
-                find_task_output_shape,
-                parse_task_pragma,
-            )
+            from deepeval_lsp.diagnostics.tasks.model import SuiteError
+            from deepeval_lsp.diagnostics.tasks.reference import parse_task_pragma
+            from deepeval_lsp.diagnostics.tasks.suite import find_task
 
             task = options.task_id or parse_task_pragma(source)
-            shape = find_task_output_shape(task, options.suite) if task else None
+            try:
+                shape = find_task(task, options.suite).output_shape if task else None
+            except SuiteError:
+                shape = None  # the semantic pass says why the task is not found
             if shape is not None:
                 options = dataclasses.replace(options, output_shape=shape, task_id=task)
         _run_dynamic(source, path, options, pool, report, diagnostics)
@@ -109,11 +111,9 @@ def _run_semantic(
     from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
     from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
     from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-    from deepeval_lsp.diagnostics.tasks.reference import (
-        ReferenceNotFound,
-        find_task_reference,
-        parse_task_pragma,
-    )
+    from deepeval_lsp.diagnostics.tasks.model import SuiteError
+    from deepeval_lsp.diagnostics.tasks.reference import parse_task_pragma
+    from deepeval_lsp.diagnostics.tasks.suite import find_task
 
     reference = options.reference_source
     task = options.task_id or parse_task_pragma(source)
@@ -122,8 +122,8 @@ def _run_semantic(
         return
     if reference is None and task is not None:
         try:
-            reference, _ = find_task_reference(task, options.suite or "builtin")
-        except ReferenceNotFound as e:
+            reference = find_task(task, options.suite).reference
+        except SuiteError as e:
             report.passes["semantic"] = f"not run: {e}"
             report.notes.append(f"semantic checks did not run: {e}")
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from deepeval_lsp.diagnostics.tasks.model import TensorSpec
+
 
 @dataclass(frozen=True)
 class CheckOptions:
@@ -13,9 +15,8 @@ class CheckOptions:
     semantic: bool = True
     framework: str = "auto"  # auto | torch | keras
     input_shape: tuple[int, ...] | None = None  # the default input shape (batch included)
-    # Every input of a multi-input model, when known (a task's spec): (shape, dtype, high) with
-    # `high` the exclusive upper bound of integer inputs such as token ids. Overrides input_shape.
-    inputs: tuple[tuple[tuple[int, ...], str, int | None], ...] | None = None
+    # Every input of a multi-input model, when known (a task's spec). Overrides input_shape.
+    inputs: tuple[TensorSpec, ...] | None = None
     timeout_ms: int = 10_000
     verify_fixes: bool = True
     # Build the model with the static findings' verified fixes applied, to find the shape

@@ -62,7 +62,7 @@ def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[s
     from deepeval_lsp.benchmark.runner import Runner
     from deepeval_lsp.benchmark.sources import ModelSource, ReplayRecord
     from deepeval_lsp.benchmark.store import RunConfig, create_run, open_db, record_tasks
-    from deepeval_lsp.benchmark.tasks import load_suite
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     suite = load_suite(str(data / "DeepEval" / "benchmark" / "DeepEval"))
     tasks = suite.tasks

@@ -206,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
         record_tasks,
         set_run_status,
     )
-    from deepeval_lsp.benchmark.tasks import SuiteError, load_suite
+    from deepeval_lsp.diagnostics.tasks.model import SuiteError
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     if args.workers < 1:
         return _error("--workers must be at least 1")

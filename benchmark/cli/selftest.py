@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
         record_tasks,
         set_run_status,
     )
-    from deepeval_lsp.benchmark.tasks import load_suite
     from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     for name in ("limit", "workers"):
         value = getattr(args, name)

@@ -26,7 +26,7 @@ def payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
         "source": source,
         "path": path,
         "input_shape": list(options.input_shape) if options.input_shape else None,
-        "inputs": [[list(shape), dtype, high] for shape, dtype, high in options.inputs]
+        "inputs": [[list(s.shape), s.dtype, s.high] for s in options.inputs]
         if options.inputs
         else None,
         "framework": options.framework,
@@ -109,7 +109,7 @@ def output_mismatch(
     got = [tuple(o["shape"]) for o in outputs]
     if len(got) != len(wanted):
         return [(min(len(got), len(wanted)) - 1 if got else 0, None)]
-    task_batch = options.inputs[0][0][0] if options.inputs and options.inputs[0][0] else None
+    task_batch = options.inputs[0].shape[0] if options.inputs and options.inputs[0].shape else None
     out: list[tuple[int, int | None]] = []
     for i, (g, w) in enumerate(zip(got, wanted, strict=True)):
         if options.inputs is None:

@@ -1,1 +1,3 @@
-"""Benchmark tasks as the checkers see them: the task model, tensor specs, suites, task pragmas."""
+"""Benchmark tasks as the checkers and the benchmark see them: the task model (`model`), the
+suite loader (`suite`) with its two task formats (`toml_tasks`, `study_tasks`), the built-in
+suite's files (`suites/builtin`), and the `# deepeval: task=ID` pragma (`reference`)."""

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from deepeval_lsp.benchmark.tasks import load_suite
+from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
 from .fake_openai import FakeOpenAI, completion
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from deepeval_lsp.benchmark.extract import extract_code
-from deepeval_lsp.benchmark.tasks import load_suite
+from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
 from deepeval_lsp.cli import main
 

@@ -9,7 +9,7 @@ from deepeval_lsp.benchmark.prompting import (
     pick_examples,
     reasoning_steps,
 )
-from deepeval_lsp.benchmark.tasks import load_suite
+from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
 BUILTIN = load_suite("builtin")
 

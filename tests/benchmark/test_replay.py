@@ -59,7 +59,7 @@ def test_the_study_layout_scores_as_it_is(study_data, tmp_path, capsys):
 
 
 def test_a_jsonl_replay_extracts_code_from_answers(tmp_path, capsys):
-    from deepeval_lsp.benchmark.tasks import load_suite
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     task = load_suite("builtin").tasks[0]
     path = tmp_path / "my-model.jsonl"
@@ -102,7 +102,7 @@ def test_a_jsonl_replay_extracts_code_from_answers(tmp_path, capsys):
 
 
 def test_a_replay_without_a_sample_records_it_missing(tmp_path):
-    from deepeval_lsp.benchmark.tasks import load_suite
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     task = load_suite("builtin").tasks[0]
     folder = tmp_path / "tiny_model" / "zeroshot" / task.id
@@ -193,7 +193,7 @@ def test_the_reference_model_scores_every_task_executable(tmp_path, capsys):
 
 
 def test_semantic_scores_are_recorded_and_an_unparsable_program_scores_zero(tmp_path, capsys):
-    from deepeval_lsp.benchmark.tasks import load_suite
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     task = load_suite("builtin").tasks[0]
     path = tmp_path / "sem.jsonl"

@@ -19,9 +19,9 @@ from deepeval_lsp.benchmark.selftest import (
     table,
 )
 from deepeval_lsp.benchmark.store import open_db
-from deepeval_lsp.benchmark.tasks import load_suite
 from deepeval_lsp.diagnostics import check
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.tasks.suite import load_suite
 from deepeval_lsp.diagnostics.text import apply_edits
 
 from deepeval_lsp.cli import main

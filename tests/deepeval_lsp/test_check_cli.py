@@ -166,10 +166,9 @@ def test_folder_walk_skips_virtualenvs(tmp_path: Path) -> None:
 def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
     import tomllib
 
-    from deepeval_lsp.diagnostics.tasks import reference as ref_mod
+    from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE
 
-    suite = Path(ref_mod.__file__).resolve().parents[2] / "benchmark" / "suites" / "builtin"
-    toml = sorted(suite.rglob("*.toml"))[0]
+    toml = sorted(BUILTIN_SUITE.rglob("*.toml"))[0]
     task_id = tomllib.loads(toml.read_text())["id"]
     reference = toml.with_suffix(".py").read_text()
     f = tmp_path / "mine.py"
@@ -182,7 +181,7 @@ def test_task_comparison_from_builtin_suite(tmp_path: Path) -> None:
 
 
 def test_task_output_shape_checked_from_the_option_and_the_comment(tmp_path: Path) -> None:
-    from deepeval_lsp.diagnostics.tasks.reference import BUILTIN_SUITE
+    from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE
 
     reference = (BUILTIN_SUITE / "easy" / "img_mlp_fashion_mnist.py").read_text()
     wrong = reference.replace("out_features=10)", "out_features=100)")

@@ -39,6 +39,19 @@ def test_wheel_has_only_deepeval_lsp_packages(tmp_path: Path) -> None:
         assert f"deepeval_lsp/{sub}/__init__.py" in names
     assert "deepeval_lsp/diagnostics/static/run.py" in names
     assert "deepeval_lsp/cli.py" in names
+    # the built-in suite ships as package data of the task model, every file of it
+    suite = REPO / "diagnostics" / "tasks" / "suites" / "builtin"
+    shipped = {
+        n
+        for n in names
+        if n.startswith("deepeval_lsp/diagnostics/tasks/suites/builtin/") and "__pycache__" not in n
+    }
+    files = {
+        f"deepeval_lsp/{p.relative_to(REPO)}"
+        for p in suite.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert len(files) >= 200 and shipped == files
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert (
         "deepeval-lsp = deepeval_lsp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

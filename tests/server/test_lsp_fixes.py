@@ -271,10 +271,9 @@ async def test_model_hover_shows_structure_scores_for_a_named_task(
 ):
     import tomllib
 
-    from deepeval_lsp.diagnostics.tasks import reference as ref_mod
+    from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE
 
-    suite = Path(ref_mod.__file__).resolve().parents[2] / "benchmark" / "suites" / "builtin"
-    toml = sorted(suite.rglob("*.toml"))[0]
+    toml = sorted(BUILTIN_SUITE.rglob("*.toml"))[0]
     task_id = tomllib.loads(toml.read_text())["id"]
     source = f"# deepeval: task={task_id}\n" + toml.with_suffix(".py").read_text()
     client = dynamic_client

@@ -8,6 +8,7 @@ import pytest
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.tasks.model import TensorSpec
 from deepeval_lsp.diagnostics.text import apply_edits
 
 MLP = """\
@@ -148,7 +149,7 @@ def test_dropout_out_of_range_takes_the_signatures_default():
 
 
 def test_missing_embedding_dim_and_hidden_size(pool):
-    options = {"inputs": (((2, 5), "int64", 100),)}
+    options = {"inputs": (TensorSpec((2, 5), "int64", 100),)}
     source = LSTM.format(embed="", lstm=", 24")
     d = _one(source, T.MISSING_ARGUMENT, pool, **options)
     assert d.preferred_fix.edits[0].new_text == ", 16"

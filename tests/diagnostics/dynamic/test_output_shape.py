@@ -9,7 +9,8 @@ from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.job import output_mismatch
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
-from deepeval_lsp.diagnostics.tasks.reference import BUILTIN_SUITE, find_task_output_shape
+from deepeval_lsp.diagnostics.tasks.model import TensorSpec, UnknownTaskError
+from deepeval_lsp.diagnostics.tasks.suite import find_task, load_suite
 from deepeval_lsp.diagnostics.taxonomy import Severity
 from deepeval_lsp.diagnostics.text import apply_edits
 
@@ -51,7 +52,7 @@ def dl_model():
     return Net()
 """
 
-INPUTS = (((2, 32), "float32", None),)
+INPUTS = (TensorSpec((2, 32)),)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,7 @@ def test_missing_final_out_features_takes_the_tasks_size(pool):
 
 def test_batch_counts_only_when_the_run_is_the_tasks_and_guessed_inputs_compare_the_last_dim():
     out = [{"shape": [2, 10]}]
-    task = CheckOptions(inputs=(((4, 32), "float32", None),), output_shape=(4, 10))
+    task = CheckOptions(inputs=(TensorSpec((4, 32)),), output_shape=(4, 10))
     assert output_mismatch(out, task, run_batch=2) == []
     assert output_mismatch(out, task, run_batch=4) == [(0, 0)]
     guessed = CheckOptions(output_shape=(4, 7, 10))
@@ -139,10 +140,9 @@ def test_batch_counts_only_when_the_run_is_the_tasks_and_guessed_inputs_compare_
 
 
 def test_task_files_output_shape_agrees_with_the_suite_loader():
-    from deepeval_lsp.benchmark.tasks import load_suite
-
     suite = load_suite("builtin")
-    assert len(suite) > 0 and BUILTIN_SUITE.is_dir()
+    assert len(suite) > 0
     for task in suite.tasks:
-        assert find_task_output_shape(task.id) == task.output_shape, task.id
-    assert find_task_output_shape("no_such_task") is None
+        assert find_task(task.id).output_shape == task.output_shape, task.id
+    with pytest.raises(UnknownTaskError):
+        find_task("no_such_task")

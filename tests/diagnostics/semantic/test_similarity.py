@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,8 @@ from deepeval_lsp.diagnostics.semantic.similarity import (
     study_task_scores,
 )
 from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-from deepeval_lsp.diagnostics.tasks.reference import (
-    BUILTIN_SUITE,
-    ReferenceNotFound,
-    find_task_reference,
-    parse_task_pragma,
-)
+from deepeval_lsp.diagnostics.tasks.reference import parse_task_pragma
+from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE, find_task
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -262,21 +257,6 @@ def test_task_pragma() -> None:
     assert parse_task_pragma("x = 1  # task=easy_task_1\n") is None
 
 
-def test_find_task_reference_in_the_builtin_suite() -> None:
-    tasks = sorted(BUILTIN_SUITE.glob("*/*.toml"))
-    assert tasks, f"no tasks under {BUILTIN_SUITE}"
-    source, requirement = find_task_reference(tasks[0].stem)
-    assert source == tasks[0].with_suffix(".py").read_text(encoding="utf-8")
-    toml = tomllib.loads(tasks[0].read_text(encoding="utf-8"))
-    assert requirement == toml["requirement"].strip()
-    with pytest.raises(ReferenceNotFound, match="no task"):
-        find_task_reference("no_such_task")
-    with pytest.raises(ReferenceNotFound, match="not a task id"):
-        find_task_reference("../etc/passwd")
-    with pytest.raises(ReferenceNotFound, match="suite folder not found"):
-        find_task_reference("x", "/nonexistent/suite")
-
-
 def test_every_builtin_reference_is_100_percent_similar_to_itself() -> None:
     refs = sorted(BUILTIN_SUITE.glob("*/*.py"))
     assert len(refs) >= 100, f"{len(refs)} references under {BUILTIN_SUITE}"
@@ -322,7 +302,8 @@ def test_check_without_a_reference_does_not_run_the_pass() -> None:
 @pytest.mark.corpus
 def test_check_finds_a_study_task_by_pragma(study_data: Path) -> None:
     suite = study_data / "DeepEval" / "benchmark" / "DeepEval"
-    source, requirement = find_task_reference("easy_task_1", suite)
+    task = find_task("easy_task_1", suite)
+    source, requirement = task.reference, task.requirement
     assert "MNIST" in requirement and requirement.startswith("Please assist me")
     report = check(
         "# deepeval: task=easy_task_1\n" + source,

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from deepeval_lsp.benchmark.tasks import (
+from deepeval_lsp.diagnostics.tasks.model import (
     DIFFICULTIES,
     SuiteError,
     TaskFormatError,
     TensorSpec,
     UnknownTaskError,
-    load_suite,
     natural_key,
 )
-from deepeval_lsp.benchmark.yaml_subset import YamlSubsetError, parse_mapping
+from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE, find_task, load_suite
 
 GOOD_TOML = """\
 id = "{id}"
@@ -190,6 +190,21 @@ def test_study_layout_in_a_temporary_folder(tmp_path: Path) -> None:
     assert suite.get("hard_task_1").output_shape == (1, 100)
 
 
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        "Requirement: >\n  Build a classifier\n  for MNIST digits.\n",
+        "# a study task\nRequirement: |\n  Build a classifier\n  for MNIST digits.\n",
+        "  Requirement: 'Build a classifier for MNIST digits.'\n",
+        '\ufeffRequirement: "Build a classifier\\\n  \\ for MNIST digits."\r\n',
+    ],
+)
+def test_study_yaml_is_read_as_yaml(tmp_path: Path, yaml_text: str) -> None:
+    write_study_task(tmp_path, "easy", 1, yaml_text, KERAS_PY)
+    task = load_suite(str(tmp_path)).get("easy_task_1")
+    assert task.requirement == "Build a classifier for MNIST digits."
+
+
 def test_study_input_falls_back_to_the_requirement(tmp_path: Path) -> None:
     py = KERAS_PY.replace("Input(shape=(28, 28, 1))", "Input(shape=SHAPE)")
     write_study_task(tmp_path, "medium", 1, 'Requirement: "Classify CIFAR-10 images."\n', py)
@@ -202,12 +217,19 @@ def test_study_input_falls_back_to_the_requirement(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ('Requirement: "never closed\n  at all\n', "unterminated"),
+        (
+            'Requirement: "never closed\n  at all\n',
+            r"invalid YAML at line 3: found unexpected end of stream "
+            r"\(while scanning a quoted scalar\)",
+        ),
         ("Other: text\n", "no 'Requirement' key"),
-        ("Requirement:\n  - a\n  - b\n", "only string scalars"),
-        ("  Requirement: indented\n", "indentation"),
-        ('Requirement: "x" trailing\n', "after the closing quote"),
+        ("", "no 'Requirement' key"),
+        ("Requirement:\n  - a\n  - b\n", "'Requirement' is a list: only string scalars"),
+        ("Requirement: 5\n", "'Requirement' is a int: only string scalars"),
+        ("- Requirement: x\n", "at the top level, not a list"),
+        ('Requirement: "x" trailing\n', "invalid YAML at line 1: expected <block end>"),
         ('Requirement: ""\n', "empty"),
+        ("Requirement:\n", "empty"),
     ],
 )
 def test_malformed_yaml_names_the_file(tmp_path: Path, yaml_text: str, message: str) -> None:
@@ -235,28 +257,34 @@ def test_study_suite_from_the_published_data(study_data: Path) -> None:
     assert len(load_suite(str(study_data))) == 100
 
 
-# --- the YAML subset itself ------------------------------------------------------------------
+# --- one task for the checkers ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ('a: "x\\\n  y"\n', {"a": "xy"}),
-        ('a: "x\n\n  y  \n  z"\n', {"a": "x\ny z"}),
-        ("a: 'it''s\n  ok'\n", {"a": "it's ok"}),
-        ("a: plain\n  more # note\n", {"a": "plain more"}),
-        ("a: |\n  l1\n  l2\n", {"a": "l1\nl2\n"}),
-        ("a: >-\n  l1\n  l2\n\n  l3\n", {"a": "l1 l2\nl3"}),
-        ('a: "\\u00e9\\t\\"q\\""\n', {"a": 'é\t"q"'}),
-        ('# comment\nk: v\nb: "w"\n', {"k": "v", "b": "w"}),
-    ],
-)
-def test_yaml_subset_matches_yaml(text: str, expected: dict[str, str]) -> None:
-    assert parse_mapping(text) == expected
+def test_find_task_in_the_builtin_suite() -> None:
+    toml = sorted(BUILTIN_SUITE.glob("*/*.toml"))[0]
+    task = find_task(toml.stem)
+    assert task == load_suite("builtin").get(toml.stem)
+    assert task.reference == toml.with_suffix(".py").read_text(encoding="utf-8")
+    assert (
+        task.requirement == tomllib.loads(toml.read_text(encoding="utf-8"))["requirement"].strip()
+    )
+    assert find_task(toml.stem, "builtin") == task
+    with pytest.raises(UnknownTaskError, match="no task 'no_such_task'"):
+        find_task("no_such_task")
+    with pytest.raises(UnknownTaskError, match="not a task id"):
+        find_task("../etc/passwd")
+    with pytest.raises(SuiteError, match="no such folder"):
+        find_task("x", "/nonexistent/suite")
 
 
-def test_yaml_subset_rejects_duplicates_and_bad_escapes() -> None:
-    with pytest.raises(YamlSubsetError, match="duplicate"):
-        parse_mapping("a: 1\na: 2\n")
-    with pytest.raises(YamlSubsetError, match="escape"):
-        parse_mapping('a: "\\q"\n')
+def test_find_task_reads_a_suite_again_when_it_changes(tmp_path: Path) -> None:
+    path = write_task(tmp_path, "easy", "task_a")
+    assert find_task("task_a", tmp_path).requirement.startswith("A small classifier")
+    assert find_task("task_a", str(tmp_path)) is find_task("task_a", tmp_path)
+    path.write_text(GOOD_TOML.format(id="task_a", level="easy").replace("A small", "A tiny"))
+    assert find_task("task_a", tmp_path).requirement.startswith("A tiny classifier")
+    write_task(tmp_path, "hard", "task_b")
+    assert find_task("task_b", tmp_path).difficulty == "hard"
+    path.write_text("id = ")
+    with pytest.raises(TaskFormatError, match="invalid TOML"):
+        find_task("task_a", tmp_path)

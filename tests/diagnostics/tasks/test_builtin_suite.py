@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from deepeval_lsp.benchmark.tasks import CATEGORIES, DIFFICULTIES, Task, load_suite
 from deepeval_lsp.diagnostics.check import check
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, compare
+from deepeval_lsp.diagnostics.tasks.model import CATEGORIES, DIFFICULTIES, Task
+from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
 SUITE = load_suite("builtin")
 TASKS = SUITE.tasks
