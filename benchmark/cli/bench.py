@@ -195,8 +195,8 @@ class _Invalid(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepeval_lsp.benchmark.store import create_run, record_tasks, set_run_status
-
+    """Validate everything first (one line and exit status 2 for the first problem), then
+    record the run, score every missing sample and print the run's table."""
     try:
         if args.workers < 1:
             raise _Invalid("--workers must be at least 1")
@@ -208,11 +208,7 @@ def run(args: argparse.Namespace) -> int:
         client = _client(args, config, models)
     except _Invalid as e:
         return _error(str(e))
-    if not run_id:
-        run_id = create_run(db, config, __version__)
-    else:
-        set_run_status(db, run_id, "running")
-    record_tasks(db, run_id, tasks)
+    run_id = _start_run(db, config, run_id, tasks)
     checker = _checker(config, tasks, args.workers)
     return _score(args, db, run_id, config, suite, tasks, models, client, checker)
 
@@ -370,6 +366,18 @@ def _client(
         price_in=config.price_in,
         price_out=config.price_out,
     )
+
+
+def _start_run(db: sqlite_utils.Database, config: RunConfig, run_id: str, tasks: list[Task]) -> str:
+    """Create the run (or mark the resumed one running) with its tasks; the run's id."""
+    from deepeval_lsp.benchmark.store import create_run, record_tasks, set_run_status
+
+    if not run_id:
+        run_id = create_run(db, config, __version__)
+    else:
+        set_run_status(db, run_id, "running")
+    record_tasks(db, run_id, tasks)
+    return run_id
 
 
 def _checker(config: RunConfig, tasks: list[Task], workers: int) -> Checker:
