@@ -1,12 +1,12 @@
 """One benchmark run: generate each missing sample, score it, record it as soon as it is scored.
 
 Generation (async, bounded by the client's concurrency) and scoring (a thread pool of
-`--workers` threads over one shared warm worker pool; under --paper-compat, Keras tasks use the
-paper engine's pool) are separate steps of each sample, pipelined so that the network and the
-checkers work at the same time. Every database write
-happens on the event loop's thread, one transaction per sample. Which samples to do is computed
-from the database (every key of the run minus the finished ones), so a fresh run and a resumed
-one are the same code: resume by construction.
+`--workers` threads over the Checker's shared warm worker pools; under --paper-compat, Keras
+tasks go to the paper engine's pool) are separate steps of each sample, pipelined so that the
+network and the checkers work at the same time. Every database write happens on the event
+loop's thread, one transaction per sample. Which samples to do is computed from the database
+(every key of the run minus the finished ones), so a fresh run and a resumed one are the same
+code: resume by construction.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import sqlite_utils
     from deepeval_lsp.benchmark.progress import Progress
     from deepeval_lsp.benchmark.sources import ModelSource
+    from deepeval_lsp.diagnostics.checker import Checker
     from deepeval_lsp.diagnostics.tasks.model import Suite, Task
 
 
@@ -93,8 +94,7 @@ class Runner:
         *,
         client: ChatClient | None,
         workers: int,
-        pool: Any = None,
-        paper_pool: Any = None,
+        checker: Checker | None = None,
         progress_factory: Callable[[int], Progress] | None = None,
         only: set[SampleKey] | None = None,
     ) -> None:
@@ -107,8 +107,7 @@ class Runner:
         self.models = models
         self.client = client
         self.workers = max(1, workers)
-        self.pool = pool
-        self.paper_pool = paper_pool  # Keras tasks' pool under --paper-compat (engine "paper")
+        self.checker = checker  # None: no dynamic pass
         self.progress_factory = progress_factory
         self.only = only  # score only these samples of the plan (perf/ samples the corpus)
         self.stats = RunStats()
@@ -258,9 +257,7 @@ class Runner:
             paper_compat=self.config.paper_compat,
         )
         try:
-            pool = self.pool
-            if self.paper_pool is not None and task.framework == "keras":
-                pool = self.paper_pool
+            pool = self.checker.pool_for(code, options) if self.checker is not None else None
             return score_program(code, task, options, pool=pool)
         except Exception as e:  # a checker bug must not lose the run; the sample says why
             return Scored(

@@ -32,6 +32,7 @@ from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.taxonomy import Severity
 
 if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics.dynamic.engines import Pool
     from deepeval_lsp.diagnostics.findings import Diagnostic, Report
     from deepeval_lsp.diagnostics.tasks.model import Task
 
@@ -86,7 +87,7 @@ def score_program(
     task: Task,
     options: CheckOptions,
     *,
-    pool: Any = None,
+    pool: Pool | None = None,
     path: str | None = None,
 ) -> Scored:
     """Check `code` as an answer to `task`; safe to call from several threads at once."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.findings import Position, Range, Report, Severity, TextEdit
@@ -36,6 +36,9 @@ from deepeval_lsp.diagnostics.taxonomy import (
     UNEXPECTED_ARGUMENT,
 )
 from deepeval_lsp.diagnostics.text import apply_edits, callee_name, parse_python
+
+if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics.dynamic.engines import Pool
 
 
 @dataclass(frozen=True)
@@ -517,7 +520,7 @@ def _names_line(d: Any, line: int) -> bool:
     return spans and line in edits
 
 
-def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
+def evaluate(m: Mutant, task: Task, pool: Pool | None = None) -> MutantResult:
     options = options_for(task)
     path = f"{task.id}_{m.kind}.py"
     report = check(m.source, path, options, pool=pool)
@@ -542,7 +545,7 @@ def evaluate(m: Mutant, task: Task, pool: Any = None) -> MutantResult:
     )
 
 
-def false_errors(task: Task, pool: Any = None) -> list[str]:
+def false_errors(task: Task, pool: Pool | None = None) -> list[str]:
     """Error-severity codes on the untouched reference (should be none)."""
     report = check(task.reference, f"{task.id}.py", options_for(task), pool=pool)
     out = [d.code for d in _errors(report)]

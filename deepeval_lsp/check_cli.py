@@ -6,9 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepeval_lsp import __version__
 
+if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics import Checker
+    from deepeval_lsp.diagnostics.dynamic.engines import Engine
 MAX_FIX_ROUNDS = 4
 
 
@@ -136,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         iter_files,
         read_source,
     )
+    from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
     from deepeval_lsp.diagnostics.findings import Report
     from deepeval_lsp.diagnostics.render import (
         render_json,
@@ -146,14 +151,14 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if options.paper_compat and options.dynamic:
-        from deepeval_lsp.diagnostics.paper.engine import available
-
-        reason = available()
+        reason = PAPER.unavailable()
         if reason:
             print(f"deepeval-lsp check: error: --paper-compat: {reason}", file=sys.stderr)
             return 2
     files = list(iter_files(args.paths))
-    pools = _Pools(options, files)
+    checker = _checker(files)
+    checker.warm(options)  # the expected engine warms while the first file's static pass runs
+    told = False
     reports: list[Report] = []
     sources: dict[str, str] = {}
     fixed = 0
@@ -164,7 +169,14 @@ def run(args: argparse.Namespace) -> int:
             except UncheckableFile as e:
                 reports.append(Report(path=path, error=str(e)))
                 continue
-            pool = pools.for_source(source)
+            if not told and options.paper_compat and checker.engine_for(source, options) is DEFAULT:
+                told = True
+                print(
+                    "deepeval-lsp check: --paper-compat applies to Keras programs only; "
+                    "others are checked with the default engine",
+                    file=sys.stderr,
+                )
+            pool = checker.pool_for(source, options)
             report = check(source, path, options, pool=pool)
             if args.fix:
                 original = source
@@ -180,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
             sources[path] = source
             reports.append(report)
     finally:
-        pools.close()
+        checker.close()
 
     if args.format == "json":
         print(render_json(reports))
@@ -216,71 +228,14 @@ def _write(path: str, source: str) -> None:
     os.replace(tmp, path)
 
 
-class _Pools:
-    """The dynamic pass's warm worker pools, one per engine, each started when first wanted.
-
-    With --paper-compat, Keras programs go to the paper engine (TensorFlow + tf-keras, the
-    study's contract) and everything else to the default engine, which says so once. The
+def _checker(files: list[str]) -> Checker:
+    """The session's checker: one warm worker per engine, started when first wanted. The
     sandbox lets the checked programs read the folders they live in (for their local imports)
-    and nothing else of the user's.
-    """
+    and nothing else of the user's."""
+    from deepeval_lsp.diagnostics import Checker
 
-    def __init__(self, options, files: list[str]) -> None:
-        self.options = options
-        self.folders = sorted({str(Path(f).resolve().parent) for f in files if Path(f).is_file()})
-        self.pools: dict[str, object] = {}
-        self.failed: set[str] = set()
-        self.told = False
-        if options.dynamic:  # warm the expected engine while the first file's static pass runs
-            self._start("paper" if options.paper_compat else "default")
+    def start_error(engine: Engine, e: Exception) -> None:
+        print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
 
-    def for_source(self, source: str):
-        if not self.options.dynamic:
-            return None
-        engine = "default"
-        if self.options.paper_compat:
-            if _is_keras(source, self.options.framework):
-                engine = "paper"
-            elif not self.told:
-                self.told = True
-                print(
-                    "deepeval-lsp check: --paper-compat applies to Keras programs only; "
-                    "others are checked with the default engine",
-                    file=sys.stderr,
-                )
-        return self._start(engine)
-
-    def _start(self, engine: str):
-        if engine in self.pools or engine in self.failed:
-            return self.pools.get(engine)
-        from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool, WorkerStartError
-        from deepeval_lsp.diagnostics.paper.engine import EngineUnavailable
-
-        try:
-            self.pools[engine] = WorkerPool(1, engine=engine, read_paths=self.folders)
-        except (WorkerStartError, EngineUnavailable, OSError) as e:
-            self.failed.add(engine)
-            print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
-            return None
-        return self.pools[engine]
-
-    def close(self) -> None:
-        for pool in self.pools.values():
-            pool.close()
-
-
-def _is_keras(source: str, framework: str) -> bool:
-    """A Keras program: --framework keras, or (auto) it imports keras or tensorflow and not
-    torch."""
-    if framework != "auto":
-        return framework == "keras"
-    import ast
-
-    from deepeval_lsp.diagnostics.static.missing_imports import ImportContext
-
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    found = ImportContext.of(tree)
-    return found.uses_keras and not found.uses_torch
+    folders = sorted({str(Path(f).resolve().parent) for f in files if Path(f).is_file()})
+    return Checker(1, read_paths=folders, on_start_error=start_error)

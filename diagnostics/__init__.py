@@ -2,9 +2,12 @@
 
 `check(source, path, options)` runs the static pass in-process and, when enabled, the dynamic pass
 in a sandboxed worker and the semantic pass against a known reference, and returns a `Report`.
+A front end checks through one `Checker`, which owns the worker pools and picks each program's
+engine.
 """
 
 from deepeval_lsp.diagnostics.check import check, check_path
+from deepeval_lsp.diagnostics.checker import Cancellation, Checker
 from deepeval_lsp.diagnostics.files import UncheckableFile, iter_files, read_source
 from deepeval_lsp.diagnostics.findings import (
     Diagnostic,
@@ -23,7 +26,9 @@ from deepeval_lsp.diagnostics.taxonomy import CODES, Severity
 
 __all__ = [
     "CODES",
+    "Cancellation",
     "CheckOptions",
+    "Checker",
     "ChosenFixes",
     "Diagnostic",
     "Fix",

@@ -14,7 +14,7 @@ from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static, verify_static
 
 if TYPE_CHECKING:
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.dynamic.engines import Pool
 
 
 def check(
@@ -22,7 +22,7 @@ def check(
     path: str,
     options: CheckOptions | None = None,
     *,
-    pool: WorkerPool | None = None,
+    pool: Pool | None = None,
     static: StaticResult | None = None,
 ) -> Report:
     """Check one document's text. `path` names it in diagnostics (it need not exist on disk).
@@ -76,7 +76,7 @@ def _run_dynamic(
     source: str,
     path: str,
     options: CheckOptions,
-    pool: WorkerPool | None,
+    pool: Pool | None,
     report: Report,
     diagnostics: list[Diagnostic],
 ) -> None:
@@ -151,7 +151,7 @@ def _run_semantic(
 
 
 def check_path(
-    path: str | Path, options: CheckOptions | None = None, *, pool: WorkerPool | None = None
+    path: str | Path, options: CheckOptions | None = None, *, pool: Pool | None = None
 ) -> Report:
     """Read and check one file; an unreadable file gives a Report with `error` set."""
     try:

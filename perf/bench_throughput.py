@@ -58,10 +58,10 @@ def _programs(data: Path, n: int) -> list[tuple[str, str, str, int, Path]]:
 
 def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[str, int]]:
     """(warm-up seconds, scoring seconds, outcomes) through the bench pipeline."""
-    from deepeval_lsp.benchmark.cli.bench import _close, _worker_pool
     from deepeval_lsp.benchmark.runner import Runner
     from deepeval_lsp.benchmark.sources import ModelSource, ReplayRecord
     from deepeval_lsp.benchmark.store import RunConfig, create_run, open_db, record_tasks
+    from deepeval_lsp.diagnostics.checker import Checker
     from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     suite = load_suite(str(data / "DeepEval" / "benchmark" / "DeepEval"))
@@ -77,7 +77,7 @@ def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[s
     wanted = {(m, p, t, i) for m, p, t, i, _ in programs}
 
     t0 = time.perf_counter()
-    pool = _worker_pool(workers)
+    checker = Checker(workers)
     # warm up once, as any run does on its first programs: the zygotes, and the static pass's
     # introspection of keras and of the tensorflow surface
     from deepeval_lsp.benchmark.scoring import options_for, score_program
@@ -86,7 +86,8 @@ def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[s
         "import tensorflow as tf\nfrom tensorflow.keras import layers\n" + tasks[0].reference
     )
     for code in (tasks[0].reference, tf_snippet):
-        score_program(code, tasks[0], options_for(tasks[0]), pool=pool)
+        options = options_for(tasks[0])
+        score_program(code, tasks[0], options, pool=checker.pool_for(code, options))
     warm = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,14 +113,14 @@ def ours(data: Path, programs: list, workers: int) -> tuple[float, float, dict[s
             list(sources.values()),
             client=None,
             workers=workers,
-            pool=pool,
+            checker=checker,
             only=wanted,
         )
         t1 = time.perf_counter()
         try:
             asyncio.run(runner.run())
         finally:
-            _close(pool)
+            checker.close()
         elapsed = time.perf_counter() - t1
         outcomes = dict(db.execute("select outcome, count(*) from samples group by 1").fetchall())
     return warm, elapsed, outcomes

@@ -24,10 +24,10 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deepeval_lsp.diagnostics import CheckOptions
+from deepeval_lsp.diagnostics import Checker, CheckOptions
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
 from deepeval_lsp.diagnostics.dynamic.job import run_job
 from deepeval_lsp.diagnostics.dynamic.run import interpret
-from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.taxonomy import CODES, STUDY_DL_ERRORS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ def main() -> int:
         wanted = set(args.files.read_text().split())
         todo = [t for t in todo if str(t[2]) in wanted]
     out = args.jsonl.open("w") if args.jsonl else None
-    pool = WorkerPool(args.workers)
+    checker = Checker(args.workers)
+    pool = checker.start(DEFAULT)
     options = CheckOptions(timeout_ms=int(args.timeout * 1000))
     verdicts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     taxonomy: dict[str, Counter] = defaultdict(Counter)
@@ -145,7 +146,7 @@ def main() -> int:
                         file=sys.stderr,
                     )
     finally:
-        pool.close()
+        checker.close()
         if out is not None:
             out.close()
     elapsed = time.perf_counter() - t0

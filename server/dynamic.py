@@ -1,25 +1,29 @@
 """The full check (static + dynamic + semantic) for the server, off the event loop.
 
 The dynamic pass builds the user's model in a sandboxed warm worker
-(`deepeval_lsp.diagnostics.dynamic.worker_pool`), never in the server process. This module owns that
-pool: started on first use, closed with the server. Where the pool module is not part of the
-installed checkers, `check` still runs and says in its report that the dynamic pass did not run.
+(`deepeval_lsp.diagnostics.dynamic.worker_pool`), never in the server process. This module's
+Checker owns that pool: started on first use, closed with the server. Where the pool cannot
+start, `check` still runs and says in its report that the dynamic pass did not run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import importlib
 import importlib.util
 import logging
-import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
-from deepeval_lsp.diagnostics import CheckOptions, Report, check
+from deepeval_lsp.diagnostics import Cancellation, Checker, CheckOptions, Report, check
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, Engine
+from deepeval_lsp.diagnostics.static.run import StaticResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def frameworks_missing() -> str | None:
@@ -36,90 +40,40 @@ def frameworks_missing() -> str | None:
     return "neither PyTorch nor Keras is installed in the server's Python environment"
 
 
-class CancellablePool:
-    """The pool as `check` sees it, for one check: `cancel()` kills that check's sandboxed child.
-
-    `check` is synchronous and runs on a checker thread; each of its jobs runs with a
-    cancellation token of the pool's, so `cancel()` from the event loop stops it at once.
-    """
-
-    def __init__(self, pool: Any) -> None:
-        from deepeval_lsp.diagnostics.dynamic.worker_pool import CancelToken
-
-        self._pool = pool
-        self._token_type = CancelToken
-        self._lock = threading.Lock()
-        self._cancelled = False
-        self._tokens: list[Any] = []
-
-    def run(self, func: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
-        token = self._token_type()
-        with self._lock:
-            if self._cancelled:
-                return {"status": "cancelled"}
-            self._tokens.append(token)
-        return self._pool.run(func, payload, timeout_s=timeout_s, cancel=token)
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._cancelled = True
-            tokens = list(self._tokens)
-        for token in tokens:
-            token.cancel()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pool, name)
-
-
 class FullChecker:
-    """Runs `check` with the dynamic pass in worker threads, sharing one warm worker pool."""
+    """Runs `check` with the dynamic pass in worker threads, through one Checker whose default
+    engine's warm pool every check shares (the server never starts the paper engine)."""
 
     def __init__(self, threads: int = 2) -> None:
         self._executor = ThreadPoolExecutor(
             max_workers=threads, thread_name_prefix="deepeval-check"
         )
-        self._pool: Any = None
-        self._pool_failed: str | None = None
-        self._lock = threading.Lock()
-        self.read_paths: list[str] = []  # what checked programs may read: the workspace
+        self.session = Checker(1, on_start_error=_log_start_error)
 
-    def _get_pool(self) -> Any:
-        with self._lock:
-            if self._pool is not None or self._pool_failed is not None:
-                return self._pool
-            try:
-                from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    @property
+    def read_paths(self) -> list[str]:
+        """What checked programs may read (the workspace); set before the pool starts."""
+        return self.session.read_paths
 
-                self._pool = WorkerPool(1, read_paths=self.read_paths)
-            except Exception as e:  # the static results still stand; say why once
-                self._pool_failed = f"{type(e).__name__}: {e}"
-                log.warning("the dynamic worker pool did not start: %s", self._pool_failed)
-            return self._pool
-
-    def _check(
-        self, source: str, path: str, options: CheckOptions, pool: Any, static: Any
-    ) -> Report:
-        return check(source, path, options, pool=pool, static=static)
+    @read_paths.setter
+    def read_paths(self, paths: list[str]) -> None:
+        self.session.read_paths = list(paths)
 
     async def check(
-        self, source: str, path: str, options: CheckOptions, static: Any = None
+        self, source: str, path: str, options: CheckOptions, static: StaticResult | None = None
     ) -> Report:
         """The full report. Cancelling the awaiting task kills the check's sandboxed child."""
-        loop = asyncio.get_running_loop()
-        pool = self._pool
-        if pool is None:  # starting it may block: not on the event loop
-            pool = await loop.run_in_executor(self._executor, self._get_pool)
-        own = CancellablePool(pool) if pool is not None else None
-        try:
-            return await loop.run_in_executor(
-                self._executor, self._check, source, path, options, own, static
-            )
+        cancel = Cancellation()
+        call = functools.partial(
+            self.session.check, source, path, options, static=static, cancel=cancel
+        )
+        try:  # starting the pool may block too: not on the event loop
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
         except asyncio.CancelledError:
-            if own is not None:
-                own.cancel()
+            cancel.cancel()
             raise
 
-    def run_soon(self, fn: Any, *args: Any) -> None:
+    def run_soon(self, fn: Callable[..., object], *args: Any) -> None:
         """Run a blocking function on a checker thread without waiting for it."""
         self._executor.submit(fn, *args)
 
@@ -127,7 +81,7 @@ class FullChecker:
         """Start the worker pool now (it warms in the background) and import the frameworks
         the static pass introspects, so the first check of a file is not the slow one."""
         if start_pool:
-            self._get_pool()
+            self.session.pool(DEFAULT)
         try:
             check("import torch\nimport torch.nn as nn\n", "warm.py", CheckOptions(dynamic=False))
         except Exception:
@@ -137,29 +91,28 @@ class FullChecker:
         gc.collect()
         gc.freeze()
 
-    async def run(self, fn: Any, *args: Any) -> Any:
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking function (e.g. a workspace check) on the checker threads."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     @property
     def pool_started(self) -> bool:
-        return self._pool is not None
+        return self.session.started()
 
     @property
     def pool_failed(self) -> str | None:
         """Why the worker pool did not start, once it was tried; None otherwise."""
-        return self._pool_failed
-
-    @property
-    def pool(self) -> Any:
-        return self._get_pool()
+        e = self.session.start_error(DEFAULT)
+        return None if e is None else _why(e)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            try:
-                pool.close()
-            except Exception:
-                log.exception("closing the worker pool failed")
+        self.session.close()
+
+
+def _why(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+def _log_start_error(engine: Engine, e: Exception) -> None:
+    log.warning("the dynamic worker pool did not start: %s", _why(e))

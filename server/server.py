@@ -271,13 +271,11 @@ class DeepevalServer(LanguageServer):
 
     async def check_workspace(self) -> dict[str, Any]:
         """Check every Python file under the workspace folders; publish for the closed ones."""
-        from deepeval_lsp.diagnostics import check_path
 
         roots = [convert.uri_to_path(f.uri) for f in self.workspace.folders.values()]
         if not roots and self.root():
             roots = [self.root()]
         options = self.settings.check_options(root=self.root())
-        pool = self.checker.pool if options.dynamic and self.dynamic_enabled else None
         if not self.dynamic_enabled:
             options = self.settings.check_options(dynamic=False, root=self.root())
         files = list(iter_files(roots)) if roots else []
@@ -288,7 +286,7 @@ class DeepevalServer(LanguageServer):
                 state = self.current(uri)
                 found += len(state.report.diagnostics) if state else 0
                 continue
-            report = await self.checker.run(lambda p=path: check_path(p, options, pool=pool))
+            report = await self.checker.run(self.checker.session.check_path, path, options)
             found += len(report.diagnostics)
             lines = lsp_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
             cols = convert.Columns(lines, self.workspace.position_codec)

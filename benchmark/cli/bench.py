@@ -9,10 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from deepeval_lsp.benchmark.prompting import PROMPTINGS
 
 from deepeval_lsp import __version__
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from deepeval_lsp.benchmark.generation import ChatClient
+    from deepeval_lsp.benchmark.sources import ModelSource
+    from deepeval_lsp.benchmark.store import RunConfig
+    from deepeval_lsp.diagnostics.checker import Checker
+    from deepeval_lsp.diagnostics.tasks.model import Suite, Task
 
 DESCRIPTION = """\
 Prompt models on a task suite, score every sample with the checkers of `deepeval-lsp check`
@@ -181,161 +190,238 @@ def _error(message: str) -> int:
     return 2
 
 
+class _Invalid(Exception):
+    """What is wrong with the command line or its inputs: one line, exit status 2."""
+
+
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-    import shlex
+    """Validate everything first (one line and exit status 2 for the first problem), then
+    record the run, score every missing sample and print the run's table."""
+    try:
+        if args.workers < 1:
+            raise _Invalid("--workers must be at least 1")
+        db = _open_store(args.db)
+        config, run_id = _config(args, db)
+        suite, tasks, config = _suite_and_tasks(args, config)
+        models = _models(config)
+        _check_engines(config, tasks)
+        client = _client(args, config, models)
+    except _Invalid as e:
+        return _error(str(e))
+    run_id = _start_run(db, config, run_id, tasks)
+    checker = _checker(config, tasks, args.workers)
+    return _score(args, db, run_id, config, suite, tasks, models, client, checker)
+
+
+def _open_store(path: str) -> sqlite_utils.Database:
+    from deepeval_lsp.benchmark.store import StoreError, open_db
+
+    try:
+        return open_db(path)
+    except StoreError as e:
+        raise _Invalid(str(e)) from None
+
+
+def _config(args: argparse.Namespace, db: sqlite_utils.Database) -> tuple[RunConfig, str]:
+    """The run's settings and id: a resumed run's own, else a new run's ("" until created)."""
     from pathlib import Path
 
-    from deepeval_lsp.benchmark.generation import (
-        ChatClient,
-        FatalGenerationError,
-        GenerationCache,
-        Sampling,
-        default_cache_dir,
-    )
-    from deepeval_lsp.benchmark.progress import Progress
-    from deepeval_lsp.benchmark.runner import Runner
-    from deepeval_lsp.benchmark.sources import ModelSpecError, parse_models
-    from deepeval_lsp.benchmark.store import (
-        RunConfig,
-        StoreError,
-        checkpoint,
-        create_run,
-        load_run,
-        open_db,
-        record_tasks,
-        set_run_status,
-    )
-    from deepeval_lsp.diagnostics.tasks.model import SuiteError
-    from deepeval_lsp.diagnostics.tasks.suite import load_suite
-
-    if args.workers < 1:
-        return _error("--workers must be at least 1")
-    try:
-        db = open_db(args.db)
-    except StoreError as e:
-        return _error(str(e))
+    from deepeval_lsp.benchmark.generation import default_cache_dir
+    from deepeval_lsp.benchmark.store import RunConfig, StoreError, load_run
 
     if args.resume:
         args.resume = args.resume.strip()
         try:
             _, config = load_run(db, args.resume)
         except StoreError as e:
-            return _error(str(e))
-        run_id = args.resume
-    else:
-        promptings = _split(args.prompting) or list(PROMPTINGS)
-        unknown = [p for p in promptings if p not in PROMPTINGS]
-        if unknown:
-            return _error(f"unknown prompting {unknown[0]!r} (choose from {', '.join(PROMPTINGS)})")
-        if args.samples < 1:
-            return _error("--samples must be at least 1")
-        if args.concurrency < 1:
-            return _error("--concurrency must be at least 1")
-        config = RunConfig(
-            suite=args.suite,
-            models=args.model or ["reference"],
-            promptings=promptings,
-            samples=args.samples,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            max_tokens=args.max_tokens,
-            base_url=args.base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            task_ids=_split(args.task) or None,
-            request_timeout=args.request_timeout,
-            retries=args.retries,
-            concurrency=args.concurrency,
-            check_timeout_ms=int(args.check_timeout * 1000),
-            dynamic=not args.no_dynamic,
-            static_score=args.static_score,
-            paper_compat=args.paper_compat,
-            price_in=args.price_in,
-            price_out=args.price_out,
-            cache_dir=None
-            if args.no_cache
-            else str(Path(args.cache_dir).resolve() if args.cache_dir else default_cache_dir()),
-        )
-        run_id = ""
+            raise _Invalid(str(e)) from None
+        return config, args.resume
+    promptings = _split(args.prompting) or list(PROMPTINGS)
+    unknown = [p for p in promptings if p not in PROMPTINGS]
+    if unknown:
+        raise _Invalid(f"unknown prompting {unknown[0]!r} (choose from {', '.join(PROMPTINGS)})")
+    if args.samples < 1:
+        raise _Invalid("--samples must be at least 1")
+    if args.concurrency < 1:
+        raise _Invalid("--concurrency must be at least 1")
+    config = RunConfig(
+        suite=args.suite,
+        models=args.model or ["reference"],
+        promptings=promptings,
+        samples=args.samples,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_tokens=args.max_tokens,
+        base_url=args.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        task_ids=_split(args.task) or None,
+        request_timeout=args.request_timeout,
+        retries=args.retries,
+        concurrency=args.concurrency,
+        check_timeout_ms=int(args.check_timeout * 1000),
+        dynamic=not args.no_dynamic,
+        static_score=args.static_score,
+        paper_compat=args.paper_compat,
+        price_in=args.price_in,
+        price_out=args.price_out,
+        cache_dir=None
+        if args.no_cache
+        else str(Path(args.cache_dir).resolve() if args.cache_dir else default_cache_dir()),
+    )
+    return config, ""
+
+
+def _suite_and_tasks(
+    args: argparse.Namespace, config: RunConfig
+) -> tuple[Suite, list[Task], RunConfig]:
+    """The suite and the tasks to run; a new run with --limit records the tasks it keeps."""
+    from deepeval_lsp.benchmark.store import RunConfig
+    from deepeval_lsp.diagnostics.tasks.model import SuiteError
+    from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     try:
         suite = load_suite(config.suite)
-    except SuiteError as e:
-        return _error(str(e))
-    tasks = list(suite.tasks)
-    if config.task_ids:
-        try:
+        tasks = list(suite.tasks)
+        if config.task_ids:
             tasks = [suite.get(t) for t in config.task_ids]
-        except SuiteError as e:
-            return _error(str(e))
+    except SuiteError as e:
+        raise _Invalid(str(e)) from None
     if not args.resume and args.limit is not None:
         tasks = tasks[: max(0, args.limit)]
         config = RunConfig.from_json({**config.to_json(), "task_ids": [t.id for t in tasks]})
+    return suite, tasks, config
+
+
+def _models(config: RunConfig) -> list[ModelSource]:
+    """The models to prompt, and the static score's tool when one is asked for."""
+    from deepeval_lsp.benchmark.sources import ModelSpecError, parse_models
+
     try:
         models = parse_models(config.models)
     except ModelSpecError as e:
-        return _error(str(e))
+        raise _Invalid(str(e)) from None
     if config.static_score == "pylint":
         from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_version
 
         try:
             pylint_version()
         except PylintUnavailable as e:
-            return _error(f"--static-score pylint: {e}")
+            raise _Invalid(f"--static-score pylint: {e}") from None
+    return models
 
-    keras_tasks = sum(1 for t in tasks if t.framework == "keras")
-    paper = config.dynamic and config.paper_compat and keras_tasks > 0
-    if paper:
-        from deepeval_lsp.diagnostics.paper.engine import available
 
-        reason = available()
+def _keras_tasks(tasks: list[Task]) -> int:
+    return sum(1 for t in tasks if t.framework == "keras")
+
+
+def _check_engines(config: RunConfig, tasks: list[Task]) -> None:
+    """With --paper-compat: the paper engine can run here when a Keras task needs it, and a
+    line says that PyTorch tasks keep the default engine."""
+    from deepeval_lsp.diagnostics.dynamic.engines import PAPER
+
+    if not (config.dynamic and config.paper_compat):
+        return
+    keras = _keras_tasks(tasks)
+    if keras:
+        reason = PAPER.unavailable()
         if reason:
-            return _error(f"--paper-compat: {reason}")
-    if config.dynamic and config.paper_compat and keras_tasks < len(tasks):
+            raise _Invalid(f"--paper-compat: {reason}")
+    if keras < len(tasks):
         print(
             f"--paper-compat applies to Keras programs only: PyTorch tasks "
-            f"({len(tasks) - keras_tasks} of {len(tasks)}) are scored with the default engine",
+            f"({len(tasks) - keras} of {len(tasks)}) are scored with the default engine",
             file=sys.stderr,
         )
 
-    client = None
-    if any(m.kind == "openai" for m in models):
-        base_url = config.base_url or "https://api.openai.com/v1"
-        key = os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if config.base_url is None:
-                return _error(
-                    "OPENAI_API_KEY is not set (needed for openai: models on "
-                    "api.openai.com; pass --base-url for another server)"
-                )
-            key = "none"  # local servers (vLLM, Ollama, llama.cpp) accept any key
-        cache_dir = config.cache_dir
-        if args.resume and (args.cache_dir or args.no_cache):  # a resume may move the cache
-            cache_dir = None if args.no_cache else str(Path(args.cache_dir).resolve())
-        cache = GenerationCache(Path(cache_dir) if cache_dir else None)
-        client = ChatClient(
-            base_url=base_url,
-            api_key=key,
-            sampling=Sampling(config.temperature, config.top_p, config.max_tokens or None),
-            concurrency=config.concurrency,
-            request_timeout=config.request_timeout,
-            retries=config.retries,
-            backoff_base=args.retry_base_delay,
-            cache=cache,
-            price_in=config.price_in,
-            price_out=config.price_out,
-        )
+
+def _client(
+    args: argparse.Namespace, config: RunConfig, models: list[ModelSource]
+) -> ChatClient | None:
+    """The OpenAI-compatible client, when an openai: model is in the run."""
+    from pathlib import Path
+
+    from deepeval_lsp.benchmark.generation import ChatClient, GenerationCache, Sampling
+
+    if not any(m.kind == "openai" for m in models):
+        return None
+    base_url = config.base_url or "https://api.openai.com/v1"
+    key = os.environ.get("OPENAI_API_KEY")
+    if not key:
+        if config.base_url is None:
+            raise _Invalid(
+                "OPENAI_API_KEY is not set (needed for openai: models on "
+                "api.openai.com; pass --base-url for another server)"
+            )
+        key = "none"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+    cache_dir = config.cache_dir
+    if args.resume and (args.cache_dir or args.no_cache):  # a resume may move the cache
+        cache_dir = None if args.no_cache else str(Path(args.cache_dir).resolve())
+    return ChatClient(
+        base_url=base_url,
+        api_key=key,
+        sampling=Sampling(config.temperature, config.top_p, config.max_tokens or None),
+        concurrency=config.concurrency,
+        request_timeout=config.request_timeout,
+        retries=config.retries,
+        backoff_base=args.retry_base_delay,
+        cache=GenerationCache(Path(cache_dir) if cache_dir else None),
+        price_in=config.price_in,
+        price_out=config.price_out,
+    )
+
+
+def _start_run(db: sqlite_utils.Database, config: RunConfig, run_id: str, tasks: list[Task]) -> str:
+    """Create the run (or mark the resumed one running) with its tasks; the run's id."""
+    from deepeval_lsp.benchmark.store import create_run, record_tasks, set_run_status
 
     if not run_id:
         run_id = create_run(db, config, __version__)
     else:
         set_run_status(db, run_id, "running")
     record_tasks(db, run_id, tasks)
+    return run_id
 
-    # With --paper-compat, Keras tasks go to the paper engine's pool, the others to the default.
-    paper_pool = _worker_pool(args.workers, "paper") if paper else None
-    pool = None
-    if config.dynamic and (not paper or keras_tasks < len(tasks)):
-        pool = _worker_pool(args.workers)
+
+def _checker(config: RunConfig, tasks: list[Task], workers: int) -> Checker:
+    """The scoring session, with the pools the tasks need started now so that they warm while
+    the first samples are generated: with --paper-compat, Keras tasks' paper engine and, for
+    the others, the default engine."""
+    from deepeval_lsp.diagnostics.checker import Checker
+    from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
+
+    checker = Checker(workers)
+    if config.dynamic:
+        keras = _keras_tasks(tasks) if config.paper_compat else 0
+        try:
+            if keras:
+                checker.start(PAPER)
+            if keras < len(tasks):
+                checker.start(DEFAULT)
+        except BaseException:
+            checker.close()
+            raise
+    return checker
+
+
+def _score(
+    args: argparse.Namespace,
+    db: sqlite_utils.Database,
+    run_id: str,
+    config: RunConfig,
+    suite: Suite,
+    tasks: list[Task],
+    models: list[ModelSource],
+    client: ChatClient | None,
+    checker: Checker,
+) -> int:
+    """Generate and score every missing sample, then print the run's table."""
+    import asyncio
+    import shlex
+
+    from deepeval_lsp.benchmark.generation import FatalGenerationError
+    from deepeval_lsp.benchmark.progress import Progress
+    from deepeval_lsp.benchmark.runner import Runner
+    from deepeval_lsp.benchmark.store import checkpoint, set_run_status
+
     quiet = args.quiet
     runner = Runner(
         db,
@@ -346,8 +432,7 @@ def run(args: argparse.Namespace) -> int:
         models,
         client=client,
         workers=args.workers,
-        pool=pool,
-        paper_pool=paper_pool,
+        checker=checker,
         progress_factory=lambda n: Progress(n, enabled=not quiet),
     )
     resume_cmd = f"deepeval-lsp bench --db {shlex.quote(args.db)} --resume {run_id}"
@@ -377,33 +462,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     finally:
-        _close(pool)
-        _close(paper_pool)
+        checker.close()
         checkpoint(db)
 
     set_run_status(db, run_id, "finished")
     checkpoint(db)
     _print_summary(db, run_id, stats)
     return 0
-
-
-def _worker_pool(size: int, engine: str = "default"):
-    """The warm worker pool of `engine`, when this build has one (else checks run without it)."""
-    try:
-        from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
-    except ImportError:
-        return None
-    return WorkerPool(size, engine=engine)
-
-
-def _close(pool) -> None:
-    if pool is None:
-        return
-    for name in ("close", "shutdown"):
-        fn = getattr(pool, name, None)
-        if callable(fn):
-            fn()
-            return
 
 
 def _print_summary(db, run_id: str, stats) -> None:

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         compare,
         score,
     )
-    from deepeval_lsp.diagnostics.paper import engine as paper_engine
+    from deepeval_lsp.diagnostics.dynamic.engines import ENGINES, PAPER, EngineUnavailable
 
     def fail(message: str) -> int:
         print(f"deepeval-lsp reproduce: error: {message}", file=sys.stderr)
@@ -101,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--workers must be at least 1, not {args.workers}")
     if not args.timeout > 0:
         return fail(f"--timeout must be positive, not {args.timeout:g}")
-    engines = ["default", "paper"] if args.engine == "both" else [args.engine]
+    engines = list(ENGINES.values()) if args.engine == "both" else [ENGINES[args.engine]]
     dimensions = [d for d in DIMENSIONS if d not in args.skip]
-    if "paper" in engines and "executability" in dimensions:
-        reason = paper_engine.available()
+    if PAPER in engines and "executability" in dimensions:
+        reason = PAPER.unavailable()
         if reason and args.engine == "paper":
             return fail(reason)
         if reason:
-            engines.remove("paper")
+            engines.remove(PAPER)
             print(f"deepeval-lsp reproduce: {reason}; default engine only", file=sys.stderr)
     try:
         study = Study.locate(args.study, args.responses)
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("no programs matched (check --models and --tasks)")
     print(
         f"scoring {len(programs)} programs ({', '.join(dimensions)}; engines: "
-        f"{', '.join(engines)}) …",
+        f"{', '.join(e.name for e in engines)}) …",
         file=sys.stderr,
     )
     try:
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda m: print(f"… {m}", file=sys.stderr),
         )
         data = compare(study, results)
-    except (StudyDataError, paper_engine.EngineUnavailable) as e:
+    except (StudyDataError, EngineUnavailable) as e:
         return fail(str(e))
     if args.verdicts:
         write_verdicts(args.verdicts, results)

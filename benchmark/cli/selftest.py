@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         record_tasks,
         set_run_status,
     )
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.checker import Checker
+    from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
     from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
     for name in ("limit", "workers"):
@@ -104,13 +105,11 @@ def run(args: argparse.Namespace) -> int:
     tasks = tasks[: args.limit]
     by_id = {t.id: t for t in tasks}
     todo = [m for t in tasks for m in mutants(t, kinds)]
-    pool = WorkerPool(args.workers)
-    try:
+    with Checker(args.workers) as checker:  # the builtin suite is PyTorch: the default engine
+        pool = checker.start(DEFAULT)
         with ThreadPoolExecutor(args.workers) as ex:
             fp = list(ex.map(lambda t: false_errors(t, pool), tasks))
             results = list(ex.map(lambda m: evaluate(m, by_id[m.task_id], pool), todo))
-    finally:
-        pool.close()
     rows = table(results)
     detail = {t.id: f for t, f in zip(tasks, fp, strict=True) if f}
     bad = len(detail)

@@ -39,14 +39,14 @@ from typing import Any
 
 from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_files
 from deepeval_lsp.benchmark.study.text import completed_for_run, study_source
-from deepeval_lsp.diagnostics.paper import engine as paper_engine
+from deepeval_lsp.diagnostics.checker import Checker
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER, Engine, Pool
 from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
 from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
 from deepeval_lsp.diagnostics.taxonomy import CODES
 
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
-ENGINES = ("default", "paper")
 DIMENSIONS = ("executability", "pylint", "semantic")
 # The taxonomy shares reported: these four DL errors, everything else is "other".
 SHARE_CATEGORIES = (
@@ -210,7 +210,7 @@ class Results:
     valid: set[Path] = field(default_factory=set)  # the non-empty programs
 
 
-def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
+def default_verdict(pool: Pool, p: Program, source: str, timeout_s: float) -> Verdict:
     """The default engine's verdict, as the dynamic pass reaches it (stopped at the first
     error, as the study's run stopped)."""
     from deepeval_lsp.diagnostics.dynamic.job import run_job
@@ -231,8 +231,8 @@ def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Ver
     return Verdict(res.executable, detail=raw.get("detail"))
 
 
-def paper_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
-    raw = pool.run(paper_engine.JOB, {"source": source, "path": str(p.path)}, timeout_s=timeout_s)
+def paper_verdict(pool: Pool, p: Program, source: str, timeout_s: float) -> Verdict:
+    raw = pool.run(PAPER.job, {"source": source, "path": str(p.path)}, timeout_s=timeout_s)
     if raw.get("status") == "ok":
         return Verdict(
             bool(raw["executable"]),
@@ -245,26 +245,19 @@ def paper_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdi
     return Verdict(False, "Runtime Error", raw.get("exception"), raw.get("detail"))
 
 
-def make_pool(engine: str, workers: int) -> Any:
-    """A warm worker pool for `engine` (paper_engine.EngineUnavailable without the `paper`
-    extra)."""
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
-
-    return WorkerPool(workers, engine=engine)
-
-
 def score(
     study: Study,
     programs: list[Program],
     *,
-    engines: Iterable[str] = ("default",),
+    engines: Iterable[Engine] = (DEFAULT,),
     dimensions: Iterable[str] = DIMENSIONS,
     workers: int = 2,
     timeout_s: float = 30.0,
     pylint_path: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Results:
-    """Score `programs` on the chosen dimensions, all dimensions at once."""
+    """Score `programs` on the chosen dimensions, all dimensions at once (executability with
+    each of `engines`, `workers` warm workers each)."""
     engines, dimensions = list(engines), set(dimensions)
     res = Results(programs)
     published = {p.path: p.path.read_text(encoding="utf-8", errors="replace") for p in programs}
@@ -310,20 +303,17 @@ def score(
         threads.append(th)
         return th
 
-    def executability(engine: str) -> None:
-        pool = make_pool(engine, workers)
-        judge = default_verdict if engine == "default" else paper_verdict
+    def executability(checker: Checker, engine: Engine) -> None:
+        pool = checker.start(engine)
+        judge = paper_verdict if engine is PAPER else default_verdict
         out: dict[Path, Verdict] = {}
-        try:
-            with ThreadPoolExecutor(workers) as ex:
-                verdicts = ex.map(lambda q: judge(pool, q, runs[q.path], timeout_s), valid)
-                for done, (p, v) in enumerate(zip(valid, verdicts, strict=True), 1):
-                    out[p.path] = v
-                    if progress and done % 500 == 0:
-                        progress(f"{engine} engine: {done}/{len(valid)} programs")
-        finally:
-            pool.close()
-        res.verdicts[engine] = out
+        with ThreadPoolExecutor(workers) as ex:
+            verdicts = ex.map(lambda q: judge(pool, q, runs[q.path], timeout_s), valid)
+            for done, (p, v) in enumerate(zip(valid, verdicts, strict=True), 1):
+                out[p.path] = v
+                if progress and done % 500 == 0:
+                    progress(f"{engine.name} engine: {done}/{len(valid)} programs")
+        res.verdicts[engine.name] = out
 
     def pylint() -> None:
         paths = [str(p.path) for p in valid]
@@ -357,18 +347,23 @@ def score(
                     res.notes.append(f"{task}: no semantic score ({e})")
 
     t0 = time.perf_counter()
-    if "executability" in dimensions:
-        for engine in engines:
-            if engine == "paper" and paper_engine.available():
-                res.notes.append(f"paper engine not run: {paper_engine.available()}")
-                continue
-            timed(f"executability ({engine})", lambda e=engine: executability(e))
-    if "pylint" in dimensions:
-        timed("pylint", pylint)
-    if "semantic" in dimensions:
-        timed("semantic", semantic)
-    for th in threads:
-        th.join()
+    with Checker(workers) as checker:
+        if "executability" in dimensions:
+            for engine in engines:
+                reason = engine.unavailable()
+                if reason:
+                    res.notes.append(f"{engine.name} engine not run: {reason}")
+                    continue
+                timed(
+                    f"executability ({engine.name})",
+                    lambda e=engine: executability(checker, e),
+                )
+        if "pylint" in dimensions:
+            timed("pylint", pylint)
+        if "semantic" in dimensions:
+            timed("semantic", semantic)
+        for th in threads:
+            th.join()
     res.seconds["total"] = time.perf_counter() - t0
     for e in errors:
         if isinstance(e, PylintUnavailable):

@@ -36,7 +36,7 @@ from deepeval_lsp.diagnostics.static.literal_values import literal
 from deepeval_lsp.diagnostics.text import SourceText, apply_edits, callee_name, parse_python
 
 if TYPE_CHECKING:
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.dynamic.engines import Pool
 
 MAX_RUNS = 4
 # A size no consumer is likely to expect, with many divisors (attention heads, groups).
@@ -93,7 +93,7 @@ def argument_fixes(
     source: str,
     path: str,
     options: CheckOptions,
-    pool: WorkerPool,
+    pool: Pool,
     static: list[Diagnostic],
     findings: list[Diagnostic],
     pre: list[list[Any]],
@@ -313,7 +313,7 @@ class _Runner:
         source: str,
         path: str,
         options: CheckOptions,
-        pool: WorkerPool,
+        pool: Pool,
         pre: list[list[Any]],
         finding: Diagnostic,
         static: list[Diagnostic],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.text import apply_edits
@@ -15,9 +16,7 @@ from deepeval_lsp.diagnostics.text import apply_edits
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
-
-JOB = "deepeval_lsp.diagnostics.dynamic.child.model_runner:run_job"
+    from deepeval_lsp.diagnostics.dynamic.engines import Pool
 
 
 def payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
@@ -36,7 +35,7 @@ def payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
 
 
 def run_job(
-    pool: WorkerPool,
+    pool: Pool,
     source: str,
     path: str,
     options: CheckOptions,
@@ -46,11 +45,11 @@ def run_job(
     """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
     to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
     job = {**payload(source, path, options), **(extra or {})}
-    return pool.run(JOB, job, timeout_s=options.timeout_ms / 1000)
+    return pool.run(DEFAULT.job, job, timeout_s=options.timeout_ms / 1000)
 
 
 def rerun(
-    pool: WorkerPool,
+    pool: Pool,
     source: str,
     edits: Sequence[TextEdit],
     path: str,

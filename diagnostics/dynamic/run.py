@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.argument_fixes import argument_fixes, torch_layer, wanted
+from deepeval_lsp.diagnostics.dynamic.engines import PAPER
 from deepeval_lsp.diagnostics.dynamic.job import (
     child_finding,
     json_range,
@@ -43,7 +44,7 @@ from deepeval_lsp.diagnostics.text import SourceText, parse_python
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    from deepeval_lsp.diagnostics.dynamic.engines import Pool
 
 
 @dataclass
@@ -110,11 +111,11 @@ def run_dynamic(
     source: str,
     path: str,
     options: CheckOptions,
-    pool: WorkerPool,
+    pool: Pool,
     static: list[Diagnostic] | None = None,
 ) -> DynamicResult:
     """Build and run the model in the sandbox; every finding, with verified shape fixes."""
-    if getattr(pool, "engine", "default") == "paper":
+    if pool.engine is PAPER:
         return run_paper(source, path, options, pool, static)
     pre = static_pre_edits(source, static) if static and options.fix_static_first else []
     raw = run_job(pool, source, path, options, extra={"pre_edits": pre} if pre else None)
@@ -142,7 +143,7 @@ def _shown(shape: tuple[int, ...] | list[int]) -> str:
 
 
 def output_shape_finding(
-    raw: dict[str, Any], source: str, path: str, options: CheckOptions, pool: WorkerPool
+    raw: dict[str, Any], source: str, path: str, options: CheckOptions, pool: Pool
 ) -> Diagnostic | None:
     """DL305 when forward ran cleanly and its output differs from the task's `output_shape`:
     at the size argument of the layer that set the differing dim (with a fix setting it to the
@@ -243,15 +244,13 @@ def run_paper(
     source: str,
     path: str,
     options: CheckOptions,
-    pool: WorkerPool,
+    pool: Pool,
     static: list[Diagnostic] | None = None,
 ) -> DynamicResult:
     """The study's verdict from the paper engine's pool (paper_engine.run_job): the program as
     written, imported whole, `dl_model()`, `summary()`, `compile()` on Keras 2; a failure is one
     finding in the study's taxonomy at the failing frame of the file."""
-    from deepeval_lsp.diagnostics.paper.engine import JOB
-
-    raw = pool.run(JOB, {"source": source, "path": path}, timeout_s=options.timeout_ms / 1000)
+    raw = pool.run(PAPER.job, {"source": source, "path": path}, timeout_s=options.timeout_ms / 1000)
     if raw.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
         out = interpret(raw, source, path)
     else:
@@ -410,7 +409,7 @@ def verify_dynamic(
     source: str,
     path: str,
     options: CheckOptions,
-    pool: WorkerPool,
+    pool: Pool,
     diagnostics: list[Diagnostic],
     pre: list[list[Any]] | None = None,
 ) -> list[Diagnostic]:
@@ -428,7 +427,7 @@ def verify_dynamic(
 
 
 def timed_run(
-    source: str, path: str, options: CheckOptions, pool: WorkerPool, static: list[Diagnostic]
+    source: str, path: str, options: CheckOptions, pool: Pool, static: list[Diagnostic]
 ) -> tuple[DynamicResult, float]:
     t0 = time.perf_counter()
     res = run_dynamic(source, path, options, pool, static)

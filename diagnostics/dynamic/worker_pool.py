@@ -5,7 +5,7 @@ pipes, with an environment stripped of secrets, and sends it jobs (framing.py: t
 zygote imports torch and keras once and warms them, then forks one child per job that confines
 itself (diagnostics/sandbox/), runs `function(payload)` under the job's rlimits (child/entry.py)
 and returns the JSON result. A check then costs a few milliseconds of overhead, not a cold
-interpreter start (seconds). A pool of engine "paper" runs the paper-compatible engine instead
+interpreter start (seconds). A pool of engines.PAPER runs the paper-compatible engine instead
 (diagnostics/paper/engine.py: TensorFlow + tf-keras, then the same fork, sandbox and limits, with
 the engine's own limits by default). The zygote enforces the timeout, the result and disk caps,
 and cancellation; the parent restarts a zygote that died; zygotes and children die with the
@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from deepeval_lsp.diagnostics.dynamic import framing
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, Engine, EngineUnavailable
 from deepeval_lsp.diagnostics.dynamic.framing import CancelFrame, CloseFrame, ReadyFrame, RunFrame
 from deepeval_lsp.diagnostics.sandbox import confine
 from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits
@@ -300,7 +301,7 @@ class WorkerPool:
         self,
         size: int = 1,
         *,
-        engine: str = "default",
+        engine: Engine = DEFAULT,
         env: dict[str, str] | None = None,
         limits: SandboxLimits | None = None,
         read_paths: Iterable[str] = (),
@@ -309,25 +310,20 @@ class WorkerPool:
         """`env` adds to the zygote's environment (PYTHONPATH to find job modules, say); children
         see only the harmless part of it. `read_paths` are folders every child may read besides
         Python's own (the workspace, for its local imports); nothing else outside is readable.
-        `engine="paper"` serves paper_engine.JOB on TensorFlow + tf-keras (the `paper` extra;
-        paper_engine.EngineUnavailable without it), with paper_engine.LIMITS unless `limits`
-        is given."""
-        if engine == "paper":
-            from deepeval_lsp.diagnostics.paper import engine as paper_engine
-
-            reason = paper_engine.available()
-            if reason:
-                raise paper_engine.EngineUnavailable(reason)
-            env = {**paper_engine.ENV, **(env or {}), "DEEPEVAL_ENGINE": "paper"}
-            limits = limits or paper_engine.LIMITS
-        elif engine != "default":
-            raise ValueError(f"unknown engine {engine!r}; expected 'default' or 'paper'")
+        `engine` says what the zygotes warm and serve (engines.DEFAULT, or engines.PAPER:
+        TensorFlow + tf-keras, EngineUnavailable without the `paper` extra), with the engine's
+        limits unless `limits` is given."""
+        reason = engine.unavailable()
+        if reason:
+            raise EngineUnavailable(reason)
+        env = engine.zygote_env(env)
+        limits = limits or engine.limits
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, not {size}")
         if not sys.platform.startswith("linux"):
             raise WorkerStartError(f"the sandboxed workers need Linux, not {sys.platform}")
         self.engine = engine
-        self.limits = limits or SandboxLimits()
+        self.limits = limits
         reads = [os.path.abspath(p) for p in read_paths]
         self._workers = [
             _Worker(_zygote_env(env), self.limits, startup_timeout_s, reads) for _ in range(size)

@@ -13,9 +13,9 @@ raised. This engine reproduces that on TensorFlow + tf-keras (the `paper` extra)
   and pretrained-weight downloads are offline stand-ins, `plot_model` lays a model out without
   rendering it, and what building and compiling a model imports is loaded (without running any
   TensorFlow op) so that no forked child pays for it.
-- `WorkerPool(size, engine="paper")` (diagnostics/dynamic/worker_pool.py) starts such zygotes, with
-  `ENV` in their environment and `LIMITS` as the children's rlimits, and forks one sandboxed
-  child per job, as for the default engine.
+- `WorkerPool(size, engine=engines.PAPER)` (diagnostics/dynamic/worker_pool.py, engines.py)
+  starts such zygotes, with `ENV` in their environment and `LIMITS` as the children's rlimits,
+  and forks one sandboxed child per job, as for the default engine.
 - `run_job(payload)` runs in the sandboxed, forked child: it imports the whole program (module
   level code included, as the study did: some programs load data or train at import time) and
   applies the study's contract; the verdict is executable or the exception in the study's
@@ -72,10 +72,6 @@ TEST_SAMPLES = 16
 # gigabytes (a Dense layer on a flattened 224×224 feature map): the default 4 GiB would turn
 # those into out-of-memory failures the study did not have.
 LIMITS = SandboxLimits(address_space_bytes=16 << 30)
-
-
-class EngineUnavailable(RuntimeError):
-    """TensorFlow or tf-keras is not installed (the `paper` extra)."""
 
 
 def available() -> str | None:

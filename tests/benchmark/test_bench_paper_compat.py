@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from deepeval_lsp.diagnostics.dynamic.engines import PAPER
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.paper import engine as paper_engine
 
@@ -95,7 +96,7 @@ def test_keras_programs_get_the_paper_engines_verdict(tmp_path: Path) -> None:
 def paper_pool() -> Iterator[WorkerPool]:
     if paper_engine.available():
         pytest.skip(str(paper_engine.available()))
-    pool = WorkerPool(1, engine="paper")
+    pool = WorkerPool(1, engine=PAPER)
     yield pool
     pool.close()
 

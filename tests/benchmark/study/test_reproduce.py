@@ -21,6 +21,7 @@ from deepeval_lsp.benchmark.study.reproduce import (
     study_tables,
 )
 from deepeval_lsp.benchmark.study.text import study_source
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
 from deepeval_lsp.diagnostics.paper import engine as paper_engine
 from deepeval_lsp.diagnostics.semantic.similarity import study_task_scores
 from deepeval_lsp.diagnostics.taxonomy import CODES
@@ -165,20 +166,20 @@ def test_score_and_compare_a_small_study(tmp_path: Path) -> None:
     study = Study.locate(make_study(tmp_path), None)
     programs = study.programs(["m"])
     assert len(programs) == 5
-    engines = ["default"] if paper_engine.available() else ["default", "paper"]
+    engines = [DEFAULT] if paper_engine.available() else [DEFAULT, PAPER]
     res = score(study, programs, engines=engines, workers=1, timeout_s=60)
     data = compare(study, res)
     rows = {r["prompting"]: r for r in data["rows"]}
     for engine in engines:
         zs = rows["zeroshot"]
-        assert (zs[f"{engine}_valid"], zs[f"{engine}_executable"]) == (3, 1), engine
-        assert rows["oneshot"][f"{engine}_executability"] == 100.0
+        assert (zs[f"{engine.name}_valid"], zs[f"{engine.name}_executable"]) == (3, 1), engine
+        assert rows["oneshot"][f"{engine.name}_executability"] == 100.0
         tax = next(t for t in data["taxonomy"] if t["model"] == "m")
-        assert tax[f"{engine}_counts"] == {
+        assert tax[f"{engine.name}_counts"] == {
             "Input Tensor Shape Mismatch": 1,
             "Missing API Import": 1,
         }, engine
-        assert tax[engine]["Input Tensor Shape Mismatch"] == 50.0
+        assert tax[engine.name]["Input Tensor Shape Mismatch"] == 50.0
     assert rows["zeroshot"]["study_executability"] == 50.0
     # per task, the semantic pass's study averaging; per cell, the mean over tasks
     assert study_task_scores(REFERENCE, [REFERENCE])["api_seq_f1"] == 100.0
@@ -301,7 +302,7 @@ def test_a_program_without_dl_model_runs_completed_and_is_linted_as_published(
     module_level.write_text(head + textwrap.dedent(body))  # ends in `return model`
     study = Study.locate(root, None)
     programs = [p for p in study.programs(["m"]) if p.prompting == "oneshot"]
-    engines = ["default"] if paper_engine.available() else ["default", "paper"]
+    engines = [DEFAULT] if paper_engine.available() else [DEFAULT, PAPER]
     res = score(
         study,
         programs,
@@ -311,7 +312,7 @@ def test_a_program_without_dl_model_runs_completed_and_is_linted_as_published(
         dimensions=["executability", "pylint"],
     )
     for engine in engines:
-        assert res.verdicts[engine][module_level].executable is True, engine
+        assert res.verdicts[engine.name][module_level].executable is True, engine
     assert any("1 program without dl_model() run completed" in n for n in res.notes)
     if res.pylint:
         assert "return-outside-function" in res.pylint[module_level].symbols

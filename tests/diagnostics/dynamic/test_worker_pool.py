@@ -75,15 +75,14 @@ def wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> 
 
 
 def test_engine_and_size_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepeval_lsp.diagnostics.dynamic.engines import PAPER, EngineUnavailable
     from deepeval_lsp.diagnostics.paper import engine as paper_engine
 
     # without the `paper` extra, the engine's own one-line reason (its pool is tested in
     # test_paper_engine.py)
     monkeypatch.setattr(paper_engine, "available", lambda: "needs tensorflow: pip install x")
-    with pytest.raises(paper_engine.EngineUnavailable, match="needs tensorflow"):
-        WorkerPool(engine="paper")
-    with pytest.raises(ValueError, match="unknown engine"):
-        WorkerPool(engine="tf")
+    with pytest.raises(EngineUnavailable, match="needs tensorflow"):
+        WorkerPool(engine=PAPER)
     with pytest.raises(ValueError, match="at least one worker"):
         WorkerPool(0)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.dynamic.engines import PAPER
 from deepeval_lsp.diagnostics.dynamic.run import run_dynamic
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.options import CheckOptions
@@ -147,7 +148,7 @@ def test_warm_redirects_keras_to_keras2_and_stands_in_for_datasets() -> None:
 def pool() -> Iterator[WorkerPool]:
     if paper_engine.available():
         pytest.skip(str(paper_engine.available()))
-    p = WorkerPool(1, engine="paper")
+    p = WorkerPool(1, engine=PAPER)
     yield p
     p.close()
 
