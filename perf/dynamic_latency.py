@@ -158,6 +158,7 @@ def main() -> int:
     ]  # fmt: skip
     if have_runner:
         from deepeval_lsp.diagnostics.dynamic import job as dynamic_job
+        from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
         from deepeval_lsp.diagnostics.options import CheckOptions
 
         payload = dynamic_job.payload(CNN, "cnn.py", CheckOptions())
@@ -167,7 +168,7 @@ def main() -> int:
             "r = run_job(json.load(sys.stdin))\n"
             "assert r['status'] == 'ok', r\n"
         )
-        jobs.append(("check:cnn", dynamic_job.JOB, payload, cold, json.dumps(payload), True))
+        jobs.append(("check:cnn", DEFAULT.job, payload, cold, json.dumps(payload), True))
         # The typical models the dynamic-pass tests check (CNN, ResNet, Transformer, UNet, LSTM
         # classifier, Keras functional), each as a full dynamic check.
         sys.path.insert(0, str(HERE.parent))
@@ -176,9 +177,7 @@ def main() -> int:
         for name, source in CORRECT.items():
             short = TYPICAL_NAMES.get(name, name)
             payload = dynamic_job.payload(source, f"{name}.py", CheckOptions())
-            jobs.append(
-                (f"check:{short}", dynamic_job.JOB, payload, cold, json.dumps(payload), True)
-            )
+            jobs.append((f"check:{short}", DEFAULT.job, payload, cold, json.dumps(payload), True))
 
     print(f"zygote warm-up (start to first result): {start_s:.1f} s")
     print(f"{'':<12} {'back to back':>19} {f'{args.gap * 1000:.0f} ms apart':>19}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from deepeval_lsp.diagnostics import CheckOptions, TextEdit
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.dynamic.job import JOB, child_finding, rerun
+from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
+from deepeval_lsp.diagnostics.dynamic.job import child_finding, payload, rerun
 from deepeval_lsp.diagnostics.findings import Range
 
 
@@ -26,7 +28,7 @@ def test_a_rerun_keeps_the_pre_edits_of_the_lines_it_leaves() -> None:
     text, raw = rerun(pool, "a\nb\nx = Conv2D(1)\n", [edit], "m.py", CheckOptions(), pre)
     assert text == "a\nb\nx = Conv2D(3)\n" and raw == {"status": "ok"}
     ((job, payload, timeout_s),) = pool.jobs
-    assert job == JOB and timeout_s == CheckOptions().timeout_ms / 1000
+    assert job == DEFAULT.job and timeout_s == CheckOptions().timeout_ms / 1000
     assert payload["source"] == text and payload["path"] == "m.py"
     assert payload["pre_edits"] == [[0, 0, 0, 0, "import torch; "]]
 
@@ -55,3 +57,16 @@ def test_the_childs_finding_with_its_fixes_in_order() -> None:
     assert [f.title for f in d.fixes] == ["t", "u"] and not d.fixes[0].verified
     assert d.fixes[0].edits == (TextEdit(Range.of(1, 2, 1, 3), "8"),)
     assert d.related[0].path == "m.py"
+
+
+def test_the_job_payload_gives_the_inputs_as_json_lists() -> None:
+    from deepeval_lsp.diagnostics.tasks.model import TensorSpec
+
+    inputs = (TensorSpec((2, 1, 28, 28)), TensorSpec((2, 12), "int64", 500))
+    sent = payload("x = 1\n", "m.py", CheckOptions(inputs=inputs, input_shape=(2, 1, 28, 28)))
+    assert json.loads(json.dumps(sent))["inputs"] == [
+        [[2, 1, 28, 28], "float32", None],
+        [[2, 12], "int64", 500],
+    ]
+    assert sent["input_shape"] == [2, 1, 28, 28]
+    assert payload("x = 1\n", "m.py", CheckOptions())["inputs"] is None

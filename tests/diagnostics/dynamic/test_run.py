@@ -196,17 +196,3 @@ class Net(nn.Module):
     assert "memory" in dyn[0].message
     after = _check(tmp_path, CORRECT["lenet"], pool)
     assert after.executable is True
-
-
-def test_the_job_payload_gives_the_inputs_as_json_lists() -> None:
-    from deepeval_lsp.diagnostics.dynamic.run import _payload
-    from deepeval_lsp.diagnostics.tasks.model import TensorSpec
-
-    inputs = (TensorSpec((2, 1, 28, 28)), TensorSpec((2, 12), "int64", 500))
-    payload = _payload("x = 1\n", "m.py", CheckOptions(inputs=inputs, input_shape=(2, 1, 28, 28)))
-    assert json.loads(json.dumps(payload))["inputs"] == [
-        [[2, 1, 28, 28], "float32", None],
-        [[2, 12], "int64", 500],
-    ]
-    assert payload["input_shape"] == [2, 1, 28, 28]
-    assert _payload("x = 1\n", "m.py", CheckOptions())["inputs"] is None
