@@ -1,6 +1,6 @@
 """The dynamic pass, parent side: run the check in a sandboxed worker and read its findings.
 
-The build and forward run in a child of the warm worker pool (model_runner.run_job); nothing the
+The build and forward run in a child of the warm worker pool (child/job.py `run_job`); nothing the
 checked program does happens in this process. Here the child's JSON becomes Diagnostics, the
 pool's own outcomes become Timeout / Sandbox Violation / Runtime Error findings, and each shape
 fix the child proposes is re-checked with its edit applied: it is marked `verified` only if that
@@ -36,7 +36,7 @@ from deepeval_lsp.diagnostics.text import SourceText, apply_edits, parse_python
 if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
-JOB = "deepeval_lsp.diagnostics.dynamic.child.model_runner:run_job"
+JOB = "deepeval_lsp.diagnostics.dynamic.child.job:run_job"
 
 
 @dataclass

@@ -56,7 +56,7 @@ from deepeval_lsp.diagnostics.sandbox.confine import SandboxLimits, SandboxViola
 
 _HEADER = struct.Struct("!I")
 _PR_SET_PDEATHSIG = 1
-_MODEL_RUNNER = "deepeval_lsp.diagnostics.dynamic.child.model_runner"
+_MODEL_RUNNER = "deepeval_lsp.diagnostics.dynamic.child.warm"
 # Environment the zygote may inherit from its parent (never API keys or tokens).
 _ZYGOTE_ENV = (*sandbox.KEPT_ENV, "HOME", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
 _OWN_FILES = frozenset({__file__, sandbox.__file__})

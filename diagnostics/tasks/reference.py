@@ -21,6 +21,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from deepeval_lsp.diagnostics.pragmas import parse_pragmas
+
 # The built-in suite ships as package data of deepeval_lsp.benchmark. This file lives in
 # deepeval_lsp/diagnostics (the `diagnostics/` folder of the checkout, or the installed
 # package), and the benchmark package is its sibling in both, so the suite is found on disk
@@ -28,8 +30,7 @@ from pathlib import Path
 BUILTIN_SUITE = Path(__file__).resolve().parents[2] / "benchmark" / "suites" / "builtin"
 
 _LEVELS = ("easy", "medium", "hard")
-_PRAGMA = re.compile(r"^\s*#\s*deepeval\s*:(?P<body>.*)$", re.MULTILINE)
-_TASK = re.compile(r"(?:^|[\s,;])task\s*=\s*(?P<id>[A-Za-z0-9_.\-]+)")
+_TASK_ID_PREFIX = re.compile(r"[A-Za-z0-9_.\-]+")
 _TASK_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -38,12 +39,9 @@ class ReferenceNotFound(LookupError):
 
 
 def parse_task_pragma(source: str) -> str | None:
-    """The task id named by a `# deepeval: task=ID` comment line, or None."""
-    for m in _PRAGMA.finditer(source):
-        task = _TASK.search(m.group("body"))
-        if task:
-            return task.group("id")
-    return None
+    """The task id named by a `# deepeval: task=ID` comment, or None."""
+    task = _TASK_ID_PREFIX.match(parse_pragmas(source).get("task", ""))
+    return task.group() if task else None
 
 
 def suite_path(suite: str | Path | None) -> Path:
