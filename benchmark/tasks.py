@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from deepeval_lsp.benchmark.yaml_subset import YamlSubsetError, parse_mapping
+from deepeval_lsp.diagnostics.datasets import DATASETS
 from deepeval_lsp.diagnostics.text import callee_name, parse_python
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -46,7 +47,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "suites" / "builtin"
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Channels-last input shapes the study's requirements imply, for references that do not say.
-_STUDY_DATASETS = (("CIFAR-10", (32, 32, 3)), ("CIFAR10", (32, 32, 3)), ("MNIST", (28, 28, 1)))
+_STUDY_DATASETS = tuple((n, d.image_hwc) for d in DATASETS for n in d.study_names if d.image_hwc)
 
 
 class SuiteError(Exception):

@@ -42,18 +42,13 @@ from deepeval_lsp.benchmark.study.text import completed_for_run, study_source
 from deepeval_lsp.diagnostics.paper import engine as paper_engine
 from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
-from deepeval_lsp.diagnostics.taxonomy import CODES
+from deepeval_lsp.diagnostics.taxonomy import CODES, STUDY_DL_ERRORS
 
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
 ENGINES = ("default", "paper")
 DIMENSIONS = ("executability", "pylint", "semantic")
 # The taxonomy shares reported: these four DL errors, everything else is "other".
-SHARE_CATEGORIES = (
-    "Input Tensor Shape Mismatch",
-    "Missing API Import",
-    "Invalid API Argument Value",
-    "Invalid API Argument Type",
-)
+SHARE_CATEGORIES = STUDY_DL_ERRORS[:4]
 PYLINT_KINDS = ("convention", "warning", "error", "refactor", "fatal")
 
 

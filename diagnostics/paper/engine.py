@@ -42,6 +42,7 @@ import types
 from typing import Any
 
 from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.datasets import KERAS_DATASETS
 from deepeval_lsp.diagnostics.dynamic.child.error_classifier import classify
 from deepeval_lsp.diagnostics.sandbox.confine import SandboxLimits
 
@@ -61,10 +62,9 @@ ENV = {
 # Offline stand-ins: per-sample shapes, dtypes and label layout of the real data sets, with few
 # samples (programs that train at import time then finish in well under a second per epoch).
 DATASETS = {
-    "mnist": ((28, 28), (), 10),
-    "fashion_mnist": ((28, 28), (), 10),
-    "cifar10": ((32, 32, 3), (1,), 10),
-    "cifar100": ((32, 32, 3), (1,), 100),
+    d.name: (d.sample, d.label, d.classes)
+    for d in KERAS_DATASETS
+    if d.image_chw is not None and d.classes is not None
 }
 TRAIN_SAMPLES = 64
 TEST_SAMPLES = 16

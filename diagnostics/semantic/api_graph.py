@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepeval_lsp.diagnostics.text import parse_python
+from deepeval_lsp.diagnostics.text import attribute_chain, parse_python
 
 MAX_PATHS = 512  # distinct sequences kept per node; residual stacks double them at each block
 MAX_UNROLL = 64  # loop iterations unrolled
@@ -704,18 +704,9 @@ class _Interpreter:
         return None
 
     def _api_name(self, func: ast.expr) -> str | None:
-        parts: list[str] = []
-        node = func
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if isinstance(node, ast.Name):
-            parts.append(node.id)
-        elif parts:
-            pass  # e.g. a call on a call result: keep the attribute name
-        else:
+        dotted = attribute_chain(func)  # of a call on a call result (`f().g`): the attributes
+        if not dotted:
             return None
-        dotted = ".".join(reversed(parts))
         head = dotted.split(".")[0]
         if head in self.aliases:
             dotted = self.aliases[head] + dotted[len(head) :]
