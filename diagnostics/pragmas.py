@@ -22,7 +22,8 @@ def parse_pragmas(source: str) -> dict[str, str]:
     for m in _PRAGMA.finditer(source):
         body = m.group("body")
         keys = list(_KEY.finditer(body))
-        for key, after in zip(keys, [*keys[1:], None], strict=True):
-            value = body[key.end() : after.start() if after else len(body)]
+        ends = [k.start() for k in keys[1:]] + [len(body)]
+        for key, end in zip(keys, ends, strict=False):  # no keys: no values
+            value = body[key.end() : end]
             found.setdefault(key.group("key"), value.strip().rstrip(",;").strip())
     return found

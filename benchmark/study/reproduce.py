@@ -35,10 +35,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_files
 from deepeval_lsp.benchmark.study.text import completed_for_run, study_source
+from deepeval_lsp.diagnostics.dynamic.wire import PaperVerdict, PoolOutcome
 from deepeval_lsp.diagnostics.paper import engine as paper_engine
 from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
@@ -227,13 +228,15 @@ def default_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Ver
 def paper_verdict(pool: Any, p: Program, source: str, timeout_s: float) -> Verdict:
     raw = pool.run(paper_engine.JOB, {"source": source, "path": str(p.path)}, timeout_s=timeout_s)
     if raw.get("status") == "ok":
+        raw = cast(PaperVerdict, raw)
         return Verdict(
             bool(raw["executable"]),
             raw.get("dl_error"),
             raw.get("python_error"),
             raw.get("message"),
         )
-    if raw.get("status") == "timeout":  # the study's run had no time limit: undecided
+    raw = cast(PoolOutcome, raw)
+    if raw["status"] == "timeout":  # the study's run had no time limit: undecided
         return Verdict(None, detail=raw.get("detail"))
     return Verdict(False, "Runtime Error", raw.get("exception"), raw.get("detail"))
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.dynamic.wire import JobResult, PoolOutcome, is_job_result
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Range, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.static.literal_values import literal
@@ -324,7 +325,7 @@ class _Runner:
         self.static_errors = errors - (1 if finding in static else 0)  # the most allowed after
         self.runs = 0
 
-    def _run(self, edits: list[TextEdit]) -> tuple[str, dict[str, Any]] | None:
+    def _run(self, edits: list[TextEdit]) -> tuple[str, JobResult | PoolOutcome] | None:
         if self.runs >= MAX_RUNS:
             return None
         self.runs += 1
@@ -358,18 +359,14 @@ class _Runner:
         if ran is None:
             return False
         raw = ran[1]
+        if not is_job_result(raw):
+            return False
         if output:
-            from deepeval_lsp.diagnostics.dynamic.run import output_mismatch
+            from deepeval_lsp.diagnostics.dynamic.run import output_mismatch, run_batch
 
-            batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
-            if output_mismatch(raw.get("outputs"), self.options, batch[0] if batch else None):
+            if output_mismatch(raw["outputs"], self.options, run_batch(raw)):
                 return False
-        return (
-            raw.get("status") == "ok"
-            and not raw.get("errors")
-            and raw.get("summary") is not None
-            and raw.get("executable") is not False
-        )
+        return not raw["errors"] and raw["summary"] is not None and raw["executable"] is not False
 
     def expected(self, probe: TextEdit) -> list[tuple[str, str]]:
         """Run with the placeholder size; the sizes the program expects instead, with where
@@ -383,12 +380,15 @@ class _Runner:
         line = probe.range.start.line
         # the probe inserts or replaces text on its own line: columns after it moved by this much
         shift = len(probe.new_text) - (probe.range.end.character - probe.range.start.character)
+        raw = ran[1]
+        if not is_job_result(raw):
+            return []
         out: list[tuple[str, str]] = []
-        if not ran[1].get("errors"):
+        if not raw["errors"]:
             # it runs with the placeholder: nothing consumes the size but the model's output
-            out.extend(self._task_sizes(ran[1]))
-        for err in ran[1].get("errors") or []:
-            consumer = err.get("layer") or "the next layer"
+            out.extend(self._task_sizes(raw))
+        for err in raw["errors"]:
+            consumer = err["layer"] or "the next layer"
             for fix in [*([err["fix"]] if err.get("fix") else []), *err.get("more_fixes", [])]:
                 for e in fix["edits"]:
                     l0, c0, l1, c1 = e["range"]
@@ -401,7 +401,7 @@ class _Runner:
                     for found in _inverse(text.line(l0)[c0:c1].strip(), int(e["new_text"])):
                         if all(found != x for x, _ in out):
                             out.append((found, f"the size {consumer} expects"))
-            message = err.get("message", "")
+            message = err["message"]
             view = _VIEW.search(message)
             if view:  # x.view(-1, 512, 4, 4) of the placeholder's output: 512 * 4 * 4 per sample
                 dims = [int(d) for d in view.group(1).split(",")]
@@ -418,11 +418,11 @@ class _Runner:
             break  # later errors come after the first one's fix: not this size's doing
         return out
 
-    def _task_sizes(self, raw: dict[str, Any]) -> list[tuple[str, str]]:
+    def _task_sizes(self, raw: JobResult) -> list[tuple[str, str]]:
         """The task's size at each output dim that the probed placeholder set."""
         expected = self.options.output_shape
-        outputs = raw.get("outputs")
-        if not expected or not outputs or raw.get("status") != "ok":
+        outputs = raw["outputs"]
+        if not expected or not outputs:
             return []
         wanted = (
             [tuple(s) for s in expected]

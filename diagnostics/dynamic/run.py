@@ -14,11 +14,22 @@ import ast
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.argument_fixes import argument_fixes, wanted
+from deepeval_lsp.diagnostics.dynamic.wire import (
+    ErrorRecord,
+    FrameRecord,
+    JobPayload,
+    JobResult,
+    OutputRecord,
+    PaperVerdict,
+    PoolOutcome,
+    SummaryRecord,
+    is_job_result,
+)
 from deepeval_lsp.diagnostics.findings import (
     Diagnostic,
     Fix,
@@ -51,7 +62,7 @@ class DynamicResult:
     static_fixes: list[tuple[Diagnostic, Diagnostic]] = field(default_factory=list)
 
 
-def _payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
+def _payload(source: str, path: str, options: CheckOptions) -> JobPayload:
     return {
         "source": source,
         "path": path,
@@ -72,11 +83,12 @@ def run_job(
     options: CheckOptions,
     *,
     extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> JobResult | PoolOutcome:
     """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
     to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
-    payload = {**_payload(source, path, options), **(extra or {})}
-    return pool.run(JOB, payload, timeout_s=options.timeout_ms / 1000)
+    payload = cast(JobPayload, {**_payload(source, path, options), **(extra or {})})
+    result = pool.run(JOB, dict(payload), timeout_s=options.timeout_ms / 1000)
+    return cast("JobResult | PoolOutcome", result)
 
 
 def static_pre_edits(source: str, static: list[Diagnostic]) -> list[list[Any]]:
@@ -159,7 +171,7 @@ def run_dynamic(
 
 
 def output_mismatch(
-    outputs: list[dict[str, Any]] | None, options: CheckOptions, run_batch: int | None = None
+    outputs: list[OutputRecord] | None, options: CheckOptions, run_batch: int | None = None
 ) -> list[tuple[int, int | None]] | None:
     """How forward's outputs differ from the task's `output_shape`: (output, dim) pairs, dim None
     for a whole output (a count or rank that differs); [] when they agree, None when unknown.
@@ -190,22 +202,29 @@ def output_mismatch(
     return out
 
 
+def run_batch(raw: JobResult) -> int | None:
+    """The batch size forward ran with (its first input's first dim), when known."""
+    shapes = raw["summary"]["input_shapes"] if raw["summary"] else []
+    first = shapes[0] if shapes else None
+    return first[0] if first else None
+
+
 def _shown(shape: tuple[int, ...] | list[int]) -> str:
     dims = ["N", *map(str, shape[1:])] if shape else []
     return f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
 
 
 def output_shape_finding(
-    raw: dict[str, Any], source: str, path: str, options: CheckOptions, pool: WorkerPool
+    raw: JobResult | PoolOutcome, source: str, path: str, options: CheckOptions, pool: WorkerPool
 ) -> Diagnostic | None:
     """DL305 when forward ran cleanly and its output differs from the task's `output_shape`:
     at the size argument of the layer that set the differing dim (with a fix setting it to the
     task's size, offered only when a re-run shows the output then agrees), else at the entry."""
-    if raw.get("status") != "ok" or raw.get("errors") or not raw.get("executable"):
+    if not is_job_result(raw) or raw["errors"] or not raw["executable"]:
         return None
-    outputs = raw.get("outputs")
-    batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
-    diff = output_mismatch(outputs, options, batch[0] if batch else None)
+    outputs = raw["outputs"]
+    batch = run_batch(raw)
+    diff = output_mismatch(outputs, options, batch)
     if not diff or not outputs:
         return None
     expected = options.output_shape or ()
@@ -245,16 +264,16 @@ def output_shape_finding(
         if isinstance(value, int) and not isinstance(value, bool):
             edits.append(TextEdit(text.range_of(node), str(wanted[i][d])))
     if where is None:
-        line = raw.get("entry_line") or 0
+        line = raw["entry_line"] or 0
         where = _line_range(text, line)
     fixes: tuple[Fix, ...] = ()
     if edits and options.verify_fixes and len(edits) == len(diff):
         after = run_job(pool, apply_edits(source, edits), path, options)
         if (
-            after.get("status") == "ok"
-            and not after.get("errors")
-            and after.get("executable")
-            and output_mismatch(after.get("outputs"), options, batch[0] if batch else None) == []
+            is_job_result(after)
+            and not after["errors"]
+            and after["executable"]
+            and output_mismatch(after["outputs"], options, batch) == []
         ):
             sizes = " and ".join(e.new_text for e in edits)
             fixes = (
@@ -308,16 +327,20 @@ def run_paper(
     finding in the study's taxonomy at the failing frame of the file."""
     from deepeval_lsp.diagnostics.paper.engine import JOB
 
-    raw = pool.run(JOB, {"source": source, "path": path}, timeout_s=options.timeout_ms / 1000)
-    if raw.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
-        out = interpret(raw, source, path)
+    result = pool.run(JOB, {"source": source, "path": path}, timeout_s=options.timeout_ms / 1000)
+    if result.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
+        out = interpret(cast(PoolOutcome, result), source, path)
     else:
+        raw = cast(PaperVerdict, result)
         out = DynamicResult(sandbox=raw.get("sandbox"), executable=bool(raw["executable"]))
         if not raw["executable"]:
             text = SourceText(source)
-            frame = {
+            frame: FrameRecord = {
                 "file": path,
-                **{k: raw.get(k) for k in ("line", "end_line", "col", "end_col")},
+                "line": raw.get("line"),
+                "end_line": raw.get("end_line"),
+                "col": raw.get("col"),
+                "end_col": raw.get("end_col"),
             }
             where = _frame_range([frame], path, text) if raw.get("line") else None
             out.diagnostics.append(
@@ -359,24 +382,25 @@ def _duplicates(d: Diagnostic, static: list[Diagnostic]) -> bool:
     return False
 
 
-def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
+def interpret(raw: JobResult | PoolOutcome, source: str, path: str) -> DynamicResult:
     """Turn a worker result (or the pool's outcome) into findings."""
     text = SourceText(source)
-    status = raw.get("status")
     res = DynamicResult(sandbox=raw.get("sandbox"))
-    if status == "ok":
-        for e in raw.get("errors", []):
+    if is_job_result(raw):
+        for e in raw["errors"]:
             res.diagnostics.append(_diagnostic(e, path))
-        for e in raw.get("info", []):
+        for e in raw["info"]:
             res.diagnostics.append(_diagnostic(e, path))
-        res.notes.extend(raw.get("notes", []))
-        if raw.get("summary"):
+        res.notes.extend(raw["notes"])
+        if raw["summary"]:
             # After shape errors this is the model with the fixes applied (the one that ran).
             res.model = _summary(raw["summary"])
-        res.executable = raw.get("executable")
-        if raw.get("entry") is None and not res.diagnostics:
+        res.executable = raw["executable"]
+        if raw["entry"] is None and not res.diagnostics:
             res.status = "ran: no model entry point"
         return res
+    raw = cast(PoolOutcome, raw)
+    status = raw["status"]
     res.executable = False
     where = _frame_range(raw.get("traceback") or [], path, text)
     if status == "timeout":
@@ -432,7 +456,7 @@ def _range(r: list[int]) -> Range:
     return Range(Position(r[0], r[1]), Position(r[2], r[3]))
 
 
-def _diagnostic(e: dict[str, Any], path: str) -> Diagnostic:
+def _diagnostic(e: ErrorRecord, path: str) -> Diagnostic:
     # "more_fixes": other fixes of the same finding, in order of preference (a cat's dim, then
     # the consumer's width)
     fixes = tuple(
@@ -443,20 +467,18 @@ def _diagnostic(e: dict[str, Any], path: str) -> Diagnostic:
         e["code"],
         _range(e["range"]),
         e["message"],
-        python_error=e.get("python_error") or None,
-        related=tuple(
-            Related(path, _range(r["range"]), r["message"]) for r in e.get("related", [])
-        ),
+        python_error=e["python_error"] or None,
+        related=tuple(Related(path, _range(r["range"]), r["message"]) for r in e["related"]),
         fixes=fixes,
         source_pass="dynamic",
-        layer=e.get("layer"),
+        layer=e["layer"],
     )
 
 
-def _summary(s: dict[str, Any]) -> ModelSummary:
+def _summary(s: SummaryRecord) -> ModelSummary:
     layers = []
-    for layer in s.get("layers", []):
-        r = layer.get("range")
+    for layer in s["layers"]:
+        r = layer["range"]
         layers.append(dict(layer, range=_range(r).to_json() if r else None))
     return ModelSummary.from_json(dict(s, layers=layers))
 
@@ -467,13 +489,13 @@ def _line_range(text: SourceText, line0: int) -> Range:
     return Range(Position(line0, start), Position(line0, max(len(body), start + 1)))
 
 
-def _frame_range(frames: list[dict[str, Any]], path: str, text: SourceText) -> Range | None:
+def _frame_range(frames: list[FrameRecord], path: str, text: SourceText) -> Range | None:
     """The deepest frame of the traceback in the checked file (frames as the pool sends them)."""
-    mine = [f for f in frames if f.get("file") == path or f.get("filename") == path]
+    mine = [f for f in frames if f.get("file") == path]
     if not mine:
         return None
     f = mine[-1]
-    line0 = int(f.get("line") or f.get("lineno") or 1) - 1
+    line0 = int(f.get("line") or 1) - 1
     col, end_col = f.get("col"), f.get("end_col")
     if col is None or end_col is None or (f.get("end_line") not in (None, line0 + 1)):
         return _line_range(text, line0)
@@ -507,8 +529,7 @@ def verify_fixes(
             touched = {e.range.start.line for e in edits}
             keep = [p for p in pre if p[0] not in touched]
             raw = run_job(pool, text, path, options, extra={"pre_edits": keep} if keep else None)
-            ok = raw.get("status") == "ok"
-            memo[text] = interpret(raw, text, path).diagnostics if ok else None
+            memo[text] = interpret(raw, text, path).diagnostics if is_job_result(raw) else None
         return memo[text]
 
     def errors(ds: list[Diagnostic]) -> int:

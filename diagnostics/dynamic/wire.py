@@ -8,9 +8,9 @@ the worker pool answers for it with a `PoolOutcome`. The paper engine's child an
 (as in LSP). Every key is declared here; a key a reader does not find in these types is a bug.
 """
 
-from __future__ import annotations
-
-from typing import Any, Literal, NotRequired, Required, TypedDict
+# No `from __future__ import annotations`: TypedDict reads Required/NotRequired only from
+# evaluated annotations (Python 3.11).
+from typing import Any, Literal, NotRequired, Required, TypedDict, TypeGuard
 
 # [line, character, end line, end character], 0-based, end exclusive
 WireRange = list[int]
@@ -110,8 +110,11 @@ class JobResult(TypedDict):
 
 
 class FrameRecord(TypedDict, total=False):
+    """A frame of a traceback the pool sends (and the paper engine's failing line)."""
+
     file: str
-    line: int
+    line: int | None  # 1-based
+    end_line: int | None
     col: int | None
     end_col: int | None
     function: str
@@ -134,7 +137,7 @@ class PaperVerdict(TypedDict, total=False):
 
     status: Required[Literal["ok"]]
     executable: Required[bool]
-    seconds: Required[float]
+    seconds: float  # set on every answer, after the verdict
     python_error: str
     message: str
     code: str
@@ -147,6 +150,6 @@ class PaperVerdict(TypedDict, total=False):
     sandbox: dict[str, Any]
 
 
-def is_job_result(raw: JobResult | PoolOutcome) -> bool:
+def is_job_result(raw: JobResult | PoolOutcome) -> TypeGuard[JobResult]:
     """Did the child answer (else the pool answered for it)?"""
     return raw.get("status") == "ok"

@@ -44,6 +44,7 @@ from typing import Any
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.datasets import KERAS_DATASETS
 from deepeval_lsp.diagnostics.dynamic.child.error_classifier import classify
+from deepeval_lsp.diagnostics.dynamic.wire import JobPayload, PaperVerdict
 from deepeval_lsp.diagnostics.sandbox.confine import SandboxLimits
 
 JOB = "deepeval_lsp.diagnostics.paper.engine:run_job"
@@ -358,7 +359,7 @@ def _contract(model: Any, print_fn: Any = None) -> None:
 # ---------------------------------------------------------------- the job
 
 
-def run_job(payload: dict[str, Any]) -> dict[str, Any]:
+def run_job(payload: JobPayload) -> PaperVerdict:
     """Import the program and apply the study's contract, in this sandboxed child; the verdict.
 
     Returns {"status": "ok", "executable": bool, "seconds": float} and, when it failed,
@@ -392,22 +393,17 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def verdict(exc: BaseException, path: str) -> dict[str, Any]:
+def verdict(exc: BaseException, path: str) -> PaperVerdict:
     """A failure in the study's taxonomy, located at the program's deepest line on the stack."""
     exc_type = type(exc).__name__
     message = str(exc) or exc_type
     code = classify_keras2(exc_type, message)
-    where: dict[str, int | None] = {"line": None, "end_line": None, "col": None, "end_col": None}
+    line = end_line = col = end_col = None
     for fs in traceback.extract_tb(exc.__traceback__):
         if fs.filename == path:
-            where = {
-                "line": fs.lineno,
-                "end_line": fs.end_lineno,
-                "col": fs.colno,
-                "end_col": fs.end_colno,
-            }
-    if isinstance(exc, SyntaxError) and where["line"] is None:
-        where["line"] = exc.lineno  # its offsets count characters, not bytes: leave them
+            line, end_line, col, end_col = fs.lineno, fs.end_lineno, fs.colno, fs.end_colno
+    if isinstance(exc, SyntaxError) and line is None:
+        line = exc.lineno  # its offsets count characters, not bytes: leave them
     info = T.CODES[code]
     return {
         "status": "ok",
@@ -417,7 +413,10 @@ def verdict(exc: BaseException, path: str) -> dict[str, Any]:
         "code": code,
         "dl_error": info.dl_error,
         "root_cause": str(info.root_cause),
-        **where,
+        "line": line,
+        "end_line": end_line,
+        "col": col,
+        "end_col": end_col,
     }
 
 
