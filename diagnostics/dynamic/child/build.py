@@ -37,6 +37,7 @@ from deepeval_lsp.diagnostics.dynamic.wire import JobPayload
 
 
 def build_and_run(run: Run, ns: dict[str, Any], plan: Plan, payload: JobPayload, sl: Any) -> None:
+    """Find the model (dl_model(), a module-level model, the outermost model class), then run it."""
     model = None
     kind = plan.entry_kind
     if kind == "dl_model" and callable(ns.get("dl_model")):
@@ -102,6 +103,7 @@ def _required_params(cls: type) -> list[str]:
 
 
 def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
+    """Run forward with the first candidate inputs that work (the first one's error otherwise)."""
     import torch
 
     model.eval()
@@ -152,6 +154,8 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
 
 
 def run_keras(run: Run, model: Any, payload: JobPayload, study_contract: bool) -> None:
+    """Build the model if it is not built (from a pragma, the data set named or the user's shape),
+    then summary() and compile() as the study did."""
     import keras
 
     if not model.built:

@@ -36,6 +36,7 @@ from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
 
 
 def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
+    """Set `run.error` (and `run.proposal`, the shape fix) from the exception the run raised."""
     if isinstance(exc, SystemExit):
         message = f"the program called exit({exc.code!r}) while building the model"
         exc_type = "SystemExit"
@@ -190,6 +191,8 @@ def _cat_dim_first(run: Run, exc: BaseException, culprit: Any, inputs: list[Any]
 
 
 def code_position_tb(tb: Any) -> tuple[int, int, int, int]:
+    """(line, end line, col, end col) of a traceback entry's expression, 1-based lines."""
+
     class _F:  # code_position reads f_code and f_lasti
         f_code = tb.tb_frame.f_code
         f_lasti = tb.tb_lasti

@@ -13,10 +13,12 @@ from deepeval_lsp.diagnostics.dynamic.wire import EditRecord, ErrorRecord
 
 
 def edit_json(e: tuple[int, int, int, int, str]) -> EditRecord:
+    """An edit tuple as the wire's EditRecord."""
     return {"range": [e[0], e[1], e[2], e[3]], "new_text": e[4]}
 
 
 def overlaps(edits: list[Any], history: list[Any]) -> bool:
+    """Does any of `edits` touch the text of an edit in `history` (same line, columns meet)?"""
     for e in edits:
         for h in history:
             if e[0] == h[0] and e[1] < max(h[3], h[1] + 1) and h[1] < max(e[3], e[1] + 1):
@@ -25,6 +27,7 @@ def overlaps(edits: list[Any], history: list[Any]) -> bool:
 
 
 def apply_tuple_edits(source: str, edits: list[tuple[int, int, int, int, str]]) -> str:
+    """`source` with `edits` applied (all in its coordinates)."""
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for ln in lines:
@@ -42,6 +45,7 @@ def apply_tuple_edits(source: str, edits: list[tuple[int, int, int, int, str]]) 
 def map_pos_back(
     line: int, col: int, applied: list[tuple[int, int, int, int, str]]
 ) -> tuple[int, int]:
+    """A position after the single-line `applied` edits, in the source before them."""
     for e in reversed(applied):
         if e[0] != line or e[0] != e[2]:
             continue
@@ -56,12 +60,14 @@ def map_pos_back(
 def map_edit_back(
     e: tuple[int, int, int, int, str], applied: list[Any]
 ) -> tuple[int, int, int, int, str] | None:
+    """An edit in the edited source's coordinates, in the source's before `applied`."""
     l0, c0 = map_pos_back(e[0], e[1], applied)
     l1, c1 = map_pos_back(e[2], e[3], applied)
     return (l0, c0, l1, c1, e[4])
 
 
 def map_error_back(err: ErrorRecord, applied: list[Any]) -> ErrorRecord:
+    """The error with its range and its related ranges in the source before `applied`."""
     if not applied:
         return err
 

@@ -27,6 +27,7 @@ from deepeval_lsp.diagnostics.packages import STUBBED_WHEN_MISSING
 
 
 def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
+    """Run `source` once: its slice executed, its model built and run; what happened."""
     tree = ast.parse(source, filename=path)
     run = Run(source, path, source.splitlines(), tree)
     # Tracebacks and inspect read this text, not whatever is on disk under that name.

@@ -62,6 +62,7 @@ def annotation_shapes(model: Any) -> list[tuple[int, ...]] | None:
 
 
 def first_leaf(model: Any) -> Any:
+    """The first layer forward would run (a leaf of torch.nn, or an attention or RNN block)."""
     for m in model.modules():
         if not list(m.children()) and type(m).__module__.startswith("torch.nn"):
             return m
@@ -118,6 +119,8 @@ def guesses_from_layer(layer: Any) -> tuple[list[list[tuple[int, ...]]], str, bo
 def torch_candidates(
     run: Run, model: Any, payload: JobPayload
 ) -> tuple[list[list[tuple[int, ...]]], str | None, bool]:
+    """Input shapes to try, in order; the note saying where they come from when guessed; and
+    whether the inputs are integers (token ids for an embedding)."""
     first = first_leaf(model)
     integer = type(first).__name__ in ("Embedding", "EmbeddingBag")
     typed = payload.get("inputs")

@@ -10,30 +10,36 @@ from deepeval_lsp.diagnostics.dynamic.child.run_state import Run
 
 
 def is_torch_module(obj: Any) -> bool:
+    """An nn.Module (torch is imported only by the program or the worker)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def is_keras_model(obj: Any) -> bool:
+    """A keras.Model."""
     keras = sys.modules.get("keras")
     return keras is not None and isinstance(obj, keras.Model)
 
 
 def is_model(obj: Any) -> bool:
+    """A torch or Keras model."""
     return is_torch_module(obj) or is_keras_model(obj)
 
 
 def is_keras_layer(obj: Any) -> bool:
+    """A Keras layer."""
     keras = sys.modules.get("keras")
     return keras is not None and isinstance(obj, keras.layers.Layer)
 
 
 def is_layer(obj: Any) -> bool:
+    """A torch module or a Keras layer."""
     # On the torch backend Keras layers are nn.Modules too.
     return is_torch_module(obj) or is_keras_layer(obj)
 
 
 def is_model_class(cls: type) -> bool:
+    """A subclass of nn.Module or keras.Model."""
     torch = sys.modules.get("torch")
     keras = sys.modules.get("keras")
     return bool(
@@ -42,6 +48,7 @@ def is_model_class(cls: type) -> bool:
 
 
 def out_shape(out: Any) -> list[Any] | None:
+    """The shape of a tensor (the first of a tuple, list or dict of them), None where unknown."""
     if hasattr(out, "shape"):
         return [None if d is None else int(d) for d in out.shape]
     if isinstance(out, tuple | list) and out:
@@ -52,6 +59,7 @@ def out_shape(out: Any) -> list[Any] | None:
 
 
 def layer_name(run: Run, layer: Any) -> str:
+    """`features[3] (Conv2d)`: the layer as the user would name it, with its class."""
     cls = type(layer).__name__
     if not is_keras_layer(layer) and is_torch_module(run.model):
         for name, m in run.model.named_modules():

@@ -21,6 +21,7 @@ class Plan:
 
 
 def make_plan(tree: ast.Module) -> Plan:
+    """The plan of a program, from its syntax tree."""
     sl = slice_program(tree)
     has_dl_model = any(isinstance(s, ast.FunctionDef) and s.name == "dl_model" for s in tree.body)
     classes = _model_class_defs(tree)

@@ -45,6 +45,7 @@ class Run:
 
 
 def entry_line(run: Run) -> int:
+    """The 0-based line defining the run's entry point (0 when not found)."""
     name = (run.entry or "").rstrip("()")
     for node in run.tree.body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
@@ -57,6 +58,7 @@ def entry_line(run: Run) -> int:
 
 
 def site_range(run: Run, obj: Any) -> list[int] | None:
+    """Where `obj` was constructed in the file, as a wire range; None when not recorded."""
     site = site_of(obj)
     if site is None:
         return None
@@ -70,6 +72,7 @@ def site_range(run: Run, obj: Any) -> list[int] | None:
 
 
 def char_col(lines: list[str], line1: int, byte_col: int) -> int:
+    """The character column of a UTF-8 byte column on a 1-based line."""
     text = lines[line1 - 1] if 0 < line1 <= len(lines) else ""
     if text.isascii():
         return byte_col

@@ -71,6 +71,7 @@ class StubFinder:
 
 
 def not_installed(top: str) -> bool:
+    """Is the top-level package missing here (without importing it)?"""
     try:
         return importlib.util.find_spec(top) is None
     except (ImportError, ValueError):

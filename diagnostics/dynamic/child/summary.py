@@ -64,6 +64,8 @@ def forward_outputs(run: Run, out: Any) -> list[OutputRecord] | None:
 
 
 def summary_hooks(run: Run, records: dict[int, dict[str, Any]]) -> list[Any]:
+    """Global forward hooks recording each module's input and output shapes and the line that
+    called it into `records`, and which module made each tensor."""
     from torch.nn.modules import module as mod
 
     def pre(m: Any, args: Any) -> None:
@@ -100,6 +102,7 @@ def summary_hooks(run: Run, records: dict[int, dict[str, Any]]) -> list[Any]:
 def torch_summary(
     run: Run, model: Any, shapes: Any, out: Any, records: dict[int, dict[str, Any]]
 ) -> SummaryRecord:
+    """The summary of a torch model: the modules forward ran (and the root), with their shapes."""
     layers = []
     for name, m in model.named_modules():
         rec = records.get(id(m))
@@ -134,6 +137,7 @@ def torch_summary(
 
 
 def keras_summary(run: Run, model: Any) -> SummaryRecord:
+    """The summary of a built Keras model."""
     layers = []
     for layer in model.layers:
         try:

@@ -91,7 +91,7 @@ def _in_warm_process(code: str) -> dict:
     """Run `code` after warm() in a fresh interpreter; it prints one JSON line."""
     prog = (
         "import json, os\n"
-        "from deepeval_lsp.diagnostics import paper_engine as pe\n"
+        "from deepeval_lsp.diagnostics.paper import engine as pe\n"
         "os.environ.update(pe.ENV)\n"
         "problems = pe.warm()\n" + textwrap.dedent(code)
     )
