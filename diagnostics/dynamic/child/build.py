@@ -1,12 +1,11 @@
-"""Find the model the program defines, build it and run it: forward for torch, summary() and
-compile() for Keras (as the study did).
-"""
+"""Build the program's model and run it: forward for torch (with the input shapes of
+input_shapes), build, summary() and compile() for Keras (as the study did)."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
+from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
 from deepeval_lsp.diagnostics.dynamic.child.input_shapes import (
     BATCH,
     dataset_shape,
@@ -15,14 +14,11 @@ from deepeval_lsp.diagnostics.dynamic.child.input_shapes import (
 )
 from deepeval_lsp.diagnostics.dynamic.child.layers import (
     is_keras_model,
-    is_model,
-    is_model_class,
     is_torch_module,
     out_shape,
 )
 from deepeval_lsp.diagnostics.dynamic.child.plan import Plan
 from deepeval_lsp.diagnostics.dynamic.child.run_state import (
-    MODULE_NAME,
     Run,
     entry_line,
     not_checkable,
@@ -37,69 +33,19 @@ from deepeval_lsp.diagnostics.dynamic.wire import JobPayload
 
 
 def build_and_run(run: Run, ns: dict[str, Any], plan: Plan, payload: JobPayload, sl: Any) -> None:
-    """Find the model (dl_model(), a module-level model, the outermost model class), then run it."""
-    model = None
-    kind = plan.entry_kind
-    if kind == "dl_model" and callable(ns.get("dl_model")):
-        run.entry = "dl_model()"
-        model = ns["dl_model"]()
-    if model is None and kind in ("variable", "dl_model"):
-        names = sorted(plan.slice_vars, key=lambda n: n != "model")
-        for n in names:
-            if is_model(ns.get(n)):
-                model, run.entry = ns[n], n
-                break
-        if model is None and plan.slice_vars:
-            blocked = [f"{n} (line {line})" for n, line in sl.blocked.items()]
-            if blocked:
-                run.notes.append(
-                    "the model depends on data loading or training code that the "
-                    f"check does not run: {', '.join(blocked)}"
-                )
-                return
+    """Find the model (entry_point) and run it: torch forward, or Keras build, summary, compile."""
+    model = find_model(run, ns, plan, sl)
     if model is None:
-        for cname in plan.classes:
-            cls = ns.get(cname)
-            if not isinstance(cls, type) or getattr(cls, "__module__", "") != MODULE_NAME:
-                continue
-            if not is_model_class(cls):
-                continue
-            missing = _required_params(cls)
-            if missing:
-                run.notes.append(
-                    f"{cname} needs constructor arguments ({', '.join(missing)}): "
-                    "add a dl_model() function or a module-level model = "
-                    f"{cname}(…) to check it"
-                )
-                return
-            run.entry = f"{cname}()"
-            model = cls()
-            break
-    if model is None:
-        if run.entry is not None:
-            run.notes.append(f"{run.entry} did not return a model")
         return
     run.model = model
     if is_keras_model(model):
         run.framework = "keras"
-        run_keras(run, model, payload, kind == "dl_model")
+        run_keras(run, model, payload, plan.entry_kind == "dl_model")
     elif is_torch_module(model):
         run.framework = "torch"
         run_torch(run, model, payload)
     else:
         run.notes.append(f"{run.entry} returned {type(model).__name__}, not a model")
-
-
-def _required_params(cls: type) -> list[str]:
-    try:
-        sig = inspect.signature(cls.__init__)
-    except (TypeError, ValueError):
-        return []
-    return [
-        p.name
-        for p in list(sig.parameters.values())[1:]
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
 
 
 def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
