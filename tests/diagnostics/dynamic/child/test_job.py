@@ -317,14 +317,6 @@ class Net(nn.Module):
     assert result["summary"]["input_shapes"] == [[2, 3, 20, 12]]
 
 
-def test_the_worker_warm_up_programs_build_clean():
-    from deepeval_lsp.diagnostics.dynamic.child import warm
-
-    for source in (warm.WARM_TORCH, warm.WARM_KERAS):
-        result = run_job({"source": source, "path": "<warm>"})
-        assert result["errors"] == [] and result["executable"] is True
-
-
 # Keras 2 refuses two things that Keras 3 accepts; the default engine refuses them as Keras 2
 # does, since most of this code is written for Keras 2 (the study's programs fail there).
 
