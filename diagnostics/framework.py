@@ -19,77 +19,10 @@ from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
+from deepeval_lsp.diagnostics.packages import REAL_PACKAGES
+
 # Packages whose members and signatures the static pass checks. Importing them runs only their code.
 FRAMEWORKS = frozenset({"torch", "keras", "numpy", "torchvision"})
-
-# Real, commonly used packages that may simply not be installed here: never "non-existent".
-KNOWN_PACKAGES = frozenset(
-    {
-        "tensorflow",
-        "tf_keras",
-        "torchvision",
-        "torchaudio",
-        "torchtext",
-        "torchsummary",
-        "torchinfo",
-        "cv2",
-        "sklearn",
-        "scipy",
-        "pandas",
-        "matplotlib",
-        "seaborn",
-        "PIL",
-        "skimage",
-        "tqdm",
-        "transformers",
-        "datasets",
-        "tokenizers",
-        "timm",
-        "einops",
-        "jax",
-        "flax",
-        "optax",
-        "tensorflow_addons",
-        "tensorflow_datasets",
-        "tensorflow_hub",
-        "keras_tuner",
-        "keras_cv",
-        "keras_nlp",
-        "pydot",
-        "graphviz",
-        "h5py",
-        "lightning",
-        "pytorch_lightning",
-        "torchmetrics",
-        "wandb",
-        "tensorboard",
-        "tensorboardX",
-        "albumentations",
-        "nltk",
-        "spacy",
-        "gensim",
-        "plotly",
-        "yaml",
-        "requests",
-        "numba",
-        "xgboost",
-        "lightgbm",
-        "onnx",
-        "onnxruntime",
-        "accelerate",
-        "peft",
-        "sentencepiece",
-        "huggingface_hub",
-        "safetensors",
-        "mlflow",
-        "torch_geometric",
-        "dgl",
-        "networkx",
-        "imageio",
-        "librosa",
-        "soundfile",
-    }
-)
 
 TF_KERAS = "keras._tf_keras.keras"
 MISSING: Any = object()  # sentinel: the attribute does not exist
@@ -223,7 +156,7 @@ def module_exists(dotted: str) -> bool | None:
             return None
         return found.obj is not MISSING and inspect.ismodule(found.obj)
     if "." not in dotted:
-        return True if installed(dotted) else (None if dotted in KNOWN_PACKAGES else False)
+        return True if installed(dotted) else (None if dotted in REAL_PACKAGES else False)
     return None  # submodules of non-framework packages: importing them would run their code
 
 

@@ -85,6 +85,30 @@ def callee_name(node: ast.AST) -> str | None:
     return None
 
 
+def dotted_parts(node: ast.AST) -> tuple[str | None, list[str]]:
+    """`a.b.c` -> ("a", ["b", "c"]); `f().b.c` -> (None, ["b", "c"]): the name the chain of
+    attributes starts at (None when it starts at something else) and the attributes, in order."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    attrs.reverse()
+    return (node.id if isinstance(node, ast.Name) else None), attrs
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """`a.b.c` as a string; None unless the chain of attributes starts at a name."""
+    root, attrs = dotted_parts(node)
+    return ".".join([root, *attrs]) if root is not None else None
+
+
+def attribute_chain(node: ast.AST) -> str:
+    """`a.b.c` as a string; the attributes alone (`b.c`) when the chain starts at something that
+    is not a name (`f().b.c`); "" for a node that is neither."""
+    root, attrs = dotted_parts(node)
+    return ".".join([root, *attrs] if root is not None else attrs)
+
+
 def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
     """Apply non-overlapping edits to `text`; overlapping ones after the first are skipped."""
     src = SourceText(text)

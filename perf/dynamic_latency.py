@@ -5,7 +5,7 @@
 Jobs, each timed end to end from the parent (pool.run → result):
   trivial    returns at once: the fixed cost of fork + sandbox + result pipe
   cnn        builds a small CNN on the meta device and runs it forward (defined in this script)
-  check:cnn  the real dynamic check of the same CNN source (model_runner.run_job), when present
+  check:cnn  the real dynamic check of the same CNN source (job.run_job), when present
   check:…    the same check of the typical models of tests/diagnostics/dynamic_programs.py (LeNet,
              ResNet, Transformer, UNet, LSTM classifier, Keras functional)
 Each warm job runs --runs times back to back (as the benchmark scores) and --runs times --gap
@@ -145,7 +145,7 @@ def main() -> int:
 
     from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
-    have_runner = (HERE.parent / "diagnostics" / "dynamic" / "child" / "model_runner.py").exists()
+    have_runner = (HERE.parent / "diagnostics" / "dynamic" / "child" / "job.py").exists()
     t0 = time.perf_counter()
     pool = WorkerPool(env={"PYTHONPATH": str(HERE)})
     pool.run("dynamic_latency:trivial_job", {}, timeout_s=300)
@@ -164,7 +164,7 @@ def main() -> int:
         payload = dynamic_job.payload(CNN, "cnn.py", CheckOptions())
         cold = (
             "import json, sys\n"
-            "from deepeval_lsp.diagnostics.dynamic.child.model_runner import run_job\n"
+            "from deepeval_lsp.diagnostics.dynamic.child.job import run_job\n"
             "r = run_job(json.load(sys.stdin))\n"
             "assert r['status'] == 'ok', r\n"
         )

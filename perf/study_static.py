@@ -19,13 +19,18 @@ from collections import Counter
 from pathlib import Path
 
 from deepeval_lsp.diagnostics import CheckOptions, UncheckableFile, check, read_source
+from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.taxonomy import CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_KINDS = {
-    "DL101": ("NameError", "Missing API Import"),
-    "DL103": ("ImportError", "Non-Existent API Import"),
-    "DL104": ("AttributeError", "Non-Existent API Attribute Access"),
-    "DL102": ("ModuleNotFoundError", "Non-Existent Module Import"),
+    c: (CODES[c].python_error, CODES[c].dl_error)
+    for c in (
+        T.MISSING_IMPORT,
+        T.NONEXISTENT_API_IMPORT,
+        T.NONEXISTENT_ATTRIBUTE,
+        T.NONEXISTENT_MODULE,
+    )
 }
 
 

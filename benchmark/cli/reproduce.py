@@ -18,6 +18,8 @@ import json
 import sys
 from typing import Any
 
+from deepeval_lsp.diagnostics.taxonomy import STUDY_DL_ERRORS
+
 FORMATS = ("table", "json", "markdown")
 
 
@@ -206,13 +208,7 @@ def _tables(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]
             line.append(_num(r["study_executability"]))
             body.append(line)
         out.append(("Executability (% of non-empty programs)", header, body))
-        cats = [
-            "Input Tensor Shape Mismatch",
-            "Missing API Import",
-            "Invalid API Argument Value",
-            "Invalid API Argument Type",
-            "Other",
-        ]
+        cats = [*STUDY_DL_ERRORS[:4], "Other"]  # the shares the study's table reports
         short = ["shape mismatch", "missing import", "arg value", "arg type", "other"]
         header = ["model", "source", "failures", *short]
         body = []

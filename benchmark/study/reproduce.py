@@ -35,26 +35,22 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_files
 from deepeval_lsp.benchmark.study.text import completed_for_run, study_source
 from deepeval_lsp.diagnostics.checker import Checker
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER, Engine, Pool
+from deepeval_lsp.diagnostics.dynamic.wire import PaperVerdict, PoolOutcome
 from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
 from deepeval_lsp.diagnostics.semantic.similarity import MEASURES, study_task_scores
 from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-from deepeval_lsp.diagnostics.taxonomy import CODES
+from deepeval_lsp.diagnostics.taxonomy import CODES, STUDY_DL_ERRORS
 
 PROMPTINGS = ("zeroshot", "oneshot", "oneshotcot", "fewshot")
 DIMENSIONS = ("executability", "pylint", "semantic")
 # The taxonomy shares reported: these four DL errors, everything else is "other".
-SHARE_CATEGORIES = (
-    "Input Tensor Shape Mismatch",
-    "Missing API Import",
-    "Invalid API Argument Value",
-    "Invalid API Argument Type",
-)
+SHARE_CATEGORIES = STUDY_DL_ERRORS[:4]
 PYLINT_KINDS = ("convention", "warning", "error", "refactor", "fatal")
 
 
@@ -234,13 +230,15 @@ def default_verdict(pool: Pool, p: Program, source: str, timeout_s: float) -> Ve
 def paper_verdict(pool: Pool, p: Program, source: str, timeout_s: float) -> Verdict:
     raw = pool.run(PAPER.job, {"source": source, "path": str(p.path)}, timeout_s=timeout_s)
     if raw.get("status") == "ok":
+        raw = cast(PaperVerdict, raw)
         return Verdict(
             bool(raw["executable"]),
             raw.get("dl_error"),
             raw.get("python_error"),
             raw.get("message"),
         )
-    if raw.get("status") == "timeout":  # the study's run had no time limit: undecided
+    raw = cast(PoolOutcome, raw)
+    if raw["status"] == "timeout":  # the study's run had no time limit: undecided
         return Verdict(None, detail=raw.get("detail"))
     return Verdict(False, "Runtime Error", raw.get("exception"), raw.get("detail"))
 

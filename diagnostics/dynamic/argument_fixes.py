@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.dynamic.job import child_finding, output_mismatch, rerun
+from deepeval_lsp.diagnostics.dynamic.job import child_finding, output_mismatch, rerun, run_batch
+from deepeval_lsp.diagnostics.dynamic.wire import JobResult, PoolOutcome, is_job_result
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Range, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.recheck import fixes_targets
@@ -324,7 +325,7 @@ class _Runner:
         self.static = static
         self.runs = 0
 
-    def _run(self, edits: list[TextEdit]) -> tuple[str, dict[str, Any]] | None:
+    def _run(self, edits: list[TextEdit]) -> tuple[str, JobResult | PoolOutcome] | None:
         if self.runs >= MAX_RUNS:
             return None
         self.runs += 1
@@ -345,18 +346,15 @@ class _Runner:
         if ran is None:
             return False
         raw = ran[1]
-        batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
+        if not is_job_result(raw):
+            return False
         if (
-            raw.get("status") != "ok"
-            or raw.get("summary") is None
-            or raw.get("executable") is False
-            or (
-                output
-                and output_mismatch(raw.get("outputs"), self.options, batch[0] if batch else None)
-            )
+            raw["summary"] is None
+            or raw["executable"] is False
+            or (output and output_mismatch(raw["outputs"], self.options, run_batch(raw)))
         ):
             return False  # the model did not build and run (with the task's output)
-        after = [child_finding(e, self.path) for e in raw.get("errors") or []]
+        after = [child_finding(e, self.path) for e in raw["errors"]]
         return fixes_targets([self.finding], [self.finding], after, _line_identity)
 
     def expected(self, probe: TextEdit) -> list[tuple[str, str]]:
@@ -371,12 +369,15 @@ class _Runner:
         line = probe.range.start.line
         # the probe inserts or replaces text on its own line: columns after it moved by this much
         shift = len(probe.new_text) - (probe.range.end.character - probe.range.start.character)
+        raw = ran[1]
+        if not is_job_result(raw):
+            return []
         out: list[tuple[str, str]] = []
-        if not ran[1].get("errors"):
+        if not raw["errors"]:
             # it runs with the placeholder: nothing consumes the size but the model's output
-            out.extend(self._task_sizes(ran[1]))
-        for err in ran[1].get("errors") or []:
-            consumer = err.get("layer") or "the next layer"
+            out.extend(self._task_sizes(raw))
+        for err in raw["errors"]:
+            consumer = err["layer"] or "the next layer"
             for fix in [*([err["fix"]] if err.get("fix") else []), *err.get("more_fixes", [])]:
                 for e in fix["edits"]:
                     l0, c0, l1, c1 = e["range"]
@@ -389,7 +390,7 @@ class _Runner:
                     for found in _inverse(text.line(l0)[c0:c1].strip(), int(e["new_text"])):
                         if all(found != x for x, _ in out):
                             out.append((found, f"the size {consumer} expects"))
-            message = err.get("message", "")
+            message = err["message"]
             view = _VIEW.search(message)
             if view:  # x.view(-1, 512, 4, 4) of the placeholder's output: 512 * 4 * 4 per sample
                 dims = [int(d) for d in view.group(1).split(",")]
@@ -406,11 +407,11 @@ class _Runner:
             break  # later errors come after the first one's fix: not this size's doing
         return out
 
-    def _task_sizes(self, raw: dict[str, Any]) -> list[tuple[str, str]]:
+    def _task_sizes(self, raw: JobResult) -> list[tuple[str, str]]:
         """The task's size at each output dim that the probed placeholder set."""
         expected = self.options.output_shape
-        outputs = raw.get("outputs")
-        if not expected or not outputs or raw.get("status") != "ok":
+        outputs = raw["outputs"]
+        if not expected or not outputs:
             return []
         wanted = (
             [tuple(s) for s in expected]

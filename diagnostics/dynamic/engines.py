@@ -55,7 +55,7 @@ class Engine:
 
 DEFAULT = Engine(
     name="default",
-    job="deepeval_lsp.diagnostics.dynamic.child.model_runner:run_job",
+    job="deepeval_lsp.diagnostics.dynamic.child.job:run_job",
     warm_up="default",
 )
 PAPER = Engine(

@@ -6,9 +6,16 @@ The dynamic pass (run) and the argument fixes (argument_fixes) both re-run check
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
+from deepeval_lsp.diagnostics.dynamic.wire import (
+    ErrorRecord,
+    JobPayload,
+    JobResult,
+    OutputRecord,
+    PoolOutcome,
+)
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.text import apply_edits
@@ -19,7 +26,7 @@ if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.engines import Pool
 
 
-def payload(source: str, path: str, options: CheckOptions) -> dict[str, Any]:
+def payload(source: str, path: str, options: CheckOptions) -> JobPayload:
     """The child's payload for checking `source` under `options`."""
     return {
         "source": source,
@@ -41,11 +48,12 @@ def run_job(
     options: CheckOptions,
     *,
     extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> JobResult | PoolOutcome:
     """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
     to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
     job = {**payload(source, path, options), **(extra or {})}
-    return pool.run(DEFAULT.job, job, timeout_s=options.timeout_ms / 1000)
+    result = pool.run(DEFAULT.job, job, timeout_s=options.timeout_ms / 1000)
+    return cast("JobResult | PoolOutcome", result)
 
 
 def rerun(
@@ -55,7 +63,7 @@ def rerun(
     path: str,
     options: CheckOptions,
     pre: list[list[Any]],
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, JobResult | PoolOutcome]:
     """Re-check `source` with `edits` applied: (the edited text, the result). `pre` are the
     static fixes the check ran with; the re-check runs with those on lines the edits leave."""
     text = apply_edits(source, edits)
@@ -69,7 +77,7 @@ def json_range(r: list[int]) -> Range:
     return Range(Position(r[0], r[1]), Position(r[2], r[3]))
 
 
-def child_finding(e: dict[str, Any], path: str) -> Diagnostic:
+def child_finding(e: ErrorRecord, path: str) -> Diagnostic:
     """A finding of the child's `errors` or `info` as a Diagnostic of the checked file."""
     # "more_fixes": other fixes of the same finding, in order of preference (a cat's dim, then
     # the consumer's width)
@@ -81,18 +89,16 @@ def child_finding(e: dict[str, Any], path: str) -> Diagnostic:
         e["code"],
         json_range(e["range"]),
         e["message"],
-        python_error=e.get("python_error") or None,
-        related=tuple(
-            Related(path, json_range(r["range"]), r["message"]) for r in e.get("related", [])
-        ),
+        python_error=e["python_error"] or None,
+        related=tuple(Related(path, json_range(r["range"]), r["message"]) for r in e["related"]),
         fixes=fixes,
         source_pass="dynamic",
-        layer=e.get("layer"),
+        layer=e["layer"],
     )
 
 
 def output_mismatch(
-    outputs: list[dict[str, Any]] | None, options: CheckOptions, run_batch: int | None = None
+    outputs: list[OutputRecord] | None, options: CheckOptions, run_batch: int | None = None
 ) -> list[tuple[int, int | None]] | None:
     """How forward's outputs differ from the task's `output_shape`: (output, dim) pairs, dim None
     for a whole output (a count or rank that differs); [] when they agree, None when unknown.
@@ -121,3 +127,10 @@ def output_mismatch(
         first = 0 if task_batch is not None and run_batch == task_batch else 1
         out.extend((i, d) for d in range(first, len(g)) if g[d] != w[d])
     return out
+
+
+def run_batch(raw: JobResult) -> int | None:
+    """The batch size forward ran with (its first input's first dim), when known."""
+    shapes = raw["summary"]["input_shapes"] if raw["summary"] else []
+    first = shapes[0] if shapes else None
+    return first[0] if first else None

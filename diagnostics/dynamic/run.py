@@ -1,6 +1,6 @@
 """The dynamic pass, parent side: run the check in a sandboxed worker and read its findings.
 
-The build and forward run in a child of the warm worker pool (model_runner.run_job); nothing the
+The build and forward run in a child of the warm worker pool (child/job.py `run_job`); nothing the
 checked program does happens in this process. Here the child's JSON becomes Diagnostics, the
 pool's own outcomes become Timeout / Sandbox Violation / Runtime Error findings, and each shape
 fix the child proposes is re-checked with its edit applied: it is marked `verified` by the rule
@@ -15,7 +15,7 @@ import ast
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
@@ -26,7 +26,16 @@ from deepeval_lsp.diagnostics.dynamic.job import (
     json_range,
     output_mismatch,
     rerun,
+    run_batch,
     run_job,
+)
+from deepeval_lsp.diagnostics.dynamic.wire import (
+    FrameRecord,
+    JobResult,
+    PaperVerdict,
+    PoolOutcome,
+    SummaryRecord,
+    is_job_result,
 )
 from deepeval_lsp.diagnostics.findings import (
     Diagnostic,
@@ -143,16 +152,16 @@ def _shown(shape: tuple[int, ...] | list[int]) -> str:
 
 
 def output_shape_finding(
-    raw: dict[str, Any], source: str, path: str, options: CheckOptions, pool: Pool
+    raw: JobResult | PoolOutcome, source: str, path: str, options: CheckOptions, pool: Pool
 ) -> Diagnostic | None:
     """DL305 when forward ran cleanly and its output differs from the task's `output_shape`:
     at the size argument of the layer that set the differing dim (with a fix setting it to the
     task's size, offered only when a re-run shows the output then agrees), else at the entry."""
-    if raw.get("status") != "ok" or raw.get("errors") or not raw.get("executable"):
+    if not is_job_result(raw) or raw["errors"] or not raw["executable"]:
         return None
-    outputs = raw.get("outputs")
-    batch = ((raw.get("summary") or {}).get("input_shapes") or [[None]])[0]
-    diff = output_mismatch(outputs, options, batch[0] if batch else None)
+    outputs = raw["outputs"]
+    batch = run_batch(raw)
+    diff = output_mismatch(outputs, options, batch)
     if not diff or not outputs:
         return None
     expected = options.output_shape or ()
@@ -192,7 +201,7 @@ def output_shape_finding(
         if isinstance(value, int) and not isinstance(value, bool):
             edits.append(TextEdit(text.range_of(node), str(wanted[i][d])))
     if where is None:
-        line = raw.get("entry_line") or 0
+        line = raw["entry_line"] or 0
         where = _line_range(text, line)
     finding = Diagnostic(
         T.OUTPUT_SHAPE_MISMATCH,
@@ -250,16 +259,21 @@ def run_paper(
     """The study's verdict from the paper engine's pool (paper_engine.run_job): the program as
     written, imported whole, `dl_model()`, `summary()`, `compile()` on Keras 2; a failure is one
     finding in the study's taxonomy at the failing frame of the file."""
-    raw = pool.run(PAPER.job, {"source": source, "path": path}, timeout_s=options.timeout_ms / 1000)
-    if raw.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
-        out = interpret(raw, source, path)
+    job = {"source": source, "path": path}
+    result = pool.run(PAPER.job, job, timeout_s=options.timeout_ms / 1000)
+    if result.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
+        out = interpret(cast(PoolOutcome, result), source, path)
     else:
+        raw = cast(PaperVerdict, result)
         out = DynamicResult(sandbox=raw.get("sandbox"), executable=bool(raw["executable"]))
         if not raw["executable"]:
             text = SourceText(source)
-            frame = {
+            frame: FrameRecord = {
                 "file": path,
-                **{k: raw.get(k) for k in ("line", "end_line", "col", "end_col")},
+                "line": raw.get("line"),
+                "end_line": raw.get("end_line"),
+                "col": raw.get("col"),
+                "end_col": raw.get("end_col"),
             }
             where = _frame_range([frame], path, text) if raw.get("line") else None
             out.diagnostics.append(
@@ -301,24 +315,25 @@ def _duplicates(d: Diagnostic, static: list[Diagnostic]) -> bool:
     return False
 
 
-def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
+def interpret(raw: JobResult | PoolOutcome, source: str, path: str) -> DynamicResult:
     """Turn a worker result (or the pool's outcome) into findings."""
     text = SourceText(source)
-    status = raw.get("status")
     res = DynamicResult(sandbox=raw.get("sandbox"))
-    if status == "ok":
-        for e in raw.get("errors", []):
+    if is_job_result(raw):
+        for e in raw["errors"]:
             res.diagnostics.append(child_finding(e, path))
-        for e in raw.get("info", []):
+        for e in raw["info"]:
             res.diagnostics.append(child_finding(e, path))
-        res.notes.extend(raw.get("notes", []))
-        if raw.get("summary"):
+        res.notes.extend(raw["notes"])
+        if raw["summary"]:
             # After shape errors this is the model with the fixes applied (the one that ran).
             res.model = _summary(raw["summary"])
-        res.executable = raw.get("executable")
-        if raw.get("entry") is None and not res.diagnostics:
+        res.executable = raw["executable"]
+        if raw["entry"] is None and not res.diagnostics:
             res.status = "ran: no model entry point"
         return res
+    raw = cast(PoolOutcome, raw)
+    status = raw["status"]
     res.executable = False
     where = _frame_range(raw.get("traceback") or [], path, text)
     if status == "timeout":
@@ -370,10 +385,10 @@ def interpret(raw: dict[str, Any], source: str, path: str) -> DynamicResult:
     return res
 
 
-def _summary(s: dict[str, Any]) -> ModelSummary:
+def _summary(s: SummaryRecord) -> ModelSummary:
     layers = []
-    for layer in s.get("layers", []):
-        r = layer.get("range")
+    for layer in s["layers"]:
+        r = layer["range"]
         layers.append(dict(layer, range=json_range(r).to_json() if r else None))
     return ModelSummary.from_json(dict(s, layers=layers))
 
@@ -384,13 +399,13 @@ def _line_range(text: SourceText, line0: int) -> Range:
     return Range(Position(line0, start), Position(line0, max(len(body), start + 1)))
 
 
-def _frame_range(frames: list[dict[str, Any]], path: str, text: SourceText) -> Range | None:
+def _frame_range(frames: list[FrameRecord], path: str, text: SourceText) -> Range | None:
     """The deepest frame of the traceback in the checked file (frames as the pool sends them)."""
-    mine = [f for f in frames if f.get("file") == path or f.get("filename") == path]
+    mine = [f for f in frames if f.get("file") == path]
     if not mine:
         return None
     f = mine[-1]
-    line0 = int(f.get("line") or f.get("lineno") or 1) - 1
+    line0 = int(f.get("line") or 1) - 1
     col, end_col = f.get("col"), f.get("end_col")
     if col is None or end_col is None or (f.get("end_line") not in (None, line0 + 1)):
         return _line_range(text, line0)

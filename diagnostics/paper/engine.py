@@ -42,7 +42,9 @@ import types
 from typing import Any
 
 from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.datasets import KERAS_DATASETS
 from deepeval_lsp.diagnostics.dynamic.child.error_classifier import classify
+from deepeval_lsp.diagnostics.dynamic.wire import JobPayload, PaperVerdict
 from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits
 
 JOB = "deepeval_lsp.diagnostics.paper.engine:run_job"
@@ -61,10 +63,9 @@ ENV = {
 # Offline stand-ins: per-sample shapes, dtypes and label layout of the real data sets, with few
 # samples (programs that train at import time then finish in well under a second per epoch).
 DATASETS = {
-    "mnist": ((28, 28), (), 10),
-    "fashion_mnist": ((28, 28), (), 10),
-    "cifar10": ((32, 32, 3), (1,), 10),
-    "cifar100": ((32, 32, 3), (1,), 100),
+    d.name: (d.sample, d.label, d.classes)
+    for d in KERAS_DATASETS
+    if d.image_chw is not None and d.classes is not None
 }
 TRAIN_SAMPLES = 64
 TEST_SAMPLES = 16
@@ -354,7 +355,7 @@ def _contract(model: Any, print_fn: Any = None) -> None:
 # ---------------------------------------------------------------- the job
 
 
-def run_job(payload: dict[str, Any]) -> dict[str, Any]:
+def run_job(payload: JobPayload) -> PaperVerdict:
     """Import the program and apply the study's contract, in this sandboxed child; the verdict.
 
     Returns {"status": "ok", "executable": bool, "seconds": float} and, when it failed,
@@ -388,22 +389,17 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def verdict(exc: BaseException, path: str) -> dict[str, Any]:
+def verdict(exc: BaseException, path: str) -> PaperVerdict:
     """A failure in the study's taxonomy, located at the program's deepest line on the stack."""
     exc_type = type(exc).__name__
     message = str(exc) or exc_type
     code = classify_keras2(exc_type, message)
-    where: dict[str, int | None] = {"line": None, "end_line": None, "col": None, "end_col": None}
+    line = end_line = col = end_col = None
     for fs in traceback.extract_tb(exc.__traceback__):
         if fs.filename == path:
-            where = {
-                "line": fs.lineno,
-                "end_line": fs.end_lineno,
-                "col": fs.colno,
-                "end_col": fs.end_colno,
-            }
-    if isinstance(exc, SyntaxError) and where["line"] is None:
-        where["line"] = exc.lineno  # its offsets count characters, not bytes: leave them
+            line, end_line, col, end_col = fs.lineno, fs.end_lineno, fs.colno, fs.end_colno
+    if isinstance(exc, SyntaxError) and line is None:
+        line = exc.lineno  # its offsets count characters, not bytes: leave them
     info = T.CODES[code]
     return {
         "status": "ok",
@@ -413,7 +409,10 @@ def verdict(exc: BaseException, path: str) -> dict[str, Any]:
         "code": code,
         "dl_error": info.dl_error,
         "root_cause": str(info.root_cause),
-        **where,
+        "line": line,
+        "end_line": end_line,
+        "col": col,
+        "end_col": end_col,
     }
 
 

@@ -47,7 +47,7 @@ from deepeval_lsp.diagnostics.semantic.graph import (
     tensor_nodes,
 )
 from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES, Rules
-from deepeval_lsp.diagnostics.text import parse_python
+from deepeval_lsp.diagnostics.text import attribute_chain, parse_python
 
 MAX_UNROLL = 64  # loop iterations unrolled
 MAX_INLINE_DEPTH = 12  # nested helper calls (recursion guard)
@@ -532,18 +532,9 @@ class Interpreter:
         return None
 
     def _api_name(self, func: ast.expr) -> str | None:
-        parts: list[str] = []
-        node = func
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if isinstance(node, ast.Name):
-            parts.append(node.id)
-        elif parts:
-            pass  # e.g. a call on a call result: keep the attribute name
-        else:
+        dotted = attribute_chain(func)  # of a call on a call result (`f().g`): the attributes
+        if not dotted:
             return None
-        dotted = ".".join(reversed(parts))
         head = dotted.split(".")[0]
         if head in self.aliases:
             dotted = self.aliases[head] + dotted[len(head) :]

@@ -16,6 +16,7 @@ from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.packages import REAL_PACKAGES
 from deepeval_lsp.diagnostics.static.literal_values import check_values
 from deepeval_lsp.diagnostics.static.missing_imports import (
     ImportContext,
@@ -113,7 +114,7 @@ class _Checker:
             return False
         exists = fw.module_exists(module)
         if exists is None:
-            if top in fw.KNOWN_PACKAGES and not fw.installed(top) and top not in reported:
+            if top in REAL_PACKAGES and not fw.installed(top) and top not in reported:
                 reported.add(top)
                 self.add(
                     T.NOT_CHECKABLE,

@@ -13,6 +13,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
+from deepeval_lsp.diagnostics.text import dotted_name
+
 BUILTIN_NAMES = frozenset(dir(builtins)) | {
     "__file__",
     "__name__",
@@ -421,14 +423,8 @@ def _all_args(args: ast.arguments) -> list[ast.arg]:
 
 def _dotted(node: ast.AST) -> str | None:
     """`a.b.c` as a string, for aliases of a dotted name that is itself an import ("L = nn")."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return "@" + ".".join(reversed(parts))  # '@' marks "resolve the root name first"
-    return None
+    name = dotted_name(node)
+    return "@" + name if name is not None else None  # '@' marks "resolve the root name first"
 
 
 def unbound_reads(info: ScopeInfo) -> list[Use]:

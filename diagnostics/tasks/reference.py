@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 
-_PRAGMA = re.compile(r"^\s*#\s*deepeval\s*:(?P<body>.*)$", re.MULTILINE)
-_TASK = re.compile(r"(?:^|[\s,;])task\s*=\s*(?P<id>[A-Za-z0-9_.\-]+)")
+from deepeval_lsp.diagnostics.pragmas import parse_pragmas
+
+_TASK_ID_PREFIX = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def parse_task_pragma(source: str) -> str | None:
-    """The task id named by a `# deepeval: task=ID` comment line, or None."""
-    for m in _PRAGMA.finditer(source):
-        task = _TASK.search(m.group("body"))
-        if task:
-            return task.group("id")
-    return None
+    """The task id named by a `# deepeval: task=ID` comment, or None."""
+    task = _TASK_ID_PREFIX.match(parse_pragmas(source).get("task", ""))
+    return task.group() if task else None

@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 
 import yaml
+from deepeval_lsp.diagnostics.datasets import DATASETS
 from deepeval_lsp.diagnostics.tasks.model import Task, TaskFormatError, TensorSpec, read_reference
 from deepeval_lsp.diagnostics.text import callee_name, parse_python
 
 # Channels-last input shapes the study's requirements imply, for references that do not say.
-_STUDY_DATASETS = (("CIFAR-10", (32, 32, 3)), ("CIFAR10", (32, 32, 3)), ("MNIST", (28, 28, 1)))
+_STUDY_DATASETS = tuple((n, d.image_hwc) for d in DATASETS for n in d.study_names if d.image_hwc)
 
 
 def read_study_task(path: Path, suite: str, level: str) -> Task:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
+from deepeval_lsp.diagnostics.datasets import KERAS_DATASETS
+
 SITE_ATTR = "_deepeval_site"
 
 # The file being checked; construction sites are recorded only for frames in it.
@@ -252,15 +254,7 @@ def _patch_torch(setattr_: Any) -> None:
 
 
 # Placeholder data for `keras.datasets.X.load_data()` (no download in the sandbox): the shapes
-# and dtypes of the real sets, with few samples: (train x, train y, test x, test y) shapes.
-DATASETS = {
-    "mnist": ((28, 28), (), "uint8"),
-    "fashion_mnist": ((28, 28), (), "uint8"),
-    "cifar10": ((32, 32, 3), (1,), "uint8"),
-    "cifar100": ((32, 32, 3), (1,), "uint8"),
-    "boston_housing": ((13,), (), "float64"),
-    "california_housing": ((8,), (), "float64"),
-}
+# and dtypes of the real sets (diagnostics/datasets.py), with few samples: (train, test) counts.
 PLACEHOLDER_SAMPLES = (64, 16)
 
 
@@ -291,18 +285,15 @@ def _sequence_loader(*args: Any, **kwargs: Any) -> Any:
 def _patch_keras_datasets(setattr_: Any) -> None:
     import importlib
 
-    for name, (x_shape, y_shape, dtype) in DATASETS.items():
+    for d in KERAS_DATASETS:
         try:
-            mod = importlib.import_module(f"keras.datasets.{name}")
+            mod = importlib.import_module(f"keras.datasets.{d.name}")
         except ImportError:
             continue
-        setattr_(mod, "load_data", _placeholder_loader(x_shape, y_shape, dtype))
-    for name in ("imdb", "reuters"):
-        try:
-            mod = importlib.import_module(f"keras.datasets.{name}")
-        except ImportError:
-            continue
-        setattr_(mod, "load_data", _sequence_loader)
+        loader = (
+            _sequence_loader if d.sequences else _placeholder_loader(d.sample, d.label, d.dtype)
+        )
+        setattr_(mod, "load_data", loader)
 
 
 def _without_download(fn: Any) -> Any:

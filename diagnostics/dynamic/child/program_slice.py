@@ -13,7 +13,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
-from deepeval_lsp.diagnostics.text import callee_name
+from deepeval_lsp.diagnostics.datasets import KERAS_DATASETS
+from deepeval_lsp.diagnostics.text import attribute_chain, callee_name
 
 # Calls that load data, download, save, plot, train or predict: a statement containing one never
 # runs, and a name defined only by such a statement makes the model uncheckable.
@@ -85,18 +86,7 @@ FORBIDDEN_CALLS = frozenset(
     }
 )
 # keras.datasets whose load_data() the worker answers with placeholder arrays (meta_patches).
-PLACEHOLDER_DATASETS = frozenset(
-    {
-        "mnist",
-        "fashion_mnist",
-        "cifar10",
-        "cifar100",
-        "imdb",
-        "reuters",
-        "boston_housing",
-        "california_housing",
-    }
-)
+PLACEHOLDER_DATASETS = frozenset(d.name for d in KERAS_DATASETS)
 # Dataset constructors (torchvision.datasets.MNIST(...), keras.datasets.mnist.load_data()).
 DATA_MODULES = ("datasets", "data", "pd", "pandas", "requests", "urllib", "plt", "pyplot", "wandb")
 # Methods that add to a model built step by step (`model.add(Dense(10))`).
@@ -136,22 +126,12 @@ class Slice:
     blocked: dict[str, int] = field(default_factory=dict)
 
 
-def _dotted(node: ast.AST) -> str:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def is_forbidden(stmt: ast.AST) -> bool:
     """Does the statement train, load, save, plot, download or otherwise act on the world?"""
     for node in ast.walk(stmt):
         if isinstance(node, ast.Call):
             name = callee_name(node)
-            dotted = _dotted(node.func)
+            dotted = attribute_chain(node.func)
             head = dotted.split(".")
             if name == "load_data" and len(head) >= 2 and head[-2] in PLACEHOLDER_DATASETS:
                 continue  # the worker answers these with placeholder arrays, no download
@@ -175,7 +155,7 @@ def _simple_value(node: ast.AST) -> bool:
     """Hyper-parameter-like values: literals, names, arithmetic, containers, `torch.device(…)`."""
     for n in ast.walk(node):
         if isinstance(n, ast.Call):
-            name = _dotted(n.func)
+            name = attribute_chain(n.func)
             if name not in {
                 "torch.device",
                 "device",
@@ -263,7 +243,7 @@ def model_classes(tree: ast.Module) -> set[str]:
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef) and stmt.name not in found:
                 for b in stmt.bases:
-                    last = _dotted(b).split(".")[-1]
+                    last = attribute_chain(b).split(".")[-1]
                     if last in {"Module", "Model", "Layer", "Sequential"} or last in found:
                         found.add(stmt.name)
                         changed = True

@@ -1,17 +1,17 @@
-"""The default engine's warm-up: one small PyTorch and one small Keras check, run in the zygote.
-
-The zygote (diagnostics/dynamic/zygote.py) calls `warm()` once before it forks any child, so that
-every child inherits what the checks filled: torch imported and its meta kernels loaded, Keras 3
-imported, and the model runner's own caches.
-"""
+"""Warm-up of the worker's zygote: one small PyTorch and one small Keras check, run once before
+forking, so every child inherits warm caches (meta kernels, Keras compile and optimizer paths,
+keras.applications' constructors) instead of paying for them."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import sys
 
-from deepeval_lsp.diagnostics.dynamic.child.model_runner import run_job
+from deepeval_lsp.diagnostics.dynamic.child.job import run_job
+from deepeval_lsp.diagnostics.dynamic.child.meta_patches import application_builders
 
-_WARM_TORCH = """
+WARM_TORCH = """
 import torch
 from torch import nn
 
@@ -31,7 +31,7 @@ class Warm(nn.Module):
         img = self.bn(self.conv(h[:, :, :4].reshape(-1, 1, 4, 8)))
         return self.fc(torch.cat([self.norm(h[:, -1]), img.mean(dim=(2, 3))[: h.size(0)]], 1))
 """
-_WARM_KERAS = """
+WARM_KERAS = """
 import keras
 from keras import layers
 
@@ -49,6 +49,9 @@ def dl_model():
 def warm() -> None:
     """Run one small PyTorch and one small Keras check, so the worker's children inherit warm
     caches (meta kernels, Keras compile and optimizer paths) instead of each paying for them."""
-    run_job({"source": _WARM_TORCH, "path": "<deepeval-warm-torch>"})
+    if "keras" in sys.modules:
+        with contextlib.suppress(Exception):
+            application_builders()
+    run_job({"source": WARM_TORCH, "path": "<deepeval-warm-torch>"})
     if importlib.util.find_spec("keras") is not None:
-        run_job({"source": _WARM_KERAS, "path": "<deepeval-warm-keras>"})
+        run_job({"source": WARM_KERAS, "path": "<deepeval-warm-keras>"})

@@ -1,4 +1,4 @@
-"""The worker-side dynamic check (model_runner.run_job) on real torch and Keras.
+"""The worker-side dynamic check (job.run_job) on real torch and Keras.
 
 These programs are the tests' own, so they run in-process here; the sandboxed path through the
 worker pool is covered in test_dynamic_pass.py.
@@ -12,7 +12,7 @@ import os
 import pytest
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.child.error_classifier import classify, cpu_wording
-from deepeval_lsp.diagnostics.dynamic.child.model_runner import run_job
+from deepeval_lsp.diagnostics.dynamic.child.job import run_job
 from deepeval_lsp.diagnostics.findings import Range, TextEdit
 from deepeval_lsp.diagnostics.text import apply_edits
 

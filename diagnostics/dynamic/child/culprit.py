@@ -1,0 +1,246 @@
+"""Record the error a run raised: where in the file, the culprit layer on the failing stack and
+where it was constructed, the error's class in the taxonomy, and the shape fix to propose
+(a concatenation's dim among them).
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.dynamic.child.error_classifier import classify, cpu_wording
+from deepeval_lsp.diagnostics.dynamic.child.layers import (
+    is_keras_layer,
+    is_layer,
+    layer_name,
+    out_shape,
+)
+from deepeval_lsp.diagnostics.dynamic.child.meta_patches import (
+    CAT_ATTR,
+    LOCATION_ATTR,
+    MERGE_ATTR,
+    cat_log,
+    code_position,
+)
+from deepeval_lsp.diagnostics.dynamic.child.run_state import Run, char_col, entry_line, site_range
+from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
+    cat_dim_candidates,
+    consumer_cat_dim_fix,
+    failed_cat_dim_fix,
+    keras_fix,
+    message_cat_dim_fix,
+    torch_cat_fix,
+    torch_fix,
+)
+
+
+def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
+    """Set `run.error` (and `run.proposal`, the shape fix) from the exception the run raised."""
+    if isinstance(exc, SystemExit):
+        message = f"the program called exit({exc.code!r}) while building the model"
+        exc_type = "SystemExit"
+    else:
+        message = str(exc) or type(exc).__name__
+        exc_type = type(exc).__name__
+    user_tb = None
+    culprit = None
+    culprit_frames: list[Any] = []
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    for t in frames:
+        if t.tb_frame.f_code.co_filename == run.path:
+            user_tb = t
+    for t in reversed(frames):
+        obj = t.tb_frame.f_locals.get("self")
+        if obj is not None and (is_layer(obj)):
+            culprit = obj
+            break
+    if culprit is not None:
+        culprit_frames = [t.tb_frame for t in frames if t.tb_frame.f_locals.get("self") is culprit]
+    site_rng = site_range(run, culprit) if culprit is not None else None
+    if (
+        user_tb is not None
+        and user_tb.tb_frame.f_code.co_name == "<module>"
+        and (
+            site_rng is not None and user_tb.tb_lineno - 1 != site_rng[0] and run.model is not None
+        )
+    ):
+        user_tb = None  # the model ran from the check, not from a line of the file
+    located = getattr(exc, LOCATION_ATTR, None)  # a patched check said where the mistake is
+    if located is not None:
+        line, end_line, col, end_col = located
+        rng = [
+            line - 1,
+            char_col(run.lines, line, col),
+            end_line - 1,
+            char_col(run.lines, end_line, end_col),
+        ]
+    elif user_tb is None and site_rng is not None:
+        rng = site_rng
+    elif user_tb is not None:
+        pos = code_position_tb(user_tb)
+        line, end_line, col, end_col = pos
+        rng = [
+            line - 1,
+            char_col(run.lines, line, col),
+            end_line - 1,
+            char_col(run.lines, end_line, end_col),
+        ]
+        if rng[2] == rng[0] and rng[3] <= rng[1]:
+            text = run.lines[line - 1] if 0 < line <= len(run.lines) else ""
+            rng = [line - 1, len(text) - len(text.lstrip()), line - 1, len(text)]
+    elif isinstance(exc, SyntaxError) and exc.lineno:
+        rng = [exc.lineno - 1, max((exc.offset or 1) - 1, 0), exc.lineno - 1, exc.offset or 1]
+    else:
+        line0 = entry_line(run)
+        text = run.lines[line0] if line0 < len(run.lines) else ""
+        rng = [line0, len(text) - len(text.lstrip()), line0, len(text)]
+    code = classify(exc_type, message, in_layer=culprit is not None)
+    if exc_type == "MemoryError":
+        message = "the sandbox refused: the program ran out of its memory limit"
+    elif code == T.SANDBOX_VIOLATION:
+        message = f"the sandbox refused: {message}"
+    message = cpu_wording(message)
+    inputs = _culprit_inputs(culprit_frames)
+    rec = run.records.get(id(culprit)) if culprit is not None else None
+    if rec is not None and rec.get("last") and not is_keras_layer(culprit):
+        inputs = [_Shaped(s) for s in rec["last"]]  # as called, before forward() reshaped them
+    if message.startswith("Invalid channel dimensions") and inputs and culprit is not None:
+        message = _conv_wording(culprit, inputs[0]) or message
+    related = []
+    culprit_name = None
+    if culprit is not None:
+        culprit_name = layer_name(run, culprit)
+        site = site_range(run, culprit)
+        shapes = [s for s in (out_shape(x) for x in inputs) if s is not None]
+        if shapes and code == T.SHAPE_MISMATCH and culprit is not run.model:
+            shown = ", ".join(
+                "(" + ", ".join("None" if d is None else str(d) for d in s) + ")" for s in shapes
+            )
+            message += f" [{culprit_name} received input of shape {shown}]"
+        if site is not None and site[0] != rng[0]:
+            related.append({"range": site, "message": f"{culprit_name} is constructed here"})
+    if code == T.NOT_CHECKABLE and exc_type not in ("MissingPackageUsed",):
+        message = f"not checkable on the meta device: {message}"
+    run.error = {
+        "code": code,
+        "range": rng,
+        "message": message,
+        "python_error": exc_type,
+        "layer": culprit_name,
+        "related": related,
+        "traceback": "".join(traceback.format_exception(exc))[-4000:],
+    }
+    if code == T.SHAPE_MISMATCH and culprit is not None:
+        try:
+            merge = getattr(exc, MERGE_ATTR, None)
+            # a sum takes equal channels: only their sizes can be padded to match
+            if merge and len({tuple((out_shape(t) or [None])[:2]) for t in merge}) != 1:
+                merge = None
+            cat = getattr(exc, CAT_ATTR, None) or (merge and (merge, 1))
+            if cat is not None:
+                run.proposal = torch_cat_fix(
+                    cat[0], cat[1], run.producers, run.inputs_of, run.tree, run.lines, run.alive
+                )
+            elif is_keras_layer(culprit):
+                run.proposal = keras_fix(culprit, inputs, run.tree, run.lines)
+            else:
+                run.proposal = torch_fix(culprit, inputs, run.tree, run.lines)
+        except Exception:
+            run.proposal = None
+        for where, note in run.proposal.related if run.proposal else []:
+            related.append({"range": list(where), "message": note})
+    if code in (T.SHAPE_MISMATCH, T.INPUT_ARGUMENT_MISMATCH):
+        _cat_dim_first(run, exc, culprit, inputs)
+
+
+def _cat_dim_first(run: Run, exc: BaseException, culprit: Any, inputs: list[Any]) -> None:
+    """A cat along the wrong dim: changing its dim is the fix, the culprit's own comes second
+    (a padding fix for a failing cat stays first: branches of unequal size are likelier).
+    Without a fix that names the cat, the latest cats become `tentative`: tried in the loop."""
+    cat = getattr(exc, CAT_ATTR, None)
+    found = None
+    try:
+        if cat is not None:
+            found = failed_cat_dim_fix(cat[0], cat[1], cat[2], run.tree, run.lines)
+        else:
+            if culprit is not None and not is_keras_layer(culprit) and run.proposal is not None:
+                found = consumer_cat_dim_fix(
+                    culprit, inputs, cat_log, run.producers, run.inputs_of, run.tree, run.lines
+                )
+            if found is None and run.error is not None:
+                found = message_cat_dim_fix(run.error["message"], cat_log, run.tree, run.lines)
+        # a failing cat's pieces may differ because of a cat upstream: try those first
+        if (run.proposal is None and found is None) or (cat is not None and found is not None):
+            run.tentative = cat_dim_candidates(cat_log, run.tree, run.lines)
+    except Exception:
+        return
+    if found is None or run.error is None:
+        return
+    if run.proposal is not None and cat is not None:
+        run.alternatives.append(found.proposal)
+        return
+    if run.proposal is not None:
+        run.alternatives.append(run.proposal)
+    run.proposal = found.proposal
+    run.error["related"].append({"range": list(found.where), "message": found.note})
+
+
+def code_position_tb(tb: Any) -> tuple[int, int, int, int]:
+    """(line, end line, col, end col) of a traceback entry's expression, 1-based lines."""
+
+    class _F:  # code_position reads f_code and f_lasti
+        f_code = tb.tb_frame.f_code
+        f_lasti = tb.tb_lasti
+        f_lineno = tb.tb_lineno
+
+    return code_position(_F) or (tb.tb_lineno, tb.tb_lineno, 0, 0)
+
+
+def _conv_wording(conv: Any, x: Any) -> str | None:
+    """The CPU wording of a convolution's channel mismatch (meta says only "Invalid channel
+    dimensions")."""
+    weight = getattr(conv, "weight", None)
+    shape = list(getattr(x, "shape", ()))
+    if weight is None or len(shape) < 2:
+        return None
+    return (
+        f"Given groups={getattr(conv, 'groups', 1)}, weight of size {list(weight.shape)}, "
+        f"expected input{shape} to have {getattr(conv, 'in_channels', '?')} channels, but "
+        f"got {shape[1]} channels instead"
+    )
+
+
+class _Shaped:
+    def __init__(self, shape: list[Any]) -> None:
+        self.shape = tuple(shape)
+
+
+def _culprit_inputs(frames: list[Any]) -> list[Any]:
+    """The tensors the culprit layer received (from the forward/call/build frame's arguments)."""
+    for f in frames:
+        code = f.f_code
+        if code.co_name not in ("forward", "call", "__call__", "_rnn_stub_forward"):
+            continue
+        nargs = code.co_argcount + code.co_kwonlyargcount
+        names = code.co_varnames[1:nargs]
+        found = []
+        for n in names:
+            v = f.f_locals.get(n)
+            if hasattr(v, "shape") or (
+                isinstance(v, list | tuple) and v and all(hasattr(x, "shape") for x in v)
+            ):
+                found.append(v)
+        if code.co_name == "__call__":
+            args = f.f_locals.get("args")
+            if isinstance(args, tuple) and args:
+                found = list(args)
+        if found:
+            if len(found) == 1 and isinstance(found[0], list | tuple):
+                return list(found[0])
+            return found
+    return []
