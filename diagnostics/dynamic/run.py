@@ -218,8 +218,10 @@ def output_shape_finding(
         """The re-run's findings, with this one when its output still differs; None unless the
         model ran and its output is known. The re-run is of the text as written."""
         _, after = rerun(pool, source, edits, path, options, [])
-        left = output_mismatch(after.get("outputs"), options, batch[0] if batch else None)
-        if after.get("status") != "ok" or not after.get("executable") or left is None:
+        if not is_job_result(after) or not after["executable"]:
+            return None
+        left = output_mismatch(after["outputs"], options, batch)
+        if left is None:
             return None
         return [*interpret(after, text, path).diagnostics, *([finding] if left else [])]
 

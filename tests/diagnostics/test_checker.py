@@ -44,7 +44,19 @@ class FakePool:
 
     def run(self, func: str, payload: dict[str, Any], *, timeout_s: float, cancel: Any = None):
         self.jobs.append(func)
-        return {"status": "ok", "executable": True, "errors": [], "entry": "model"}
+        return {
+            "status": "ok",
+            "errors": [],
+            "info": [],
+            "notes": [],
+            "summary": None,
+            "summary_after_fixes": False,
+            "executable": True,
+            "entry": "model",
+            "entry_line": 1,
+            "framework": "torch",
+            "outputs": None,
+        }
 
     def close(self) -> None:
         self.closed = True

@@ -46,6 +46,7 @@ def test_the_childs_finding_with_its_fixes_in_order() -> None:
             "code": T.SHAPE_MISMATCH,
             "range": [1, 0, 1, 9],
             "message": "m",
+            "python_error": "RuntimeError",
             "fix": fix,
             "more_fixes": [dict(fix, title="u")],
             "related": [{"range": [0, 0, 0, 1], "message": "built here"}],

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from deepeval_lsp.diagnostics.dynamic import wire
-from deepeval_lsp.diagnostics.dynamic.run import _payload, run_job
+from deepeval_lsp.diagnostics.dynamic.job import payload as job_payload
+from deepeval_lsp.diagnostics.dynamic.job import run_job
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.options import CheckOptions
 
@@ -89,6 +90,6 @@ def test_the_pool_answers_a_timeout_with_the_declared_keys(tmp_path, pool):
 
 def test_the_payload_has_only_declared_keys():
     options = CheckOptions(input_shape=(1, 3, 32, 32), requirement="CIFAR-10")
-    payload = _payload("x = 1\n", "/p.py", options)
+    payload = job_payload("x = 1\n", "/p.py", options)
     assert set(payload) <= _declared(wire.JobPayload)
     assert set(wire.JobPayload.__required_keys__) <= set(payload)
