@@ -50,8 +50,8 @@ def check(
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
         if options.output_shape is None:  # a `# deepeval: task=ID` line names the task
+            from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
             from deepeval_lsp.diagnostics.tasks.model import SuiteError
-            from deepeval_lsp.diagnostics.tasks.reference import parse_task_pragma
             from deepeval_lsp.diagnostics.tasks.suite import find_task
 
             task = options.task_id or parse_task_pragma(source)
@@ -107,12 +107,12 @@ def _run_semantic(
     diagnostics: list[Diagnostic],
 ) -> None:
     """Compare with the task's reference when one is known (an option or a task pragma)."""
+    from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
     from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
     from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
     from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
     from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
     from deepeval_lsp.diagnostics.tasks.model import SuiteError
-    from deepeval_lsp.diagnostics.tasks.reference import parse_task_pragma
     from deepeval_lsp.diagnostics.tasks.suite import find_task
 
     reference = options.reference_source

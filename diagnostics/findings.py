@@ -35,19 +35,6 @@ class Range:
     def of(cls, line: int, character: int, end_line: int, end_character: int) -> Range:
         return cls(Position(line, character), Position(end_line, end_character))
 
-    @classmethod
-    def from_node(cls, node: Any) -> Range:
-        """Range of an `ast` node (ast lines are 1-based, columns are UTF-8 byte offsets).
-
-        Byte offsets differ from character offsets only on lines with non-ASCII text before
-        the node; callers that care use `SourceText.range_of`.
-        """
-        end_line = getattr(node, "end_lineno", None) or node.lineno
-        end_col = getattr(node, "end_col_offset", None)
-        if end_col is None:
-            end_col = node.col_offset + 1
-        return cls.of(node.lineno - 1, node.col_offset, end_line - 1, end_col)
-
     def contains(self, other: Range) -> bool:
         return self.start <= other.start and other.end <= self.end
 

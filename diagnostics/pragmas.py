@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 _PRAGMA = re.compile(r"#\s*deepeval\s*:(?P<body>.*)$", re.MULTILINE)
+_TASK_ID_PREFIX = re.compile(r"[A-Za-z0-9_.\-]+")
 _KEY = re.compile(r"(?:^|(?<=[\s,;]))(?P<key>[A-Za-z_]\w*)\s*=(?!=)\s*")
 
 
@@ -27,3 +28,9 @@ def parse_pragmas(source: str) -> dict[str, str]:
             value = body[key.end() : end]
             found.setdefault(key.group("key"), value.strip().rstrip(",;").strip())
     return found
+
+
+def parse_task_pragma(source: str) -> str | None:
+    """The task id named by a `# deepeval: task=ID` comment, or None."""
+    task = _TASK_ID_PREFIX.match(parse_pragmas(source).get("task", ""))
+    return task.group() if task else None

@@ -74,7 +74,6 @@ _CODES = [
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
-BY_DL_ERROR: dict[str, Code] = {c.dl_error: c for c in _CODES}
 
 # The DL error categories of the study, in the order of its table (DESIGN.md §3).
 STUDY_DL_ERRORS = (
@@ -122,11 +121,6 @@ TIMEOUT = "DL403"
 RUNTIME_ERROR = "DL404"
 MISSING_STRUCTURE = "DL501"
 EXTRA_STRUCTURE = "DL502"
-
-
-def code_for(dl_error: str) -> Code:
-    """The code whose DL error category is `dl_error` (exact study string)."""
-    return BY_DL_ERROR[dl_error]
 
 
 def expand_selection(selectors: list[str] | None) -> frozenset[str] | None:

@@ -37,7 +37,7 @@ def main() -> int:
         env = {**os.environ, "PYTHONPATH": tmp}
         lint = Path(sys.executable).with_name("lint-imports")
         return subprocess.run(
-            [str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=tmp, env=env
+            [str(lint), str(ROOT / "pyproject.toml")], cwd=tmp, env=env
         ).returncode
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import re
-import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -441,11 +440,3 @@ def verify_dynamic(
     return verify(
         source, diagnostics, recheck, identity=dynamic_identity, limit=None, together=True
     )
-
-
-def timed_run(
-    source: str, path: str, options: CheckOptions, pool: Pool, static: list[Diagnostic]
-) -> tuple[DynamicResult, float]:
-    t0 = time.perf_counter()
-    res = run_dynamic(source, path, options, pool, static)
-    return res, (time.perf_counter() - t0) * 1000

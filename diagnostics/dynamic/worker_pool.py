@@ -381,8 +381,7 @@ class WorkerPool:
             raise ValueError(f"timeout_s must be positive, not {timeout_s!r}")
         if os.getpid() != self._owner:
             raise RuntimeError(
-                f"this worker pool belongs to process {self._owner}; a forked process needs its "
-                "own (default_pool() makes one)"
+                f"this worker pool belongs to process {self._owner}; a forked process needs its own"
             )
         while True:
             if self._closed:
@@ -411,16 +410,3 @@ class WorkerPool:
             return  # a forked copy: the zygotes are the original process's to stop
         for w in self._workers:
             w.stop()
-
-
-_default: WorkerPool | None = None
-_default_lock = threading.Lock()
-
-
-def default_pool() -> WorkerPool:
-    """The process's shared pool of one zygote, started on first use and closed at exit."""
-    global _default
-    with _default_lock:
-        if _default is None or _default._closed or _default._owner != os.getpid():
-            _default = WorkerPool(1)
-        return _default

@@ -88,10 +88,6 @@ class ScopeInfo:
         """The scope and bindings a read refers to, or None (builtin or undefined)."""
         return lookup(use.scope, use.name)
 
-    def alias_target(self, use: Use) -> str | None:
-        """The dotted path a name stands for when every binding of it is the same import/alias."""
-        return resolve_name(use.scope, use.name)
-
 
 def resolve_name(scope: Scope, name: str, depth: int = 0) -> str | None:
     """The dotted object path `name` stands for in `scope` ("nn" -> "torch.nn"), if certain."""

@@ -521,22 +521,6 @@ def _shrinking_conv(
     return (chain or scanned or [None])[0]
 
 
-def _conv_upstream(
-    t: Any, producers: dict[int, Any], inputs_of: dict[int, Any], hops: int = 6
-) -> Any:
-    """The convolution module that (through size-keeping modules) produced tensor `t`."""
-    for _ in range(hops):
-        m = producers.get(id(t))
-        if m is None:
-            return None
-        if type(m).__name__ in ("Conv1d", "Conv2d", "Conv3d"):
-            return m
-        t = inputs_of.get(id(m))
-        if t is None:
-            return None
-    return None
-
-
 # A cat along the wrong dim: one mistake, two faces. Either the cat itself fails (the pieces
 # differ along another dim, or the dim is out of range), or, when the pieces have the same
 # shape, it succeeds and the layer that consumes it gets a doubled spatial/sequence size where

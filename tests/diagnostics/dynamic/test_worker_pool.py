@@ -185,9 +185,8 @@ def test_close_stops_the_zygote_even_while_it_warms() -> None:
 PARENT = textwrap.dedent(
     """
     import os, sys, threading, time
-    from deepeval_lsp.diagnostics.dynamic.worker_pool import default_pool
-    pool = default_pool()
-    assert pool is default_pool()
+    from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+    pool = WorkerPool(1)
     print(pool.run("tests.diagnostics.sandbox_jobs:echo", {}, timeout_s=30)["pid"], flush=True)
     zygote = pool.zygote_pids[0]
     pid = os.fork()  # a forked copy of the parent may not use, nor close at exit, its pool
@@ -198,7 +197,6 @@ PARENT = textwrap.dedent(
             sys.exit(0 if "forked process" in str(e) else 2)
         sys.exit(1)
     assert os.waitpid(pid, 0)[1] == 0
-    assert default_pool() is pool
     print(pool.run("tests.diagnostics.sandbox_jobs:echo", {}, timeout_s=30)["status"], flush=True)
     assert pool.zygote_pids == [zygote]
     threading.Thread(

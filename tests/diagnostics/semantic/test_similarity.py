@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from deepeval_lsp.diagnostics import CheckOptions, check
+from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
 from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError, extract
 from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES, Rules, canonical_api
 from deepeval_lsp.diagnostics.semantic.similarity import (
@@ -20,7 +21,6 @@ from deepeval_lsp.diagnostics.semantic.similarity import (
     study_task_scores,
 )
 from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-from deepeval_lsp.diagnostics.tasks.reference import parse_task_pragma
 from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE, find_task
 from hypothesis import given
 from hypothesis import strategies as st
