@@ -136,7 +136,6 @@ def run(args: argparse.Namespace) -> int:
     from deepeval_lsp.diagnostics import (
         UncheckableFile,
         apply_fixes,
-        check,
         iter_files,
         read_source,
     )
@@ -176,8 +175,7 @@ def run(args: argparse.Namespace) -> int:
                     "others are checked with the default engine",
                     file=sys.stderr,
                 )
-            pool = checker.pool_for(source, options)
-            report = check(source, path, options, pool=pool)
+            report = checker.check(source, path, options)
             if args.fix:
                 original = source
                 for _ in range(MAX_FIX_ROUNDS):
@@ -186,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
                         break
                     fixed += len(chosen.fixed)
                     source = new_source
-                    report = check(source, path, options, pool=pool)
+                    report = checker.check(source, path, options)
                 if source != original:
                     _write(path, source)
             sources[path] = source

@@ -6,7 +6,7 @@ A front end checks through one `Checker`, which owns the worker pools and picks 
 engine.
 """
 
-from deepeval_lsp.diagnostics.check import check, check_path
+from deepeval_lsp.diagnostics.check import check
 from deepeval_lsp.diagnostics.checker import Cancellation, Checker
 from deepeval_lsp.diagnostics.files import UncheckableFile, iter_files, read_source
 from deepeval_lsp.diagnostics.findings import (
@@ -43,7 +43,6 @@ __all__ = [
     "UncheckableFile",
     "apply_fixes",
     "check",
-    "check_path",
     "choose_fixes",
     "iter_files",
     "read_source",

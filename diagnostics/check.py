@@ -5,13 +5,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
 from deepeval_lsp.diagnostics.findings import Diagnostic, Report
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static, verify_static
+from deepeval_lsp.diagnostics.tasks.model import SuiteError, Task
 
 if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.engines import Pool
@@ -43,26 +43,18 @@ def check(
         report.error = static.fatal
     diagnostics: list[Diagnostic] = list(static.diagnostics)
 
+    task_id = options.task_id or parse_task_pragma(source)
+    task = _find_task(task_id, options)
     if not options.dynamic:
         report.passes["dynamic"] = "not run: turned off"
         report.notes.append("dynamic checks did not run: turned off")
     elif static.tree is None:
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
-        if options.output_shape is None:  # a `# deepeval: task=ID` line names the task
-            from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
-            from deepeval_lsp.diagnostics.tasks.model import SuiteError
-            from deepeval_lsp.diagnostics.tasks.suite import find_task
-
-            task = options.task_id or parse_task_pragma(source)
-            try:
-                shape = find_task(task, options.suite).output_shape if task else None
-            except SuiteError:
-                shape = None  # the semantic pass says why the task is not found
-            if shape is not None:
-                options = dataclasses.replace(options, output_shape=shape, task_id=task)
+        if options.output_shape is None and isinstance(task, Task) and task.output_shape:
+            options = dataclasses.replace(options, output_shape=task.output_shape, task_id=task_id)
         _run_dynamic(source, path, options, pool, report, diagnostics)
-    _run_semantic(source, path, options, static.tree, report, diagnostics)
+    _run_semantic(source, path, options, static.tree, report, diagnostics, task_id, task)
 
     report.diagnostics = sorted(
         (d for d in diagnostics if options.wants(d.code)),
@@ -70,6 +62,23 @@ def check(
     )
     report.timings_ms["total"] = (time.perf_counter() - t0) * 1000
     return report
+
+
+def _find_task(task_id: str | None, options: CheckOptions) -> Task | SuiteError | None:
+    """The task the file answers (an option or a `# deepeval: task=ID` line), looked up once for
+    both passes when one of them needs it: its output shape, its reference. The lookup's error
+    instead of the task when it fails (the semantic pass says why)."""
+    wanted = (options.dynamic and options.output_shape is None) or (
+        options.semantic and options.reference_source is None
+    )
+    if task_id is None or not wanted:
+        return None
+    from deepeval_lsp.diagnostics.tasks.suite import find_task  # reads YAML: only when named
+
+    try:
+        return find_task(task_id, options.suite)
+    except SuiteError as e:
+        return e
 
 
 def _run_dynamic(
@@ -105,28 +114,25 @@ def _run_semantic(
     tree: ast.Module | None,
     report: Report,
     diagnostics: list[Diagnostic],
+    task_id: str | None,
+    task: Task | SuiteError | None,
 ) -> None:
-    """Compare with the task's reference when one is known (an option or a task pragma)."""
-    from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
+    """Compare with the task's reference when one is known (an option or the task's)."""
     from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
     from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
     from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
     from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-    from deepeval_lsp.diagnostics.tasks.model import SuiteError
-    from deepeval_lsp.diagnostics.tasks.suite import find_task
 
     reference = options.reference_source
-    task = options.task_id or parse_task_pragma(source)
     if not options.semantic:
         report.passes["semantic"] = "not run: turned off"
         return
+    if reference is None and isinstance(task, SuiteError):
+        report.passes["semantic"] = f"not run: {task}"
+        report.notes.append(f"semantic checks did not run: {task}")
+        return
     if reference is None and task is not None:
-        try:
-            reference = find_task(task, options.suite).reference
-        except SuiteError as e:
-            report.passes["semantic"] = f"not run: {e}"
-            report.notes.append(f"semantic checks did not run: {e}")
-            return
+        reference = task.reference
     if reference is None:
         report.passes["semantic"] = "not run: no reference program (name the task)"
         return
@@ -142,20 +148,9 @@ def _run_semantic(
         report.passes["semantic"] = f"not run: {reason}"
         report.notes.append(f"semantic checks did not run: {reason}")
         return
-    if task is not None:
-        summary["task"] = task
+    if task_id is not None:
+        summary["task"] = task_id
     report.semantic = summary
     diagnostics.extend(found)
     report.passes["semantic"] = "ran"
     report.timings_ms["semantic"] = (time.perf_counter() - t0) * 1000
-
-
-def check_path(
-    path: str | Path, options: CheckOptions | None = None, *, pool: Pool | None = None
-) -> Report:
-    """Read and check one file; an unreadable file gives a Report with `error` set."""
-    try:
-        source = read_source(path)
-    except UncheckableFile as e:
-        return Report(path=str(path), error=str(e))
-    return check(source, str(path), options, pool=pool)

@@ -10,7 +10,6 @@ cancel the sandboxed jobs of a check that went stale (`Cancellation`), and stops
 
 from __future__ import annotations
 
-import ast
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -18,10 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from deepeval_lsp.diagnostics.check import UncheckableFile, check, read_source
+from deepeval_lsp.diagnostics.check import check
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER, Engine, Pool
+from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
 from deepeval_lsp.diagnostics.findings import Report
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.text import parse_python
 
 if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.worker_pool import CancelToken
@@ -38,7 +39,7 @@ def is_keras(source: str, framework: str) -> bool:
     from deepeval_lsp.diagnostics.static.missing_imports import ImportContext
 
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return False
     found = ImportContext.of(tree)
