@@ -6,9 +6,10 @@ The dynamic pass (run) and the argument fixes (argument_fixes) both re-run check
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
+from deepeval_lsp.diagnostics.dynamic.validate import checked
 from deepeval_lsp.diagnostics.dynamic.wire import (
     ErrorRecord,
     JobPayload,
@@ -49,11 +50,12 @@ def run_job(
     *,
     extra: dict[str, Any] | None = None,
 ) -> JobResult | PoolOutcome:
-    """One sandboxed check of `source`; the child's result or the pool's outcome. `extra` adds
-    to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study did)."""
+    """One sandboxed check of `source`; the child's result or the pool's outcome (an untrusted
+    one when the child's answer is not a well-formed JobResult of this text: validate.py).
+    `extra` adds to the payload (e.g. {"max_errors": 1} to stop at the first error, as the study
+    did)."""
     job = {**payload(source, path, options), **(extra or {})}
-    result = pool.run(DEFAULT.job, job, timeout_s=options.timeout_ms / 1000)
-    return cast("JobResult | PoolOutcome", result)
+    return checked(pool.run(DEFAULT.job, job, timeout_s=options.timeout_ms / 1000), source, path)
 
 
 def rerun(

@@ -28,6 +28,7 @@ from deepeval_lsp.diagnostics.dynamic.job import (
     run_batch,
     run_job,
 )
+from deepeval_lsp.diagnostics.dynamic.validate import checked_verdict
 from deepeval_lsp.diagnostics.dynamic.wire import (
     FrameRecord,
     JobResult,
@@ -261,7 +262,9 @@ def run_paper(
     written, imported whole, `dl_model()`, `summary()`, `compile()` on Keras 2; a failure is one
     finding in the study's taxonomy at the failing frame of the file."""
     job = {"source": source, "path": path}
-    result = pool.run(PAPER.job, job, timeout_s=options.timeout_ms / 1000)
+    result = checked_verdict(
+        pool.run(PAPER.job, job, timeout_s=options.timeout_ms / 1000), source, path
+    )
     if result.get("status") != "ok":  # the pool's own outcome: timeout, sandbox, crash
         out = interpret(cast(PoolOutcome, result), source, path)
     else:
@@ -378,6 +381,17 @@ def interpret(raw: JobResult | PoolOutcome, source: str, path: str) -> DynamicRe
         )
     elif status == "cancelled":
         res.status = "not run: cancelled"
+        res.executable = None
+    elif status == "untrusted":  # never a pass: the checker cannot say what the program did
+        res.diagnostics.append(
+            Diagnostic(
+                T.NOT_CHECKABLE,
+                _line_range(text, 0),
+                f"the checker could not trust the sandboxed run's result: {raw.get('detail')}",
+                source_pass="dynamic",
+            )
+        )
+        res.status = "ran: its result was not trusted"
         res.executable = None
     else:
         res.executable = None

@@ -3,7 +3,8 @@
 The parent sends a `JobPayload`; the child (diagnostics/dynamic/child/job.py) answers with a
 `JobResult`, whose findings are `ErrorRecord`s with their `FixRecord`s, and whose model is a
 `SummaryRecord`. When the job does not answer (timeout, crash, sandbox refusal, an exception)
-the worker pool answers for it with a `PoolOutcome`. The paper engine's child answers with a
+the worker pool answers for it with a `PoolOutcome`, and so does the parent for an answer it could
+not trust (validate.py: status "untrusted"). The paper engine's child answers with a
 `PaperVerdict`. Ranges are `[line, character, end line, end character]`, 0-based, end exclusive
 (as in LSP). Every key is declared here; a key a reader does not find in these types is a bug.
 """
@@ -121,9 +122,12 @@ class FrameRecord(TypedDict, total=False):
 
 
 class PoolOutcome(TypedDict, total=False):
-    """The worker pool's answer when the job did not answer."""
+    """The worker pool's answer when the job did not answer (or gave an answer that could not be
+    trusted: "untrusted", its `detail` says why)."""
 
-    status: Required[Literal["timeout", "crashed", "sandbox_violation", "error", "cancelled"]]
+    status: Required[
+        Literal["timeout", "crashed", "sandbox_violation", "error", "cancelled", "untrusted"]
+    ]
     detail: str
     event: str  # the audit event refused
     exception: str  # the exception the job raised

@@ -22,6 +22,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deepeval_lsp.diagnostics.dynamic import framing
+from deepeval_lsp.diagnostics.dynamic import framing, validate
 from deepeval_lsp.diagnostics.dynamic.child.entry import resolve_job, run_child
 from deepeval_lsp.diagnostics.dynamic.framing import ReadyFrame, ResultFrame, RunFrame
 from deepeval_lsp.diagnostics.sandbox import confine, landlock, seccomp
@@ -150,7 +151,10 @@ class _Zygote:
         os.close(job_r)
         os.close(result_w)
         self.child = pid
-        return _Spare(pid, job_w, result_r, tmp)
+        # Everything this process reads of the child's folder goes through this descriptor: the
+        # child may rename the folder, or put a symlink in its place, once its job runs.
+        tmp_fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return _Spare(pid, job_w, result_r, tmp, tmp_fd)
 
     def run_job(self, job: RunFrame) -> dict[str, Any]:
         known = job["func"] in self.funcs
@@ -185,11 +189,11 @@ class _Zygote:
         result = _interpret(outcome, data, status, timeout_s, limits)
         result.setdefault("sandbox", {"landlock": self.landlock, "seccomp": self.seccomp})
         result["sandbox"]["ms"] = round(ms, 2)
-        if result.get("status") in ("crashed", "timeout", "error"):
-            tail = _output_tail(spare.tmp)
+        if result.get("status") in ("crashed", "timeout", "error", "untrusted"):
+            tail = _output_tail(spare.tmp_fd)
             if tail:
                 result["output_tail"] = tail
-        self.after_reply.append(lambda: shutil.rmtree(spare.tmp, ignore_errors=True))
+        self.after_reply.append(spare.remove)
         if outcome == "parent gone":
             self.shutdown()
         return result
@@ -203,7 +207,7 @@ class _Zygote:
         for fd in (spare.job_w, spare.result_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        shutil.rmtree(spare.tmp, ignore_errors=True)
+        spare.remove()
 
     def watch(
         self, spare: _Spare, job_id: int, deadline: float, limits: SandboxLimits
@@ -228,7 +232,7 @@ class _Zygote:
                     outcome = "timeout"
                     break
                 if now >= next_disk_check:
-                    used, entries = disk_usage(spare.tmp, limits.disk_entries)
+                    used, entries = disk_usage(spare.tmp_fd, limits.disk_entries)
                     if used > limits.disk_bytes or entries > limits.disk_entries:
                         outcome = "disk"
                         break
@@ -306,6 +310,11 @@ class _Spare:
     job_w: int
     result_r: int
     tmp: str
+    tmp_fd: int  # the folder `tmp` as created, whatever the child does to its name
+
+    def remove(self) -> None:
+        os.close(self.tmp_fd)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # refuses a symlink put in its place
 
 
 def _interpret(
@@ -327,15 +336,10 @@ def _interpret(
         }
     if data:
         try:
-            envelope = json.loads(data)
-            result = envelope["result"]
-            if not isinstance(result, dict):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return {"status": "crashed", "detail": "the job wrote a malformed result"}
-        if isinstance(envelope.get("sandbox"), dict):
-            result["sandbox"] = envelope["sandbox"]
-        return result
+            return validate.parse_report(data)
+        except validate.Untrusted as e:
+            if not os.WIFSIGNALED(status):  # else it died mid-write: say what killed it
+                return dict(validate.untrusted(str(e)))
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:
@@ -349,15 +353,24 @@ def _interpret(
     return {"status": "crashed", "detail": f"exited with status {code} before returning a result"}
 
 
-def _output_tail(tmp: str, limit: int = 2000) -> str:
-    path = os.path.join(tmp, confine.OUTPUT_FILE)
+def _output_tail(tmp_fd: int, limit: int = 2000) -> str:
+    """The last `limit` bytes of the child's captured output, in its folder `tmp_fd`; "" unless
+    it is still the plain file the child was given (not a symlink, FIFO, socket, device, or a
+    hard link to a file elsewhere). Reads `limit` bytes at most, and never blocks."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - limit))
-            return f.read().decode("utf-8", "replace")
+        fd = os.open(confine.OUTPUT_FILE, flags, dir_fd=tmp_fd)
     except OSError:
         return ""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            return ""
+        return os.pread(fd, limit, max(0, st.st_size - limit)).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def main(argv: list[str]) -> None:

@@ -38,24 +38,52 @@ class SandboxLimits:
         return cls(**{k: int(v) for k, v in data.items() if k in known})
 
 
-def disk_usage(root: str, max_entries: int) -> tuple[int, int]:
-    """(bytes allocated, entries) beneath `root`; stops counting entries past `max_entries`."""
+def disk_usage(root: str | int, max_entries: int) -> tuple[int, int]:
+    """(bytes allocated, entries) beneath `root` (a folder, or an open descriptor of one); stops
+    counting entries past `max_entries`. Only folders are opened, each relative to its parent's
+    descriptor and with O_NOFOLLOW, so a symlink planted in the tree (or swapped for a folder
+    mid-walk) leads nowhere, and no FIFO or device is ever opened. A tree nested deeper than 64
+    folders counts as more than `max_entries`: its depth would cost the walk a descriptor each."""
+    max_depth = 64
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     total, entries = 0, 0
-    stack = [root]
-    while stack and entries <= max_entries:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    entries += 1
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
+
+    def walk(fd: int, depth: int) -> None:
+        nonlocal total, entries
+        with os.scandir(fd) as it:
+            for entry in it:
+                entries += 1
+                if entries > max_entries:
+                    return
+                try:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    if not entry.is_dir(follow_symlinks=False):
                         continue
-                    total += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except OSError:
-            continue
+                    if depth >= max_depth:
+                        entries = max_entries + 1
+                        return
+                    sub = os.open(entry.name, flags, dir_fd=fd)
+                except OSError:
+                    continue
+                try:
+                    walk(sub, depth + 1)
+                except OSError:
+                    pass
+                finally:
+                    os.close(sub)
+
+    own = isinstance(root, str)
+    try:
+        fd = os.open(root, flags) if isinstance(root, str) else root
+    except OSError:
+        return 0, 0
+    try:
+        walk(fd, 1)
+    except OSError:
+        pass
+    finally:
+        if own:
+            os.close(fd)
     return total, entries
 
 
