@@ -169,3 +169,63 @@ def import_from(payload: dict[str, Any]) -> dict[str, Any]:
 
 def raises(payload: dict[str, Any]) -> dict[str, Any]:
     raise ValueError("a bug in the checked program")
+
+
+def returns(payload: dict[str, Any]) -> dict[str, Any]:
+    """Whatever dict the test says: a forged or malformed result, as the child sends it."""
+    return payload["result"]
+
+
+def result_pipe() -> int | None:
+    """The child's result pipe, as a program would find it: its one write-only FIFO."""
+    import fcntl
+    import stat
+
+    for fd in range(3, 256):
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if stat.S_ISFIFO(mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+            return fd
+    return None
+
+
+def writes_report(payload: dict[str, Any]) -> dict[str, Any]:
+    """Write the test's bytes on the result pipe itself, then exit before the real report."""
+    fd = result_pipe()
+    if fd is None:
+        return {"status": "ok", "found_pipe": False}
+    data = payload["text"].encode() * payload.get("times", 1)
+    while data:
+        data = data[os.write(fd, data) :]
+    os._exit(0)
+
+
+def replaces_output(payload: dict[str, Any]) -> dict[str, Any]:
+    """Put something else in the place of the captured output, then fail (so the zygote reads
+    the output's tail): a symlink to `target`, or a FIFO; nothing with "keep"."""
+    print("the real output")
+    sys.stdout.flush()
+    if payload.get("keep"):
+        raise ValueError("failed, output.log left as it was")
+    os.rename("output.log", "old.log")
+    if payload.get("target"):
+        os.symlink(payload["target"], "output.log")
+    else:
+        os.mkfifo("output.log")
+    raise ValueError("failed after replacing output.log")
+
+
+def plants_in_folder(payload: dict[str, Any]) -> dict[str, Any]:
+    """A FIFO, a symlink to the root folder and a symlink in place of a folder, while the
+    zygote's disk walk runs."""
+    import time
+
+    os.mkfifo("fifo")
+    os.symlink("/", "root")
+    os.mkdir("d")
+    os.rename("d", "d.old")
+    os.symlink("/", "d")
+    time.sleep(payload.get("seconds", 0.6))
+    return {"status": "ok", "entries": sorted(os.listdir("."))}
