@@ -16,8 +16,9 @@ Results are the job's dict with a "sandbox" entry added ({"landlock": …, "secc
 {"status": "timeout", "detail": …}, {"status": "crashed", "detail": "killed by SIGSEGV"},
 {"status": "sandbox_violation", "event": …, "detail": …, "traceback": […]} (the audit hook's
 refusals, and "disk" for too much written), {"status": "error", "exception": …, "detail": …,
-"traceback": […]} (the job raised), or {"status": "cancelled"}. Failed results carry the tail
-of the child's captured stdout/stderr as "output_tail".
+"traceback": […]} (the job raised), {"status": "untrusted", "detail": …} (the child's bytes are
+not one well-formed report: validate.py), or {"status": "cancelled"}. Failed results carry the
+tail of the child's captured stdout/stderr as "output_tail".
 """
 
 from __future__ import annotations

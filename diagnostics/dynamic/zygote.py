@@ -9,7 +9,9 @@ tf-keras, imported once with one-thread pools and no op run). While idle it keep
 forked ahead and already confined (child/entry.py); a job goes to that child over a pipe, and its
 result comes back over that child's own result pipe. The zygote enforces the timeout, the result
 and disk caps, and cancellation, with SIGKILL of the child's process group, and outlives whatever
-a child does; it dies with its parent (PR_SET_PDEATHSIG and the pipes). Linux only.
+a child does: it parses the child's bytes with the depth and size bounded (validate.py), and
+reads the child's folder only through a descriptor of it, never following what the child put
+there. It dies with its parent (PR_SET_PDEATHSIG and the pipes). Linux only.
 """
 
 from __future__ import annotations

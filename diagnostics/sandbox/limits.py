@@ -50,27 +50,32 @@ def disk_usage(root: str | int, max_entries: int) -> tuple[int, int]:
 
     def walk(fd: int, depth: int) -> None:
         nonlocal total, entries
+        folders = []
         with os.scandir(fd) as it:
-            for entry in it:
+            for entry in it:  # a folder is counted whole, as far as the cap goes between folders
                 entries += 1
-                if entries > max_entries:
-                    return
                 try:
                     total += entry.stat(follow_symlinks=False).st_blocks * 512
-                    if not entry.is_dir(follow_symlinks=False):
-                        continue
-                    if depth >= max_depth:
-                        entries = max_entries + 1
-                        return
-                    sub = os.open(entry.name, flags, dir_fd=fd)
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.name)
                 except OSError:
                     continue
-                try:
-                    walk(sub, depth + 1)
-                except OSError:
-                    pass
-                finally:
-                    os.close(sub)
+        for name in folders:
+            if entries > max_entries:
+                return
+            if depth >= max_depth:
+                entries = max_entries + 1
+                return
+            try:
+                sub = os.open(name, flags, dir_fd=fd)
+            except OSError:
+                continue
+            try:
+                walk(sub, depth + 1)
+            except OSError:
+                pass
+            finally:
+                os.close(sub)
 
     own = isinstance(root, str)
     try:

@@ -11,6 +11,21 @@ from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
 from deepeval_lsp.diagnostics.dynamic.job import child_finding, payload, rerun
 from deepeval_lsp.diagnostics.findings import Range
 
+# A child's answer without findings (the pool's answers are checked before they are read).
+ANSWER = {
+    "status": "ok",
+    "errors": [],
+    "info": [],
+    "notes": [],
+    "summary": None,
+    "summary_after_fixes": False,
+    "executable": True,
+    "entry": None,
+    "entry_line": None,
+    "framework": None,
+    "outputs": None,
+}
+
 
 class _Pool:
     def __init__(self) -> None:
@@ -18,7 +33,7 @@ class _Pool:
 
     def run(self, job: str, payload: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
         self.jobs.append((job, payload, timeout_s))
-        return {"status": "ok"}
+        return dict(ANSWER)
 
 
 def test_a_rerun_keeps_the_pre_edits_of_the_lines_it_leaves() -> None:
@@ -26,7 +41,7 @@ def test_a_rerun_keeps_the_pre_edits_of_the_lines_it_leaves() -> None:
     pre = [[0, 0, 0, 0, "import torch; "], [2, 4, 2, 10, "Conv2d"]]
     edit = TextEdit(Range.of(2, 11, 2, 12), "3")
     text, raw = rerun(pool, "a\nb\nx = Conv2D(1)\n", [edit], "m.py", CheckOptions(), pre)
-    assert text == "a\nb\nx = Conv2D(3)\n" and raw == {"status": "ok"}
+    assert text == "a\nb\nx = Conv2D(3)\n" and raw == ANSWER
     ((job, payload, timeout_s),) = pool.jobs
     assert job == DEFAULT.job and timeout_s == CheckOptions().timeout_ms / 1000
     assert payload["source"] == text and payload["path"] == "m.py"
