@@ -9,13 +9,17 @@ Handlers stay thin: the checkers live in `deepeval_lsp.diagnostics`, the LSP sha
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import json
 import logging
+import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
 from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES
@@ -25,9 +29,11 @@ from deepeval_lsp.server import convert
 from deepeval_lsp.server.debounce import Debouncer
 from deepeval_lsp.server.documents import LspWorkspace, lsp_lines
 from deepeval_lsp.server.dynamic import FullChecker, frameworks_missing
+from deepeval_lsp.server.framing import ChunkSource, FrameReader
 from deepeval_lsp.server.protocol import DeepevalProtocol
 from deepeval_lsp.server.settings import Settings, parse_settings
 from lsprotocol import types as lsp
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from deepeval_lsp import __version__
@@ -38,6 +44,7 @@ STATUS_NOTIFICATION = "deepeval/status"
 CMD_MODEL_SUMMARY = "deepeval.server.modelSummary"
 CMD_CHECK_WORKSPACE = "deepeval.server.checkWorkspace"
 CMD_SERVER_INFO = "deepeval.server.info"
+CHUNK = 1 << 20  # bytes read from the client at a time
 
 
 @dataclass
@@ -71,6 +78,48 @@ class DeepevalServer(LanguageServer):
         self._pending_messages: list[tuple[lsp.MessageType, str]] = []
         self._initialized = False
         self.settings_epoch = 0  # counts settings updates, so a late answer cannot undo a newer one
+
+    # -- transports: pygls's, with the frame reader of `framing` ------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio until the client exits or closes the stream."""
+        stdin = stdin or sys.stdin.buffer
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        read1 = getattr(stdin, "read1", None) or functools.partial(os.read, stdin.fileno())
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            source = ChunkSource(lambda: loop.run_in_executor(self.thread_pool, read1, CHUNK))
+            await FrameReader(source, self.protocol).run(self._stop_event)
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client at a time on a TCP address."""
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            await FrameReader(ChunkSource(lambda: reader.read(CHUNK)), self.protocol).run(stop)
+            self.shutdown()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            log.debug("the TCP server was cancelled")
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside a request: answer bad JSON, log the rest (no pop-up per message)."""
