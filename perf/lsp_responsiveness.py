@@ -5,10 +5,11 @@
 1. start-up: the clock starts when the server process is spawned; an editor's handshake
    (initialize, initialized) and the didOpen of a typical ~300-line model file follow at once;
    it stops at the first publishDiagnostics of that file. Bar: 3 s.
-2. hover under load: a `--big-mb` MB Python document is opened and receives `--edits` edits
-   (a character typed into a comment, 100 ms apart) while a hover request goes to it every
-   20 ms; the longest hover round trip from the didOpen until the server has published the
-   last edit's version is the number. Bar: 200 ms.
+2. hover under load: in a server that has checked a first file (its frameworks imported, as
+   a few seconds after start-up), a `--big-mb` MB Python document is opened and receives
+   `--edits` edits (a character typed into a comment, 100 ms apart) while a hover request
+   goes to it every 20 ms; the longest hover round trip from the didOpen until the server
+   has published the last edit's version is the number. Bar: 200 ms.
 Exit status 1 when a bar is missed.
 """
 
@@ -130,6 +131,10 @@ async def hover_under_load(
     path.write_text(text)
     client, _ = await spawn()
     await handshake(client, root, settings)
+    small = root / "resnet_cifar.py"
+    first = publish_of(client, small.as_uri(), 1)
+    open_doc(client, small.as_uri(), small.read_text())
+    await asyncio.wait_for(first, 300)
     uri = path.as_uri()
     last_line = text.count("\n") - 1
     hovers: list[float] = []
@@ -197,6 +202,10 @@ async def measure(args: argparse.Namespace) -> int:
         f"{HOVER_BAR_MS:>10.0f}  {'ok' if ok_hover else 'MISSED'}"
     )
     if hovers:
+        slowest = sorted(range(len(hovers)), key=hovers.__getitem__)[-3:]
+        print(
+            f"  slowest hovers (index: ms): {', '.join(f'{i}: {hovers[i]:.0f}' for i in slowest)}"
+        )
         print(
             f"{'  hovers / median ms':44}{len(hovers):>10}{statistics.median(hovers):>10.1f}"
             f"\n{'  open + edits until the last publish (s)':44}{took:>10.1f}"

@@ -39,10 +39,11 @@ _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _HEADER = re.compile(rb"(" + _TOKEN + rb")[ \t]*:[ \t]*(.*?)[ \t]*")
 # The start of a header block, found anywhere in the stream. No '"' in the values: that keeps
 # the pattern from matching across the end of a JSON string in a pretty-printed body.
-_BLOCK = re.compile(
-    rb"(?i)(?:content-type[ \t]*:[^\r\n\"]{0,200}\r?\n)?content-length[ \t]*:[^\r\n\"]{0,200}\r?\n"
-)
-_OVERLAP = 512  # longer than any _BLOCK match: a search resumes this far back
+# Both end where the search range ends (the line end found with a fast `find`).
+_LENGTH_LINE = re.compile(rb"(?i)content-length[ \t]*:[^\r\n\"]{0,200}\r?\n\Z")
+_TYPE_LINE = re.compile(rb"(?i)content-type[ \t]*:[^\r\n\"]{0,200}\r?\n\Z")
+_LINE_MAX = 240  # longer than either line
+_OVERLAP = 512  # longer than any header block's start: a search resumes this far back
 _CONTENT_LENGTH = re.compile(rb"(?i)content-length[ \t]*:")
 _ID = re.compile(
     rb'^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d{1,18}|"[^"\\]{0,200}")'
@@ -75,6 +76,23 @@ def known_id(head: bytes) -> Any:
         return json.loads(m.group(1))
     except ValueError:
         return None
+
+
+def find_block(data: bytearray, start: int = 0, end: int | None = None) -> int | None:
+    """Where the next header block starts in `data[start:end]` (a Content-Length line, or the
+    Content-Type line just before one), or None."""
+    stop = len(data) if end is None else end
+    # A line end is rare in a body (clients write JSON on one line): find them with memchr
+    # and look at the line each ends, rather than run a pattern over megabytes.
+    nl = data.find(b"\n", start, stop)
+    while nl >= 0:
+        hit = _LENGTH_LINE.search(data, max(start, nl + 1 - _LINE_MAX), nl + 1)
+        if hit is not None:
+            at = hit.start()
+            before = _TYPE_LINE.search(data, max(start, at - _LINE_MAX), at)
+            return at if before is None else before.start()
+        nl = data.find(b"\n", nl + 1, stop)
+    return None
 
 
 class ChunkSource:
@@ -199,10 +217,10 @@ class FrameReader:
         scanned = 0
         quiet = 0.0
         while len(self.buf) < length:
-            hit = _BLOCK.search(self.buf, max(0, scanned - _OVERLAP), length)
+            hit = find_block(self.buf, max(0, scanned - _OVERLAP), length)
             if hit is not None:  # the next frame starts inside this one: the length was wrong
                 return await self._salvage(
-                    0, f"Content-Length {length} runs into the next frame", stop_at=hit.start()
+                    0, f"Content-Length {length} runs into the next frame", stop_at=hit
                 )
             scanned = len(self.buf)
             if await self._more(self.idle_s):
@@ -252,9 +270,8 @@ class FrameReader:
         end = stop_at
         scanned = start
         while end is None:
-            hit = _BLOCK.search(self.buf, max(start, scanned - _OVERLAP))
-            if hit is not None:
-                end = hit.start()
+            end = find_block(self.buf, max(start, scanned - _OVERLAP))
+            if end is not None:
                 break
             scanned = len(self.buf)
             if len(self.buf) - start > self.max_bytes:
@@ -292,9 +309,9 @@ class FrameReader:
         if msg_id is not None:
             self.sink.reject(msg_id, self.INVALID_REQUEST, text)
         while True:
-            hit = _BLOCK.search(self.buf)
+            hit = find_block(self.buf)
             if hit is not None:
-                del self.buf[: hit.start()]
+                del self.buf[:hit]
                 return True
             if len(self.buf) > _OVERLAP:
                 del self.buf[: len(self.buf) - _OVERLAP]
