@@ -20,7 +20,6 @@ from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
-    JsonRpcParseError,
 )
 from pygls.protocol import LanguageServerProtocol
 
@@ -77,12 +76,6 @@ class DeepevalProtocol(LanguageServerProtocol):
             )
             return
         super().handle_message(message)
-
-    def answer_parse_error(self, error: Exception) -> None:
-        """The body was not JSON: say so with id null, as JSON-RPC asks."""
-        self._send_response(
-            None, error=JsonRpcParseError(f"Parse error: {error}").to_response_error()
-        )
 
     # -- framing.Sink: what the frame reader found ------------------------------------------
 

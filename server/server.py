@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import json
 import logging
 import os
 import sys
@@ -136,9 +135,8 @@ class DeepevalServer(LanguageServer):
             log.debug("the TCP server was cancelled")
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Errors outside a request: answer bad JSON, log the rest (no pop-up per message)."""
-        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
-            self.protocol.answer_parse_error(error)
+        """Errors outside a request: log them (no pop-up per message). Bodies that are not
+        JSON never get here: the frame reader answers them."""
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
         try:
             self.log(f"deepeval: {type(error).__name__}: {error}", lsp.MessageType.Error)
@@ -420,6 +418,7 @@ class DeepevalServer(LanguageServer):
                 if self.settings.input_shape
                 else None,
                 "framework": self.settings.framework,
+                "maxDocumentBytes": self.settings.max_document_bytes,
             },
             "dynamic": {
                 "enabled": self.dynamic_enabled,
