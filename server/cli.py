@@ -60,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=args.log_level.upper(), handlers=[handler], force=True)
 
+    protocol = None if args.tcp else _protocol_stdout()  # before anything can print
+    from deepeval_lsp.server.dynamic import start_warming
+
+    # The frameworks' import takes seconds: it overlaps with the server's own start-up.
+    start_warming()
     from deepeval_lsp.server.server import create_server
 
     server = create_server()
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"deepeval-lsp: listening on {host}:{port}", file=sys.stderr, flush=True)
             server.start_tcp(host, port)
         else:
-            server.start_io(sys.stdin.buffer, _protocol_stdout())
+            server.start_io(sys.stdin.buffer, protocol)
     finally:
         server.checker.close()
     return 0

@@ -41,7 +41,7 @@ class Columns:
     """Converts character columns of one document's text to the client's position encoding."""
 
     def __init__(self, lines: Sequence[str], codec: PositionCodec | None = None) -> None:
-        self.lines = list(lines)
+        self.lines = lines  # the document's own (cached) lines: no copy of a huge file
         self.codec = codec or PositionCodec()
 
     def position(self, pos: Position) -> lsp.Position:
@@ -103,6 +103,17 @@ def to_lsp_diagnostic(d: Diagnostic, cols: Columns, doc_path: str, doc_uri: str)
         source=SOURCE,
         related_information=related or None,
         data=diagnostic_data(d),
+    )
+
+
+def notice(message: str) -> lsp.Diagnostic:
+    """An information diagnostic on the first line: the document as a whole was not checked."""
+    start = lsp.Position(line=0, character=0)
+    return lsp.Diagnostic(
+        range=lsp.Range(start=start, end=start),
+        message=message,
+        severity=lsp.DiagnosticSeverity.Information,
+        source=SOURCE,
     )
 
 

@@ -14,6 +14,7 @@ import gc
 import importlib
 import importlib.util
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -38,6 +39,36 @@ def frameworks_missing() -> str | None:
     if has("torch") or has("keras"):
         return None
     return "neither PyTorch nor Keras is installed in the server's Python environment"
+
+
+_warm_lock = threading.Lock()
+_warm_done = False
+
+
+def warm_frameworks() -> None:
+    """Import the frameworks the static pass introspects (seconds for torch), once per process,
+    so the first check of a file does not wait for it. Call it early on a spare thread; a
+    second caller waits until the first one is done."""
+    global _warm_done
+    with _warm_lock:
+        if _warm_done:
+            return
+        try:
+            check("import torch\nimport torch.nn as nn\n", "warm.py", CheckOptions(dynamic=False))
+        except Exception:
+            log.exception("warming the static pass failed")
+        # The frameworks' millions of objects live as long as the server: keep the cyclic
+        # garbage collector from walking them again and again (pauses of ~100 ms mid-keystroke).
+        gc.collect()
+        gc.freeze()
+        _warm_done = True
+
+
+def start_warming() -> threading.Thread:
+    """`warm_frameworks` on a background thread, started now."""
+    thread = threading.Thread(target=warm_frameworks, name="deepeval-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 class FullChecker:
@@ -77,19 +108,11 @@ class FullChecker:
         """Run a blocking function on a checker thread without waiting for it."""
         self._executor.submit(fn, *args)
 
-    def warm(self, start_pool: bool) -> None:
-        """Start the worker pool now (it warms in the background) and import the frameworks
-        the static pass introspects, so the first check of a file is not the slow one."""
-        if start_pool:
-            self.session.pool(DEFAULT)
-        try:
-            check("import torch\nimport torch.nn as nn\n", "warm.py", CheckOptions(dynamic=False))
-        except Exception:
-            log.exception("warming the static pass failed")
-        # The frameworks' millions of objects live as long as the server: keep the cyclic
-        # garbage collector from walking them again and again (pauses of ~100 ms mid-keystroke).
-        gc.collect()
-        gc.freeze()
+    def warm_pool(self) -> None:
+        """Start the worker pool (it warms in the background) once the import above is done:
+        starting processes meanwhile would slow the first static diagnostic down."""
+        warm_frameworks()
+        self.session.pool(DEFAULT)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking function (e.g. a workspace check) on the checker threads."""

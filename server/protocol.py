@@ -1,5 +1,8 @@
 """JSON-RPC hardening: every unreadable message gets an error answer and the server stays up.
 
+The frames themselves (headers and lengths that lie) are read by `framing.FrameReader`, whose
+results arrive here through the `Sink` methods at the end of this class.
+
 pygls answers unknown methods with MethodNotFound, but a request whose params do not fit its
 method, a message that is not a JSON object, or a body that is not JSON at all would get no
 answer (the editor waits for ever) and a pop-up. Here they get the JSON-RPC error the spec names:
@@ -8,14 +11,15 @@ InvalidParams (-32602), InvalidRequest (-32600) or ParseError (-32700, id null).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+from lsprotocol import types as lsp
 from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
-    JsonRpcParseError,
 )
 from pygls.protocol import LanguageServerProtocol
 
@@ -73,8 +77,26 @@ class DeepevalProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
-    def answer_parse_error(self, error: Exception) -> None:
-        """The body was not JSON: say so with id null, as JSON-RPC asks."""
-        self._send_response(
-            None, error=JsonRpcParseError(f"Parse error: {error}").to_response_error()
-        )
+    # -- framing.Sink: what the frame reader found ------------------------------------------
+
+    def parse(self, body: bytes) -> Any:
+        return json.loads(body, object_hook=self.structure_message)
+
+    def handle(self, message: Any) -> None:
+        self.handle_message(message)
+
+    def reject(self, msg_id: Any, code: int, text: str) -> None:
+        self._send_response(msg_id, error=lsp.ResponseError(code=code, message=text))
+
+    def warn(self, text: str) -> None:
+        log.warning("%s", text)
+        try:
+            self.notify(
+                lsp.WINDOW_LOG_MESSAGE,
+                lsp.LogMessageParams(type=lsp.MessageType.Warning, message=f"deepeval: {text}"),
+            )
+        except Exception:
+            log.exception("could not send a log message")
+
+    def failed(self, error: Exception) -> None:
+        self._server._report_server_error(error, JsonRpcException)

@@ -1,21 +1,28 @@
 """The deepeval language server: live diagnostics, quick fixes and shape hints (DESIGN.md §8).
 
-On every open and change the static pass runs in-process (pure analysis, milliseconds) and its
-diagnostics are published at once with the document's version. When dynamic checks are on, the
-full check (the model built in a sandboxed worker) follows after a per-document debounce; a newer
-version cancels it. A result is published only if its version is still the document's version.
+On every open and change the static pass runs in-process on its own thread (pure analysis,
+milliseconds for a typical file) and its diagnostics are published with the document's version.
+When dynamic checks are on, the full check (the model built in a sandboxed worker) follows after a
+per-document debounce; a newer version cancels it. A result is published only if its version is
+still the document's version. A document over `maxDocumentBytes` is not checked: it gets one
+information diagnostic saying so. The event loop itself only reads and answers: hovers, hints and
+code actions read the last published report and return at once.
 Handlers stay thin: the checkers live in `deepeval_lsp.diagnostics`, the LSP shapes in `convert`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import json
+import functools
 import logging
+import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
 from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES
@@ -24,10 +31,12 @@ from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
 from deepeval_lsp.server import convert
 from deepeval_lsp.server.debounce import Debouncer
 from deepeval_lsp.server.documents import LspWorkspace, lsp_lines
-from deepeval_lsp.server.dynamic import FullChecker, frameworks_missing
+from deepeval_lsp.server.dynamic import FullChecker, frameworks_missing, start_warming
+from deepeval_lsp.server.framing import ChunkSource, FrameReader
 from deepeval_lsp.server.protocol import DeepevalProtocol
 from deepeval_lsp.server.settings import Settings, parse_settings
 from lsprotocol import types as lsp
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from deepeval_lsp import __version__
@@ -38,6 +47,8 @@ STATUS_NOTIFICATION = "deepeval/status"
 CMD_MODEL_SUMMARY = "deepeval.server.modelSummary"
 CMD_CHECK_WORKSPACE = "deepeval.server.checkWorkspace"
 CMD_SERVER_INFO = "deepeval.server.info"
+TOO_LARGE = "not run: the document is too large"
+CHUNK = 1 << 20  # bytes read from the client at a time
 
 
 @dataclass
@@ -50,6 +61,11 @@ class DocState:
     # The model summary for hovers and hints: the report's, or, while the full check of a newer
     # version is pending, the previous one (so hints do not flicker off at every keystroke).
     model: ModelSummary | None = None
+
+    @property
+    def unchecked(self) -> bool:
+        """Too large to check: nothing to hover, hint or fix (and no line table to build)."""
+        return self.report.passes.get("static") == TOO_LARGE
 
 
 class DeepevalServer(LanguageServer):
@@ -66,16 +82,61 @@ class DeepevalServer(LanguageServer):
         self.docs: dict[str, DocState] = {}
         # The static pass's result of each document's latest version, for its full check.
         self._static: dict[str, tuple[int | None, StaticResult]] = {}
+        # One thread runs the static passes, so a big file never holds up the event loop, and
+        # each document's pending pass (its version and task).
+        self._static_thread = ThreadPoolExecutor(1, thread_name_prefix="deepeval-static")
+        self._static_jobs: dict[str, tuple[int | None, asyncio.Task[None]]] = {}
         self.no_framework = frameworks_missing()
         self._shown: set[str] = set()
         self._pending_messages: list[tuple[lsp.MessageType, str]] = []
         self._initialized = False
         self.settings_epoch = 0  # counts settings updates, so a late answer cannot undo a newer one
 
+    # -- transports: pygls's, with the frame reader of `framing` ------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio until the client exits or closes the stream."""
+        stdin = stdin or sys.stdin.buffer
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        read1 = getattr(stdin, "read1", None) or functools.partial(os.read, stdin.fileno())
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            source = ChunkSource(lambda: loop.run_in_executor(self.thread_pool, read1, CHUNK))
+            await FrameReader(source, self.protocol).run(self._stop_event)
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client at a time on a TCP address."""
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            await FrameReader(ChunkSource(lambda: reader.read(CHUNK)), self.protocol).run(stop)
+            self.shutdown()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            log.debug("the TCP server was cancelled")
+
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Errors outside a request: answer bad JSON, log the rest (no pop-up per message)."""
-        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
-            self.protocol.answer_parse_error(error)
+        """Errors outside a request: log them (no pop-up per message). Bodies that are not
+        JSON never get here: the frame reader answers them."""
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
         try:
             self.log(f"deepeval: {type(error).__name__}: {error}", lsp.MessageType.Error)
@@ -123,6 +184,7 @@ class DeepevalServer(LanguageServer):
     def static_report(
         self, source: str, path: str, uri: str | None = None, version: int | None = None
     ) -> Report:
+        """The static pass's report (blocking: seconds for a big file; never on the loop)."""
         if len(source) > MAX_FILE_BYTES:
             return Report(path=path, error="document too large to check")
         options = self.settings.check_options(dynamic=False, root=self.root())
@@ -135,13 +197,24 @@ class DeepevalServer(LanguageServer):
         return check(source, path, options, static=static)
 
     def on_document(self, uri: str) -> None:
-        """The document was opened or changed: static now, the full check after the debounce."""
+        """The document was opened or changed: the static pass on its thread now, the full
+        check after the debounce. Returns at once: nothing here blocks the event loop."""
         doc = self.workspace.get_text_document(uri)
         path = convert.uri_to_path(uri)
         version = doc.version
         source = doc.source
+        size = document_bytes(source)
+        limit = self.settings.max_document_bytes
+        if size > limit:
+            self.debouncer.cancel(uri)
+            self._static_jobs.pop(uri, None)
+            self._static.pop(uri, None)
+            report = Report(path=path, error=too_large(size, limit))
+            report.passes.update(static=TOO_LARGE, dynamic=TOO_LARGE)
+            self.publish(uri, version, report, final=True)
+            return
+        dynamic = self.dynamic_enabled
         # The debounce starts before the static pass runs, so it overlaps with it.
-        dynamic = self.dynamic_enabled and len(source) <= MAX_FILE_BYTES
         if dynamic:
             self.debouncer.schedule(
                 uri,
@@ -150,20 +223,50 @@ class DeepevalServer(LanguageServer):
             )
         else:
             self.debouncer.cancel(uri)
+        job = asyncio.get_running_loop().create_task(
+            self._static_check(uri, version, source, path, final=not dynamic)
+        )
+        self._static_jobs[uri] = (version, job)
+        job.add_done_callback(lambda t: self._forget_static_job(uri, t))
+
+    def _forget_static_job(self, uri: str, task: asyncio.Task[None]) -> None:
+        entry = self._static_jobs.get(uri)
+        if entry is not None and entry[1] is task:
+            del self._static_jobs[uri]
+
+    async def _static_check(
+        self, uri: str, version: int | None, source: str, path: str, *, final: bool
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        report = await loop.run_in_executor(
+            self._static_thread, self._static_job, uri, version, source, path
+        )
+        if report is not None:
+            self.publish(uri, version, report, final=final)
+
+    def _static_job(self, uri: str, version: int | None, source: str, path: str) -> Report | None:
+        """On the static thread: the report of `version`, or None when it is already stale
+        (versions queue up while a big file is checked: only the newest is worth the time)."""
+        if not self.is_current(uri, version):
+            return None
         try:
-            report = self.static_report(source, path, uri, version)
+            return self.static_report(source, path, uri, version)
         except Exception as e:  # a checker bug must not take the editor's server down
             log.exception("static check failed for %s", uri)
             self.log(
                 f"deepeval: the static check failed on {path}: {type(e).__name__}: {e}",
                 lsp.MessageType.Error,
             )
-            report = Report(path=path, error=f"internal error in the static check: {e}")
-        self.publish(uri, version, report, final=not dynamic)
+            return Report(path=path, error=f"internal error in the static check: {e}")
 
     async def _full_check(self, uri: str, version: int | None, source: str) -> None:
         path = convert.uri_to_path(uri)
         options = self.settings.check_options(dynamic=True, root=self.root())
+        job = self._static_jobs.get(uri)
+        if job is not None and job[0] == version:
+            # The static pass of this version is on its way: reuse it rather than redo it.
+            # Shielded: cancelling this check must not cancel the static publish.
+            await asyncio.shield(job[1])
         cached = self._static.get(uri)
         static = cached[1] if cached is not None and cached[0] == version else None
         try:
@@ -194,13 +297,18 @@ class DeepevalServer(LanguageServer):
         if not self.is_current(uri, version):
             return  # a newer version is on its way; this result is stale
         previous = self.docs.get(uri)
+        if not final and previous is not None and previous.version == version and previous.final:
+            return  # the full check of this version came first: it says more
         model = report.model
         if model is None and not final and previous is not None:
             model = previous.model
         self.docs[uri] = DocState(version, report, final, model)
         if final and (previous.model if previous else None) != model:
             self.refresh_inlay_hints()
-        diagnostics = convert.to_lsp_diagnostics(report, self.columns(uri), uri)
+        if report.error and report.passes.get("static") == TOO_LARGE:
+            diagnostics = [convert.notice(report.error)]  # no line table for a huge text
+        else:
+            diagnostics = convert.to_lsp_diagnostics(report, self.columns(uri), uri)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
@@ -219,6 +327,7 @@ class DeepevalServer(LanguageServer):
         self.debouncer.cancel(uri)
         self.docs.pop(uri, None)
         self._static.pop(uri, None)
+        self._static_jobs.pop(uri, None)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
@@ -232,7 +341,7 @@ class DeepevalServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         if doc is None:
             return False
-        lines = doc.source.split("\n")
+        lines = doc.lines
         text = lines[line] if 0 <= line < len(lines) else ""
         entry = (state.model.entry_point if state.model else "") or "dl_model"
         name = entry.split("(")[0].split(".")[-1]
@@ -309,6 +418,7 @@ class DeepevalServer(LanguageServer):
                 if self.settings.input_shape
                 else None,
                 "framework": self.settings.framework,
+                "maxDocumentBytes": self.settings.max_document_bytes,
             },
             "dynamic": {
                 "enabled": self.dynamic_enabled,
@@ -317,6 +427,18 @@ class DeepevalServer(LanguageServer):
                 "pool_failed": self.checker.pool_failed,
             },
         }
+
+
+def document_bytes(source: str) -> int:
+    """The size of a document in UTF-8 bytes (the length when it is ASCII, without encoding)."""
+    return len(source) if source.isascii() else len(source.encode("utf-8", "surrogatepass"))
+
+
+def too_large(size: int, limit: int) -> str:
+    return (
+        f"this document is too large for deepeval-lsp to check "
+        f"({size / 1e6:.1f} MB > {limit / 1e6:.1f} MB, the deepeval.maxDocumentBytes setting)"
+    )
 
 
 def _lsp_range_to_model(cols: convert.Columns, rng: lsp.Range) -> Range:
@@ -331,6 +453,7 @@ def create_server() -> DeepevalServer:
     def initialize(ls: DeepevalServer, params: lsp.InitializeParams) -> None:
         # pygls made the workspace just before this handler: make it count lines as editors do.
         ls.workspace.__class__ = LspWorkspace
+        start_warming()  # at once: the first diagnostic waits for the frameworks' import
         options = params.initialization_options
         if isinstance(options, dict) and "settings" in options:
             ls.apply_settings(options["settings"])
@@ -342,7 +465,8 @@ def create_server() -> DeepevalServer:
         ls.flush_messages()
         root = ls.root()
         ls.checker.read_paths = [root] if root else []
-        ls.checker.run_soon(ls.checker.warm, ls.dynamic_enabled)
+        if ls.dynamic_enabled:
+            ls.checker.run_soon(ls.checker.warm_pool)
         if ls.no_framework:
             ls.tell(
                 f"deepeval: {ls.no_framework}; only static checks run "
@@ -403,7 +527,7 @@ def create_server() -> DeepevalServer:
     def code_action(ls: DeepevalServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         uri = params.text_document.uri
         state = ls.current(uri)
-        if state is None:
+        if state is None or state.unchecked:
             return []
         cols = ls.columns(uri)
         wanted = _lsp_range_to_model(cols, params.range)
@@ -414,7 +538,7 @@ def create_server() -> DeepevalServer:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: DeepevalServer, params: lsp.HoverParams) -> lsp.Hover | None:
         state = ls.current(params.text_document.uri)
-        if state is None:
+        if state is None or state.unchecked:
             return None
         cols = ls.columns(params.text_document.uri)
         pos = cols.from_client(params.position)
@@ -428,7 +552,7 @@ def create_server() -> DeepevalServer:
     @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
     def inlay_hint(ls: DeepevalServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
         state = ls.current(params.text_document.uri)
-        if state is None:
+        if state is None or state.unchecked:
             return []
         cols = ls.columns(params.text_document.uri)
         return convert.inlay_hints(
@@ -453,6 +577,7 @@ def create_server() -> DeepevalServer:
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: DeepevalServer, params: Any) -> None:
         ls.debouncer.cancel_all()
+        ls._static_thread.shutdown(wait=False, cancel_futures=True)
         ls.checker.close()
 
     return server

@@ -16,6 +16,9 @@ from deepeval_lsp.diagnostics import CheckOptions
 FRAMEWORKS = ("auto", "torch", "keras")
 MAX_DEBOUNCE_MS = 10_000
 MAX_TIMEOUT_MS = 600_000
+# Documents above this many bytes (UTF-8) are not checked: the static pass takes seconds per
+# megabyte, and a file that size is data or generated code, not a model someone edits.
+MAX_DOCUMENT_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Settings:
     timeout_ms: int = 10_000
     input_shape: tuple[int, ...] | None = None
     framework: str = "auto"
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
 
     def check_options(
         self, *, dynamic: bool | None = None, root: str | None = None
@@ -90,6 +94,7 @@ _FIELDS = {
     "timeoutMs": ("timeout_ms", _int_in(100, MAX_TIMEOUT_MS)),
     "inputShape": ("input_shape", parse_shape),
     "framework": ("framework", _framework),
+    "maxDocumentBytes": ("max_document_bytes", _int_in(1_000, 64_000_000)),
 }
 # Settings the extension contributes for itself; the server accepts and ignores them.
 _CLIENT_ONLY = {"pythonPath", "trace", "server"}

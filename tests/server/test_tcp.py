@@ -42,22 +42,48 @@ class _Reader:
                 return msg
 
 
-def test_serve_over_tcp():
+def _serve() -> tuple[subprocess.Popen, socket.socket]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "deepeval_lsp", "serve", "--tcp", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return proc, socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("server not listening") from None
+            time.sleep(0.1)
+
+
+def test_lying_frames_over_tcp_are_survived():
+    """The TCP transport reads frames as stdio does: lower case, LF only, wrong lengths."""
+    proc, sock = _serve()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "server not listening"
-                time.sleep(0.1)
+        with sock:
+            reader = _Reader(sock)
+            # Each is answered (an error: no such method): it was read, whatever its frame said.
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "deepeval/none"}).encode()
+            sock.sendall(b"content-length: %d\n\n" % len(body) + body)
+            assert reader.response(1)["error"]
+            sock.sendall(b"Content-Length: 5\r\n\r\n" + body.replace(b": 1", b": 2"))
+            assert reader.response(2)["error"]
+            sock.sendall(b"Content-Length: 900\r\n\r\n" + body.replace(b": 1", b": 3"))
+            assert reader.response(3)["error"]  # the quiet client: not waited
+            sock.sendall(_frame({"id": 4, "method": "shutdown"}))
+            assert "error" not in reader.response(4)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_serve_over_tcp():
+    proc, sock = _serve()
+    try:
         with sock:
             sock.sendall(
                 _frame(

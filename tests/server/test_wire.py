@@ -35,6 +35,8 @@ def _error(msg):
 
 def test_malformed_messages_get_errors_and_the_server_lives(wire: Wire):
     wire.send_raw(b'{"jsonrpc": "2.0", "id": 1, "method": ')  # cut short: not JSON
+    assert _error(wire.response(1)) == -32700  # its id shows, so the request is answered
+    wire.send_raw(b'{"jsonrpc": "2.0", "method": "x", "id": ')  # no id to be read
     assert _error(wire.wait_for(lambda m: "error" in m and m.get("id") is None)) == -32700
 
     wire.request(2, "deepeval/noSuchMethod", {})

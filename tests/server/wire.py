@@ -46,6 +46,12 @@ class Wire:
                 continue
             self.inbox.put(json.loads(out.read(length)))
 
+    def write(self, data: bytes) -> None:
+        """Bytes as they are: no header added."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
     def send_raw(self, body: bytes) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
