@@ -12,9 +12,10 @@ never holds the pipe while the program runs:
 2. `seal()`, once the job is read and right before it runs: every other descriptor but stdin,
    stdout and stderr is closed, and a second seccomp filter (filters stack, so it only adds to
    seccomp.py's) makes the kernel refuse every way of taking the pipe out of that socket but one:
-   read, readv, preadv, recvfrom, recvmsg, splice and sendfile from it; dup, dup2, dup3, fcntl,
-   close, close_range and shutdown of it; pidfd_getfd, io_uring and Linux AIO altogether. Only
-   recvmmsg stays, which Python's os and socket modules do not expose. A socket cannot be re-opened
+   read, readv, preadv, recvfrom, recvmsg, splice and sendfile from it; write, send or connect
+   on it; dup, dup2, dup3, fcntl, close, close_range and shutdown of it; pidfd_getfd, io_uring
+   and Linux AIO altogether. Only recvmmsg stays, which Python's os and socket modules do not
+   expose. A socket cannot be re-opened
    through /proc. fd arguments are compared on their low 32 bits, as the kernel reads them.
 3. `report()`, after the job: recvmmsg takes the pipe back, the report is written, the pipe closed.
 
@@ -52,6 +53,7 @@ _SECCOMP_SET_MODE_FILTER = 1
 _SECCOMP_FILTER_FLAG_TSYNC = 1  # every thread of the process, not only the caller
 _PR_SET_NO_NEW_PRIVS = 38
 _MSG_CMSG_CLOEXEC = 0x40000000
+_MSG_DONTWAIT = 0x40  # the descriptor is there or lost: never wait for it
 _SOL_SOCKET = 1
 _SCM_RIGHTS = 1
 
@@ -66,7 +68,16 @@ _ARCHES = {
         317,
         {
             "read": 0,
+            "write": 1,
             "close": 3,
+            "pwrite64": 18,
+            "writev": 20,
+            "connect": 42,
+            "sendto": 44,
+            "sendmsg": 46,
+            "pwritev": 296,
+            "sendmmsg": 307,
+            "pwritev2": 328,
             "pread64": 17,
             "readv": 19,
             "dup": 32,
@@ -97,7 +108,16 @@ _ARCHES = {
             "fcntl": 25,
             "close": 57,
             "read": 63,
+            "write": 64,
             "readv": 65,
+            "writev": 66,
+            "pwrite64": 68,
+            "pwritev": 70,
+            "connect": 203,
+            "sendto": 206,
+            "sendmsg": 211,
+            "sendmmsg": 269,
+            "pwritev2": 287,
             "pread64": 67,
             "preadv": 69,
             "sendfile": 71,
@@ -122,6 +142,17 @@ _RULES: dict[str, tuple[str, tuple[int, ...], int]] = {
     "preadv2": (_ANY, (0,), errno.EPERM),
     "recvfrom": (_ANY, (0,), errno.EPERM),
     "recvmsg": (_ANY, (0,), errno.EPERM),
+    # nothing may be sent or connected either: it would not reach the zygote, and on some
+    # socket types it drops what the socket holds
+    "write": (_ANY, (0,), errno.EPERM),
+    "writev": (_ANY, (0,), errno.EPERM),
+    "pwrite64": (_ANY, (0,), errno.EPERM),
+    "pwritev": (_ANY, (0,), errno.EPERM),
+    "pwritev2": (_ANY, (0,), errno.EPERM),
+    "sendto": (_ANY, (0,), errno.EPERM),
+    "sendmsg": (_ANY, (0,), errno.EPERM),
+    "sendmmsg": (_ANY, (0,), errno.EPERM),
+    "connect": (_ANY, (0,), errno.EPERM),
     "splice": (_ANY, (0, 2), errno.EPERM),  # fd_in, fd_out
     "sendfile": (_ANY, (0, 1), errno.EPERM),  # out_fd, in_fd
     "copy_file_range": (_ANY, (0, 2), errno.EPERM),  # fd_in, fd_out
@@ -230,7 +261,7 @@ class Parked:
 
 def park(result_fd: int) -> Parked:
     """Move the result pipe's write end `result_fd` into a private socket's queue, and close it."""
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with a, b:
         socket.send_fds(a, [b"r"], [result_fd])
         os.close(result_fd)
@@ -265,7 +296,6 @@ def seal(parked: Parked) -> Parked:
 
 def take_back(
     parked: Parked,
-    *,
     _recv: Any = _recvmmsg,
     _addressof: Any = ctypes.addressof,
     _sizeof: Any = ctypes.sizeof,
@@ -283,7 +313,7 @@ def take_back(
     msg.hdr.iovlen = 1
     msg.hdr.control = _addressof(cmsg)
     msg.hdr.controllen = _sizeof(cmsg)
-    n = _recv(parked.sock, _addressof(msg), 1, _MSG_CMSG_CLOEXEC, None)
+    n = _recv(parked.sock, _addressof(msg), 1, _MSG_CMSG_CLOEXEC | _MSG_DONTWAIT, None)
     if n != 1:
         raise OSError(_errno(), "recvmmsg on the result socket failed")
     if (cmsg.level, cmsg.type) != (_SOL_SOCKET, _SCM_RIGHTS):

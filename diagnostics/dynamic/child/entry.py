@@ -99,18 +99,9 @@ def run_child(
     payload = job["payload"]
     if isinstance(payload, dict) and isinstance(payload.get("path"), str):
         sys.audit(audit.UNTRUSTED_EVENT, payload["path"])
+    after = _after_job  # bound before the program runs, like everything it calls
     outcome = _run_job(job["func"], payload, limits, float(job["timeout_s"]))
-    _lock_down()
-    if _other_threads():
-        _leave_unreported("the program left a thread running: no result is reported")
-    patched = integrity.changed(before)
-    if patched is not None:
-        outcome = {
-            "status": "sandbox_violation",
-            "event": "integrity",
-            "detail": f"the program modified the checker's own code ({patched})",
-        }
-    _report(parked, {"result": outcome, "sandbox": state}, limits.result_bytes)
+    after(parked, before, outcome, state, limits.result_bytes)
 
 
 def _run_job(func: str, payload: Any, limits: SandboxLimits, timeout_s: float) -> dict[str, Any]:
@@ -152,7 +143,6 @@ def _run_job(func: str, payload: Any, limits: SandboxLimits, timeout_s: float) -
 
 
 def _lock_down(
-    *,
     _settrace: Any = sys.settrace,
     _setprofile: Any = sys.setprofile,
     _gc_disable: Any = gc.disable,
@@ -178,13 +168,13 @@ def _lock_down(
             pass
 
 
-def _other_threads(*, _frames_of: Any = sys._current_frames, _me: Any = _thread.get_ident) -> bool:
+def _other_threads(_frames_of: Any = sys._current_frames, _me: Any = _thread.get_ident) -> bool:
     """Whether another thread runs Python code now (the program's: the checker starts none)."""
     return any(ident != _me() for ident in _frames_of())
 
 
 def _leave_unreported(
-    why: str, *, _write: Any = os.write, _exit: Any = os._exit, _encode: Any = str.encode
+    why: str, _write: Any = os.write, _exit: Any = os._exit, _encode: Any = str.encode
 ) -> NoReturn:
     try:
         _write(2, _encode(f"\n{why}\n"))
@@ -196,7 +186,6 @@ def _report(
     parked: result_channel.Parked,
     report: ChildReport,
     result_bytes: int = 1 << 30,
-    *,
     _encode: Any = _ENCODE,
     _join: Any = "".join,
     _len: Any = len,
@@ -233,9 +222,9 @@ def _report(
     _exit(0)
 
 
-def _frames(e: BaseException) -> list[dict[str, Any]]:
+def _frames(e: BaseException, _extract: Any = traceback.extract_tb) -> list[dict[str, Any]]:
     frames = []
-    for fs in traceback.extract_tb(e.__traceback__)[-30:]:
+    for fs in _extract(e.__traceback__)[-30:]:
         if fs.filename in _OWN_FILES:
             continue  # this module's and the audit hook's frames say nothing about the job
         frames.append(
@@ -248,3 +237,35 @@ def _frames(e: BaseException) -> list[dict[str, Any]]:
             }
         )
     return frames
+
+
+def _after_job(
+    parked: result_channel.Parked,
+    before: integrity.Snapshot,
+    outcome: dict[str, Any],
+    state: dict[str, str] | None,
+    result_bytes: int,
+    _lock: Any = _lock_down,
+    _threads: Any = _other_threads,
+    _leave: Any = _leave_unreported,
+    _changed: Any = integrity.changed,
+    _report_: Any = _report,
+    _exit: Any = os._exit,
+) -> NoReturn:
+    """From the job's end to the exit: nothing here is looked up in a module at call time, so a
+    program that patched one still gets its sandbox violation, not its verdict. (Positional
+    defaults: a tuple, which no one can change in place; replacing it is refused by audit.py.)"""
+    try:
+        _lock()
+        if _threads():
+            _leave("the program left a thread running: no result is reported")
+        patched = _changed(before)
+        if patched is not None:
+            outcome = {
+                "status": "sandbox_violation",
+                "event": "integrity",
+                "detail": f"the program modified the checker's own code ({patched})",
+            }
+        _report_(parked, {"result": outcome, "sandbox": state}, result_bytes)
+    finally:
+        _exit(1)  # only if the report itself failed: never back into the zygote's code

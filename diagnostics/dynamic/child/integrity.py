@@ -100,7 +100,6 @@ def snapshot() -> Snapshot:
 
 def changed(
     before: Snapshot,
-    *,
     _modules: dict[str, Any] = sys.modules,
     _len: Any = len,
     _any: Any = any,
