@@ -157,7 +157,7 @@ class AuditHook:
     def __init__(self, tmpdir: str, roots: tuple[str, ...] | None = None) -> None:
         self.tmpdir = os.path.realpath(tmpdir)
         self.watched = frozenset(_REFUSED) | frozenset(_PATH_EVENTS) | {"open"} | _STACK_EVENTS
-        excluded = (tmpdir, self.tmpdir, os.getcwd())
+        excluded = (tmpdir, self.tmpdir)
         self.roots = tuple(
             r + os.sep for r in (trusted_roots(excluded) if roots is None else roots)
         )
