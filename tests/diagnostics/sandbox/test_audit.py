@@ -42,3 +42,93 @@ def test_a_symlink_out_of_the_temp_dir_counts_as_outside(tmp_path: Path) -> None
     (tmp_path / "link").symlink_to("/etc")
     with pytest.raises(SandboxViolation):
         AuditHook(str(tmp_path))("open", (str(tmp_path / "link" / "passwd"), "w", os.O_WRONLY))
+
+
+USER_PROGRAM = """
+import collections, dataclasses, enum, gc, inspect, logging, marshal, sys, typing
+
+Point = collections.namedtuple("Point", "x y")
+
+@dataclasses.dataclass
+class Box:
+    w: int = 1
+
+class Color(enum.Enum):
+    RED = 1
+
+T = typing.TypeVar("T")
+logging.getLogger("user").warning("fine")
+assert inspect.currentframe() is not None  # a library helper: allowed (a documented limit)
+
+def refused(what):
+    try:
+        what()
+    except PermissionError:
+        return
+    raise AssertionError("not refused")
+
+refused(lambda: gc.get_objects())
+refused(lambda: gc.get_referrers(sys))
+refused(lambda: sys._getframe())
+refused(lambda: sys._current_frames())
+refused(lambda: sys.settrace(None))
+refused(lambda: marshal.loads(marshal.dumps(1)))
+refused(lambda: (lambda: None).__code__.replace(co_name="x"))
+try:
+    1 / 0
+except ZeroDivisionError as e:
+    refused(lambda: e.__traceback__.tb_frame)
+refused(lambda: setattr(audit.trusted_roots, "__defaults__", ((),)))
+spoof = compile("import gc\\nobjs = lambda: gc.get_objects()", sys.modules["json"].__file__, "exec")
+ns = {}
+exec(spoof, ns)
+refused(lambda: ns["objs"]())
+"""
+
+
+def test_user_code_cannot_reach_into_the_checker_and_libraries_still_work(tmp_path: Path) -> None:
+    """In a forked process with the hook installed: the checked program (a file outside the
+    trusted folders) is refused what would reach the runner, while the stdlib helpers it uses
+    (namedtuple, dataclasses, enum, typing, logging) and the checker's own calls still work."""
+    import gc
+    import inspect
+
+    from deepeval_lsp.diagnostics.sandbox import audit
+
+    program = tmp_path / "model.py"
+    program.write_text(USER_PROGRAM)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        code = 1
+        try:
+            sys.addaudithook(AuditHook(str(tmp_path)))
+            sys.audit(audit.UNTRUSTED_EVENT, str(program))
+            gc.get_objects()  # the checker's own code, no user code on the stack
+            sys._getframe()
+            exec(compile(program.read_text(), str(program), "exec"), {"audit": audit})
+            code = 0
+        except BaseException as e:
+            os.write(2, f"{type(e).__name__}: {e}\n".encode())
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert inspect.isfunction(audit.trusted_roots)
+
+
+def test_trusted_roots_are_where_modules_came_from_but_never_an_excluded_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    from deepeval_lsp.diagnostics.sandbox import audit
+
+    module = types.ModuleType("somewhere_else")
+    module.__file__ = str(tmp_path / "lib" / "somewhere_else.py")
+    monkeypatch.setitem(sys.modules, "somewhere_else", module)
+    inside = str(tmp_path / "lib" / "x.py")
+    assert any(inside.startswith(r + os.sep) for r in audit.trusted_roots())
+    roots = audit.trusted_roots(exclude=(str(tmp_path),))
+    assert not any(inside.startswith(r + os.sep) for r in roots)
+    assert any(os.__file__.startswith(r + os.sep) for r in roots)
+    assert any(audit.__file__.startswith(r + os.sep) for r in roots)
