@@ -1,19 +1,28 @@
 """Introspection of the installed frameworks: does `torch.nn.Conv2D` exist, what does
 `keras.layers.Dense` accept, what did the user probably mean?
 
-Only framework packages on an allow-list are ever imported here (importing a user's module would
-run their code in the checker's process). `tensorflow.keras` is answered by Keras 3 when TensorFlow
-itself is not installed, which is how the default engine runs such code.
+Only the top-level framework packages on an allow-list are ever imported here, and nothing else:
+not a user's module (that would run their code in the checker's process), and not a framework
+submodule that importing the framework did not load (`numpy.f2py.__main__` runs a command line
+when imported): such a submodule is found on disk, and its members are unknown.
+`tensorflow.keras` is answered by Keras 3 when TensorFlow itself is not installed, which is how the
+default engine runs such code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import inspect
+import io
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from types import ModuleType
@@ -47,14 +56,31 @@ def installed(top: str) -> bool:
 
 @cache
 def import_framework(name: str) -> ModuleType | None:
-    """Import a framework module on the allow-list, or None if it is not installed/importable."""
-    if name.split(".")[0] not in FRAMEWORKS:
+    """Import a top-level framework on the allow-list, or None if it is not installed/importable.
+
+    Whatever the import does is contained: a print() or input() cannot reach the protocol on
+    stdout/stdin, and sys.exit() or KeyboardInterrupt at import time is a failed import, not the
+    end of the checker.
+    """
+    if "." in name or name not in FRAMEWORKS:
         return None
     ensure_backend()
     try:
-        return importlib.import_module(name)
-    except Exception:  # a framework that fails to import is as good as absent
+        with _contained_io():
+            return importlib.import_module(name)
+    except BaseException:  # a framework that fails to import is as good as absent
         return None
+
+
+@contextlib.contextmanager
+def _contained_io() -> Iterator[None]:
+    stdin = sys.stdin
+    sys.stdin = io.StringIO()  # input() gets EOFError instead of reading the protocol
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdin = stdin
 
 
 def canonical(dotted: str) -> str | None:
@@ -86,9 +112,22 @@ class Lookup:
     missing: str | None = None  # the first name that does not exist on `parent`
 
 
+@dataclass(frozen=True)
+class Unloaded:
+    """A framework submodule found on disk that the checker did not import: it exists, and its
+    members are unknown (importing it because a file names it would run it, `__main__` included)."""
+
+    name: str
+    search: tuple[str, ...] | None  # where its own submodules are, if it is a package
+
+
 @lru_cache(maxsize=4096)
 def lookup(dotted: str) -> Lookup:
-    """Resolve `torch.nn.Conv2d` to the object, following submodules that need importing."""
+    """Resolve `torch.nn.Conv2d` to the object, importing nothing beyond the framework itself.
+
+    Submodules that importing the framework loaded are walked as attributes; one that it did not
+    load is looked for on disk (`Unloaded`: it exists, its members are unknown) and never imported.
+    """
     path = canonical(dotted)
     if path is None:
         return Lookup(UNKNOWN)
@@ -98,30 +137,86 @@ def lookup(dotted: str) -> Lookup:
         return Lookup(UNKNOWN)
     current = parts[0]
     for part in parts[1:]:
-        if not (inspect.ismodule(obj) or inspect.isclass(obj)):
+        name = f"{current}.{part}"
+        if isinstance(obj, Unloaded):
+            nxt = _find_unloaded(name, obj.search) or UNKNOWN
+        elif inspect.ismodule(obj):
+            nxt = _module_member(obj, part, name)
+        elif inspect.isclass(obj):
+            nxt = _attribute(obj, part)
+        else:
             return Lookup(UNKNOWN)
-        try:
-            nxt = getattr(obj, part, MISSING)
-        except Exception:
-            return Lookup(UNKNOWN)
-        if nxt is MISSING and inspect.ismodule(obj):
-            nxt = _import_submodule(f"{current}.{part}")
         if nxt is MISSING:
             return Lookup(MISSING, obj, current, part)
         if nxt is UNKNOWN:
             return Lookup(UNKNOWN)
-        obj, current = nxt, f"{current}.{part}"
+        obj, current = nxt, name
     return Lookup(obj, None, current)
 
 
-def _import_submodule(name: str) -> Any:
+def _module_member(module: ModuleType, part: str, name: str) -> Any:
+    nxt = _attribute(module, part)
+    if nxt is not MISSING and nxt is not UNKNOWN:
+        return nxt
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    return _find_unloaded(name, getattr(module, "__path__", None)) or nxt
+
+
+def _attribute(obj: Any, part: str) -> Any:
+    """getattr that imports nothing: a module-level `__getattr__` that would import a submodule
+    (torch's lazy modules, numpy's) answers UNKNOWN instead."""
     try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        # Missing only if it is this very module that is absent, not one of its dependencies.
-        return MISSING if e.name == name or (e.name and name.startswith(e.name + ".")) else UNKNOWN
-    except Exception:
+        with _imports_refused() as refused:
+            nxt = getattr(obj, part, MISSING)
+    except BaseException:
         return UNKNOWN
+    return UNKNOWN if refused else nxt
+
+
+def _find_unloaded(name: str, search: Any) -> Unloaded | None:
+    """The submodule `name` of a package whose submodules live in `search`, found without
+    executing anything (importlib.util.find_spec would import the parents)."""
+    if not search:
+        return None
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name, list(search))
+    except BaseException:
+        return None
+    if spec is None:
+        return None
+    locations = spec.submodule_search_locations
+    return Unloaded(name, tuple(locations) if locations is not None else None)
+
+
+class _RefuseImports(importlib.abc.MetaPathFinder):
+    """Refuses every import in a thread while it looks an attribute up (see `_imports_refused`)."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        refused = getattr(self.local, "refused", None)
+        if refused is not None:
+            refused.append(fullname)
+            raise ImportError(f"the checker does not import {fullname}", name=fullname)
+
+
+_REFUSE = _RefuseImports()
+
+
+@contextlib.contextmanager
+def _imports_refused() -> Iterator[list[str]]:
+    if _REFUSE not in sys.meta_path:
+        sys.meta_path.insert(0, _REFUSE)
+    outer = getattr(_REFUSE.local, "refused", None)
+    refused: list[str] = []
+    _REFUSE.local.refused = refused
+    try:
+        yield refused
+    finally:
+        _REFUSE.local.refused = outer
 
 
 def display_path(path: str) -> str:
@@ -154,7 +249,7 @@ def module_exists(dotted: str) -> bool | None:
         found = lookup(dotted)
         if found.obj is UNKNOWN:
             return None
-        return found.obj is not MISSING and inspect.ismodule(found.obj)
+        return isinstance(found.obj, Unloaded) or inspect.ismodule(found.obj)
     if "." not in dotted:
         return True if installed(dotted) else (None if dotted in REAL_PACKAGES else False)
     return None  # submodules of non-framework packages: importing them would run their code
@@ -163,9 +258,14 @@ def module_exists(dotted: str) -> bool | None:
 @lru_cache(maxsize=2048)
 def public_names(dotted: str) -> tuple[str, ...]:
     found = lookup(dotted)
-    if found.obj in (MISSING, UNKNOWN):
+    if found.obj in (MISSING, UNKNOWN) or isinstance(found.obj, Unloaded):
         return ()
-    return tuple(n for n in dir(found.obj) if not n.startswith("_"))
+    try:
+        with _imports_refused():
+            names = dir(found.obj)
+    except BaseException:
+        return ()
+    return tuple(n for n in names if not n.startswith("_"))
 
 
 # The other framework's spelling of the same thing: LLMs mix PyTorch and Keras names.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import heapq
 from dataclasses import dataclass, field
 
 from deepeval_lsp.diagnostics.datasets import KERAS_DATASETS
@@ -237,22 +238,41 @@ def _builds_model(value: ast.AST, model_funcs: set[str], model_classes: set[str]
 def model_classes(tree: ast.Module) -> set[str]:
     """Classes defined in the file that look like models (subclass Module/Model/Layer, or one)."""
     found: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for stmt in tree.body:
-            if isinstance(stmt, ast.ClassDef) and stmt.name not in found:
-                for b in stmt.bases:
-                    last = attribute_chain(b).split(".")[-1]
-                    if last in {"Module", "Model", "Layer", "Sequential"} or last in found:
-                        found.add(stmt.name)
-                        changed = True
-                        break
+    subclasses: dict[str, list[str]] = {}  # base name -> classes deriving from it
+    todo: list[str] = []
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.ClassDef):
+            continue
+        for b in stmt.bases:
+            last = attribute_chain(b).split(".")[-1]
+            if last in {"Module", "Model", "Layer", "Sequential"}:
+                todo.append(stmt.name)
+            else:
+                subclasses.setdefault(last, []).append(stmt.name)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(subclasses.get(name, ()))
     return found
 
 
+@dataclass
+class _Stmt:
+    """What the slicer reads of a top-level statement, computed once."""
+
+    node: ast.stmt
+    targets: set[str]
+    uses: set[str]
+    forbidden: bool
+
+
 def slice_program(tree: ast.Module) -> Slice:
-    """Keep what builds the model; drop what trains, loads, saves, plots or runs as a script."""
+    """Keep what builds the model; drop what trains, loads, saves, plots or runs as a script.
+
+    Linear in the length of the file (n log n for the backward slice): every statement's names are
+    read once, and each fixed point below is a worklist over the statements a change can affect.
+    """
     classes = model_classes(tree)
     funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
     model_funcs = {
@@ -264,11 +284,13 @@ def slice_program(tree: ast.Module) -> Slice:
     }
     body = tree.body
     keep = [False] * len(body)
-    simple: set[int] = set()  # hyper-parameter-like assignments, kept unless they need data
+    main = [is_main_block(stmt) for stmt in body]
+    simple: list[int] = []  # hyper-parameter-like assignments, kept unless they need data
     seeds: list[int] = []
     model_vars: list[str] = []
+    seen_vars: set[str] = set()
     for i, stmt in enumerate(body):
-        if is_main_block(stmt):
+        if main[i]:
             continue
         if isinstance(
             stmt,
@@ -282,60 +304,27 @@ def slice_program(tree: ast.Module) -> Slice:
             if _builds_model(stmt.value, model_funcs, classes) and not is_forbidden(stmt):
                 keep[i] = True
                 seeds.append(i)
-                model_vars.extend(n for n in names if n not in model_vars)
+                for n in names:
+                    if n not in seen_vars:
+                        seen_vars.add(n)
+                        model_vars.append(n)
             elif _simple_value(stmt.value) and not is_forbidden(stmt):
                 keep[i] = True
-                simple.add(i)
+                simple.append(i)
         elif isinstance(stmt, ast.Try) and all(
             isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
             for s in stmt.body + [x for h in stmt.handlers for x in h.body]
         ):
             keep[i] = True
-
-    # Statements after a model variable's creation that add to it (`model.add(…)`), or
-    # functional-API layer calls that the model's inputs/outputs depend on.
-    needed: set[str] = set()
+    stmts = [_Stmt(s, _targets(s), _uses(s), False) for s in body]
+    for i, st in enumerate(stmts):
+        if not keep[i] and not main[i]:
+            st.forbidden = is_forbidden(st.node)
+    needed: set[str] = set(model_vars)
     for i in seeds:
-        needed |= _uses(body[i])
-    needed |= set(model_vars)
-    blocked: dict[str, int] = {}
-    # Backward slice, to a fixed point: a statement is needed when it defines or mutates a
-    # needed name; statements that act on the world never run.
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(body) - 1, -1, -1):
-            stmt = body[i]
-            if keep[i] or is_main_block(stmt):
-                continue
-            defined = _targets(stmt)
-            if not defined & needed:
-                continue
-            if is_forbidden(stmt) or (
-                isinstance(stmt, ast.For | ast.While | ast.AsyncFor) and (_has_training(stmt))
-            ):
-                for n in defined & needed:
-                    blocked.setdefault(n, stmt.lineno)
-                continue
-            keep[i] = True
-            needed |= _uses(stmt)
-            changed = True
-    # A "simple" assignment that reads what only dropped code defines (`x = x_train[..., None]`
-    # after a dropped `load_data()`) would fail: drop it too, to a fixed point.
-    known = set(dir(builtins))
-    changed = True
-    while changed:
-        changed = False
-        defined_by_kept = set(known)
-        for i, stmt in enumerate(body):
-            if keep[i]:
-                defined_by_kept |= _targets(stmt)
-        for i in sorted(simple):
-            if keep[i] and not _uses(body[i]) <= defined_by_kept - (
-                _targets(body[i]) - (_defined_before(body, keep, i))
-            ):
-                keep[i] = False
-                changed = True
+        needed |= stmts[i].uses
+    blocked = _backward_slice(stmts, keep, main, needed)
+    defined_by_kept = _drop_simple_that_need_dropped(stmts, keep, simple)
     blocked = {n: line for n, line in blocked.items() if n not in defined_by_kept}
     kept = [s for i, s in enumerate(body) if keep[i]]
     dropped = [s.lineno for i, s in enumerate(body) if not keep[i]]
@@ -343,13 +332,111 @@ def slice_program(tree: ast.Module) -> Slice:
     return Slice(module, model_vars, dropped, blocked)
 
 
-def _defined_before(body: list[ast.stmt], keep: list[bool], i: int) -> set[str]:
-    out: set[str] = set()
-    for j in range(i):
+def _backward_slice(
+    stmts: list[_Stmt], keep: list[bool], main: list[bool], needed: set[str]
+) -> dict[str, int]:
+    """Keep every statement that defines or mutates a needed name (adding what it reads to the
+    needed names), to a fixed point; statements that act on the world never run, and the names
+    they alone would define are returned as blocked: name -> line.
+
+    The statements are taken in the order of repeated bottom-up passes over the file (pass, then
+    line, descending), so that a blocked name gets the line a reader scanning up from its first use
+    would find. A name needed while pass p is at statement k is first met by the statements above
+    k in pass p, by the others in pass p + 1.
+    """
+    definers: dict[str, list[int]] = {}
+    for i, st in enumerate(stmts):
+        if not keep[i] and not main[i]:
+            for name in st.targets:
+                definers.setdefault(name, []).append(i)
+    # (pass, -index, sequence, name): name is None to keep the statement, else a name it blocks.
+    events: list[tuple[int, int, int, str | None]] = []
+    sequence = 0
+
+    def need(name: str, at_pass: int, at: int) -> None:
+        nonlocal sequence
+        for j in definers.get(name, ()):
+            sequence += 1
+            when = at_pass if j < at else at_pass + 1
+            heapq.heappush(events, (when, -j, sequence, name if stmts[j].forbidden else None))
+
+    for name in sorted(needed):
+        need(name, 1, len(stmts))
+    blocked: dict[str, int] = {}
+    while events:
+        at_pass, minus_j, _, name = heapq.heappop(events)
+        j = -minus_j
+        if name is not None:
+            blocked.setdefault(name, stmts[j].node.lineno)
+            continue
         if keep[j]:
-            out |= _targets(body[j])
-    return out
+            continue
+        keep[j] = True
+        for used in sorted(stmts[j].uses - needed):
+            needed.add(used)
+            need(used, at_pass, j)
+    return blocked
 
 
-def _has_training(stmt: ast.stmt) -> bool:
-    return is_forbidden(stmt)
+def _drop_simple_that_need_dropped(
+    stmts: list[_Stmt], keep: list[bool], simple: list[int]
+) -> set[str]:
+    """Drop a kept simple assignment that reads a name no kept statement defines (`x =
+    x_train[..., None]` after a dropped `load_data()`), or that reads the name it assigns with no
+    kept definition above it; to a fixed point, as one drop can orphan another. Returns the names
+    the kept statements define, builtins included.
+    """
+    kept_definers: dict[str, list[int]] = {}  # ascending: the first kept one is the `first` entry
+    for i, st in enumerate(stmts):
+        if keep[i]:
+            for name in st.targets:
+                kept_definers.setdefault(name, []).append(i)
+    alive = {name: len(js) for name, js in kept_definers.items()}
+    first = dict.fromkeys(kept_definers, 0)  # index into kept_definers of the first still kept
+    readers: dict[str, list[int]] = {}  # simple statements reading a name they do not assign
+    self_readers: dict[str, list[int]] = {}  # ... reading a name they assign, ascending
+    self_done = dict.fromkeys(kept_definers, 0)
+    known = set(dir(builtins))
+    to_drop: list[int] = []
+    for i in simple:
+        st = stmts[i]
+        for name in st.uses:
+            if name in st.targets:
+                self_readers.setdefault(name, []).append(i)
+                if kept_definers[name][0] >= i:
+                    to_drop.append(i)
+            elif name not in known:
+                readers.setdefault(name, []).append(i)
+                if not alive.get(name):
+                    to_drop.append(i)
+
+    def first_kept(name: str) -> int:
+        js = kept_definers[name]
+        k = first[name]
+        while k < len(js) and not keep[js[k]]:
+            k += 1
+        first[name] = k
+        return js[k] if k < len(js) else len(stmts)
+
+    while to_drop:
+        i = to_drop.pop()
+        if not keep[i]:
+            continue
+        keep[i] = False
+        for name in stmts[i].targets:
+            alive[name] -= 1
+            if alive[name] == 0:
+                to_drop.extend(readers.get(name, ()))
+            # A self-reader at or above the first kept definition no longer has one above it.
+            limit = first_kept(name)
+            users = self_readers.get(name, [])
+            k = self_done[name]
+            while k < len(users) and users[k] <= limit:
+                to_drop.append(users[k])
+                k += 1
+            self_done[name] = k
+    defined_by_kept = set(known)
+    for name, count in alive.items():
+        if count:
+            defined_by_kept.add(name)
+    return defined_by_kept

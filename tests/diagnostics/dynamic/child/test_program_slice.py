@@ -1,0 +1,196 @@
+"""The program slicer: the same slice as the fixed-point scans it replaces, in linear time."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import random
+
+import pytest
+from deepeval_lsp.diagnostics.dynamic.child import program_slice as ps
+from deepeval_lsp.diagnostics.text import attribute_chain
+
+
+def reference_model_classes(tree: ast.Module) -> set[str]:
+    """The slicer's earlier model_classes: repeated passes to a fixed point."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef) and stmt.name not in found:
+                for b in stmt.bases:
+                    last = attribute_chain(b).split(".")[-1]
+                    if last in {"Module", "Model", "Layer", "Sequential"} or last in found:
+                        found.add(stmt.name)
+                        changed = True
+                        break
+    return found
+
+
+def reference_slice(tree: ast.Module) -> ps.Slice:
+    """The slicer's earlier slice_program: whole-file passes to each fixed point (quadratic)."""
+    classes = reference_model_classes(tree)
+    funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
+    model_funcs = {
+        f
+        for f in funcs
+        if f == "dl_model"
+        or "model" in f.lower()
+        or f.lower().startswith(("build", "create", "make", "get_"))
+    }
+    body = tree.body
+    keep = [False] * len(body)
+    simple: set[int] = set()
+    seeds: list[int] = []
+    model_vars: list[str] = []
+    for i, stmt in enumerate(body):
+        if ps.is_main_block(stmt):
+            continue
+        if isinstance(
+            stmt,
+            ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+        ):
+            keep[i] = True
+            seeds.append(i)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if ps._builds_model(stmt.value, model_funcs, classes) and not ps.is_forbidden(stmt):
+                keep[i] = True
+                seeds.append(i)
+                model_vars.extend(n for n in names if n not in model_vars)
+            elif ps._simple_value(stmt.value) and not ps.is_forbidden(stmt):
+                keep[i] = True
+                simple.add(i)
+        elif isinstance(stmt, ast.Try) and all(
+            isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
+            for s in stmt.body + [x for h in stmt.handlers for x in h.body]
+        ):
+            keep[i] = True
+    needed: set[str] = set()
+    for i in seeds:
+        needed |= ps._uses(body[i])
+    needed |= set(model_vars)
+    blocked: dict[str, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(body) - 1, -1, -1):
+            stmt = body[i]
+            if keep[i] or ps.is_main_block(stmt):
+                continue
+            defined = ps._targets(stmt)
+            if not defined & needed:
+                continue
+            if ps.is_forbidden(stmt):
+                for n in defined & needed:
+                    blocked.setdefault(n, stmt.lineno)
+                continue
+            keep[i] = True
+            needed |= ps._uses(stmt)
+            changed = True
+    known = set(dir(builtins))
+    changed = True
+    while changed:
+        changed = False
+        defined_by_kept = set(known)
+        for i, stmt in enumerate(body):
+            if keep[i]:
+                defined_by_kept |= ps._targets(stmt)
+        for i in sorted(simple):
+            before: set[str] = set()
+            for j in range(i):
+                if keep[j]:
+                    before |= ps._targets(body[j])
+            if keep[i] and not ps._uses(body[i]) <= defined_by_kept - (
+                ps._targets(body[i]) - before
+            ):
+                keep[i] = False
+                changed = True
+    blocked = {n: line for n, line in blocked.items() if n not in defined_by_kept}
+    kept = [s for i, s in enumerate(body) if keep[i]]
+    dropped = [s.lineno for i, s in enumerate(body) if not keep[i]]
+    return ps.Slice(ast.Module(body=kept, type_ignores=[]), model_vars, dropped, blocked)
+
+
+NAMES = ["a", "b", "c", "d", "x", "model", "net", "data", "len"]
+
+
+def _statement(rng: random.Random, k: int) -> str:
+    """One top-level statement of a random kind over a few shared names, so that definitions,
+    uses, redefinitions and self-references cross in every order."""
+    n, m = rng.choice(NAMES), rng.choice(NAMES)
+    choices = [
+        f"{n} = {k}",
+        f"{n} = {m} + 1",
+        f"{n} = {n} * 2",
+        f"{n} = np.load('f{k}.npy')",
+        f"{n} = {m}.fit({n})",
+        f"{n}, {m} = {k}, {k}",
+        f"{n} = transform({m})",
+        f"{n} = Net{k % 3}()",
+        f"{n} = {m} = {n} = nn.Sequential()",
+        f"{n} = nn.Sequential(nn.Linear({m}, 2))",
+        f"{n}.add(layer({m}))",
+        f"{n}[0] = {m}",
+        f"{n}.attr = {m}",
+        f"for {n} in range({m}):\n    {m}.train()",
+        f"for {n} in range(3):\n    {m} = {n}",
+        f"print({n})",
+        f"def build_{k}():\n    return {n}",
+        f"def helper_{k}(v):\n    return v + {m}",
+        f"class Net{k % 3}(nn.Module):\n    size = {n}",
+        f"class Sub{k}(Net{(k + 1) % 3}):\n    pass",
+        f"class Late{k}(Sub{k + 1}):\n    pass",
+        f"if __name__ == '__main__':\n    {n} = {m}",
+        f"try:\n    import keras\nexcept ImportError:\n    {n} = None",
+        f"{n}: int = {m}",
+        f"with open('f') as fh:\n    {n} = fh.read()",
+    ]
+    return rng.choice(choices)
+
+
+def random_program(seed: int, statements: int) -> str:
+    rng = random.Random(seed)
+    lines = ["import numpy as np", "from torch import nn"]
+    lines += [_statement(rng, k) for k in range(statements)]
+    return "\n".join(lines) + "\n"
+
+
+def _same(source: str) -> None:
+    tree = ast.parse(source)
+    got, want = ps.slice_program(tree), reference_slice(tree)
+    assert [ast.dump(s) for s in got.module.body] == [ast.dump(s) for s in want.module.body]
+    assert got.model_vars == want.model_vars
+    assert got.dropped_lines == want.dropped_lines
+    assert got.blocked == want.blocked
+    assert ps.model_classes(tree) == reference_model_classes(tree)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_same_slice_as_the_fixed_point_scans(seed: int) -> None:
+    _same(random_program(seed, 5 + seed % 40))
+
+
+def test_same_slice_of_a_longer_program() -> None:
+    _same(random_program(12345, 400))
+
+
+def test_a_long_program_is_sliced() -> None:
+    """Thousands of statements: what the model needs is kept, data loading and training are not."""
+    body = "".join(
+        f"hidden_{i} = 8 * {i % 5 + 1}\n"
+        f"data_{i} = np.load('x{i}.npy')\n"
+        f"scaled_{i} = data_{i} * hidden_{i}\n"
+        f"print(hidden_{i})\n"
+        for i in range(2000)
+    )
+    model = "net = nn.Sequential(nn.Linear(hidden_1999, 2))\n"
+    src = f"import numpy as np\nfrom torch import nn\n{body}{model}"
+    tree = ast.parse(src)
+    sl = ps.slice_program(tree)
+    kept = {ps._targets(s).pop() for s in sl.module.body if isinstance(s, ast.Assign)}
+    assert kept == {f"hidden_{i}" for i in range(2000)} | {"net"}
+    assert sl.model_vars == ["net"] and sl.blocked == {}
+    assert len(sl.dropped_lines) == 3 * 2000
