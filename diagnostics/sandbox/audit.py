@@ -210,7 +210,12 @@ class AuditHook:
                     "<frozen importlib"
                 )
                 if not direct:  # importlib compiling a module's own source file is no spoof
-                    self._mark(os.fsdecode(args[1]))
+                    name = os.fsdecode(args[1])
+                    if not name.startswith("<") and name.startswith(self.roots):
+                        raise SandboxViolation(
+                            event, f"the program tried to compile code as {name!r}, not its own"
+                        )
+                    self._mark(name)
             return
         if event in _DIRECT:
             if caller is not None and self._is_user(caller.f_code.co_filename):

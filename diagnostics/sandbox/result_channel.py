@@ -17,7 +17,11 @@ never holds the pipe while the program runs:
    and Linux AIO altogether. Only recvmmsg stays, which Python's os and socket modules do not
    expose. A socket cannot be re-opened
    through /proc. fd arguments are compared on their low 32 bits, as the kernel reads them.
-3. `report()`, after the job: recvmmsg takes the pipe back, the report is written, the pipe closed.
+3. `take_back()`, after the job: recvmmsg takes the pipe back, the report is written, the pipe
+   closed. take_back answers one caller only: the report path (entry.run_child → _after_job →
+   _report, with no other run_child frame below and no other thread alive), so a program that
+   calls it, or a copy of that chain, from its own code or its own thread is refused; compiling
+   code under the checker's file names is refused by the audit hook.
 
 Limits, honestly: in Python 3.11, calling a foreign function through ctypes raises no audit event,
 and `ctypes._memmove_addr` and the like are addresses anyone can call; a program that runs native
@@ -34,6 +38,7 @@ import errno
 import os
 import platform
 import socket
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -294,6 +299,11 @@ def seal(parked: Parked) -> Parked:
     return Parked(keep, "enforced")
 
 
+# The one call chain allowed to take the pipe back: entry.run_child → _after_job → _report.
+_REPORT_PATH = ("_report", "_after_job", "run_child")
+_ENTRY_FILE = os.path.join("dynamic", "child", "entry.py")
+
+
 def take_back(
     parked: Parked,
     _recv: Any = _recvmmsg,
@@ -301,9 +311,32 @@ def take_back(
     _sizeof: Any = ctypes.sizeof,
     _errno: Any = ctypes.get_errno,
     _types: tuple[Any, ...] = (_Byte, _Iovec, _Cmsg, _Mmsghdr),
+    _frame: Any = sys._getframe,
+    _threads: Any = sys._current_frames,
+    _path: tuple[str, ...] = _REPORT_PATH,
+    _entry: str = _ENTRY_FILE,
+    _len: Any = len,
 ) -> int:
     """The result pipe's write end, out of the socket (through recvmmsg, the one way left).
-    Everything it calls is bound at import: no patched module can run code in it."""
+    Everything it calls is bound at import: no patched module can run code in it.
+
+    Only the report path may call it: entry.run_child → _after_job → _report, with no other
+    run_child below it (a copy of that chain called from the program has the real one under it)
+    and no other thread alive (the program's thread would have none). Anything else is refused
+    before the socket is touched, so the program cannot take the pipe with a Python call."""
+    if _len(_threads()) != 1:
+        raise OSError(errno.EPERM, "the result pipe is taken back with one thread alive only")
+    frame = _frame(1)
+    for name in _path:
+        code = frame.f_code if frame is not None else None
+        if code is None or code.co_name != name or not code.co_filename.endswith(_entry):
+            raise OSError(errno.EPERM, "the result pipe is taken back by the report path only")
+        frame = frame.f_back
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == _path[-1] and code.co_filename.endswith(_entry):
+            raise OSError(errno.EPERM, "the result pipe is taken back by the report path only")
+        frame = frame.f_back
     byte_t, iov_t, cmsg_t, msg_t = _types
     byte = byte_t()
     iov = iov_t(_addressof(byte), 1)

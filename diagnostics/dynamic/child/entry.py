@@ -104,8 +104,38 @@ def run_child(
     after(parked, before, outcome, state, limits.result_bytes)
 
 
-def _run_job(func: str, payload: Any, limits: SandboxLimits, timeout_s: float) -> dict[str, Any]:
-    """The job's result, or the error it raised, as a result."""
+def _lock_down(
+    _settrace: Any = sys.settrace,
+    _setprofile: Any = sys.setprofile,
+    _gc_disable: Any = gc.disable,
+    _signals: Any = _signal.valid_signals,
+    _handle: Any = _signal.signal,
+    _ignore: Any = _signal.SIG_IGN,
+    _setitimer: Any = _signal.setitimer,
+) -> None:
+    """Stop whatever could run the program's code from here on: its trace or profile function,
+    its signal handlers and timers, and the garbage collector's finalizers of cycles."""
+    _settrace(None)
+    _setprofile(None)
+    _gc_disable()
+    for which in _ITIMERS:
+        try:  # noqa: SIM105 (no contextlib here: its module globals can be patched)
+            _setitimer(which, 0)
+        except Exception:
+            pass
+    for sig in _signals():
+        try:  # noqa: SIM105
+            _handle(sig, _ignore)
+        except Exception:  # SIGKILL and SIGSTOP cannot be handled
+            pass
+
+
+def _run_job(
+    func: str, payload: Any, limits: SandboxLimits, timeout_s: float, _lock: Any = _lock_down
+) -> dict[str, Any]:
+    """The job's result, or the error it raised, as a result. It locks down before it returns,
+    so no handler of the program's can run on top of run_child's frame (where the report path
+    starts)."""
     try:
         apply_limits(limits, timeout_s)
         result = resolve_job(func)(payload)
@@ -139,33 +169,9 @@ def _run_job(func: str, payload: Any, limits: SandboxLimits, timeout_s: float) -
             "detail": f"{type(e).__name__}: {e}"[:2000],
             "traceback": _frames(e),
         }
+    finally:
+        _lock()
     return result
-
-
-def _lock_down(
-    _settrace: Any = sys.settrace,
-    _setprofile: Any = sys.setprofile,
-    _gc_disable: Any = gc.disable,
-    _signals: Any = _signal.valid_signals,
-    _handle: Any = _signal.signal,
-    _ignore: Any = _signal.SIG_IGN,
-    _setitimer: Any = _signal.setitimer,
-) -> None:
-    """Stop whatever could run the program's code from here on: its trace or profile function,
-    its signal handlers and timers, and the garbage collector's finalizers of cycles."""
-    _settrace(None)
-    _setprofile(None)
-    _gc_disable()
-    for which in _ITIMERS:
-        try:  # noqa: SIM105 (no contextlib here: its module globals can be patched)
-            _setitimer(which, 0)
-        except Exception:
-            pass
-    for sig in _signals():
-        try:  # noqa: SIM105
-            _handle(sig, _ignore)
-        except Exception:  # SIGKILL and SIGSTOP cannot be handled
-            pass
 
 
 def _other_threads(_frames_of: Any = sys._current_frames, _me: Any = _thread.get_ident) -> bool:

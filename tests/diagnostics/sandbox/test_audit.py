@@ -79,7 +79,8 @@ try:
 except ZeroDivisionError as e:
     refused(lambda: e.__traceback__.tb_frame)
 refused(lambda: setattr(audit.trusted_roots, "__defaults__", ((),)))
-spoof = compile("import gc\\nobjs = lambda: gc.get_objects()", sys.modules["json"].__file__, "exec")
+refused(lambda: compile("x = 1", sys.modules["json"].__file__, "exec"))  # a library's name
+spoof = compile("import gc\\nobjs = lambda: gc.get_objects()", "/nowhere/lib.py", "exec")
 ns = {}
 exec(spoof, ns)
 refused(lambda: ns["objs"]())

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deepeval_lsp.diagnostics.dynamic.child import entry
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 from deepeval_lsp.diagnostics.paper import engine as paper_engine
@@ -89,6 +90,34 @@ REOPEN_EVERY_FD = f"""
         except OSError:
             pass
 """
+_CHAIN_SOURCE = (
+    "def run_child(p):\n    return _after_job(p)\n"
+    "def _after_job(p):\n    return _report(p)\n"
+    "def _report(p):\n    return TAKE(p)\n"
+)
+_TAKE_BACK = textwrap.dedent(
+    f"""
+    {_ENVELOPE}
+    import socket, stat
+    rc = sys.modules["deepeval_lsp.diagnostics.sandbox.result_channel"]
+    entry = sys.modules["deepeval_lsp.diagnostics.dynamic.child.entry"]
+    def steal(take, rc=rc, forged=FORGED):  # a class body's names reach a method as defaults
+        import os, stat
+        for fd in range(3, 256):
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    w = take(rc.Parked(fd))
+                    os.write(w, forged)
+                    os.close(w)
+                    os._exit(0)
+            except OSError:
+                pass
+    """
+)
+_COPY_CHAIN = (
+    'CHAIN = {"TAKE": rc.take_back}\n'
+    f'exec(compile({_CHAIN_SOURCE!r}, entry.__file__, "exec"), CHAIN)\n'
+)
 ATTACKS = {
     "write every fd, then exit": WRITE_EVERY_FD + "    os._exit(0)\n",
     "write every fd, then raise": WRITE_EVERY_FD + "    raise RuntimeError('after forging')\n",
@@ -129,6 +158,18 @@ ATTACKS = {
         import builtins
         builtins.isinstance = lambda *a: True
     """,
+    # The report path's own function, called by the program, then the report path's chain
+    # re-created under entry.py's name (in this thread, and in a thread of its own).
+    "take the pipe back, then exit": _TAKE_BACK + "steal(rc.take_back)\n",
+    "take the pipe back through a copy of the report path": _TAKE_BACK
+    + _COPY_CHAIN
+    + 'steal(CHAIN["run_child"])\n',
+    "take the pipe back from a thread": _TAKE_BACK
+    + _COPY_CHAIN
+    + "import threading\n"
+    + 't = threading.Thread(target=steal, args=(CHAIN["run_child"],))\n'
+    + "t.start()\n"
+    + "t.join()\n",
 }
 
 
@@ -164,6 +205,12 @@ def test_a_forged_verdict_never_comes_back(pool: WorkerPool, tmp_path: Path, nam
         assert result["errors"][0]["python_error"] == "SandboxViolation", result
     elif name.startswith("patch"):
         assert result["status"] == "sandbox_violation" and result["event"] == "integrity", result
+    elif name == "take the pipe back, then exit":  # refused: on to its own shape error
+        assert result["status"] == "ok" and result["executable"] is False, result
+        assert [e["code"] for e in result["errors"]] == ["DL301"], result
+    elif name.startswith("take"):  # compiling under entry.py's name is refused at the line
+        assert result["status"] == "ok" and result["executable"] is False, result
+        assert result["errors"][0]["python_error"] == "SandboxViolation", result
     elif name.endswith("raise"):  # the refused writes left the program's own error
         assert result["status"] == "ok" and result["executable"] is False, result
     else:  # it exited before any report: the pool says so
@@ -288,7 +335,11 @@ def test_only_the_report_path_takes_the_pipe_out_of_its_socket() -> None:
                 break
             os.closerange(0, 1 << 16)  # the C library falls back to close() each, s stays
             if code == 0:
-                fd = result_channel.take_back(parked)
+                # The report path's chain (entry.run_child → _after_job → _report), named as
+                # entry.py's: the one caller take_back answers.
+                chain = {"TAKE": result_channel.take_back}
+                exec(compile(_CHAIN_SOURCE, entry.__file__, "exec"), chain)
+                fd = chain["run_child"](parked)
                 os.write(fd, b"reported")
                 os.close(fd)
         except BaseException:
