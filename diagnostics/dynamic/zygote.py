@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deepeval_lsp.diagnostics.dynamic import framing, validate
-from deepeval_lsp.diagnostics.dynamic.child.entry import resolve_job, run_child
+from deepeval_lsp.diagnostics.dynamic.child.entry import LEFT_A_THREAD, resolve_job, run_child
 from deepeval_lsp.diagnostics.dynamic.framing import ReadyFrame, ResultFrame, RunFrame
 from deepeval_lsp.diagnostics.sandbox import confine, landlock, seccomp
 from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage
@@ -352,6 +352,8 @@ def _interpret(
             name = f"signal {sig}"
         return {"status": "crashed", "detail": f"killed by {name}"}
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    if code == LEFT_A_THREAD:
+        return {"status": "crashed", "detail": "the program left a thread running: no result"}
     return {"status": "crashed", "detail": f"exited with status {code} before returning a result"}
 
 

@@ -239,7 +239,7 @@ def test_a_thread_left_running_gets_no_report(pool: WorkerPool, tmp_path: Path) 
     """
     result = check(pool, _attack(spin), str(tmp_path / "attack.py"))
     assert result["status"] == "crashed", result
-    assert "thread" in result.get("output_tail", ""), result
+    assert "left a thread running" in result["detail"], result
     assert_still_judges(pool, tmp_path)
 
 
