@@ -33,7 +33,7 @@ from deepeval_lsp.diagnostics.dynamic import framing
 from deepeval_lsp.diagnostics.dynamic.child.entry import resolve_job, run_child
 from deepeval_lsp.diagnostics.dynamic.framing import ReadyFrame, ResultFrame, RunFrame
 from deepeval_lsp.diagnostics.sandbox import confine, landlock, seccomp
-from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage
+from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage, unlinked_bytes
 
 _PR_SET_PDEATHSIG = 1
 _DISK_CHECK_S = 0.25
@@ -229,6 +229,7 @@ class _Zygote:
                     break
                 if now >= next_disk_check:
                     used, entries = disk_usage(spare.tmp, limits.disk_entries)
+                    used += unlinked_bytes(pid)
                     if used > limits.disk_bytes or entries > limits.disk_entries:
                         outcome = "disk"
                         break
