@@ -263,3 +263,28 @@ EXPECTED: dict[str, tuple[str, tuple[int, ...]]] = {
     "tkill": ("EPERM", (1, 0)),
 }
 ATTEMPTS = {name: args for name, (_, args) in EXPECTED.items()}
+
+
+# ---------------------------------------------------------------- the paper engine's children
+
+
+def test_a_paper_child_cannot_reserve_10_gib() -> None:
+    """TensorFlow needs more than the default 4 GiB (diagnostics/paper/engine.py measures it),
+    not 16: a child's reservation of 10 GiB, far past the largest need measured, fails."""
+    from deepeval_lsp.diagnostics.dynamic.engines import PAPER
+    from deepeval_lsp.diagnostics.paper import engine as paper_engine
+
+    if paper_engine.available():
+        pytest.skip(str(paper_engine.available()))
+    source = "import numpy as np\nhoard = np.empty(10 << 30, dtype=np.uint8)\n"
+    p = WorkerPool(1, engine=PAPER)
+    try:
+        r = p.run(paper_engine.JOB, {"source": source, "path": "/study/gen.py"}, timeout_s=60)
+        assert (r["status"], r["executable"]) == ("ok", False), r
+        assert r["python_error"] == "MemoryError", r
+        good = "from tensorflow.keras import layers, models\n\ndef dl_model():\n"
+        good += "    i = layers.Input(shape=(4,))\n    return models.Model(i, layers.Dense(2)(i))\n"
+        r = p.run(paper_engine.JOB, {"source": good, "path": "/study/gen.py"}, timeout_s=60)
+        assert (r["status"], r["executable"]) == ("ok", True), r
+    finally:
+        p.close()
