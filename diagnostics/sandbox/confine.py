@@ -88,6 +88,8 @@ SYSTEM_READS = (
 _OWN_PROC = ("/proc/self", "/proc/thread-self")
 _PR_SET_PDEATHSIG = 1
 _PR_SET_KEEPCAPS = 8
+_PR_GET_DUMPABLE = 3
+_PR_SET_DUMPABLE = 4
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
 _MEMORY = memory_status()  # in the zygote, once: every child inherits it
@@ -218,6 +220,9 @@ def _enter_netns() -> str:
         why = "user namespaces are off" if not root and err in (errno.EPERM, errno.ENOSPC) else ""
         return f"unavailable: unshare: {os.strerror(err)}" + (f" ({why})" if why else "")
     if not root:
+        # /proc/self is root's while the process is not dumpable (after a change of uid).
+        dumpable = _libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0)
+        _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
         try:
             for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
                                ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
@@ -225,6 +230,8 @@ def _enter_netns() -> str:
                     f.write(text)
         except OSError as e:
             raise OSError(e.errno, f"user namespace mapping: {e.strerror}") from e
+        finally:
+            _libc.prctl(_PR_SET_DUMPABLE, dumpable, 0, 0, 0)
     return "enforced"
 
 
