@@ -36,7 +36,7 @@ from deepeval_lsp.diagnostics.dynamic import framing, validate
 from deepeval_lsp.diagnostics.dynamic.child.entry import LEFT_A_THREAD, resolve_job, run_child
 from deepeval_lsp.diagnostics.dynamic.framing import ReadyFrame, ResultFrame, RunFrame
 from deepeval_lsp.diagnostics.sandbox import confine, landlock, seccomp
-from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage
+from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage, unlinked_bytes
 
 _PR_SET_PDEATHSIG = 1
 _DISK_CHECK_S = 0.25
@@ -235,6 +235,7 @@ class _Zygote:
                     break
                 if now >= next_disk_check:
                     used, entries = disk_usage(spare.tmp_fd, limits.disk_entries)
+                    used += unlinked_bytes(pid)
                     if used > limits.disk_bytes or entries > limits.disk_entries:
                         outcome = "disk"
                         break

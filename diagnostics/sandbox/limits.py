@@ -2,8 +2,15 @@
 
 `apply_limits()` runs in the child once its job is known: address space, CPU time (following the
 job's wall-clock timeout), file size (which caps the captured output too) and open files. The
-zygote watches what the child writes with `disk_usage()`; `drop_capabilities()` is part of
-entering the sandbox (confine.enter) when running as root. Linux only.
+zygote watches what the child writes with `disk_usage()`, and with `unlinked_bytes()` what it
+still holds open after deleting it (a deleted file vanishes from the walk but not from the disk);
+`drop_capabilities()` is part of entering the sandbox (confine.enter) when running as root.
+
+Memory is bounded by the address space (RLIMIT_AS), which counts every mapping but not the pages
+of a file the program keeps in memory without mapping it: memfds (the seccomp filter refuses
+memfd_create), tmpfs files (Landlock lets it write only to its temp dir, on disk unless the
+system's temp folder is a tmpfs: then the disk cap bounds them). A cgroup would count these the
+way the kernel does; `memory_status()` says whether one is used (see its docstring). Linux only.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import stat
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -92,6 +100,42 @@ def disk_usage(root: str | int, max_entries: int) -> tuple[int, int]:
     return total, entries
 
 
+def unlinked_bytes(pid: int) -> int:
+    """Bytes allocated to the files process `pid` holds open that no folder names any more
+    (deleted after opening, or made with O_TMPFILE): what `disk_usage` cannot see. 0 when its
+    descriptors cannot be read (it has exited)."""
+    total = 0
+    fds = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            st = os.stat(os.path.join(fds, name))
+        except OSError:
+            continue
+        if st.st_nlink == 0 and stat.S_ISREG(st.st_mode):
+            total += st.st_blocks * 512
+    return total
+
+
+def memory_status() -> str:
+    """The one-line memory status of a child: what bounds its memory. Always the address-space
+    limit; a cgroup v2 memory controller is not used (delegating one to each job needs a
+    writable, delegated cgroup tree, which a server rarely has: on this kind of host the
+    unified hierarchy offers no memory controller at all, and the v1 one belongs to the
+    container's manager)."""
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        try:
+            with open(os.path.join(root, "cgroup.controllers")) as f:
+                if "memory" in f.read().split():
+                    return "address space (RLIMIT_AS); cgroup: not used"
+        except OSError:
+            continue
+    return "address space (RLIMIT_AS); cgroup: unavailable: no cgroup v2 memory controller"
+
+
 def apply_limits(limits: SandboxLimits, timeout_s: float) -> None:
     """The job's resource limits; CPU seconds follow its wall-clock timeout (a backstop: the
     zygote SIGKILLs the process group at the timeout itself)."""
@@ -123,11 +167,16 @@ class _CapData(ctypes.Structure):
     )
 
 
-def drop_capabilities() -> None:
-    """Root keeps its uid (it owns the temp dir) but loses every capability: no mount, no
-    module loading, no reading of files it does not own through CAP_DAC_OVERRIDE…"""
+CAP_DAC_READ_SEARCH = 2
+
+
+def drop_capabilities(keep: int = 0) -> None:
+    """Give up every capability but `keep` (a capability number, 0: none): no mount, no module
+    loading, no reading or writing of others' files through CAP_DAC_OVERRIDE…"""
     header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
     data = (_CapData * 2)()
+    if keep:
+        data[keep // 32].effective = data[keep // 32].permitted = 1 << (keep % 32)
     if _libc.capset(ctypes.byref(header), data) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"could not drop capabilities: {os.strerror(err)}")
