@@ -150,7 +150,11 @@ def run(args: argparse.Namespace) -> int:
         if reason:
             print(f"deepeval-lsp check: error: --paper-compat: {reason}", file=sys.stderr)
             return 2
-    files = list(iter_files(args.paths))
+    # the files in order, with the FIFOs, sockets and devices met in folders: (path, why skipped)
+    order: list[tuple[str, str | None]] = []
+    for path in iter_files(args.paths, on_skip=lambda p, why: order.append((p, why))):
+        order.append((path, None))
+    files = [path for path, skipped in order if skipped is None]
     checker = _checker(files)
     checker.warm(options)  # the expected engine warms while the first file's static pass runs
     text = args.format == "text"
@@ -159,8 +163,10 @@ def run(args: argparse.Namespace) -> int:
     reports: list[Report] = []
     fixed = 0
     try:
-        for path in files:
+        for path, skipped in order:
             try:
+                if skipped:
+                    raise NotRegularFile(skipped)
                 source = read_source(path)
             except NotRegularFile as e:
                 # not source: a note, and the exit status is the other files' alone

@@ -9,7 +9,7 @@ import io
 import os
 import stat
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SKIP_DIRS = {
@@ -118,16 +118,32 @@ def _decode(data: bytes) -> str:
         raise UncheckableFile(f"not valid {encoding} text{where}") from None
 
 
-def iter_files(paths: list[str]) -> Iterator[str]:
+def iter_files(
+    paths: list[str], on_skip: Callable[[str, str], None] | None = None
+) -> Iterator[str]:
     """Expand folders into their .py files (sorted); files and missing paths pass through.
-    Nothing is opened here: `read_source` says what a path is (a FIFO is skipped there)."""
+
+    Nothing is opened here. A FIFO, socket or device found in a folder is left out, and
+    `on_skip(path, why)` is told; one named directly passes through for `read_source` to
+    refuse, as do symlinks that lead nowhere, so that the user hears why.
+    """
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 for f in sorted(files):
-                    if f.endswith((".py", ".pyi")):
-                        yield str(Path(root) / f)
+                    if not f.endswith((".py", ".pyi")):
+                        continue
+                    path = str(Path(root) / f)
+                    try:
+                        mode = os.stat(path).st_mode
+                    except OSError:
+                        yield path  # a broken symlink or a loop: read_source names it
+                        continue
+                    if stat.S_ISREG(mode):
+                        yield path
+                    elif on_skip is not None:
+                        on_skip(path, str(_not_regular(mode)))
         else:
             yield raw

@@ -147,3 +147,14 @@ def test_check_names_symlink_loops_and_broken_symlinks(tmp_path: Path) -> None:
     assert f"{tmp_path / 'loop.py'}: cannot check: symlink loop" in result.stdout
     assert f"{tmp_path / 'dangling.py'}: cannot check: broken symlink (to gone.py" in result.stdout
     assert "no such file" not in result.stdout
+
+
+def test_a_fifo_in_a_folder_is_left_out_of_the_walk_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("")
+    os.mkfifo(tmp_path / "b.py")
+    (tmp_path / "c.py").symlink_to("gone.py")
+    skipped: list[tuple[str, str]] = []
+    found = list(iter_files([str(tmp_path)], on_skip=lambda p, why: skipped.append((p, why))))
+    assert found == [str(tmp_path / "a.py"), str(tmp_path / "c.py")]
+    assert skipped == [(str(tmp_path / "b.py"), "not a regular file (FIFO)")]
+    assert list(iter_files([str(tmp_path / "b.py")])) == [str(tmp_path / "b.py")]
