@@ -17,10 +17,12 @@ failing half-way; a run is written by one process at a time, the holder of its l
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
 import sqlite3
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,13 +135,22 @@ def open_db(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Databa
     import sqlite_utils
 
     p = Path(path)
-    if p.is_dir():
+    try:
+        st: os.stat_result | None = os.stat(p)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        why = "symlink loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise StoreError(f"{path}: cannot open it ({why})") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise StoreError(f"{path}: is a directory, not a database file")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{path}: not a regular file, so not a database file")  # never opened
     folder = p.parent
     if not folder.is_dir():
         raise StoreError(f"{path}: the folder {folder} does not exist")
-    fresh = not p.exists() or p.stat().st_size == 0
-    if read_only and not p.exists():
+    fresh = st is None or st.st_size == 0
+    if read_only and st is None:
         raise StoreError(f"{path}: no such database (run `deepeval-lsp bench` first)")
     if read_only and fresh:
         raise StoreError(f"{path}: an empty file, no benchmark database yet")
@@ -149,8 +160,10 @@ def open_db(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Databa
     if cannot_write and not read_only:
         raise StoreError(f"{path}: cannot write to it ({cannot_write}); choose a writable --db")
     ro = read_only and not fresh
-    conn = _connect(p, ro, cannot_write)
-    db = sqlite_utils.Database(conn)
+    try:
+        db = sqlite_utils.Database(_connect(p, ro, cannot_write))
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: cannot open it ({e})") from None
     try:
         if not fresh and not _check_ours(db, path) and read_only:
             raise StoreError(f"{path}: holds no benchmark data yet (no tables)")
@@ -462,10 +475,10 @@ def _process(pid: int) -> tuple[str, str] | None:
     """A process's state letter and a token naming it (boot and start time, so that a reused
     pid is another process), from /proc; None where /proc has no entry for it."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2 :].split()
+    fields = line[line.rfind(")") + 2 :].split()
     boot = ""
     with contextlib.suppress(OSError):
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()

@@ -309,3 +309,20 @@ def test_an_outdated_read_only_database_says_so(tmp_path):
     assert "read-only here (the file is read-only)" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert path.read_bytes() == before
+
+
+def test_a_fifo_or_a_symlink_loop_as_the_database_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.db"
+    loop.symlink_to(loop)
+    for path, why in ((fifo, "not a regular file"), (loop, "symlink loop")):
+        for argv in (["runs"], ["bench", "--no-dynamic", "--limit", "1", "-q"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "deepeval_lsp", *argv, "--db", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=20,  # opening the FIFO would wait for a writer forever
+            )
+            assert result.returncode == 2, result.stderr
+            assert why in result.stderr and result.stderr.count("\n") == 1, result.stderr
