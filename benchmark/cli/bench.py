@@ -174,7 +174,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["pylint"],
         help="also compute the study's pylint score (needs pylint), once every sample is scored",
     )
-    g.add_argument("--db", default="deepeval.db", help="SQLite database (default: deepeval.db)")
+    g.add_argument(
+        "--db",
+        default="deepeval.db",
+        help="SQLite database (default: deepeval.db); other processes may use it too: a write "
+        "waits up to $DEEPEVAL_DB_TIMEOUT seconds (default 30) for theirs",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
