@@ -326,3 +326,8 @@ def test_a_fifo_or_a_symlink_loop_as_the_database_is_refused_without_waiting(tmp
             )
             assert result.returncode == 2, result.stderr
             assert why in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_ulids_made_in_one_millisecond_keep_their_order():
+    ids = [ulid() for _ in range(2000)]  # many of them share a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
