@@ -3,10 +3,11 @@
 Each migration is a function of a `sqlite_utils.Database`, registered in the sqlite-utils
 migration set `MIGRATIONS`; sqlite-utils records the applied ones in `_sqlite_migrations`, so
 opening a database made by an older version brings it up to date and opening a current one
-changes nothing. Databases of deepeval-lsp 0.1.0 recorded them in a table of their own,
-`_migrations`, which `migrate` moves into sqlite-utils' table first. Add new migrations at the
-end; never edit, rename or reorder one that has shipped. docs/schema.md describes the resulting
-tables.
+changes nothing. The pending ones are applied together, in one write transaction that takes the
+write lock first, so two processes opening an outdated database migrate it once. Databases of
+deepeval-lsp 0.1.0 recorded them in a table of their own, `_migrations`, which `migrate` moves
+into sqlite-utils' table first. Add new migrations at the end; never edit, rename or reorder
+one that has shipped. docs/schema.md describes the resulting tables.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from deepeval_lsp.benchmark.store import write
 from sqlite_utils.migrations import Migrations
 
 if TYPE_CHECKING:
@@ -24,9 +26,11 @@ LEGACY_MIGRATIONS_TABLE = "_migrations"  # (name, applied_at), written by deepev
 
 
 def migrate(db: sqlite_utils.Database) -> None:
-    """Apply the migrations not yet applied, each in its own transaction."""
-    _adopt_legacy_bookkeeping(db)
-    MIGRATIONS.apply(db)
+    """Apply the migrations not yet applied, all or none: in one transaction (each a
+    savepoint of it) that holds the write lock, so what is pending is read under it."""
+    with write(db):
+        _adopt_legacy_bookkeeping(db)
+        MIGRATIONS.apply(db)
 
 
 def _adopt_legacy_bookkeeping(db: sqlite_utils.Database) -> None:
@@ -205,3 +209,20 @@ def m003_selftest_mutants(db: sqlite_utils.Database) -> None:
                 run_id,
             ],
         )
+
+
+@MIGRATIONS()
+def m004_run_leases(db: sqlite_utils.Database) -> None:
+    """Which process is writing a run: `bench` takes a run's lease when it creates or resumes
+    it, so two processes never write one run at the same time (docs/schema.md)."""
+    db["run_leases"].create(
+        {
+            "run_id": str,
+            "pid": int,
+            "host": str,
+            "started": str,  # the process's boot and start time (Linux), so a reused pid differs
+            "since": str,
+        },
+        pk="run_id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )

@@ -27,6 +27,8 @@ from deepeval_lsp.benchmark.store import (
     NO_PROMPTING,
     RunConfig,
     SampleKey,
+    busy_timeout,
+    db_error,
     done_keys,
     record_sample,
 )
@@ -219,7 +221,7 @@ class Runner:
         from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_files
 
         # a connection of this thread's own: the run's connection belongs to the event loop
-        con = sqlite3.connect(self.db_path, timeout=30)
+        con = sqlite3.connect(self.db_path, timeout=busy_timeout())
         try:
             todo = con.execute(
                 "select id, code from samples where run_id = ? and valid = 1 and id not in "
@@ -239,12 +241,16 @@ class Runner:
                     except PylintUnavailable as e:
                         self.stats.pylint_error = str(e)
                         return
-                with con:
-                    con.executemany(
-                        "insert or replace into scores (sample_id, name, value) "
-                        "values (?, 'pylint_score', ?)",
-                        [(paths[p], r.score) for p, r in results.items()],
-                    )
+                try:
+                    with con:
+                        con.execute("BEGIN IMMEDIATE")  # the write lock before anything else
+                        con.executemany(
+                            "insert or replace into scores (sample_id, name, value) "
+                            "values (?, 'pylint_score', ?)",
+                            [(paths[p], r.score) for p, r in results.items()],
+                        )
+                except sqlite3.OperationalError as e:
+                    raise db_error(e, self.db_path) from None
                 self.stats.pylint_scored += len(results)
         finally:
             con.close()

@@ -13,6 +13,7 @@ from deepeval_lsp import __version__
 if TYPE_CHECKING:
     from deepeval_lsp.diagnostics import Checker
     from deepeval_lsp.diagnostics.dynamic.engines import Engine
+    from deepeval_lsp.diagnostics.findings import Report
 MAX_FIX_ROUNDS = 4
 
 
@@ -140,33 +141,41 @@ def run(args: argparse.Namespace) -> int:
         read_source,
     )
     from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
+    from deepeval_lsp.diagnostics.files import NotRegularFile
     from deepeval_lsp.diagnostics.findings import Report
-    from deepeval_lsp.diagnostics.render import (
-        render_json,
-        render_model_summary,
-        render_sarif,
-        render_summary_line,
-        render_text,
-    )
+    from deepeval_lsp.diagnostics.render import render_json, render_sarif, render_summary_line
 
     if options.paper_compat and options.dynamic:
         reason = PAPER.unavailable()
         if reason:
             print(f"deepeval-lsp check: error: --paper-compat: {reason}", file=sys.stderr)
             return 2
-    files = list(iter_files(args.paths))
+    # the files in order, with the FIFOs, sockets and devices met in folders: (path, why skipped)
+    order: list[tuple[str, str | None]] = []
+    for path in iter_files(args.paths, on_skip=lambda p, why: order.append((p, why))):
+        order.append((path, None))
+    files = [path for path, skipped in order if skipped is None]
     checker = _checker(files)
     checker.warm(options)  # the expected engine warms while the first file's static pass runs
+    text = args.format == "text"
+    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     told = False
     reports: list[Report] = []
-    sources: dict[str, str] = {}
     fixed = 0
     try:
-        for path in files:
+        for path, skipped in order:
             try:
+                if skipped:
+                    raise NotRegularFile(skipped)
                 source = read_source(path)
+            except NotRegularFile as e:
+                # not source: a note, and the exit status is the other files' alone
+                print(f"{path}: {e}, skipped", file=sys.stdout if text else sys.stderr)
+                continue
             except UncheckableFile as e:
                 reports.append(Report(path=path, error=str(e)))
+                if text:
+                    _print_file(reports[-1], "", args, colour)
                 continue
             if not told and options.paper_compat and checker.engine_for(source, options) is DEFAULT:
                 told = True
@@ -187,8 +196,9 @@ def run(args: argparse.Namespace) -> int:
                     report = checker.check(source, path, options)
                 if source != original:
                     _write(path, source)
-            sources[path] = source
             reports.append(report)
+            if text:  # each file's findings as soon as it is checked
+                _print_file(report, source, args, colour)
     finally:
         checker.close()
 
@@ -197,27 +207,32 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         print(render_sarif(reports, __version__))
     else:
-        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-        text = render_text(reports, sources, colour=colour, frames=not args.no_frames)
-        if text:
-            print(text)
-        for r in reports:
-            if r.semantic and "api_set_f1" in r.semantic:
-                task = f" (task {r.semantic['task']})" if r.semantic.get("task") else ""
-                print(
-                    f"{r.path}: semantic{task}: API set F1 {r.semantic['api_set_f1']:.1f}, "
-                    f"API sequence F1 {r.semantic['api_seq_f1']:.1f}"
-                )
-        if args.summary:
-            for r in reports:
-                if r.model:
-                    print(f"{r.path}: model summary\n{render_model_summary(r.model)}")
-                elif not r.error:
-                    print(f"{r.path}: no model summary ({r.passes.get('dynamic', 'not run')})")
         for note in sorted({n for r in reports for n in r.notes}):
             print(f"note: {note}")
         print(render_summary_line(reports, fixed=fixed))
     return 1 if any(r.has_errors for r in reports) else 0
+
+
+def _print_file(report: Report, source: str, args: argparse.Namespace, colour: bool) -> None:
+    """One file's part of the text output: its findings, semantic scores and model summary."""
+    from deepeval_lsp.diagnostics.render import render_model_summary, render_text
+
+    text = render_text([report], {report.path: source}, colour=colour, frames=not args.no_frames)
+    if text:
+        print(text)
+    r = report
+    if r.semantic and "api_set_f1" in r.semantic:
+        task = f" (task {r.semantic['task']})" if r.semantic.get("task") else ""
+        print(
+            f"{r.path}: semantic{task}: API set F1 {r.semantic['api_set_f1']:.1f}, "
+            f"API sequence F1 {r.semantic['api_seq_f1']:.1f}"
+        )
+    if args.summary:
+        if r.model:
+            print(f"{r.path}: model summary\n{render_model_summary(r.model)}")
+        elif not r.error:
+            print(f"{r.path}: no model summary ({r.passes.get('dynamic', 'not run')})")
+    sys.stdout.flush()
 
 
 def _write(path: str, source: str) -> None:

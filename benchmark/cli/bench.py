@@ -174,7 +174,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["pylint"],
         help="also compute the study's pylint score (needs pylint), once every sample is scored",
     )
-    g.add_argument("--db", default="deepeval.db", help="SQLite database (default: deepeval.db)")
+    g.add_argument(
+        "--db",
+        default="deepeval.db",
+        help="SQLite database (default: deepeval.db); other processes may use it too: a write "
+        "waits up to $DEEPEVAL_DB_TIMEOUT seconds (default 30) for theirs",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -206,11 +211,16 @@ def run(args: argparse.Namespace) -> int:
         models = _models(config)
         _check_engines(config, tasks)
         client = _client(args, config, models)
+        run_id = _start_run(db, config, run_id, tasks)
     except _Invalid as e:
         return _error(str(e))
-    run_id = _start_run(db, config, run_id, tasks)
-    checker = _checker(config, tasks, args.workers)
-    return _score(args, db, run_id, config, suite, tasks, models, client, checker)
+    try:
+        checker = _checker(config, tasks, args.workers)
+        return _score(args, db, run_id, config, suite, tasks, models, client, checker)
+    finally:
+        from deepeval_lsp.benchmark.store import release_run
+
+        release_run(db, run_id)
 
 
 def _open_store(path: str) -> sqlite_utils.Database:
@@ -370,14 +380,27 @@ def _client(
 
 
 def _start_run(db: sqlite_utils.Database, config: RunConfig, run_id: str, tasks: list[Task]) -> str:
-    """Create the run (or mark the resumed one running) with its tasks; the run's id."""
-    from deepeval_lsp.benchmark.store import create_run, record_tasks, set_run_status
+    """Create the run (or take the resumed one's lease and mark it running) with its tasks, in
+    one transaction; the run's id. A run another process is writing is refused."""
+    from deepeval_lsp.benchmark.store import (
+        StoreError,
+        claim_run,
+        create_run,
+        record_tasks,
+        set_run_status,
+        write,
+    )
 
-    if not run_id:
-        run_id = create_run(db, config, __version__)
-    else:
-        set_run_status(db, run_id, "running")
-    record_tasks(db, run_id, tasks)
+    try:
+        with write(db):
+            if not run_id:
+                run_id = create_run(db, config, __version__)
+            else:
+                claim_run(db, run_id)
+                set_run_status(db, run_id, "running")
+            record_tasks(db, run_id, tasks)
+    except StoreError as e:
+        raise _Invalid(str(e)) from None
     return run_id
 
 
@@ -415,12 +438,13 @@ def _score(
 ) -> int:
     """Generate and score every missing sample, then print the run's table."""
     import asyncio
+    import contextlib
     import shlex
 
     from deepeval_lsp.benchmark.generation import FatalGenerationError
     from deepeval_lsp.benchmark.progress import Progress
     from deepeval_lsp.benchmark.runner import Runner
-    from deepeval_lsp.benchmark.store import checkpoint, set_run_status
+    from deepeval_lsp.benchmark.store import StoreError, checkpoint, set_run_status
 
     quiet = args.quiet
     runner = Runner(
@@ -444,16 +468,25 @@ def _score(
     try:
         stats = asyncio.run(runner.run())
     except KeyboardInterrupt:
-        set_run_status(db, run_id, "interrupted")
+        with contextlib.suppress(StoreError):
+            set_run_status(db, run_id, "interrupted")
         print(
             f"\ninterrupted: {runner.stats.recorded} samples scored and saved this time.\n"
             f"resume with: {resume_cmd}",
             file=sys.stderr,
         )
         return 130
+    except StoreError as e:
+        print(
+            f"deepeval-lsp bench: error: {e}\n"
+            f"{runner.stats.recorded} samples were saved; resume with: {resume_cmd}",
+            file=sys.stderr,
+        )
+        return 2
     except FatalGenerationError as e:
         message = str(e)
-        set_run_status(db, run_id, "failed", message)
+        with contextlib.suppress(StoreError):
+            set_run_status(db, run_id, "failed", message)
         print(
             f"deepeval-lsp bench: error: {message}\n"
             f"{runner.stats.recorded} samples were saved; once fixed, resume with: "
@@ -465,7 +498,15 @@ def _score(
         checker.close()
         checkpoint(db)
 
-    set_run_status(db, run_id, "finished")
+    try:
+        set_run_status(db, run_id, "finished")
+    except StoreError as e:
+        print(
+            f"deepeval-lsp bench: error: {e}\nevery sample was saved; `--resume {run_id}` "
+            "marks the run finished",
+            file=sys.stderr,
+        )
+        return 2
     checkpoint(db)
     _print_summary(db, run_id, stats)
     return 0

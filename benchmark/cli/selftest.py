@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from deepeval_lsp.benchmark.selftest import (
     OPERATORS,
@@ -24,6 +25,10 @@ from deepeval_lsp.benchmark.selftest import (
 from deepeval_lsp.benchmark.store import NO_PROMPTING
 
 from deepeval_lsp import __version__
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from deepeval_lsp.diagnostics.tasks.model import Task
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,16 +71,61 @@ def _sample(run_id: str, r: MutantResult, index: int) -> tuple[dict, dict]:
     return sample, scores
 
 
-def run(args: argparse.Namespace) -> int:
+def _store(
+    db: sqlite_utils.Database,
+    tasks: list[Task],
+    results: list[MutantResult],
+    rows: dict,
+    bad: int,
+    detail: dict[str, list[str]],
+) -> str:
+    """Record the self-test as a finished run, all in one transaction; the run's id."""
     from deepeval_lsp.benchmark.store import (
         RunConfig,
-        StoreError,
         create_run,
-        open_db,
         record_mutant,
         record_tasks,
+        release_run,
         set_run_status,
+        write,
     )
+
+    config = RunConfig(
+        suite="builtin",
+        models=["selftest"],
+        promptings=[NO_PROMPTING],
+        samples=1,
+        temperature=0.0,
+        top_p=1.0,
+        max_tokens=0,
+        base_url=None,
+        task_ids=[t.id for t in tasks],
+    )
+    with write(db):
+        run_id = create_run(db, config, __version__)
+        record_tasks(db, run_id, tasks)
+        per_task: dict[str, int] = {}
+        for r in results:
+            index = per_task.get(r.mutant.task_id, 0)
+            per_task[r.mutant.task_id] = index + 1
+            sample, scores = _sample(run_id, r, index)
+            record_mutant(db, sample, {k: float(v) for k, v in scores.items()}, r.mutant.kind)
+        db["selftest"].insert(
+            {
+                "run_id": run_id,
+                "table": json.dumps(rows),
+                "false_errors": bad,
+                "references": len(tasks),
+                "false_error_detail": json.dumps(detail),
+            }
+        )
+        set_run_status(db, run_id, "finished")
+        release_run(db, run_id)
+    return run_id
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepeval_lsp.benchmark.store import StoreError, checkpoint, open_db
     from deepeval_lsp.diagnostics.checker import Checker
     from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
     from deepeval_lsp.diagnostics.tasks.suite import load_suite
@@ -103,6 +153,13 @@ def run(args: argparse.Namespace) -> int:
             return 2
         tasks = [t for t in tasks if t.id in wanted]
     tasks = tasks[: args.limit]
+    db = None
+    if not args.no_store:  # refuse an unusable database before the work, not after
+        try:
+            db = open_db(args.db)
+        except StoreError as e:
+            print(f"deepeval-lsp selftest: error: {e}", file=sys.stderr)
+            return 2
     by_id = {t.id: t for t in tasks}
     todo = [m for t in tasks for m in mutants(t, kinds)]
     with Checker(args.workers) as checker:  # the builtin suite is PyTorch: the default engine
@@ -114,40 +171,13 @@ def run(args: argparse.Namespace) -> int:
     detail = {t.id: f for t, f in zip(tasks, fp, strict=True) if f}
     bad = len(detail)
     print(render_table(rows, (bad, len(tasks)), detail))
-    if not args.no_store:
+    if db is not None:
         try:
-            db = open_db(args.db)
-        except (StoreError, OSError) as e:
-            print(f"deepeval-lsp selftest: {e}", file=sys.stderr)
-            return 1
-        config = RunConfig(
-            suite="builtin",
-            models=["selftest"],
-            promptings=[NO_PROMPTING],
-            samples=1,
-            temperature=0.0,
-            top_p=1.0,
-            max_tokens=0,
-            base_url=None,
-            task_ids=[t.id for t in tasks],
-        )
-        run_id = create_run(db, config, __version__)
-        record_tasks(db, run_id, tasks)
-        per_task: dict[str, int] = {}
-        for r in results:
-            index = per_task.get(r.mutant.task_id, 0)
-            per_task[r.mutant.task_id] = index + 1
-            sample, scores = _sample(run_id, r, index)
-            record_mutant(db, sample, {k: float(v) for k, v in scores.items()}, r.mutant.kind)
-        db["selftest"].insert(
-            {
-                "run_id": run_id,
-                "table": json.dumps(rows),
-                "false_errors": bad,
-                "references": len(tasks),
-                "false_error_detail": json.dumps(detail),
-            }
-        )
-        set_run_status(db, run_id, "finished")
+            run_id = _store(db, tasks, results, rows, bad, detail)
+        except StoreError as e:
+            print(f"deepeval-lsp selftest: error: {e} (nothing was stored)", file=sys.stderr)
+            return 2
+        finally:
+            checkpoint(db)
         print(f"stored as run {run_id} in {args.db}")
     return 0

@@ -4,6 +4,8 @@ and a database that sqlite-utils' own tooling opens as it is."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -56,7 +58,7 @@ def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
     path = tmp_path / "d.db"
     db = open_db(path)
     names = [m.name for m in MIGRATIONS.applied(db)]
-    assert names == ["m001_initial", "m002_selftest", "m003_selftest_mutants"]
+    assert names == ["m001_initial", "m002_selftest", "m003_selftest_mutants", "m004_run_leases"]
     assert MIGRATIONS.pending(db) == []
     db.close()
     db = open_db(path)  # a second open applies nothing
@@ -173,3 +175,159 @@ def test_a_mutant_is_written_with_its_kind_or_not_at_all(tmp_path):
     # a replaced sample takes its kind along
     record_sample(db, _sample(run_id, "t1", outcome="error"), [], {})
     assert db.execute("select count(*) from selftest_mutants").fetchone()[0] == 0
+
+
+def _foreign(path: Path) -> bytes:
+    """Another program's SQLite database, in rollback-journal mode; its bytes."""
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("create table notes (id integer primary key, body text)")
+        con.execute("insert into notes (body) values ('keep me')")
+    con.close()
+    return path.read_bytes()
+
+
+def _journal_mode(path: Path) -> str:
+    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return con.execute("pragma journal_mode").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["runs"], ["runs", "--json"], ["report"], ["bench", "--no-dynamic", "--limit", "1", "-q"]],
+)
+def test_a_database_of_another_program_is_refused_untouched(tmp_path, capsys, argv):
+    path = tmp_path / "theirs.db"
+    before = _foreign(path)
+    assert main([*argv, "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "not a deepeval-lsp database (it holds other tables: notes)" in err, err
+    assert path.read_bytes() == before
+    assert _journal_mode(path) == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.db"]  # no -wal, no -shm
+
+
+def test_another_sqlite_utils_app_is_not_ours_and_an_empty_sqlite_file_is(tmp_path):
+    theirs = tmp_path / "theirs.db"
+    db = sqlite_utils.Database(theirs)
+    Migrations("someone-else").ensure_migrations_table(db)
+    db["_sqlite_migrations"].insert({"migration_set": "someone-else", "name": "m1"})
+    db.close()
+    before = theirs.read_bytes()
+    with pytest.raises(StoreError, match="not a deepeval-lsp database"):
+        open_db(theirs)
+    assert theirs.read_bytes() == before
+    blank = tmp_path / "blank.db"
+    sqlite3.connect(blank).execute("vacuum").connection.close()  # SQLite, no table at all
+    assert blank.stat().st_size > 0
+    open_db(blank).close()
+    assert MIGRATIONS.pending(sqlite_utils.Database(blank)) == []
+
+
+def test_a_file_that_is_not_sqlite_is_refused_by_bench_untouched(tmp_path, capsys):
+    path = tmp_path / "notes.db"
+    path.write_text("just some notes, not a database\n")
+    assert main(["bench", "--db", str(path), "--no-dynamic", "--limit", "1", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "not a usable SQLite database (the file is not SQLite)" in err, err
+    assert err.count("\n") == 1
+    assert path.read_text() == "just some notes, not a database\n"
+
+
+def _drop_file_permission_override() -> None:
+    """In the child: root loses the capabilities that let it write read-only files, so the
+    modes below mean for it what they mean for anyone."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, dropped from the bounding set
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "deepeval_lsp", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_drop_file_permission_override if os.geteuid() == 0 else None,
+    )
+
+
+@pytest.fixture
+def bench_db(tmp_path) -> Path:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "b.db"
+    assert main(["bench", "--db", str(path), "--no-dynamic", "--limit", "2", "-q"]) == 0
+    return path
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_read_only_database_is_refused_by_bench_and_read_by_runs_and_report(bench_db, what):
+    before = bench_db.read_bytes()
+    files = sorted(p.name for p in bench_db.parent.iterdir())
+    bench_db.chmod(0o444)
+    if what == "folder":
+        bench_db.parent.chmod(0o555)
+    try:
+        bench = _cli("bench", "--db", str(bench_db), "--no-dynamic", "--limit", "1", "-q")
+        runs = _cli("runs", "--db", str(bench_db), "--json")
+        report = _cli("report", "--db", str(bench_db), "--format", "json")
+    finally:
+        bench_db.parent.chmod(0o755)
+        bench_db.chmod(0o644)
+    assert bench.returncode == 2, bench.stderr
+    assert bench.stderr.count("\n") == 1 and "Traceback" not in bench.stderr, bench.stderr
+    reason = "the file is read-only" if what == "file" else "is read-only"
+    assert f"{bench_db}: cannot write to it (" in bench.stderr and reason in bench.stderr
+    assert runs.returncode == 0, runs.stderr
+    assert [r["samples"] for r in json.loads(runs.stdout)] == [2]
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)
+    assert bench_db.read_bytes() == before
+    if what == "folder":
+        assert sorted(p.name for p in bench_db.parent.iterdir()) == files
+
+
+def test_an_outdated_read_only_database_says_so(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(Path(__file__).parent / "data" / "release-0.1.0.sqlite", path)
+    before = path.read_bytes()
+    path.chmod(0o444)
+    try:
+        result = _cli("report", "--db", str(path))
+    finally:
+        path.chmod(0o644)
+    assert result.returncode == 2, result.stderr
+    assert "made by an older deepeval-lsp" in result.stderr, result.stderr
+    assert "read-only here (the file is read-only)" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert path.read_bytes() == before
+
+
+def test_a_fifo_or_a_symlink_loop_as_the_database_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.db"
+    loop.symlink_to(loop)
+    for path, why in ((fifo, "not a regular file"), (loop, "symlink loop")):
+        for argv in (["runs"], ["bench", "--no-dynamic", "--limit", "1", "-q"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "deepeval_lsp", *argv, "--db", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=20,  # opening the FIFO would wait for a writer forever
+            )
+            assert result.returncode == 2, result.stderr
+            assert why in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_ulids_made_in_one_millisecond_keep_their_order():
+    ids = [ulid() for _ in range(2000)]  # many of them share a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
