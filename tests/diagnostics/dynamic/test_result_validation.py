@@ -259,28 +259,13 @@ def test_a_job_that_returns_a_forged_result_gets_an_untrusted_note(pool, forged)
     still_serves(pool, zygotes)
 
 
-DEEP = '{"result": {"status": "ok", "x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
-
-
-@pytest.mark.parametrize(
-    ("text", "times", "said"),
-    [
-        ('{"result": {"status": "ok"}}', 2, "Extra data"),
-        ('{"result": {"status": "ok"}} and more', 1, "Extra data"),
-        (DEEP, 1, "levels deep"),
-        ('{"result": [1, 2, 3]}', 1, "JSON array"),
-        ('"just a string"', 1, "JSON string"),
-        ('{"result": {"status": "ok"}, "sandbox": 5}', 1, '"sandbox"'),
-        ("\u00e9\u00e9", 1, "not one JSON value"),
-    ],
-)
-def test_a_child_that_writes_malformed_bytes_on_its_pipe_does_not_hurt_the_zygote(
-    pool, text, times, said
-):
+def test_a_job_finds_no_result_pipe_to_write_bytes_on(pool):
+    """The result pipe is parked out of the job's reach while it runs (sandbox/result_channel.py),
+    so a job cannot put malformed bytes on it; what the zygote does with such bytes, should
+    native code manage it, is parse_report's (the envelope tests above)."""
     zygotes = pool.zygote_pids
-    out = run_and_read(pool, "writes_report", {"text": text, "times": times})
-    assert out.get("found_pipe") is not False, "the job found no result pipe to write on"
-    assert out["status"] == "untrusted" and said in out["detail"], out
+    raw = pool.run(JOBS + "writes_report", {"text": '{"result": {"status": "ok"}}'}, timeout_s=20)
+    assert raw["status"] == "ok" and raw["found_pipe"] is False, raw
     still_serves(pool, zygotes)
 
 
@@ -312,9 +297,10 @@ FORGING = textwrap.dedent(
             super().__init__()
             forge()
             self.fc = nn.Linear(4, 2)
+            self.out = nn.Linear(3, 1)
 
         def forward(self, x):
-            return self.fc(x)
+            return self.out(self.fc(x))
     """
 )
 MISTAKE = "import torch.nn as nn\n\nmodel = nn.Sequential(nn.Linear(4, 8), nn.Linear(6, 2))\n"
@@ -332,12 +318,11 @@ def test_the_cli_checks_the_other_files_when_one_child_forges_its_result(tmp_pat
     assert r.returncode == 1  # b_mistake.py's error
     reports = {Path(x["path"]).name: x for x in json.loads(r.stdout)}
     forged = reports["a_forged.py"]
-    assert forged["summary"]["executable"] is not True
-    codes = {d["code"] for d in forged["diagnostics"]}
-    assert not codes - {T.NOT_CHECKABLE, T.SANDBOX_VIOLATION}, forged["diagnostics"]
-    assert any("could not trust" in d["message"] for d in forged["diagnostics"]) or (
-        T.SANDBOX_VIOLATION in codes  # a sandbox that keeps the program off the pipe
-    )
+    # The program finds no pipe to forge on: its own shape error is its verdict.
+    assert forged["summary"]["executable"] is False
+    assert [d["code"] for d in forged["diagnostics"] if d["severity"] == "error"] == [
+        T.SHAPE_MISMATCH
+    ]
     mistake = reports["b_mistake.py"]
     assert mistake["summary"]["executable"] is False
     assert [d["code"] for d in mistake["diagnostics"] if d["severity"] == "error"] == [
