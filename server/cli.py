@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), handlers=[handler], force=True)
 
     protocol = None if args.tcp else _protocol_stdout()  # before anything can print
+    # Taken now: the frameworks' guarded import below swaps sys.stdin for an empty stream while
+    # it runs (diagnostics/framework.py), on its own thread.
+    stdin = sys.stdin.buffer
     from deepeval_lsp.server.dynamic import start_warming
 
     # The frameworks' import takes seconds: it overlaps with the server's own start-up.
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"deepeval-lsp: listening on {host}:{port}", file=sys.stderr, flush=True)
             server.start_tcp(host, port)
         else:
-            server.start_io(sys.stdin.buffer, protocol)
+            server.start_io(stdin, protocol)
     finally:
         server.checker.close()
     return 0
