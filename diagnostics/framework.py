@@ -11,6 +11,7 @@ default engine runs such code.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
 import importlib
@@ -21,6 +22,7 @@ import inspect
 import io
 import os
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -398,7 +400,8 @@ def _class_params_through_mro(cls: type, qual: str) -> Params | None:
     """A constructor with **kwargs: follow the MRO while each __init__ forwards **kwargs.
 
     Keras layers forward to Layer.__init__, which accepts a few names and rejects the rest, so their
-    accepted keywords are a closed set. Anything else that swallows **kwargs is left open.
+    accepted keywords are a closed set. Anything else that swallows **kwargs is left open. The
+    names an __init__ reads out of its **kwargs itself (`kwargs.pop("nonlinearity")`) count.
     """
     layer_base = _keras_layer_base()
     own = _signature(cls.__dict__.get("__init__") or cls.__init__)
@@ -423,6 +426,9 @@ def _class_params_through_mro(cls: type, qual: str) -> Params | None:
         if not any(p.kind is p.VAR_KEYWORD for p in ps):
             closed = True
             break
+        var_kw = next((p.name for p in ps if p.kind is p.VAR_KEYWORD), None)
+        if var_kw is not None:  # the names it reads out of **kwargs itself (nn.RNN's nonlinearity)
+            keyword |= _keywords_read(init, var_kw)
     base = _flatten(qual, first, open_keywords=not closed)
     return Params(
         base.qualname,
@@ -432,6 +438,37 @@ def _class_params_through_mro(cls: type, qual: str) -> Params | None:
         base.var_positional,
         base.open_keywords,
     )
+
+
+def _keywords_read(init: Any, var_kw: str) -> set[str]:
+    """The string keys a function reads from its `**var_kw` dict: `kw["x"]`, `kw.pop("x")`,
+    `kw.get("x")`, `"x" in kw`. Read from its source; nothing when there is none."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+
+    def is_kw(node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id == var_kw
+
+    for node in ast.walk(tree):
+        key: ast.AST | None = None
+        if isinstance(node, ast.Subscript) and is_kw(node.value):
+            key = node.slice
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("pop", "get", "setdefault")
+            and is_kw(node.func.value)
+            and node.args
+        ):
+            key = node.args[0]
+        elif isinstance(node, ast.Compare) and any(is_kw(c) for c in node.comparators):
+            key = node.left
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            names.add(key.value)
+    return names
 
 
 def _flatten(qual: str, plist: list[inspect.Parameter], *, open_keywords: bool) -> Params:

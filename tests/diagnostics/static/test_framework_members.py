@@ -141,8 +141,24 @@ def test_call_signatures() -> None:
 def test_tf_keras_accepts_keras2_keywords() -> None:
     src = "from tensorflow.keras.layers import Embedding\ne = Embedding(100, 8, input_length=10)\n"
     assert run(src) == []
+    # Keras 3 takes input_length out of its kwargs too (and warns): the call runs.
     src = "from keras.layers import Embedding\ne = Embedding(100, 8, input_length=10)\n"
+    assert run(src) == []
+    src = "from keras.layers import Embedding\ne = Embedding(100, 8, bogus_length=10)\n"
     assert [d.code for d in run(src)] == ["DL204"]
+
+
+def test_keywords_a_constructor_reads_from_its_kwargs_are_accepted() -> None:
+    """nn.RNN(*args, **kwargs) takes `nonlinearity` out of kwargs itself; what it passes on to
+    RNNBase is still a closed set, so a keyword no one reads is still refused (as torch does)."""
+    import torch.nn as nn
+
+    nn.RNN(4, 8, nonlinearity="relu")  # the real API takes it
+    with pytest.raises(TypeError):
+        nn.LSTM(4, 8, bogus=2)
+    assert run("import torch.nn as nn\nr = nn.RNN(4, 8, nonlinearity='relu')\n") == []
+    found = run("import torch.nn as nn\nr = nn.LSTM(4, 8, bogus=2)\n")
+    assert [d.code for d in found] == ["DL204"]
 
 
 def test_starred_calls_are_not_bound() -> None:
