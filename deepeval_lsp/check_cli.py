@@ -206,9 +206,7 @@ def run(args: argparse.Namespace) -> int:
         print(render_json(reports))
     elif args.format == "sarif":
         print(render_sarif(reports, __version__))
-    else:
-        for note in sorted({n for r in reports for n in r.notes}):
-            print(f"note: {note}")
+    else:  # each file's notes came with its findings
         print(render_summary_line(reports, fixed=fixed))
     return 1 if any(r.has_errors for r in reports) else 0
 

@@ -11,6 +11,7 @@ from deepeval_lsp.diagnostics.taxonomy import CODES
 from deepeval_lsp.diagnostics.text import SourceText
 
 _FRAME_WIDTH = 120
+_OFF = "not run: turned off"  # a pass's state when the options turned it off
 _COLOURS = {"error": "31", "warning": "33", "information": "36", "hint": "2", "bold": "1"}
 
 
@@ -35,7 +36,29 @@ def render_text(
         lines = SourceText(sources.get(report.path, "")).plain_lines()
         for d in report.diagnostics:
             out.append(_diagnostic_text(report.path, d, lines, colour, frames))
+        for note in shown_notes(report):  # about the whole file: placed at its start
+            head = f"{_c(report.path, 'bold', colour)}:1:1:"
+            out.append(f"{head} {_c('note', 'information', colour)}: {note}")
     return "\n".join(out)
+
+
+def shown_notes(report: Report) -> list[str]:
+    """The file's notes that the text output prints: all but those saying that a pass the user
+    turned off did not run (the summary line says it once)."""
+    off = {_off_note(p) for p in turned_off([report])}
+    return [n for n in report.notes if n not in off]
+
+
+def turned_off(reports: Sequence[Report]) -> list[str]:
+    """The passes that the options turned off for each of `reports` (the checked ones) and
+    whose note says so, in a stable order."""
+    checked = [r for r in reports if not r.error]
+    names = sorted({p for r in checked for p, state in r.passes.items() if state == _OFF})
+    return [p for p in names if checked and all(_off_note(p) in r.notes for r in checked)]
+
+
+def _off_note(pass_name: str) -> str:
+    return f"{pass_name} checks did not run: turned off"  # as the checker words it
 
 
 def _diagnostic_text(path: str, d: Diagnostic, lines: list[str], colour: bool, frames: bool) -> str:
@@ -72,7 +95,10 @@ def _diagnostic_text(path: str, d: Diagnostic, lines: list[str], colour: bool, f
 def render_summary_line(reports: Sequence[Report], *, fixed: int = 0) -> str:
     errors = sum(r.counts()["error"] for r in reports)
     warnings = sum(r.counts()["warning"] for r in reports)
-    other = sum(r.counts()["information"] + r.counts()["hint"] for r in reports)
+    # a note is an information or hint finding, or a note about the whole file: what was printed
+    other = sum(
+        r.counts()["information"] + r.counts()["hint"] + len(shown_notes(r)) for r in reports
+    )
     unreadable = sum(1 for r in reports if r.error)
     fixable = sum(1 for r in reports for d in r.diagnostics if d.preferred_fix)
     parts = [f"{len(reports)} file{'s' if len(reports) != 1 else ''} checked"]
@@ -86,6 +112,7 @@ def render_summary_line(reports: Sequence[Report], *, fixed: int = 0) -> str:
         parts.append(f"{fixed} fixed")
     if fixable:
         parts.append(f"{fixable} fixable with --fix")
+    parts.extend(f"{p} checks turned off" for p in turned_off(reports))
     return ", ".join(parts) + "."
 
 

@@ -375,6 +375,8 @@ def run_job(payload: JobPayload) -> PaperVerdict:
     sys.modules[MODULE_NAME] = module
     linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
     built = False
+    # the program's command line is its own path, no arguments: not the worker's
+    sys.argv = [path]
     try:
         code = compile(source, path, "exec", dont_inherit=True)
         exec(code, module.__dict__)

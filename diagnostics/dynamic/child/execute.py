@@ -4,6 +4,7 @@ meta device with the patches and the stubs in place, build and run its model.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import builtins
 import contextlib
@@ -14,6 +15,7 @@ import types
 import warnings
 from typing import Any
 
+from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.child import tf_compat
 from deepeval_lsp.diagnostics.dynamic.child.build import build_and_run
 from deepeval_lsp.diagnostics.dynamic.child.culprit import record_error
@@ -57,6 +59,10 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
     module.__dict__.update(ns)
     ns = module.__dict__
     sys.modules[MODULE_NAME] = module
+    saved_argv = sys.argv
+    # The program sees the command line it would have run with no arguments, not the worker's:
+    # its argparse takes its defaults, and sys.argv[0] names the checked file.
+    sys.argv = [path]
     try:
         with _engine(path, plan), contextlib.redirect_stdout(io.StringIO()):
             try:
@@ -66,7 +72,9 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
                 if isinstance(e, KeyboardInterrupt | SystemExit) and not isinstance(e, SystemExit):
                     raise
                 record_error(run, e, ns)
+                _command_line_limit(run, e)
     finally:
+        sys.argv = saved_argv
         if finder:
             sys.meta_path.remove(finder)
             for name in [n for n in sys.modules if n.split(".")[0] in missing]:
@@ -78,6 +86,39 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
         else:
             sys.modules.pop(MODULE_NAME, None)
     return run
+
+
+def _command_line_limit(run: Run, exc: BaseException) -> None:
+    """An argparse exit on the (empty) command line, a required argument missing, is the
+    check's limit: it cannot know the program's arguments. The error becomes a note naming what
+    argparse asked for. An exit on arguments the program passed itself stays an error."""
+    if not isinstance(exc, SystemExit) or run.error is None:
+        return
+    said = None
+    from_argv = False
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename == argparse.__file__:
+            local = frame.f_locals
+            if frame.f_code.co_name == "parse_known_args" and local.get("args") == sys.argv[1:]:
+                from_argv = True
+            elif frame.f_code.co_name == "error" and isinstance(local.get("message"), str):
+                said = local["message"]
+        tb = tb.tb_next
+    if not from_argv:
+        return
+    run.error.update(
+        code=T.NOT_CHECKABLE,
+        message=(
+            f"the program parses its command line (argparse: {said or 'it exited'}), "
+            "and the check cannot know its arguments: the model was not checked"
+        ),
+        related=[],
+    )
+    run.proposal = None
+    run.alternatives = []
+    run.tentative = []
 
 
 def _import_line(tree: ast.Module, top: str) -> int:

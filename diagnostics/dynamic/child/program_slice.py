@@ -90,7 +90,7 @@ FORBIDDEN_CALLS = frozenset(
 PLACEHOLDER_DATASETS = frozenset(d.name for d in KERAS_DATASETS)
 # Dataset constructors (torchvision.datasets.MNIST(...), keras.datasets.mnist.load_data()).
 DATA_MODULES = ("datasets", "data", "pd", "pandas", "requests", "urllib", "plt", "pyplot", "wandb")
-# Methods that add to a model built step by step (`model.add(Dense(10))`).
+# Methods that add to a model built step by step (`model.add(Dense(10))`), or to a parser.
 MUTATING_METHODS = frozenset(
     {
         "add",
@@ -112,6 +112,11 @@ MUTATING_METHODS = frozenset(
         "float",
         "double",
         "requires_grad_",
+        # a command-line parser whose parse_args() gives the hyper-parameters
+        "add_argument",
+        "add_argument_group",
+        "add_mutually_exclusive_group",
+        "set_defaults",
     }
 )
 # Constructors whose result is a model.

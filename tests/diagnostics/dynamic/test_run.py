@@ -196,3 +196,60 @@ class Net(nn.Module):
     assert "memory" in dyn[0].message
     after = _check(tmp_path, CORRECT["lenet"], pool)
     assert after.executable is True
+
+
+ARGPARSE_MODEL = """\
+import argparse
+import os
+import sys
+
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--hidden", type=int, default=16)
+REQUIRED
+args = parser.parse_args()
+HERE = os.path.dirname(sys.argv[0])
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        if HERE != os.path.dirname(__file__):
+            raise RuntimeError(f"sys.argv[0] is not this file: {sys.argv!r}")
+        self.fc = nn.Linear(8, args.hidden)
+        self.out = nn.Linear(args.hidden, 2)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+
+
+model = Net()
+"""
+
+
+def test_a_module_level_argparse_takes_its_defaults(tmp_path, pool):
+    report = _check(tmp_path, ARGPARSE_MODEL.replace("REQUIRED\n", ""), pool)
+    assert [(d.code, d.message) for d in report.diagnostics] == []
+    assert report.executable is True
+    assert report.model is not None and report.model.output_shape == (2, 2)
+
+
+def test_a_required_argument_is_the_checks_limit_not_an_error(tmp_path, pool):
+    source = ARGPARSE_MODEL.replace("REQUIRED", 'parser.add_argument("--data", required=True)')
+    report = _check(tmp_path, source, pool)
+    (d,) = report.diagnostics
+    assert d.code == T.NOT_CHECKABLE and d.severity == "information"
+    assert "--data" in d.message and "command line" in d.message
+    assert d.range.start.line == source.splitlines().index("args = parser.parse_args()")
+    assert report.executable is None
+
+
+def test_arguments_the_program_passes_itself_stay_its_own_error(tmp_path, pool):
+    source = ARGPARSE_MODEL.replace("REQUIRED\n", "").replace(
+        "parser.parse_args()", 'parser.parse_args(["--hidden", "many"])'
+    )
+    report = _check(tmp_path, source, pool)
+    (d,) = report.diagnostics
+    assert d.code == T.RUNTIME_ERROR and d.severity == "error" and "exit(2)" in d.message
+    assert report.executable is False

@@ -400,3 +400,23 @@ def test_a_keras2_only_failure_is_found_where_the_default_engine_builds(pool: Wo
         assert run_dynamic(UNBUILT_SUBCLASS, path, options, default).executable is True
     finally:
         default.close()
+
+
+def test_the_program_runs_with_its_own_path_as_its_command_line(pool: WorkerPool) -> None:
+    r = run(
+        pool,
+        textwrap.dedent(
+            """
+        import argparse
+        import sys
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--units", type=int, default=10)
+        args = parser.parse_args()
+        if sys.argv != ["/study/gen.py"]:
+            raise RuntimeError(f"the command line is {sys.argv!r}")
+        """
+        )
+        + textwrap.dedent(GOOD.replace("Dense(10", "Dense(args.units")),
+    )
+    assert (r["status"], r["executable"]) == ("ok", True), r
