@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from deepeval_lsp.diagnostics.packages import REAL_PACKAGES
+from deepeval_lsp.diagnostics.text import PARSE_LOCK, parse_python
 
 # Packages whose members and signatures the static pass checks. Importing them runs only their code.
 FRAMEWORKS = frozenset({"torch", "keras", "numpy", "torchvision"})
@@ -68,7 +69,9 @@ def import_framework(name: str) -> ModuleType | None:
         return None
     ensure_backend()
     try:
-        with _contained_io():
+        # Under the parse lock: the frameworks' imports parse source (ast.parse) themselves, and
+        # CPython 3.11 fails when threads parse at once (see text.parse_python).
+        with PARSE_LOCK, _contained_io():
             return importlib.import_module(name)
     except BaseException:  # a framework that fails to import is as good as absent
         return None
@@ -444,7 +447,7 @@ def _keywords_read(init: Any, var_kw: str) -> set[str]:
     """The string keys a function reads from its `**var_kw` dict: `kw["x"]`, `kw.pop("x")`,
     `kw.get("x")`, `"x" in kw`. Read from its source; nothing when there is none."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+        tree = parse_python(textwrap.dedent(inspect.getsource(init)))
     except (OSError, TypeError, SyntaxError, ValueError):
         return set()
     names: set[str] = set()

@@ -10,13 +10,23 @@ from collections.abc import Iterable
 
 from deepeval_lsp.diagnostics.findings import Position, Range, TextEdit
 
-_PARSE_LOCK = threading.Lock()
+# Held by every parse of ours and by the frameworks' first import (framework.import_framework),
+# which parses source of its own. Re-entrant: an import may run code that parses through here.
+PARSE_LOCK = threading.RLock()
 
 
 def parse_python(source: str, filename: str = "<unknown>") -> ast.Module:
     """`ast.parse`, one thread at a time: CPython 3.11 can fail with "AST constructor recursion
-    depth mismatch" (a SystemError) when threads parse at once, as the benchmark's scorers do."""
-    with _PARSE_LOCK:
+    depth mismatch" (a SystemError) when threads parse at once, as the benchmark's scorers do.
+    A library that parses on another thread without the lock can still cause it: that failure
+    says nothing about the source, so the parse is tried again."""
+    with PARSE_LOCK:
+        for _ in range(3):
+            try:
+                return ast.parse(source, filename=filename)
+            except SystemError as e:
+                if "recursion depth mismatch" not in str(e):
+                    raise
         return ast.parse(source, filename=filename)
 
 
