@@ -24,7 +24,6 @@ from deepeval_lsp.diagnostics.dynamic.child.meta_patches import (
     code_position,
 )
 from deepeval_lsp.diagnostics.dynamic.child.run_state import Run, char_col, entry_line, site_range
-from deepeval_lsp.diagnostics.dynamic.child.stubs import depends_on
 from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
     cat_dim_candidates,
     consumer_cat_dim_fix,
@@ -34,6 +33,7 @@ from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
     torch_cat_fix,
     torch_fix,
 )
+from deepeval_lsp.diagnostics.dynamic.child.stubs import depends_on
 
 # Errors about values (arguments, shapes, run time) that a stand-in's unknown output can cause;
 # names and imports do not depend on it.
