@@ -130,7 +130,15 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
         if site is not None and site[0] != rng[0]:
             related.append({"range": site, "message": f"{culprit_name} is constructed here"})
     stand_in = depends_on(exc) if code.startswith(_VALUE_CODES) else None
-    if stand_in is not None:
+    if exc_type == "ImportError" and "no known parent package" in message:
+        # A module of a package, run on its own by the check: imported, as it is meant to be,
+        # its relative imports resolve.
+        code = T.NOT_CHECKABLE
+        message = (
+            "this file is checked on its own, outside its package, so its relative imports "
+            "are not followed and its model is not built"
+        )
+    elif stand_in is not None:
         code = T.NOT_CHECKABLE
         message = (
             f"depends on a stand-in for `{stand_in}`, which is not installed here (what it "

@@ -84,6 +84,13 @@ class _Stub:
     def __repr__(self) -> str:
         return f"<MissingPackageStub {self._name}>"
 
+    def _arith(self, *other: Any) -> Any:  # `cfg.dim * 4`: a value that is not known either
+        return _Stub(f"{self._name}(op)")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arith
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _arith
+    __neg__ = __pos__ = _arith
+
 
 class _StandInBase:
     """The base of a class that subclasses a stubbed one that is no layer: takes any arguments."""
@@ -151,7 +158,7 @@ def _is_stand_in(obj: Any) -> bool:
 def depends_on(exc: BaseException) -> str | None:
     """The package whose stand-in the error `exc` may come from: a tensor went through a
     stand-in before it, or a stand-in is among the values of the frames it was raised in."""
-    if _PASSED:
+    if _PASSED and any(isinstance(f, StubFinder) for f in sys.meta_path):  # in this run
         return _top(_PASSED[0])
     tb = exc.__traceback__
     while tb is not None:

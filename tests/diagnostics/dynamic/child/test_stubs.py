@@ -87,3 +87,23 @@ def test_a_class_on_a_stubbed_layer_is_a_module(absent):
 
     assert isinstance(Block(), torch.nn.Module)
     assert isinstance(Block().fc, torch.nn.Linear)
+
+
+def test_arithmetic_on_a_stand_in_value_stays_a_stand_in(absent):
+    cfg = absent.Munch(dim=4)
+    with pytest.raises(TypeError) as info:
+        torch.nn.Linear(cfg.dim * 4 + 1, 2)
+    assert depends_on(info.value) == "deepeval_absent_pkg"
+
+
+def test_what_went_through_a_stand_in_counts_only_while_its_run_lasts(absent):
+    absent.rearrange(torch.empty(2, 4), "b n -> b n")
+    finders = [f for f in sys.meta_path if isinstance(f, StubFinder)]
+    for f in finders:
+        sys.meta_path.remove(f)
+    try:
+        with pytest.raises(RuntimeError) as info:
+            torch.nn.Linear(99, 2)(torch.empty(2, 4))
+        assert depends_on(info.value) is None
+    finally:
+        sys.meta_path[:0] = finders
