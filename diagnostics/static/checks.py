@@ -16,7 +16,7 @@ from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
-from deepeval_lsp.diagnostics.packages import REAL_PACKAGES
+from deepeval_lsp.diagnostics.packages import REAL_PACKAGES, STUBBED_WHEN_MISSING
 from deepeval_lsp.diagnostics.static.literal_values import check_values
 from deepeval_lsp.diagnostics.static.missing_imports import (
     ImportContext,
@@ -116,10 +116,13 @@ class _Checker:
         if exists is None:
             if top in REAL_PACKAGES and not fw.installed(top) and top not in reported:
                 reported.add(top)
+                built = (
+                    ", and the model is built with stand-ins" if top in STUBBED_WHEN_MISSING else ""
+                )
                 self.add(
                     T.NOT_CHECKABLE,
                     rng,
-                    f"`{top}` is not installed in this environment; its API is not checked",
+                    f"`{top}` is not installed here: its names are not checked{built}",
                 )
             return False
         if exists:

@@ -33,6 +33,11 @@ from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
     torch_cat_fix,
     torch_fix,
 )
+from deepeval_lsp.diagnostics.dynamic.child.stubs import depends_on
+
+# Errors about values (arguments, shapes, run time) that a stand-in's unknown output can cause;
+# names and imports do not depend on it.
+_VALUE_CODES = ("DL2", "DL3", "DL404")
 
 
 def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
@@ -124,7 +129,22 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
             message += f" [{culprit_name} received input of shape {shown}]"
         if site is not None and site[0] != rng[0]:
             related.append({"range": site, "message": f"{culprit_name} is constructed here"})
-    if code == T.NOT_CHECKABLE and exc_type not in ("MissingPackageUsed",):
+    stand_in = depends_on(exc) if code.startswith(_VALUE_CODES) else None
+    if exc_type == "ImportError" and "no known parent package" in message:
+        # A module of a package, run on its own by the check: imported, as it is meant to be,
+        # its relative imports resolve.
+        code = T.NOT_CHECKABLE
+        message = (
+            "this file is checked on its own, outside its package, so its relative imports "
+            "are not followed and its model is not built"
+        )
+    elif stand_in is not None:
+        code = T.NOT_CHECKABLE
+        message = (
+            f"depends on a stand-in for `{stand_in}`, which is not installed here (what it "
+            f"gives is not known), so this is not checked: {message}"
+        )
+    elif code == T.NOT_CHECKABLE and exc_type not in ("MissingPackageUsed",):
         message = f"not checkable on the meta device: {message}"
     run.error = {
         "code": code,

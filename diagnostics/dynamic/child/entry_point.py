@@ -49,7 +49,18 @@ def find_model(run: Run, ns: dict[str, Any], plan: Plan, sl: Any) -> Any:
                 )
                 return None
             run.entry = f"{cname}()"
-            model = cls()
+            try:
+                model = cls()
+            except (TypeError, AssertionError) as e:
+                if not _takes_anything(cls) or not _wants_arguments(e):
+                    raise
+                # Built with no arguments by the check, not by the program: what its
+                # *args/**kwargs should carry is unknown, so this is not the program's mistake.
+                run.notes.append(
+                    f"{cname}() needs arguments through *args/**kwargs ({e}): add a "
+                    f"dl_model() function or a module-level model = {cname}(…) to check it"
+                )
+                return None
             break
     if model is None and run.entry is not None:
         run.notes.append(f"{run.entry} did not return a model")
@@ -66,3 +77,16 @@ def _required_params(cls: type) -> list[str]:
         for p in list(sig.parameters.values())[1:]
         if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
+
+
+def _takes_anything(cls: type) -> bool:
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values())
+
+
+def _wants_arguments(exc: BaseException) -> bool:
+    """An assertion on the arguments, or a call that misses required ones."""
+    return isinstance(exc, AssertionError) or ("required" in str(exc) and "missing" in str(exc))

@@ -3,17 +3,57 @@
 A model may import `torchvision` or `einops` without needing them to be built; a finder on
 `sys.meta_path` answers such imports with stub modules whose every attribute is a stub, so the
 build goes on (and the check says what it stubbed).
+
+A stub that is called gives back, once torch is loaded, a stand-in `nn.Module`: it can sit in an
+`nn.Sequential` or be a submodule, and its forward is an identity (the real output shape is not
+known). A stub called on a tensor gives that tensor back. Either way the run remembers that a
+tensor went through a stand-in, and an error found after that depends on it (`depends_on`): the
+check reports it as not checkable rather than as the user's error.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import types
 from typing import Any
 
 
 class MissingPackageUsed(RuntimeError):
     """The model needed a package that is not installed (stubbed for the check)."""
+
+
+# Names of the stand-ins a tensor went through in this run (reset by each StubFinder).
+_PASSED: list[str] = []
+
+# Path components that say a stubbed class is a layer (`einops.layers.torch.Rearrange`,
+# `timm.models.layers.DropPath`): a class that subclasses it is built as an nn.Module.
+_LAYER_PARTS = frozenset({"nn", "layers", "layer", "torch", "modules", "models", "blocks"})
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def _first_tensor(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    return next((a for a in (*args, *kwargs.values()) if torch.is_tensor(a)), None)
+
+
+def _through(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What calling the stand-in `name` gives: its tensor argument unchanged, or a stand-in."""
+    tensor = _first_tensor(args, kwargs)
+    if tensor is not None:
+        _PASSED.append(name)
+        return tensor
+    cls = _module_class()
+    if cls is None:
+        return _Stub(f"{name}()")
+    inst = cls()
+    inst._stub_name = f"{name}()"
+    return inst
 
 
 class _Stub:
@@ -28,19 +68,108 @@ class _Stub:
         return _Stub(f"{self._name}.{attr}")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _Stub(f"{self._name}()")
+        return _through(self._name, args, kwargs)
 
     def __getitem__(self, item: Any) -> Any:  # annotations such as Float[Tensor, "b 3 32 32"]
         return _Stub(f"{self._name}[]")
 
     def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type, ...]:
-        return (object,)
+        parts = set(self._name.split(".")[1:])
+        cls = _module_class() if parts & _LAYER_PARTS else None
+        return (cls or _StandInBase,)
 
     def __iter__(self) -> Any:
-        raise MissingPackageUsed(f"{self._name.split('.')[0]} is not installed (stubbed)")
+        raise MissingPackageUsed(f"{_top(self._name)} is not installed (stubbed)")
 
     def __repr__(self) -> str:
         return f"<MissingPackageStub {self._name}>"
+
+    def _arith(self, *other: Any) -> Any:  # `cfg.dim * 4`: a value that is not known either
+        return _Stub(f"{self._name}(op)")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arith
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _arith
+    __neg__ = __pos__ = _arith
+
+
+class _StandInBase:
+    """The base of a class that subclasses a stubbed one that is no layer: takes any arguments."""
+
+    _stub_name = "stand-in"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return _Stub(f"{type(self).__name__}.{attr}")
+
+
+_MODULE_CLASS: list[type] = []
+
+
+def _module_class() -> type | None:
+    """The stand-in nn.Module class (made once torch is loaded; None before)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    if _MODULE_CLASS:
+        return _MODULE_CLASS[0]
+
+    class StandInModule(torch.nn.Module):
+        """An nn.Module standing in for a layer of a package that is not installed."""
+
+        _deepeval_stand_in = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+            self._stub_name = type(self).__name__
+
+        def __getattr__(self, attr: str) -> Any:
+            try:
+                return super().__getattr__(attr)
+            except AttributeError:
+                if attr.startswith("_"):
+                    raise
+                return _Stub(f"{self._stub_name}.{attr}")
+
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            return _through(self._stub_name, args, kwargs)
+
+        def __getitem__(self, item: Any) -> Any:
+            return _Stub(f"{self._stub_name}[]")
+
+        def __iter__(self) -> Any:
+            raise MissingPackageUsed(f"{_top(self._stub_name)} is not installed (stubbed)")
+
+        def extra_repr(self) -> str:
+            return f"stand-in for {self._stub_name}"
+
+    _MODULE_CLASS.append(StandInModule)
+    return StandInModule
+
+
+def _is_stand_in(obj: Any) -> bool:
+    # Exact types: a user's class that subclasses a stand-in runs its own code.
+    return type(obj) is _Stub or bool(_MODULE_CLASS and type(obj) is _MODULE_CLASS[0])
+
+
+def depends_on(exc: BaseException) -> str | None:
+    """The package whose stand-in the error `exc` may come from: a tensor went through a
+    stand-in before it, or a stand-in is among the values of the frames it was raised in."""
+    if _PASSED and any(isinstance(f, StubFinder) for f in sys.meta_path):  # in this run
+        return _top(_PASSED[0])
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            try:
+                if _is_stand_in(value):
+                    return _top(value._name if type(value) is _Stub else value._stub_name)
+            except Exception:
+                continue
+        tb = tb.tb_next
+    return None
 
 
 class _StubModule(types.ModuleType):
@@ -57,6 +186,7 @@ class _StubModule(types.ModuleType):
 class StubFinder:
     def __init__(self, tops: set[str]) -> None:
         self.tops = tops
+        _PASSED.clear()
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname.split(".")[0] in self.tops:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+import pytest
 from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
 from deepeval_lsp.diagnostics.dynamic.child.plan import make_plan
 from deepeval_lsp.diagnostics.dynamic.child.program_slice import slice_program
@@ -43,3 +44,25 @@ def test_the_outermost_class_and_constructor_arguments():
     )
     model, run = _find(source)
     assert model is None and "needs constructor arguments (n)" in run.notes[0]
+
+
+def test_a_class_built_with_no_arguments_through_kwargs_is_a_note_not_an_error():
+    source = HEAD + (
+        "class Layers(nn.Module):\n"
+        "    def __init__(self, dim, causal):\n        super().__init__()\n\n\n"
+        "class Decoder(Layers):\n"
+        "    def __init__(self, **kwargs):\n        super().__init__(causal=True, **kwargs)\n"
+    )
+    model, run = _find(source)
+    assert model is None
+    assert "Decoder() needs arguments through *args/**kwargs" in run.notes[0]
+    assert "dim" in run.notes[0]
+
+
+def test_a_class_with_no_variadic_arguments_that_fails_still_raises():
+    source = HEAD + (
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        nn.Linear(4)\n"
+    )
+    with pytest.raises(TypeError, match="missing"):
+        _find(source)

@@ -471,3 +471,23 @@ def dl_model():
     result, _ = _run(tmp_path, source)
     assert result["errors"] == [], [e["message"] for e in result["errors"]]
     assert result["executable"] is True
+
+
+def test_a_relative_import_of_a_package_module_checked_alone_is_not_the_users_bug(tmp_path):
+    source = """
+import torch.nn as nn
+from ._base import Mixin
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+    result, _ = _run(tmp_path, source)
+    assert [e["code"] for e in result["errors"]] == [T.NOT_CHECKABLE]
+    assert "outside its package" in result["errors"][0]["message"]
+    assert result["executable"] is None
