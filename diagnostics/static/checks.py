@@ -9,12 +9,13 @@ the user's code by scope analysis (diagnostics.scopes) and, for the user's own m
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 from collections.abc import Iterator
 
 from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, TextEdit
+from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Severity, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.packages import REAL_PACKAGES, STUBBED_WHEN_MISSING
 from deepeval_lsp.diagnostics.static.literal_values import check_values
@@ -44,6 +45,9 @@ _KERAS2_LAYER_KWARGS = frozenset(
     {"batch_input_shape", "batch_size", "weights", "input_dtype", "input_length", "dynamic"}
 )
 _MAX_REPORTS_PER_NAME = 20
+_KERAS2_FILE_NOTE = (
+    " (this file uses Keras 2 API, so it is read as written for Keras 2: it fails on Keras 3)"
+)
 
 
 class _Checker:
@@ -56,6 +60,9 @@ class _Checker:
         self.ctx = ImportContext.of(tree)
         self.out: list[Diagnostic] = []
         self.use_of: dict[int, Use] = {id(u.node): u for u in self.info.uses}
+        # findings on `keras.…` names Keras 3 lacks, and whether one of them is Keras 2 API
+        self.keras_missing: list[int] = []
+        self.keras2_seen = False
 
     def add(
         self, code: str, node_or_range: ast.AST | Range, message: str, fixes: tuple[Fix, ...] = ()
@@ -142,6 +149,7 @@ class _Checker:
             msg = f"module `{module}` does not exist (no `{last}` in `{parent}`)"
         else:
             msg = f"no module named `{module}` is installed"
+        self._note_keras(fw.canonical(module) or module, legacy=False)
         self.add(T.NONEXISTENT_MODULE, rng, msg, fixes)
         return False
 
@@ -158,6 +166,7 @@ class _Checker:
             fixes: tuple[Fix, ...] = ()
             msg = f"cannot import `{a.name}` from `{module}`"
             msg += fw.legacy_note(f"{fw.canonical(module)}.{a.name}")
+            self._note_keras(f"{fw.canonical(module) or module}.{a.name}")
             if best:
                 msg += f"; did you mean `{best}`?"
                 edits = [TextEdit(rng, best)]
@@ -299,6 +308,28 @@ class _Checker:
                 continue
             self._check_call(call)
 
+    def _note_keras(self, dotted: str, legacy: bool = True) -> None:
+        """Remember that the next finding is about a `keras.…` name Keras 3 lacks."""
+        if dotted == "keras" or dotted.startswith("keras."):
+            self.keras_missing.append(len(self.out))
+            self.keras2_seen = self.keras2_seen or (legacy and fw.in_keras2(dotted))
+
+    def keras2_program(self) -> None:
+        """A file that uses Keras 2 API is written for Keras 2: there, a `keras.…` name that
+        Keras 3 lacks fails only on Keras 3, so its finding is a warning that says so (which
+        Keras the user runs is not known here; `--paper-compat` checks as Keras 2)."""
+        if not self.keras2_seen or self.options.paper_compat:
+            return
+        for i in self.keras_missing:
+            d = self.out[i]
+            self.out[i] = dataclasses.replace(
+                d,
+                severity=Severity.WARNING,
+                message=d.message + _KERAS2_FILE_NOTE
+                if "Keras 2 API" not in d.message
+                else d.message,
+            )
+
     def _keras2_has(self, dotted: str) -> bool:
         """With paper_compat, `keras` is Keras 2: what tf.keras has is no finding."""
         return self.options.paper_compat and fw.in_keras2(fw.canonical(dotted) or dotted)
@@ -317,6 +348,7 @@ class _Checker:
         if shown != shown_where and not shown_where.startswith("tensorflow."):
             msg = f"{kind} `{shown}` ({shown_where}) has no member `{node.attr}`"
         msg += fw.legacy_note(f"{where}.{node.attr}")
+        self._note_keras(f"{where}.{node.attr}")
         if best:
             msg += f"; did you mean `{best}`?"
             fixes = (Fix(f"Change to `{best}`", (TextEdit(rng, best),)),)
@@ -433,4 +465,5 @@ def run_checks(tree: ast.Module, source: str, path: str, options: CheckOptions) 
     checker.check_imports()
     checker.check_names()
     checker.check_members_and_calls()
+    checker.keras2_program()
     return checker.out

@@ -228,3 +228,26 @@ def test_user_module_imports_are_read_with_jedi(tmp_path) -> None:
         ("DL103", "cannot import `ResBlok` from `blocks` (blocks.py defines no such name)")
     ]
     assert "did you mean `ResBlock`" in ds[0].message
+
+
+def test_a_file_written_for_keras2_gets_warnings_not_errors() -> None:
+    # Keras 2 code (keras.engine, K.int_shape) fails only on Keras 3: which Keras the user
+    # runs is not known, so its findings are warnings that say so
+    src = (
+        "from keras.engine import Layer\n"
+        "from keras import backend as K\n"
+        "def f(x):\n"
+        "    return K.int_shape(x), K.in_train_phase(x, x)\n"
+    )
+    found = run(src)
+    assert [(d.code, d.severity.value) for d in found] == [
+        ("DL102", "warning"),
+        ("DL104", "warning"),
+        ("DL104", "warning"),
+    ]
+    assert "written for Keras 2" in found[0].message
+
+
+def test_a_keras3_file_keeps_its_errors() -> None:
+    (d,) = run("import keras\nx = keras.layers.Conv2d(8, 3)\n")
+    assert d.code == "DL104" and d.severity.value == "error"
