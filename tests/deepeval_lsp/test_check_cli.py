@@ -292,3 +292,19 @@ def test_every_note_names_its_file_and_the_summary_counts_what_was_printed(
     assert _summary_count(summary, "note") == len(notes)
     assert _summary_count(summary, "error") == len(errors) == 1
     assert _summary_count(summary, "warning") == 0
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    # `deepeval-lsp check . | head -1`: the pipe closes while findings are still printed
+    for i in range(40):
+        (tmp_path / f"m{i}.py").write_text("import torch\nx = torch.nn.Conv2D(3, 8, 3)\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deepeval_lsp", "check", "--no-dynamic", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err
