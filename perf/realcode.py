@@ -14,6 +14,7 @@ third-party code and lives outside the project (it is read, never copied).
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import json
 import os
@@ -95,6 +96,88 @@ def check_repo(
     return reports
 
 
+_MODEL_BASES = {"Module", "Model", "Sequential", "LightningModule", "Functional"}
+
+
+def _program_text(path: Path) -> str:
+    """A file's Python text; a notebook's code cells, in order."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix != ".ipynb":
+        return text
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (json.JSONDecodeError, AttributeError):
+        return ""
+    out = []
+    for c in cells:
+        if c.get("cell_type") == "code":
+            src = c.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            out.append(
+                "\n".join(
+                    "" if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines()
+                )
+            )
+    return "\n".join(out)
+
+
+def _last_name(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Call):
+        return _last_name(node.func)
+    return ""
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(_program_text(path))
+    except (SyntaxError, ValueError, OSError):
+        return None
+
+
+def model_class_names(repo_root: Path) -> set[str]:
+    """Names of the classes of a repository that are models: a base (its last name) is
+    Module, Model, Sequential, or one of the repository's own model classes."""
+    bases: dict[str, set[str]] = collections.defaultdict(set)
+    for f in repo_root.rglob("*.py"):
+        tree = _parse(f)
+        for n in ast.walk(tree) if tree else ():
+            if isinstance(n, ast.ClassDef):
+                bases[n.name] |= {_last_name(b) for b in n.bases}
+    models = set(_MODEL_BASES)
+    grew = True
+    while grew:
+        new = {c for c, bs in bases.items() if c not in models and bs & models}
+        models |= new
+        grew = bool(new)
+    return models
+
+
+def is_model_file(path: Path, models: set[str]) -> bool:
+    """A file that defines a model: a class among `models` (model_class_names), or a function
+    that builds a Model(…) or Sequential(…); a notebook or script that builds one at module
+    level. Syntax only: this is how the metric "model files built" is counted."""
+    tree = _parse(path)
+    if tree is None:
+        return False
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ClassDef) and (
+            n.name in models or {_last_name(b) for b in n.bases} & models
+        ):
+            return True
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.Module):
+            body = ast.walk(fn) if isinstance(fn, ast.FunctionDef) else iter(fn.body)
+            for n in body:
+                call = n.value if isinstance(n, ast.Assign | ast.Expr) else n
+                if isinstance(call, ast.Call) and _last_name(call.func) in ("Model", "Sequential"):
+                    return True
+    return False
+
+
 def input_source(report: dict[str, Any]) -> str:
     """Where the built model's input shape came from, read from the report's notes."""
     for note in report.get("summary", {}).get("notes", []):
@@ -160,7 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_dynamic:
         models = [r for r in reports if (r.get("summary") or {}).get("model")]
         sources = collections.Counter(input_source(r) for r in models)
-        print(f"\ndynamic pass built a model: {len(models)} of {len(reports)} files")
+        model_files = [r for r in reports if is_model_file(args.corpus / r["repo"] / r["path"])]
+        built = [r for r in model_files if (r.get("summary") or {}).get("model")]
+        share = 100 * len(built) / max(1, len(model_files))
+        print(
+            f"\ndynamic pass built a model: {len(models)} of {len(reports)} files; "
+            f"{len(built)} of the {len(model_files)} model files ({share:.0f} %)"
+        )
         for src, n in sources.most_common():
             print(f"  {n:4}  {src}")
         stops = collections.Counter()
