@@ -33,7 +33,7 @@ from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
     torch_cat_fix,
     torch_fix,
 )
-from deepeval_lsp.diagnostics.dynamic.child.stubs import depends_on
+from deepeval_lsp.diagnostics.dynamic.child.stubs import depends_on, dropped_in
 
 # Errors about values (arguments, shapes, run time) that a stand-in's unknown output can cause;
 # names and imports do not depend on it.
@@ -130,7 +130,14 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
         if site is not None and site[0] != rng[0]:
             related.append({"range": site, "message": f"{culprit_name} is constructed here"})
     stand_in = depends_on(exc) if code.startswith(_VALUE_CODES) else None
-    if exc_type == "ImportError" and "no known parent package" in message:
+    dropped = dropped_in(exc)
+    if dropped is not None:
+        code = T.NOT_CHECKABLE
+        message = (
+            f"depends on {dropped}, which only code the check does not run binds (data "
+            f"loading, training, saving), so this is not checked: {message}"
+        )
+    elif exc_type == "ImportError" and "no known parent package" in message:
         # A module of a package, run on its own by the check: imported, as it is meant to be,
         # its relative imports resolve.
         code = T.NOT_CHECKABLE

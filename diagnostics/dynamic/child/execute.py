@@ -23,7 +23,7 @@ from deepeval_lsp.diagnostics.dynamic.child.meta_patches import patched
 from deepeval_lsp.diagnostics.dynamic.child.plan import Plan
 from deepeval_lsp.diagnostics.dynamic.child.program_slice import slice_program
 from deepeval_lsp.diagnostics.dynamic.child.run_state import MODULE_NAME, Run, not_checkable
-from deepeval_lsp.diagnostics.dynamic.child.stubs import StubFinder, not_installed
+from deepeval_lsp.diagnostics.dynamic.child.stubs import StubFinder, bind_dropped, not_installed
 from deepeval_lsp.diagnostics.dynamic.wire import JobPayload
 from deepeval_lsp.diagnostics.packages import STUBBED_WHEN_MISSING
 
@@ -58,6 +58,7 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
     module = types.ModuleType(MODULE_NAME)
     module.__dict__.update(ns)
     ns = module.__dict__
+    bind_dropped(ns, sl.stand_ins)
     sys.modules[MODULE_NAME] = module
     saved_argv = sys.argv
     # The program sees the command line it would have run with no arguments, not the worker's:

@@ -29,7 +29,7 @@ def make_plan(tree: ast.Module) -> Plan:
         "dl_model"
         if has_dl_model
         else "variable"
-        if sl.model_vars
+        if sl.model_vars or sl.model_calls
         else ("class" if classes else None)
     )
     imports = _imported_tops(sl.module)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import heapq
 from dataclasses import dataclass, field
 
@@ -36,6 +37,18 @@ FORBIDDEN_CALLS = frozenset(
         "load_weights",
         "load_state_dict",
         "load",
+        "load_model",
+        "save_model",
+        "save_pretrained",
+        "savez",
+        "savez_compressed",
+        "savetxt",
+        "tofile",
+        "fromfile",
+        "read_text",
+        "read_bytes",
+        "write_text",
+        "write_bytes",
         "load_data",
         "download",
         "urlretrieve",
@@ -130,6 +143,12 @@ class Slice:
     dropped_lines: list[int] = field(default_factory=list)  # 1-based first lines of dropped stmts
     # Names the model needs that only a dropped statement (data loading, …) defines: name -> line.
     blocked: dict[str, int] = field(default_factory=dict)
+    # Names kept code reads that only dropped statements bind: name -> line of the first such
+    # statement. The run binds each to a stand-in (stubs.DroppedValue), never a NameError.
+    stand_ins: dict[str, int] = field(default_factory=dict)
+    # 1-based lines of the module-level statements kept that call a model or a layer on data the
+    # program builds itself (`out = model(torch.randn(4, 8))`): their shapes are the program's.
+    model_calls: list[int] = field(default_factory=list)
 
 
 def is_forbidden(stmt: ast.AST) -> bool:
@@ -272,11 +291,239 @@ class _Stmt:
     forbidden: bool
 
 
+def _eager_uses(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement reads when it runs: not those read inside the functions and
+    lambdas it defines (they run later, if ever), nor a comprehension's own variables."""
+    out: set[str] = set()
+    local: set[str] = set()
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo.extend(node.decorator_list)
+            todo.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
+            continue
+        if isinstance(node, ast.Lambda):
+            todo.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
+            continue
+        if isinstance(node, ast.comprehension):
+            local |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            out.add(node.id)
+        todo.extend(ast.iter_child_nodes(node))
+    return out - local
+
+
+# What a program may build at module level and still be run by the check, as the data that it
+# passes to its model: literals, numpy arrays and torch tensors from factories, and the usual
+# reshaping of them. numpy runs for real on the CPU; torch's factories give meta tensors.
+_ARRAY_FUNCS = frozenset(
+    {
+        "tensor",
+        "as_tensor",
+        "asarray",
+        "array",
+        "from_numpy",
+        "Tensor",
+        "FloatTensor",
+        "LongTensor",
+        "IntTensor",
+        "BoolTensor",
+        "randn",
+        "rand",
+        "randint",
+        "random",
+        "normal",
+        "uniform",
+        "randn_like",
+        "rand_like",
+        "zeros",
+        "ones",
+        "zeros_like",
+        "ones_like",
+        "full",
+        "empty",
+        "arange",
+        "linspace",
+        "eye",
+        "cat",
+        "concat",
+        "concatenate",
+        "stack",
+        "reshape",
+        "expand_dims",
+        "float32",
+        "float64",
+        "int64",
+        "int32",
+    }
+)
+_TENSOR_METHODS = frozenset(
+    {
+        "view",
+        "reshape",
+        "permute",
+        "unsqueeze",
+        "squeeze",
+        "transpose",
+        "t",
+        "float",
+        "long",
+        "int",
+        "double",
+        "half",
+        "bool",
+        "to",
+        "flatten",
+        "contiguous",
+        "repeat",
+        "expand",
+        "astype",
+        "clone",
+        "detach",
+        "type",
+        "size",
+    }
+)
+_ARRAY_MODULES = frozenset({"torch", "numpy"})
+
+
+def _array_aliases(tree: ast.Module) -> set[str]:
+    """The names under which the file imports torch or numpy (`np`, `th`, `torch`)."""
+    out: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            for a in stmt.names:
+                if a.name.split(".")[0] in _ARRAY_MODULES:
+                    out.add(a.asname or a.name.split(".")[0])
+    return out
+
+
+def _is_layer_call(node: ast.Call, model_callables: set[str]) -> bool:
+    """`nn.Linear(3, 4)`, `layers.Dense(8)`, `Net()`: a call that makes a layer or a model."""
+    name = callee_name(node)
+    if name in model_callables:
+        return True
+    parts = attribute_chain(node.func).split(".")
+    return len(parts) >= 2 and ("nn" in parts[:-1] or "layers" in parts[:-1])
+
+
+def _cheap_call(node: ast.Call, aliases: set[str]) -> bool:
+    """A call that builds data the check may run: an array factory of torch or numpy, or a
+    reshaping method of such an array, or a hyper-parameter-like builtin."""
+    parts = attribute_chain(node.func).split(".")
+    if isinstance(node.func, ast.Attribute):
+        if parts[0] in aliases and len(parts) >= 2:
+            return parts[-1] in _ARRAY_FUNCS or parts[-1] == "manual_seed"
+        return node.func.attr in _TENSOR_METHODS
+    return _simple_value(node)
+
+
+def _calls_model(func: ast.expr, callees: set[str], model_callables: set[str]) -> bool:
+    """`model(…)`, `model.forward(…)`, `nn.Linear(3, 4)(…)`."""
+    if isinstance(func, ast.Name):
+        return func.id in callees
+    if isinstance(func, ast.Attribute):
+        return (
+            func.attr == "forward" and isinstance(func.value, ast.Name) and func.value.id in callees
+        )
+    return isinstance(func, ast.Call) and _is_layer_call(func, model_callables)
+
+
+def _model_call(
+    stmt: ast.stmt, callees: set[str], model_callables: set[str], aliases: set[str]
+) -> bool:
+    """A module-level statement that calls a model or a layer (`out = model(x)`, `y =
+    nn.Linear(3, 4)(x)`), every other call in it building data the check may run."""
+    if not isinstance(stmt, ast.Expr | ast.Assign | ast.AnnAssign) or stmt.value is None:
+        return False
+    calls = False
+    for node in ast.walk(stmt.value):
+        if isinstance(node, ast.Call):
+            if _calls_model(node.func, callees, model_callables):
+                calls = True
+            elif not (_cheap_call(node, aliases) or _is_layer_call(node, model_callables)):
+                return False
+        elif isinstance(node, ast.Lambda | ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom):
+            return False
+    return calls
+
+
+def _cheap_data(stmt: ast.stmt, aliases: set[str]) -> bool:
+    """An assignment of data the check may run (`x = torch.randn(4, 8)`, `x = x.view(2, -1)`)."""
+    if not isinstance(stmt, ast.Assign | ast.AnnAssign) or stmt.value is None:
+        return False
+    for node in ast.walk(stmt.value):
+        if isinstance(node, ast.Call) and not _cheap_call(node, aliases):
+            return False
+        if isinstance(node, ast.Lambda | ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom):
+            return False
+    return True
+
+
+# torch functions that make a CPU tensor whatever the default device (`torch.from_numpy`).
+_CPU_MADE = frozenset(
+    {"from_numpy", "Tensor", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"}
+)
+
+
+class _ToMeta(ast.NodeTransformer):
+    """`torch.from_numpy(a)` -> `torch.empty_like(torch.from_numpy(a), device="meta")`: the
+    check's patches keep `Tensor.to` from moving tensors, and on meta only the shape counts."""
+
+    def __init__(self, aliases: set[str]) -> None:
+        self.aliases = aliases
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        parts = attribute_chain(node.func).split(".")
+        if len(parts) != 2 or parts[0] not in self.aliases or parts[1] not in _CPU_MADE:
+            return node
+        func = ast.Attribute(
+            value=ast.Name(parts[0], ast.Load()), attr="empty_like", ctx=ast.Load()
+        )
+        meta = ast.keyword(arg="device", value=ast.Constant("meta"))
+        call = ast.Call(func=func, args=[node], keywords=[meta])
+        for n in ast.walk(call):
+            if n is not node and not isinstance(n, ast.Load):
+                ast.copy_location(n, node)
+        return call
+
+
+def _on_meta(stmt: ast.stmt, aliases: set[str]) -> ast.stmt:
+    """The statement with each tensor that torch makes on the CPU (`torch.from_numpy(a)`) moved
+    to the meta device, where the model is: a copy, the file's positions kept."""
+    if not any(
+        isinstance(n, ast.Call) and attribute_chain(n.func).split(".")[-1] in _CPU_MADE
+        for n in ast.walk(stmt)
+    ):
+        return stmt
+    return _ToMeta(aliases).visit(copy.deepcopy(stmt))
+
+
+def _catches_import_error(stmt: ast.Try) -> bool:
+    """`try: import x / except ImportError: …`: the whole statement is the import."""
+    if not any(isinstance(s, ast.Import | ast.ImportFrom) for s in stmt.body):
+        return False
+    for h in stmt.handlers:
+        caught = [h.type] if not isinstance(h.type, ast.Tuple) else h.type.elts
+        if h.type is None or any(
+            attribute_chain(c).split(".")[-1]
+            in {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+            for c in caught
+        ):
+            return True
+    return False
+
+
 def slice_program(tree: ast.Module) -> Slice:
     """Keep what builds the model; drop what trains, loads, saves, plots or runs as a script.
 
-    Linear in the length of the file (n log n for the backward slice): every statement's names are
-    read once, and each fixed point below is a worklist over the statements a change can affect.
+    n log n in the length of the file: every statement's names are read once, and each fixed
+    point below is a worklist over the statements a change can affect. What is kept has its
+    inputs kept (a statement reading a name that only dropped statements bind is dropped too,
+    unless it builds the model); the names kept code still reads that only dropped statements
+    bind are `stand_ins`.
     """
     classes = model_classes(tree)
     funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
@@ -291,9 +538,20 @@ def slice_program(tree: ast.Module) -> Slice:
     keep = [False] * len(body)
     main = [is_main_block(stmt) for stmt in body]
     simple: list[int] = []  # hyper-parameter-like assignments, kept unless they need data
+    protected: set[int] = set()  # kept whatever they read: they are the model (or imports)
     seeds: list[int] = []
     model_vars: list[str] = []
     seen_vars: set[str] = set()
+    aliases = _array_aliases(tree)
+    model_callables = classes | model_funcs | MODEL_CALLS
+    # Names the file calls at module level (`out = layer(x)`): a layer bound to one is a model.
+    called = {
+        n.func.id
+        for i, stmt in enumerate(body)
+        if not main[i] and not isinstance(stmt, ast.FunctionDef | ast.ClassDef)
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
     for i, stmt in enumerate(body):
         if main[i]:
             continue
@@ -303,12 +561,21 @@ def slice_program(tree: ast.Module) -> Slice:
         ):
             keep[i] = True
             seeds.append(i)
+            protected.add(i)
         elif isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             names = [t.id for t in targets if isinstance(t, ast.Name)]
-            if _builds_model(stmt.value, model_funcs, classes) and not is_forbidden(stmt):
+            layer = (
+                isinstance(stmt.value, ast.Call)
+                and _is_layer_call(stmt.value, model_callables)
+                and any(n in called for n in names)
+            )
+            if (_builds_model(stmt.value, model_funcs, classes) or layer) and not is_forbidden(
+                stmt
+            ):
                 keep[i] = True
                 seeds.append(i)
+                protected.add(i)
                 for n in names:
                     if n not in seen_vars:
                         seen_vars.add(n)
@@ -316,11 +583,15 @@ def slice_program(tree: ast.Module) -> Slice:
             elif _simple_value(stmt.value) and not is_forbidden(stmt):
                 keep[i] = True
                 simple.append(i)
-        elif isinstance(stmt, ast.Try) and all(
-            isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
-            for s in stmt.body + [x for h in stmt.handlers for x in h.body]
+        elif isinstance(stmt, ast.Try) and (
+            _catches_import_error(stmt)
+            or all(
+                isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
+                for s in stmt.body + [x for h in stmt.handlers for x in h.body]
+            )
         ):
             keep[i] = True
+            protected.add(i)
     stmts = [_Stmt(s, _targets(s), _uses(s), False) for s in body]
     for i, st in enumerate(stmts):
         if not keep[i] and not main[i]:
@@ -329,12 +600,19 @@ def slice_program(tree: ast.Module) -> Slice:
     for i in seeds:
         needed |= stmts[i].uses
     blocked = _backward_slice(stmts, keep, main, needed)
-    defined_by_kept = _drop_simple_that_need_dropped(stmts, keep, simple)
+    for i, st in enumerate(stmts):
+        if keep[i] and i not in protected and st.targets & seen_vars:
+            protected.add(i)  # `model.add(Dense(10))`, `model = model.to(device)`
+    calls = _keep_model_calls(stmts, keep, main, set(model_vars), model_callables, aliases)
+    defined_by_kept = _drop_what_needs_dropped(stmts, keep, protected, set(simple))
     blocked = {n: line for n, line in blocked.items() if n not in defined_by_kept}
-    kept = [s for i, s in enumerate(body) if keep[i]]
+    data = set(calls) | {i for i in range(len(body)) if keep[i] and _cheap_data(body[i], aliases)}
+    kept = [_on_meta(s, aliases) if i in data else s for i, s in enumerate(body) if keep[i]]
     dropped = [s.lineno for i, s in enumerate(body) if not keep[i]]
+    stand_ins = _stand_ins(stmts, keep)
     module = ast.Module(body=kept, type_ignores=[])
-    return Slice(module, model_vars, dropped, blocked)
+    model_calls = [body[i].lineno for i in calls if keep[i]]
+    return Slice(module, model_vars, dropped, blocked, stand_ins, model_calls)
 
 
 def _backward_slice(
@@ -383,34 +661,99 @@ def _backward_slice(
     return blocked
 
 
-def _drop_simple_that_need_dropped(
-    stmts: list[_Stmt], keep: list[bool], simple: list[int]
+def _keep_model_calls(
+    stmts: list[_Stmt],
+    keep: list[bool],
+    main: list[bool],
+    model_vars: set[str],
+    model_callables: set[str],
+    aliases: set[str],
+) -> list[int]:
+    """Keep the module-level calls of a model or layer on data the program builds itself
+    (literals, numpy, torch factories, reshapes of them), with the statements that build that
+    data; a call whose data any other statement above it binds (a file read, a function of the
+    program's) is not kept: its shapes would not be the program's. Returns the calls kept."""
+    definers: dict[str, list[int]] = {}  # ascending
+    for i, st in enumerate(stmts):
+        if not main[i]:
+            for name in st.targets:
+                definers.setdefault(name, []).append(i)
+    cheap = [
+        not keep[i] and not main[i] and not st.forbidden and _cheap_data(st.node, aliases)
+        for i, st in enumerate(stmts)
+    ]
+    found: list[int] = []
+    for c, st in enumerate(stmts):
+        if keep[c] or main[c] or st.forbidden:
+            continue
+        if not _model_call(st.node, model_vars, model_callables, aliases):
+            continue
+        take: set[int] = set()
+        todo = [(name, c) for name in _eager_uses(st.node)]
+        seen: set[tuple[str, int]] = set()
+        sound = True
+        while todo and sound:
+            name, at = todo.pop()
+            if (name, at) in seen:
+                continue
+            seen.add((name, at))
+            before = [j for j in definers.get(name, ()) if j < at]
+            for j in before:
+                if keep[j] or j in take:
+                    continue
+                if name in model_vars:
+                    continue  # a loaded model is the model built before it: its architecture
+                if not cheap[j]:
+                    sound = False
+                    break
+                take.add(j)
+                todo.extend((n, j) for n in _eager_uses(stmts[j].node))
+        if sound:
+            for j in take:
+                keep[j] = True
+            keep[c] = True
+            found.append(c)
+    return found
+
+
+def _drop_what_needs_dropped(
+    stmts: list[_Stmt], keep: list[bool], protected: set[int], simple: set[int]
 ) -> set[str]:
-    """Drop a kept simple assignment that reads a name no kept statement defines (`x =
-    x_train[..., None]` after a dropped `load_data()`), or that reads the name it assigns with no
-    kept definition above it; to a fixed point, as one drop can orphan another. Returns the names
-    the kept statements define, builtins included.
+    """Drop a kept statement that reads a name no kept statement binds (`x = x_train[..., None]`
+    after a dropped `load_data()`), or an assignment that reads the name it assigns with no kept
+    definition above it (`data = data.shuffle(100)` after a dropped first `data = …`); to a fixed
+    point, as one drop can orphan another. The statements that build the model and the imports
+    and definitions stay (what they read of dropped code becomes a stand-in). A hyper-parameter
+    (`simple`) is dropped too when what it reads is bound nowhere; any other statement then stays
+    and fails as the program would. Returns the names the kept statements define, builtins
+    included.
     """
     kept_definers: dict[str, list[int]] = {}  # ascending: the first kept one is the `first` entry
+    bound: set[str] = set()
     for i, st in enumerate(stmts):
+        bound |= st.targets
         if keep[i]:
             for name in st.targets:
                 kept_definers.setdefault(name, []).append(i)
     alive = {name: len(js) for name, js in kept_definers.items()}
     first = dict.fromkeys(kept_definers, 0)  # index into kept_definers of the first still kept
-    readers: dict[str, list[int]] = {}  # simple statements reading a name they do not assign
-    self_readers: dict[str, list[int]] = {}  # ... reading a name they assign, ascending
+    readers: dict[str, list[int]] = {}  # statements reading a name they do not assign
+    self_readers: dict[str, list[int]] = {}  # assignments reading a name they assign, ascending
     self_done = dict.fromkeys(kept_definers, 0)
-    known = set(dir(builtins))
+    known = set(dir(builtins)) | MODULE_GLOBALS
     to_drop: list[int] = []
-    for i in simple:
-        st = stmts[i]
-        for name in st.uses:
+    for i, st in enumerate(stmts):
+        if not keep[i] or i in protected:
+            continue
+        assigns = isinstance(st.node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+        for name in sorted(_eager_uses(st.node)):
             if name in st.targets:
+                if not assigns:
+                    continue  # `for n in sizes: …` binds n before reading it
                 self_readers.setdefault(name, []).append(i)
                 if kept_definers[name][0] >= i:
                     to_drop.append(i)
-            elif name not in known:
+            elif name not in known and (i in simple or name in bound):
                 readers.setdefault(name, []).append(i)
                 if not alive.get(name):
                     to_drop.append(i)
@@ -445,3 +788,23 @@ def _drop_simple_that_need_dropped(
         if count:
             defined_by_kept.add(name)
     return defined_by_kept
+
+
+# Names every module has: reading one is no sign of a dropped statement.
+MODULE_GLOBALS = frozenset({"__file__", "__name__", "__doc__", "__builtins__", "__spec__"})
+
+
+def _stand_ins(stmts: list[_Stmt], keep: list[bool]) -> dict[str, int]:
+    """The names kept code reads (in its functions too) that a dropped statement binds: name ->
+    line of the first such statement. Builtins are left alone."""
+    dropped_at: dict[str, int] = {}
+    for i, st in enumerate(stmts):
+        if not keep[i]:
+            for name in st.targets:
+                dropped_at.setdefault(name, st.node.lineno)
+    read: set[str] = set()
+    for i, st in enumerate(stmts):
+        if keep[i]:
+            read |= st.uses
+    known = set(dir(builtins)) | MODULE_GLOBALS
+    return {n: line for n, line in sorted(dropped_at.items()) if n in read and n not in known}

@@ -206,3 +206,96 @@ def not_installed(top: str) -> bool:
         return importlib.util.find_spec(top) is None
     except (ImportError, ValueError):
         return True
+
+
+# The names the program's slice dropped and the run bound to stand-ins: name -> line of the
+# dropped statement that binds it (set by bind_dropped for each run).
+_DROPPED: dict[str, int] = {}
+# Names of the dropped-value stand-ins a tensor went through in this run.
+_DROPPED_PASSED: list[str] = []
+
+
+class DroppedValue:
+    """Stands in for a value only code that the check does not run binds (data loading,
+    training, saving): its attributes, items, calls and arithmetic give stand-ins too, and a
+    tensor passed to it comes back unchanged. What fails on one is the check's limit."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return DroppedValue(f"{self._name}.{attr}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tensor = _first_tensor(args, kwargs)
+        if tensor is not None:
+            _DROPPED_PASSED.append(self._name)
+            return tensor
+        return DroppedValue(f"{self._name}()")
+
+    def __getitem__(self, item: Any) -> Any:
+        return DroppedValue(f"{self._name}[]")
+
+    def __iter__(self) -> Any:
+        raise MissingPackageUsed(f"{self._name} is not known to the check (iterated)")
+
+    def __repr__(self) -> str:
+        return f"<value of {self._name}, not run by the check>"
+
+    def _arith(self, *other: Any) -> Any:
+        return DroppedValue(f"{self._name}(op)")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arith
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _arith
+    __neg__ = __pos__ = _arith
+
+
+def bind_dropped(ns: dict[str, Any], names: dict[str, int]) -> None:
+    """Bind each name of `names` (name -> line of the dropped statement binding it) in the
+    program's namespace `ns` to a DroppedValue, before the program's slice runs."""
+    _DROPPED.clear()
+    _DROPPED.update(names)
+    _DROPPED_PASSED.clear()
+    for name in names:
+        ns[name] = DroppedValue(name)
+
+
+def _root(name: str) -> str:
+    return name.split(".")[0].split("(")[0].split("[")[0]
+
+
+def dropped_in(exc: BaseException) -> str | None:
+    """`name (line N)` when the error `exc` may come from a value the check did not compute: a
+    NameError for a name only dropped code binds, a tensor that went through such a stand-in,
+    or a stand-in among the values of a function the error was raised in (or in its message)."""
+    if not _DROPPED:
+        return None
+
+    def said(name: str) -> str:
+        root = _root(name)
+        return f"{root} (line {_DROPPED[root]})" if root in _DROPPED else root
+
+    if isinstance(exc, NameError) and getattr(exc, "name", None) in _DROPPED:
+        return said(exc.name)  # type: ignore[arg-type]
+    if _DROPPED_PASSED:
+        return said(_DROPPED_PASSED[0])
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_locals is not frame.f_globals:  # the module's globals hold every stand-in
+            for value in list(frame.f_locals.values()):
+                if type(value) is DroppedValue:
+                    return said(value._name)
+                if isinstance(value, list | tuple | dict):
+                    items = value.values() if isinstance(value, dict) else value
+                    found = next((v for v in items if type(v) is DroppedValue), None)
+                    if found is not None:
+                        return said(found._name)
+        tb = tb.tb_next
+    text = str(exc)
+    if "DroppedValue" in text or "not run by the check" in text:
+        names = [said(n) for n in _DROPPED]
+        return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return None

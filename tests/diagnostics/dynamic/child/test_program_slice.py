@@ -1,4 +1,4 @@
-"""The program slicer: the same slice as the fixed-point scans it replaces, in linear time."""
+"""The program slicer: the same slice as whole-file fixed-point scans, in n log n time."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def reference_model_classes(tree: ast.Module) -> set[str]:
 
 
 def reference_slice(tree: ast.Module) -> ps.Slice:
-    """The slicer's earlier slice_program: whole-file passes to each fixed point (quadratic)."""
+    """slice_program as whole-file passes to each fixed point (quadratic): its specification."""
     classes = reference_model_classes(tree)
     funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
     model_funcs = {
@@ -42,6 +42,7 @@ def reference_slice(tree: ast.Module) -> ps.Slice:
     body = tree.body
     keep = [False] * len(body)
     simple: set[int] = set()
+    tried: set[int] = set()
     seeds: list[int] = []
     model_vars: list[str] = []
     for i, stmt in enumerate(body):
@@ -63,11 +64,15 @@ def reference_slice(tree: ast.Module) -> ps.Slice:
             elif ps._simple_value(stmt.value) and not ps.is_forbidden(stmt):
                 keep[i] = True
                 simple.add(i)
-        elif isinstance(stmt, ast.Try) and all(
-            isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
-            for s in stmt.body + [x for h in stmt.handlers for x in h.body]
+        elif isinstance(stmt, ast.Try) and (
+            ps._catches_import_error(stmt)
+            or all(
+                isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.Pass)
+                for s in stmt.body + [x for h in stmt.handlers for x in h.body]
+            )
         ):
             keep[i] = True
+            tried.add(i)
     needed: set[str] = set()
     for i in seeds:
         needed |= ps._uses(body[i])
@@ -90,7 +95,15 @@ def reference_slice(tree: ast.Module) -> ps.Slice:
             keep[i] = True
             needed |= ps._uses(stmt)
             changed = True
-    known = set(dir(builtins))
+    protected = (
+        set(seeds)
+        | tried
+        | {i for i in range(len(body)) if keep[i] and ps._targets(body[i]) & set(model_vars)}
+    )
+    bound: set[str] = set()
+    for stmt in body:
+        bound |= ps._targets(stmt)
+    known = set(dir(builtins)) | ps.MODULE_GLOBALS
     changed = True
     while changed:
         changed = False
@@ -98,20 +111,38 @@ def reference_slice(tree: ast.Module) -> ps.Slice:
         for i, stmt in enumerate(body):
             if keep[i]:
                 defined_by_kept |= ps._targets(stmt)
-        for i in sorted(simple):
+        for i, stmt in enumerate(body):
+            if not keep[i] or i in protected:
+                continue
             before: set[str] = set()
             for j in range(i):
                 if keep[j]:
                     before |= ps._targets(body[j])
-            if keep[i] and not ps._uses(body[i]) <= defined_by_kept - (
-                ps._targets(body[i]) - before
-            ):
-                keep[i] = False
-                changed = True
+            own = ps._targets(stmt)
+            assigns = isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign)
+            for name in ps._eager_uses(stmt):
+                if name in own:
+                    orphan = assigns and name not in before
+                else:
+                    orphan = name not in defined_by_kept and (i in simple or name in bound)
+                if orphan:
+                    keep[i] = False
+                    changed = True
+                    break
     blocked = {n: line for n, line in blocked.items() if n not in defined_by_kept}
     kept = [s for i, s in enumerate(body) if keep[i]]
     dropped = [s.lineno for i, s in enumerate(body) if not keep[i]]
-    return ps.Slice(ast.Module(body=kept, type_ignores=[]), model_vars, dropped, blocked)
+    read: set[str] = set()
+    for s in kept:
+        read |= ps._uses(s)
+    stand_ins: dict[str, int] = {}
+    for i, stmt in enumerate(body):
+        if not keep[i]:
+            for name in ps._targets(stmt):
+                if name in read and name not in known:
+                    stand_ins.setdefault(name, stmt.lineno)
+    module = ast.Module(body=kept, type_ignores=[])
+    return ps.Slice(module, model_vars, dropped, blocked, dict(sorted(stand_ins.items())))
 
 
 NAMES = ["a", "b", "c", "d", "x", "model", "net", "data", "len"]
@@ -165,6 +196,7 @@ def _same(source: str) -> None:
     assert got.model_vars == want.model_vars
     assert got.dropped_lines == want.dropped_lines
     assert got.blocked == want.blocked
+    assert got.stand_ins == want.stand_ins
     assert ps.model_classes(tree) == reference_model_classes(tree)
 
 
