@@ -19,6 +19,7 @@ from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.child import tf_compat
 from deepeval_lsp.diagnostics.dynamic.child.build import build_and_run
 from deepeval_lsp.diagnostics.dynamic.child.culprit import record_error
+from deepeval_lsp.diagnostics.dynamic.child.entry_point import not_the_programs
 from deepeval_lsp.diagnostics.dynamic.child.meta_patches import patched
 from deepeval_lsp.diagnostics.dynamic.child.plan import Plan
 from deepeval_lsp.diagnostics.dynamic.child.program_slice import slice_program
@@ -74,6 +75,7 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
                     raise
                 record_error(run, e, ns)
                 _command_line_limit(run, e)
+                not_the_programs(run, plan)
     finally:
         sys.argv = saved_argv
         if finder:

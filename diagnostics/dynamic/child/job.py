@@ -23,6 +23,7 @@ from deepeval_lsp.diagnostics.dynamic.child.edits import (
     map_error_back,
     overlaps,
 )
+from deepeval_lsp.diagnostics.dynamic.child.entry_point import NO_ENTRY
 from deepeval_lsp.diagnostics.dynamic.child.execute import run_once
 from deepeval_lsp.diagnostics.dynamic.child.plan import Plan, make_plan
 from deepeval_lsp.diagnostics.dynamic.child.run_state import Run, entry_line
@@ -62,12 +63,7 @@ def run_job(payload: JobPayload) -> JobResult:
         return _not_run(notes=[f"dynamic checks did not run: {e}"])
     plan = make_plan(tree)
     if plan.entry_kind is None:
-        return _not_run(
-            notes=[
-                "no model entry point (a dl_model() function, a module-level model or "
-                "an nn.Module/keras.Model subclass): dynamic checks did not run"
-            ]
-        )
+        return _not_run(notes=[NO_ENTRY])
     return _fix_and_rerun(source, path, payload, plan)
 
 

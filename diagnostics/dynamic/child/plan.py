@@ -3,33 +3,74 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 
-from deepeval_lsp.diagnostics.dynamic.child.program_slice import model_classes, slice_program
+from deepeval_lsp.diagnostics.dynamic.child.program_slice import (
+    MODEL_CALLS,
+    model_classes,
+    slice_program,
+)
+from deepeval_lsp.diagnostics.text import attribute_chain, callee_name
+
+# Packages whose classes the syntax already tells apart: a class deriving from one of theirs that
+# is not nn.Module/keras.Model (a Dataset, an Enum) is no model.
+_KNOWN_BASES = frozenset({"torch", "keras", "tensorflow", "tf_keras", "numpy"}) | frozenset(
+    sys.stdlib_module_names
+)
+# Calls that train or evaluate: a function making them is a script, not a factory to call.
+_SCRIPT_CALLS = frozenset(
+    {
+        "fit",
+        "fit_generator",
+        "train",
+        "train_on_batch",
+        "evaluate",
+        "predict",
+        "backward",
+        "step",
+        "zero_grad",
+        "show",
+        "savefig",
+        "input",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Plan:
-    # "dl_model" (the study's contract), "variable" (a module-level model), "class", or None
+    # "dl_model" (the study's contract), "variable" (a module-level model), "factory" (a
+    # function of the file returning a model), "class", or None
     entry_kind: str | None
     slice_vars: list[str]  # the module-level model variables the slice keeps
-    classes: list[str]  # model classes, the outermost first
+    classes: list[str]  # model classes (and classes that may be, by their base), outermost first
     uses_keras: bool
     uses_torch: bool
     blocked: dict[str, int]  # variables the slice drops (data loading, training): their line
     imports: set[str]  # the top-level packages imported
+    factories: list[str] = field(
+        default_factory=list
+    )  # functions returning a model, outermost first
+    top_classes: int = 0  # how many of `classes` no other of them uses
+    # the entry is a class the syntax cannot tell is a model (its base is imported): only
+    # running the file says whether there is one
+    runtime_only: bool = False
 
 
 def make_plan(tree: ast.Module) -> Plan:
     """The plan of a program, from its syntax tree."""
     sl = slice_program(tree)
     has_dl_model = any(isinstance(s, ast.FunctionDef) and s.name == "dl_model" for s in tree.body)
-    classes = _model_class_defs(tree)
+    classes, top = _model_class_defs(tree)
+    syntactic = model_classes(tree)
+    factories = _factories(tree, set(classes))
     kind = (
         "dl_model"
         if has_dl_model
         else "variable"
         if sl.model_vars or sl.model_calls
+        else "factory"
+        if factories
         else ("class" if classes else None)
     )
     imports = _imported_tops(sl.module)
@@ -43,6 +84,9 @@ def make_plan(tree: ast.Module) -> Plan:
         uses_torch=uses_torch or not uses_keras,
         blocked=sl.blocked,
         imports=imports,
+        factories=factories,
+        top_classes=top,
+        runtime_only=kind == "class" and not syntactic,
     )
 
 
@@ -56,14 +100,139 @@ def _imported_tops(module: ast.Module) -> set[str]:
     return out
 
 
-def _model_class_defs(tree: ast.Module) -> list[str]:
-    """Model classes, the ones no other class uses first (the outermost model is the entry)."""
-    names = model_classes(tree)
+def _imported_from(tree: ast.Module) -> dict[str, str]:
+    """Each name a top-level import binds -> the top-level package it comes from ("." when
+    relative)."""
+    out: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out[(a.asname or a.name).split(".")[0]] = a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            top = "." if node.level else (node.module or "").split(".")[0]
+            for a in node.names:
+                out[a.asname or a.name] = top
+    return out
+
+
+def _maybe_models(tree: ast.Module, known: set[str]) -> set[str]:
+    """Classes whose base is imported from a local module or a third-party package: whether
+    they are models is known once the program ran (`class VanillaVAE(BaseVAE)`, BaseVAE an
+    nn.Module of the package's own). And the classes deriving from those."""
+    imported = _imported_from(tree)
+    defs = [s for s in tree.body if isinstance(s, ast.ClassDef)]
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for s in defs:
+            if s.name in known or s.name in found:
+                continue
+            for b in s.bases:
+                head = attribute_chain(b).split(".")[0]
+                origin = imported.get(head)
+                if (origin is not None and origin not in _KNOWN_BASES) or head in found:
+                    found.add(s.name)
+                    changed = True
+                    break
+    return found
+
+
+def _model_class_defs(tree: ast.Module) -> tuple[list[str], int]:
+    """Model classes (and the classes that may be), the ones no other class uses first, the one
+    using most of the others first among them (the outermost model is the entry); and how many
+    no other uses."""
+    known = model_classes(tree)
+    names = known | _maybe_models(tree, known)
     ordered = [s for s in tree.body if isinstance(s, ast.ClassDef) and s.name in names]
-    used: set[str] = set()
+    uses: dict[str, set[str]] = {}
     for s in ordered:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Name) and n.id in names and n.id != s.name:
-                used.add(n.id)
-    top = [s.name for s in ordered if s.name not in used]
-    return top + [s.name for s in ordered if s.name in used]
+        uses[s.name] = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and n.id in names} - {
+            s.name
+        }
+    used = set().union(*uses.values()) if uses else set()
+
+    def reach(name: str) -> int:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for u in uses.get(todo.pop(), ()):
+                if u not in seen:
+                    seen.add(u)
+                    todo.append(u)
+        return len(seen)
+
+    top = sorted((s.name for s in ordered if s.name not in used), key=lambda n: -reach(n))
+    return top + [s.name for s in ordered if s.name in used], len(top)
+
+
+def _factories(tree: ast.Module, classes: set[str]) -> list[str]:
+    """Module-level functions that return a model: a call of a model class of the file, of
+    Model/Sequential, or of another such function (directly or through a variable), or that are
+    registered as models (`@register_model`); not those a model class calls (its blocks). Those
+    no other calls first, in file order."""
+    funcs = [
+        s
+        for s in tree.body
+        if isinstance(s, ast.FunctionDef) and s.name != "dl_model" and not _scripted(s)
+    ]
+    makers = set(classes) | set(MODEL_CALLS)
+    found: list[ast.FunctionDef] = []
+    changed = True
+    while changed:
+        changed = False
+        for f in funcs:
+            if f not in found and (_registered(f) or _returns_call_of(f, makers)):
+                found.append(f)
+                makers.add(f.name)
+                changed = True
+    names = {f.name for f in found}
+    called = {
+        callee_name(n)
+        for f in found
+        for n in ast.walk(f)
+        if isinstance(n, ast.Call) and callee_name(n) in names - {f.name}
+    }
+    # a function a model class calls builds one of its blocks (`conv_block(cin, cout)`)
+    blocks = {
+        callee_name(n)
+        for s in tree.body
+        if isinstance(s, ast.ClassDef) and s.name in classes
+        for n in ast.walk(s)
+        if isinstance(n, ast.Call)
+    }
+    found.sort(key=lambda f: (f.name in called, f.lineno))
+    return [f.name for f in found if f.name not in blocks]
+
+
+def _registered(f: ast.FunctionDef) -> bool:
+    return any(
+        attribute_chain(d.func if isinstance(d, ast.Call) else d).split(".")[-1] == "register_model"
+        for d in f.decorator_list
+    )
+
+
+def _returns_call_of(f: ast.FunctionDef, makers: set[str]) -> bool:
+    def makes(v: ast.AST | None) -> bool:
+        while isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute):
+            if callee_name(v) in makers:
+                return True
+            v = v.func.value  # `Net(...).to(device)`
+        return isinstance(v, ast.Call) and callee_name(v) in makers
+
+    made = {
+        t.id
+        for n in ast.walk(f)
+        if isinstance(n, ast.Assign) and makes(n.value)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    return any(
+        isinstance(n, ast.Return)
+        and (makes(n.value) or (isinstance(n.value, ast.Name) and n.value.id in made))
+        for n in ast.walk(f)
+    )
+
+
+def _scripted(f: ast.FunctionDef) -> bool:
+    return any(isinstance(n, ast.Call) and callee_name(n) in _SCRIPT_CALLS for n in ast.walk(f))

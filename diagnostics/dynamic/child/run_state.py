@@ -28,7 +28,8 @@ class Run:
     alternatives: list[Proposal] = field(default_factory=list)  # offered after `proposal`
     tentative: list[CatDimFix] = field(default_factory=list)  # tried before giving up on a fix
     summary: SummaryRecord | None = None
-    entry: str | None = None
+    entry: str | None = None  # how the model was reached: "dl_model()", "model", "Unet(dim=64)"
+    assumed: list[str] = field(default_factory=list)  # its arguments the check chose: "dim=64"
     framework: str | None = None
     notes: list[str] = field(default_factory=list)
     info: list[ErrorRecord] = field(default_factory=list)  # Not Checkable diagnostics
@@ -46,7 +47,7 @@ class Run:
 
 def entry_line(run: Run) -> int:
     """The 0-based line defining the run's entry point (0 when not found)."""
-    name = (run.entry or "").rstrip("()")
+    name = (run.entry or "").partition("(")[0]
     for node in run.tree.body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
             return node.lineno - 1

@@ -1,4 +1,5 @@
-"""Finding the model a program defines, in the order of DESIGN.md §4."""
+"""Finding the model a program defines, in the order of DESIGN.md §4, and the arguments it is
+built with when the program does not say."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import ast
 from typing import Any
 
 import pytest
+from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
+from deepeval_lsp.diagnostics.dynamic.child.job import run_job
 from deepeval_lsp.diagnostics.dynamic.child.plan import make_plan
 from deepeval_lsp.diagnostics.dynamic.child.program_slice import slice_program
 from deepeval_lsp.diagnostics.dynamic.child.run_state import MODULE_NAME, Run
@@ -66,3 +69,151 @@ def test_a_class_with_no_variadic_arguments_that_fails_still_raises():
     )
     with pytest.raises(TypeError, match="missing"):
         _find(source)
+
+
+def _job(tmp_path, source: str) -> dict[str, Any]:
+    path = tmp_path / "prog.py"
+    path.write_text(source)
+    return run_job({"source": source, "path": str(path)})
+
+
+GPT = HEAD + (
+    "class Block(nn.Module):\n"
+    "    def __init__(self, cfg):\n"
+    "        super().__init__()\n"
+    '        self.ff = nn.Linear(cfg["emb_dim"], cfg["emb_dim"])\n\n'
+    "    def forward(self, x):\n        return self.ff(x)\n\n\n"
+    "class GPTModel(nn.Module):\n"
+    "    def __init__(self, cfg):\n"
+    "        super().__init__()\n"
+    '        self.emb = nn.Embedding(cfg["vocab_size"], cfg["emb_dim"])\n'
+    '        self.blocks = nn.Sequential(*[Block(cfg) for _ in range(cfg["n_layers"])])\n\n'
+    "    def forward(self, idx):\n        return self.blocks(self.emb(idx))\n\n\n"
+    "def main():\n"
+    '    OTHER = {"lr": 0.1}\n'
+    '    GPT_CONFIG = {"vocab_size": 50, "emb_dim": 32, "n_layers": 2}\n'
+    "    model = GPTModel(GPT_CONFIG)\n\n\n"
+    'if __name__ == "__main__":\n    main()\n'
+)
+
+
+def test_a_config_dict_of_the_file_whose_keys_the_model_reads_is_passed(tmp_path):
+    result = _job(tmp_path, GPT)
+    assert result["entry"] == "GPTModel(cfg=GPT_CONFIG)", result["notes"]
+    assert result["errors"] == [] and result["summary"] is not None
+    assert any("built as GPTModel(cfg=GPT_CONFIG): cfg assumed" in n for n in result["notes"])
+
+
+def test_a_dataclass_config_built_with_its_defaults(tmp_path):
+    source = HEAD + (
+        "from dataclasses import dataclass\n\n\n"
+        "@dataclass\nclass GPTConfig:\n    n_embd: int = 32\n    vocab_size: int = 50\n\n\n"
+        "class GPT(nn.Module):\n"
+        "    def __init__(self, config):\n"
+        "        super().__init__()\n"
+        "        self.emb = nn.Embedding(config.vocab_size, config.n_embd)\n\n"
+        "    def forward(self, idx):\n        return self.emb(idx)\n"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "GPT(config=GPTConfig())", result["notes"]
+    assert result["summary"] is not None and result["errors"] == []
+
+
+def test_a_factory_function_is_preferred_over_the_class(tmp_path):
+    source = HEAD + (
+        "class ResNet(nn.Module):\n"
+        "    def __init__(self, layers, num_classes=1000):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8 * len(layers), num_classes)\n\n"
+        "    def forward(self, x):\n        return self.fc(x)\n\n\n"
+        "def _resnet(arch, layers, pretrained, **kwargs):\n"
+        "    model = ResNet(layers, **kwargs)\n"
+        "    if pretrained:\n"
+        "        raise RuntimeError('downloads ' + arch)\n"
+        "    return model\n\n\n"
+        "def resnet18(pretrained=True, **kwargs):\n"
+        "    return _resnet('resnet18', [2, 2, 2, 2], pretrained, **kwargs)\n"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "resnet18(pretrained=False)", result["notes"]
+    assert result["errors"] == [] and result["summary"] is not None
+    assert not any(n.startswith("built as") for n in result["notes"]), result["notes"]
+
+
+def test_a_keras_application_function_is_called_without_weights(tmp_path):
+    source = (
+        "import keras\nfrom keras import layers, models\n\n\n"
+        "def TinyNet(include_top=True, weights='imagenet', input_shape=None, classes=1000):\n"
+        "    if weights is not None:\n"
+        "        raise ValueError('would download ' + weights)\n"
+        "    inputs = layers.Input(shape=input_shape or (32, 32, 3))\n"
+        "    x = layers.Conv2D(4, 3)(inputs)\n"
+        "    x = layers.GlobalAveragePooling2D()(x)\n"
+        "    x = layers.Dense(classes)(x)\n"
+        "    model = models.Model(inputs, x, name='tiny')\n"
+        "    return model\n\n\n"
+        "def TinyNet2(include_top=True, weights='imagenet'):\n"
+        "    return TinyNet(include_top, weights)\n"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "TinyNet2(weights=None)", result["notes"]
+    assert result["framework"] == "keras" and result["errors"] == []
+    assert result["summary"] is not None
+
+
+def test_a_required_dim_is_assumed_and_the_note_says_so(tmp_path):
+    source = HEAD + (
+        "class Unet(nn.Module):\n"
+        "    def __init__(self, dim, dim_mults=(1, 2)):\n"
+        "        super().__init__()\n"
+        "        self.proj = nn.Conv2d(3, dim, 3, padding=1)\n\n"
+        "    def forward(self, x):\n        return self.proj(x)\n"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "Unet(dim=64)", result["notes"]
+    assert result["summary"] is not None and result["errors"] == []
+    assert any("built as Unet(dim=64): dim assumed" in n for n in result["notes"])
+
+
+def test_the_outer_model_is_built_not_its_blocks(tmp_path):
+    source = HEAD + (
+        "class LayerNorm(nn.Module):\n"
+        "    def __init__(self, emb_dim):\n        super().__init__()\n\n"
+        "class Swish(nn.Module):\n    pass\n\n"
+        "class MLPBlock(nn.Module):\n"
+        "    def __init__(self, dim):\n"
+        "        super().__init__()\n        self.norm = LayerNorm(dim)\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, depth, dim):\n"
+        "        super().__init__()\n"
+        "        self.blocks = nn.ModuleList([MLPBlock(dim) for _ in range(depth)])\n"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "Net(depth=2, dim=64)", result["notes"]
+
+
+def test_a_class_with_a_local_base_is_a_model_once_it_ran(tmp_path):
+    (tmp_path / "base.py").write_text(
+        "from torch import nn\n\n\nclass BaseVAE(nn.Module):\n    pass\n"
+    )
+    source = (
+        "import torch\nfrom torch import nn\nfrom base import BaseVAE\n\n\n"
+        "class VanillaVAE(BaseVAE):\n"
+        "    def __init__(self, in_channels: int, latent_dim: int, **kwargs):\n"
+        "        super().__init__()\n"
+        "        self.enc = nn.Conv2d(in_channels, latent_dim, 3)\n"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "VanillaVAE(in_channels=3, latent_dim=16)", result["notes"]
+
+
+def test_a_file_run_only_to_learn_whether_its_classes_are_models_gets_a_note(tmp_path):
+    source = (
+        "import torch\nfrom localbase import BaseVAE\n\n\nclass VanillaVAE(BaseVAE):\n    pass\n"
+    )
+    result = _job(tmp_path, source)
+    assert [e["code"] for e in result["errors"]] == [T.NOT_CHECKABLE]
+    assert (
+        "whether one is a model is known only once the file runs"
+        in (result["errors"][0]["message"])
+    )
