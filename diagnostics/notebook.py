@@ -390,16 +390,19 @@ def _source_value(text: str, cell: Cell, source: str) -> str:
 
 
 def drop_ipython_names(report: Report, notebook: Notebook) -> Report:
-    """The report without "is not defined" for the names IPython defines in every notebook."""
+    """The report without "is not defined" for the names IPython defines in every notebook, nor
+    "no module named" for IPython itself, which runs every notebook."""
     from deepeval_lsp.diagnostics.text import SourceText
 
     text = SourceText(notebook.program)
 
     def ipython_name(d: Diagnostic) -> bool:
-        if d.code != "DL004" or d.range.start.line != d.range.end.line:
+        if d.range.start.line != d.range.end.line:
             return False
-        line = text.line(d.range.start.line)
-        return line[d.range.start.character : d.range.end.character] in IPYTHON_NAMES
+        name = text.line(d.range.start.line)[d.range.start.character : d.range.end.character]
+        if d.code == "DL102" and d.source_pass == "static":
+            return name.split(".")[0] == "IPython"
+        return d.code == "DL004" and name in IPYTHON_NAMES
 
     report.diagnostics = [d for d in report.diagnostics if not ipython_name(d)]
     return report
