@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from deepeval_lsp import __version__
 
 if TYPE_CHECKING:
-    from deepeval_lsp.diagnostics import Checker
+    from deepeval_lsp.diagnostics import Checker, CheckOptions
     from deepeval_lsp.diagnostics.dynamic.engines import Engine
-    from deepeval_lsp.diagnostics.findings import Report
+    from deepeval_lsp.diagnostics.findings import Diagnostic, Report
+    from deepeval_lsp.diagnostics.notebook import Notebook
 MAX_FIX_ROUNDS = 4
 
 
@@ -134,12 +135,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"deepeval-lsp check: error: {e}", file=sys.stderr)
         return 2
 
-    from deepeval_lsp.diagnostics import (
-        UncheckableFile,
-        apply_fixes,
-        iter_files,
-        read_source,
-    )
+    from deepeval_lsp.diagnostics import UncheckableFile, iter_files
     from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
     from deepeval_lsp.diagnostics.files import NotRegularFile
     from deepeval_lsp.diagnostics.findings import Report
@@ -152,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
     # the files in order, with the FIFOs, sockets and devices met in folders: (path, why skipped)
     order: list[tuple[str, str | None]] = []
-    for path in iter_files(args.paths, on_skip=lambda p, why: order.append((p, why))):
+    for path in iter_files(
+        args.paths, on_skip=lambda p, why: order.append((p, why)), notebooks=True
+    ):
         order.append((path, None))
     files = [path for path, skipped in order if skipped is None]
     checker = _checker(files)
@@ -161,13 +159,14 @@ def run(args: argparse.Namespace) -> int:
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     told = False
     reports: list[Report] = []
+    notebooks: dict[str, Notebook] = {}  # the notebooks checked, for their cells' positions
     fixed = 0
     try:
         for path, skipped in order:
             try:
                 if skipped:
                     raise NotRegularFile(skipped)
-                source = read_source(path)
+                source, notebook = _read(path)
             except NotRegularFile as e:
                 # not source: a note, and the exit status is the other files' alone
                 print(f"{path}: {e}, skipped", file=sys.stdout if text else sys.stderr)
@@ -184,38 +183,91 @@ def run(args: argparse.Namespace) -> int:
                     "others are checked with the default engine",
                     file=sys.stderr,
                 )
-            report = checker.check(source, path, options)
+            report = _check(checker, source, path, options, notebook)
             if args.fix:
                 original = source
                 for _ in range(MAX_FIX_ROUNDS):
-                    new_source, chosen = apply_fixes(source, report.diagnostics)
+                    new_source, notebook, count = _fix_round(source, notebook, report.diagnostics)
                     if new_source == source:
                         break
-                    fixed += len(chosen.fixed)
+                    fixed += count
                     source = new_source
-                    report = checker.check(source, path, options)
+                    report = _check(checker, source, path, options, notebook)
                 if source != original:
-                    _write(path, source)
+                    _write(path, notebook.text if notebook else source)
+            if notebook is not None:
+                notebooks[path] = notebook
             reports.append(report)
             if text:  # each file's findings as soon as it is checked
-                _print_file(report, source, args, colour)
+                _print_file(report, source, args, colour, notebooks)
     finally:
         checker.close()
 
     if args.format == "json":
-        print(render_json(reports))
+        print(render_json(reports, notebooks))
     elif args.format == "sarif":
-        print(render_sarif(reports, __version__))
+        print(render_sarif(reports, __version__, notebooks))
     else:  # each file's notes came with its findings
         print(render_summary_line(reports, fixed=fixed))
     return 1 if any(r.has_errors for r in reports) else 0
 
 
-def _print_file(report: Report, source: str, args: argparse.Namespace, colour: bool) -> None:
+def _read(path: str) -> tuple[str, Notebook | None]:
+    """The program to check in a file: a Python file's source, or the program of a notebook's
+    code cells with the notebook (UncheckableFile when it cannot be read)."""
+    from deepeval_lsp.diagnostics import read_source
+    from deepeval_lsp.diagnostics.notebook import is_notebook, read_notebook
+
+    if is_notebook(path):
+        notebook = read_notebook(path)
+        return notebook.program, notebook
+    return read_source(path), None
+
+
+def _check(
+    checker: Checker, source: str, path: str, options: CheckOptions, notebook: Notebook | None
+) -> Report:
+    """One check of a file's program; in a notebook, the names IPython defines are defined."""
+    report = checker.check(source, path, options)
+    if notebook is not None:
+        from deepeval_lsp.diagnostics.notebook import drop_ipython_names
+
+        report = drop_ipython_names(report, notebook)
+    return report
+
+
+def _fix_round(
+    source: str, notebook: Notebook | None, diagnostics: list[Diagnostic]
+) -> tuple[str, Notebook | None, int]:
+    """The program after one round of verified fixes, the notebook it is in (its fixed cells
+    edited, the rest of the file as it was), and how many findings the round fixed."""
+    from deepeval_lsp.diagnostics import apply_fixes
+    from deepeval_lsp.diagnostics.fixes import apply_notebook_fixes
+
+    if notebook is None:
+        new_source, chosen = apply_fixes(source, diagnostics)
+        return new_source, None, len(chosen.fixed)
+    notebook, chosen = apply_notebook_fixes(notebook, diagnostics)
+    return notebook.program, notebook, len(chosen.fixed)
+
+
+def _print_file(
+    report: Report,
+    source: str,
+    args: argparse.Namespace,
+    colour: bool,
+    notebooks: dict[str, Notebook] | None = None,
+) -> None:
     """One file's part of the text output: its findings, semantic scores and model summary."""
     from deepeval_lsp.diagnostics.render import render_model_summary, render_text
 
-    text = render_text([report], {report.path: source}, colour=colour, frames=not args.no_frames)
+    text = render_text(
+        [report],
+        {report.path: source},
+        colour=colour,
+        frames=not args.no_frames,
+        notebooks=notebooks,
+    )
     if text:
         print(text)
     r = report

@@ -1,6 +1,6 @@
-"""The files a front end checks: folders walked into their Python files, each file read as the
-interpreter would read it, or refused in one line for the user; FIFOs, sockets and devices are
-never opened."""
+"""The files a front end checks: folders walked into their Python files (and, when asked, their
+Jupyter notebooks), each file read as the interpreter would read it, or refused in one line for
+the user; FIFOs, sockets and devices are never opened."""
 
 from __future__ import annotations
 
@@ -119,21 +119,26 @@ def _decode(data: bytes) -> str:
 
 
 def iter_files(
-    paths: list[str], on_skip: Callable[[str, str], None] | None = None
+    paths: list[str],
+    on_skip: Callable[[str, str], None] | None = None,
+    *,
+    notebooks: bool = False,
 ) -> Iterator[str]:
-    """Expand folders into their .py files (sorted); files and missing paths pass through.
+    """Expand folders into their .py files, and their .ipynb notebooks with `notebooks` (sorted);
+    files and missing paths pass through.
 
     Nothing is opened here. A FIFO, socket or device found in a folder is left out, and
     `on_skip(path, why)` is told; one named directly passes through for `read_source` to
     refuse, as do symlinks that lead nowhere, so that the user hears why.
     """
+    suffixes = (".py", ".pyi", ".ipynb") if notebooks else (".py", ".pyi")
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 for f in sorted(files):
-                    if not f.endswith((".py", ".pyi")):
+                    if not f.endswith(suffixes):
                         continue
                     path = str(Path(root) / f)
                     try:

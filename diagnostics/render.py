@@ -1,12 +1,19 @@
-"""Render reports for people and machines: ruff-style text, JSON, and SARIF 2.1.0."""
+"""Render reports for people and machines: ruff-style text, JSON, and SARIF 2.1.0.
+
+A notebook's findings are checked on the program of its code cells; given the notebook, each
+position is shown in its cell: `nb.ipynb:cell 3:12:5:` in text, a `cell` field beside a
+cell-relative range in JSON, and a cell-relative region with a `cell` property and a logical
+location in SARIF. Cells are numbered from 1 and every cell counts, as Jupyter and VS Code count.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from deepeval_lsp.diagnostics.findings import Diagnostic, ModelSummary, Report
+from deepeval_lsp.diagnostics.findings import Diagnostic, ModelSummary, Range, Report
+from deepeval_lsp.diagnostics.notebook import Notebook
 from deepeval_lsp.diagnostics.taxonomy import CODES
 from deepeval_lsp.diagnostics.text import SourceText
 
@@ -25,9 +32,12 @@ def render_text(
     *,
     colour: bool = False,
     frames: bool = True,
+    notebooks: Mapping[str, Notebook] | None = None,
 ) -> str:
-    """Text like ruff's: `path:line:col: CODE message`, a code frame, the fix as a hint."""
+    """Text like ruff's: `path:line:col: CODE message`, a code frame, the fix as a hint;
+    `path:cell N:line:col:` in the notebooks given."""
     sources = sources or {}
+    notebooks = notebooks or {}
     out: list[str] = []
     for report in reports:
         if report.error:
@@ -35,7 +45,7 @@ def render_text(
             continue
         lines = SourceText(sources.get(report.path, "")).plain_lines()
         for d in report.diagnostics:
-            out.append(_diagnostic_text(report.path, d, lines, colour, frames))
+            out.append(_diagnostic_text(report.path, d, lines, colour, frames, notebooks))
         for note in shown_notes(report):  # about the whole file: placed at its start
             head = f"{_c(report.path, 'bold', colour)}:1:1:"
             out.append(f"{head} {_c('note', 'information', colour)}: {note}")
@@ -61,18 +71,38 @@ def _off_note(pass_name: str) -> str:
     return f"{pass_name} checks did not run: turned off"  # as the checker words it
 
 
-def _diagnostic_text(path: str, d: Diagnostic, lines: list[str], colour: bool, frames: bool) -> str:
-    line, col = d.range.start.line + 1, d.range.start.character + 1
+def _where(path: str, rng: Range, notebooks: Mapping[str, Notebook]) -> tuple[str, Range, int]:
+    """`path` or `path:cell N`, the range there, and the cell's index (-1 outside notebooks)."""
+    nb = notebooks.get(path)
+    if nb is None:
+        return path, rng, -1
+    cell, local = nb.cell_range(rng)
+    return f"{path}:cell {cell + 1}", local, cell
+
+
+def _diagnostic_text(
+    path: str,
+    d: Diagnostic,
+    lines: list[str],
+    colour: bool,
+    frames: bool,
+    notebooks: Mapping[str, Notebook],
+) -> str:
+    place, rng, cell = _where(path, d.range, notebooks)
+    if cell >= 0:
+        nb = notebooks[path]
+        lines = [nb.cell_line(cell, i) for i in range(rng.start.line + 1)]
+    line, col = rng.start.line + 1, rng.start.character + 1
     head = (
-        f"{_c(path, 'bold', colour)}:{line}:{col}: "
+        f"{_c(place, 'bold', colour)}:{line}:{col}: "
         f"{_c(d.code, str(d.severity), colour)} {d.message} [{d.dl_error}]"
     )
     parts = [head]
-    if frames and 0 <= d.range.start.line < len(lines):
-        src = lines[d.range.start.line].expandtabs(1)
+    if frames and 0 <= rng.start.line < len(lines):
+        src = lines[rng.start.line].expandtabs(1)
         gutter = len(str(line))
-        start = d.range.start.character
-        end = d.range.end.character if d.range.end.line == d.range.start.line else len(src)
+        start = rng.start.character
+        end = rng.end.character if rng.end.line == rng.start.line else len(src)
         if len(src) > _FRAME_WIDTH:  # show a window around the range of a very long line
             left = max(0, min(start - 20, len(src) - _FRAME_WIDTH))
             src = src[left : left + _FRAME_WIDTH]
@@ -82,9 +112,9 @@ def _diagnostic_text(path: str, d: Diagnostic, lines: list[str], colour: bool, f
         parts.append(f"{line} | {src}")
         parts.append(f"{' ' * gutter} | {' ' * start}{_c('^' * width, str(d.severity), colour)}")
     for r in d.related:
+        at, where, _ = _where(r.path, r.range, notebooks)
         parts.append(
-            f"  = note: {r.path}:{r.range.start.line + 1}:{r.range.start.character + 1}: "
-            f"{r.message}"
+            f"  = note: {at}:{where.start.line + 1}:{where.start.character + 1}: {r.message}"
         )
     for fix in d.fixes:
         mark = "verified" if fix.verified else "unverified"
@@ -159,15 +189,70 @@ def format_shape(shape: Any, missing: str = "--") -> str:
     return str(shape)
 
 
-def render_json(reports: Sequence[Report]) -> str:
-    return json.dumps([r.to_json() for r in reports], indent=2)
+def render_json(reports: Sequence[Report], notebooks: Mapping[str, Notebook] | None = None) -> str:
+    """The reports' JSON; in a notebook every range is its cell's, beside a 1-based `cell`."""
+    notebooks = notebooks or {}
+    out = []
+    for r in reports:
+        doc = r.to_json()
+        nb = notebooks.get(r.path)
+        if nb is not None and not r.error:
+            _json_in_cells(doc, r.path, nb, notebooks)
+        out.append(doc)
+    return json.dumps(out, indent=2)
+
+
+def _json_in_cells(
+    doc: dict[str, Any], path: str, nb: Notebook, notebooks: Mapping[str, Notebook]
+) -> None:
+    def place(item: dict[str, Any], owner: Notebook | None) -> None:
+        if owner is None or not item.get("range"):
+            return
+        cell, rng = owner.cell_range(Range.from_json(item["range"]))
+        item["cell"] = cell + 1
+        item["range"] = rng.to_json()
+
+    for d in doc["diagnostics"]:
+        place(d, nb)
+        for rel in d["related"]:
+            place(rel, notebooks.get(rel["path"]))
+        for fix in d["fixes"]:
+            for edit in fix["edits"]:
+                place(edit, nb)
+    model = doc["summary"].get("model")
+    for layer in model["layers"] if model else ():
+        place(layer, nb)
+        if layer.get("line") is not None:
+            cell, pos = nb.to_cell(Range.of(layer["line"], 0, layer["line"], 0).start)
+            layer["line"], layer["line_cell"] = pos.line, cell + 1
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
 
 
-def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
-    """SARIF 2.1.0, one run; columns are 1-based as SARIF requires."""
+def render_sarif(
+    reports: Sequence[Report], tool_version: str, notebooks: Mapping[str, Notebook] | None = None
+) -> str:
+    """SARIF 2.1.0, one run; columns are 1-based as SARIF requires. In a notebook a region's
+    lines are its cell's; the location names the cell (a `cell` property, 1-based, and a
+    logical location `cell N`)."""
+    notebooks = notebooks or {}
+
+    def location(path: str, rng: Range) -> dict[str, Any]:
+        _, local, cell = _where(path, rng, notebooks)
+        loc = _sarif_location(path, local)
+        if cell >= 0:
+            loc["logicalLocations"] = [{"name": f"cell {cell + 1}"}]
+            loc["properties"] = {"cell": cell + 1}
+        return loc
+
+    def region(path: str, rng: Range) -> dict[str, Any]:
+        _, local, cell = _where(path, rng, notebooks)
+        out: dict[str, Any] = _sarif_region(local)
+        if cell >= 0:
+            out["properties"] = {"cell": cell + 1}
+        return out
+
     used = sorted({d.code for r in reports for d in r.diagnostics})
     rules = [
         {
@@ -190,13 +275,12 @@ def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
                 "ruleIndex": used.index(d.code),
                 "level": _SARIF_LEVEL[str(d.severity)],
                 "message": {"text": d.message},
-                "locations": [_sarif_location(r.path, d.range)],
+                "locations": [location(r.path, d.range)],
                 "properties": {"dl_error": d.dl_error, "root_cause": d.root_cause},
             }
             if d.related:
                 res["relatedLocations"] = [
-                    {**_sarif_location(x.path, x.range), "message": {"text": x.message}}
-                    for x in d.related
+                    {**location(x.path, x.range), "message": {"text": x.message}} for x in d.related
                 ]
             if d.fixes:
                 res["fixes"] = [
@@ -207,7 +291,7 @@ def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
                                 "artifactLocation": {"uri": r.path},
                                 "replacements": [
                                     {
-                                        "deletedRegion": _sarif_region(e.range),
+                                        "deletedRegion": region(r.path, e.range),
                                         "insertedContent": {"text": e.new_text},
                                     }
                                     for e in f.edits
@@ -247,7 +331,7 @@ def render_sarif(reports: Sequence[Report], tool_version: str) -> str:
     return json.dumps(doc, indent=2)
 
 
-def _sarif_region(rng: Any) -> dict[str, int]:
+def _sarif_region(rng: Any) -> dict[str, Any]:
     return {
         "startLine": rng.start.line + 1,
         "startColumn": rng.start.character + 1,

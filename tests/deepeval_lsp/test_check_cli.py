@@ -308,3 +308,98 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err
+
+
+# -- notebooks ---------------------------------------------------------------------------------
+
+HEAD_CELL = "def make_head():\n    return nn.Linear(100, 10)"
+NET_CELL = """\
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.head = make_head()
+
+    def forward(self, x):
+        return self.head(self.conv(x).flatten(1))"""
+
+
+def test_a_notebook_shape_error_is_shown_in_its_cells_and_fixed_in_the_layers_cell(
+    tmp_path: Path,
+) -> None:
+    from tests.diagnostics.notebooks import notebook_text, sources
+
+    nb = tmp_path / "model.ipynb"
+    before = notebook_text(
+        "%matplotlib inline\nimport torch\nimport torch.nn as nn",
+        HEAD_CELL,
+        ("markdown", "The network"),
+        "%%time\n# deepeval: input=(2, 3, 8, 8)\n" + NET_CELL,
+    )
+    nb.write_text(before, encoding="utf-8")
+    r = cli("--format", "json", str(nb))
+    (entry,) = json.loads(r.stdout)
+    (d,) = [d for d in entry["diagnostics"] if d["code"] == "DL301"]
+    assert (d["cell"], d["range"]["start"]["line"]) == (4, 9)  # return self.head(...)
+    (rel,) = d["related"]
+    assert (rel["cell"], rel["range"]["start"]) == (2, {"line": 1, "character": 11})
+    (edit,) = d["fixes"][0]["edits"]
+    assert edit["cell"] == 2 and d["fixes"][0]["verified"]
+
+    r = cli("--no-frames", str(nb))
+    assert f"{nb}:cell 4:10:16: DL301" in r.stdout
+    assert f"= note: {nb}:cell 2:2:12: " in r.stdout
+
+    sarif = json.loads(cli("--format", "sarif", str(nb)).stdout)
+    (res,) = [x for x in sarif["runs"][0]["results"] if x["ruleId"] == "DL301"]
+    loc = res["locations"][0]
+    assert loc["properties"] == {"cell": 4} and loc["logicalLocations"] == [{"name": "cell 4"}]
+    assert loc["physicalLocation"]["region"]["startLine"] == 10
+    assert res["relatedLocations"][0]["properties"] == {"cell": 2}
+
+    r = cli("--fix", str(nb))
+    assert r.returncode == 0, r.stdout
+    assert "1 fixed" in r.stdout
+    after = nb.read_text(encoding="utf-8")
+    # the one line of the layer's cell changed; outputs, metadata, ids and layout as they were
+    assert after == before.replace(
+        '"    return nn.Linear(100, 10)"', '"    return nn.Linear(288, 10)"'
+    )
+    assert sources(nb)[1] == "def make_head():\n    return nn.Linear(288, 10)"
+
+
+def test_notebook_static_findings_in_cells_and_a_fix_in_place(tmp_path: Path) -> None:
+    from tests.diagnostics.notebooks import notebook_text
+
+    nb = tmp_path / "n.ipynb"
+    before = notebook_text("import torch.nn as nn\n!pip install x", "", "conv = nn.Conv2D(1, 8, 3)")
+    nb.write_text(before, encoding="utf-8")
+    r = cli("--no-dynamic", str(nb))
+    assert r.returncode == 1
+    assert f"{nb}:cell 3:1:11: DL104" in r.stdout
+    assert "1 | conv = nn.Conv2D(1, 8, 3)" in r.stdout
+    assert "DL004" not in r.stdout  # the notebook's JSON (true, null) is not read as Python
+    r = cli("--no-dynamic", "--fix", str(nb))
+    assert r.returncode == 0 and "1 fixed" in r.stdout
+    assert nb.read_text(encoding="utf-8") == before.replace("nn.Conv2D(", "nn.Conv2d(")
+
+
+def test_folders_include_notebooks_and_a_malformed_one_is_one_line(tmp_path: Path) -> None:
+    from tests.diagnostics.notebooks import write_notebook
+
+    write_notebook(tmp_path / "good.ipynb", "import torch\nx = torch.zeros(2)")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [{"cell_type": "code", "source": [}')
+    (tmp_path / "bad.py").write_text(BAD)
+    r = cli("--no-dynamic", "--no-frames", str(tmp_path))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stdout + r.stderr
+    broken = [line for line in r.stdout.splitlines() if "broken.ipynb" in line]
+    assert broken == [
+        f"{tmp_path / 'broken.ipynb'}: cannot check: not a valid notebook: "
+        "invalid JSON at line 1 column 45: Expecting value"
+    ]
+    assert "3 files checked" in r.stdout.splitlines()[-1]
+    assert "1 could not be checked" in r.stdout.splitlines()[-1]
+    assert not any("good.ipynb" in line for line in r.stdout.splitlines())
+    r = cli("--no-dynamic", str(tmp_path / "broken.ipynb"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
