@@ -71,6 +71,12 @@ def _functions(label: str, value: Any) -> list[types.FunctionType]:
     return [value] if isinstance(value, types.FunctionType) else []
 
 
+# The warnings machinery adds this to the globals of the module a warning is attributed to (a
+# warning the checker's own code raised while the program ran): the registry of warnings shown,
+# no state the check reads.
+_WARNINGS_REGISTRY = "__warningregistry__"
+
+
 def snapshot() -> Snapshot:
     """The state `changed()` compares with, taken before the checked program runs."""
     modules = tuple(
@@ -114,12 +120,13 @@ def changed(
             return name
     for label, ns, items in spaces:
         for key, value in items:
-            if key not in ns or ns[key] is not value:
+            if (key not in ns or ns[key] is not value) and key != _WARNINGS_REGISTRY:
                 return f"{label}.{key}"
         if _len(ns) != _len(items) and label != "builtins":
             known = {k for k, _ in items}
-            added = [k for k in ns if k not in known]
-            return f"{label}.{added[0] if added else '?'}"
+            added = [k for k in ns if k not in known and k != _WARNINGS_REGISTRY]
+            if added:
+                return f"{label}.{added[0]}"
     for label, f, code, defaults, (kw, kw_items), cells, contents in funcs:
         if f.__code__ is not code or f.__defaults__ is not defaults or f.__kwdefaults__ is not kw:
             return label
