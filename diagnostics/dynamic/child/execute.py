@@ -81,7 +81,7 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
                     raise
                 record_error(run, e, ns)
                 _command_line_limit(run, e)
-                _import_limit(run, e, payload, roots)
+                _import_limit(run, e, payload, roots, finder.tops)
     finally:
         sys.argv = saved_argv
         for f in (finder, fallback):
@@ -140,25 +140,49 @@ class _UnfoundImports:
 
 
 def shown(file: str, roots: list[str]) -> str:
-    """`file` as the user names it: relative to the import root that holds it nearest."""
-    rels = [os.path.relpath(file, r) for r in roots if file.startswith(r.rstrip(os.sep) + os.sep)]
-    return min(rels, key=len) if rels else file
+    """`file` as the user names it: relative to the first import root that holds it (its
+    package's root: `pkg/parts.py`)."""
+    for r in roots:
+        if file.startswith(r.rstrip(os.sep) + os.sep):
+            return os.path.relpath(file, r)
+    return file
 
 
-def _import_limit(run: Run, exc: BaseException, payload: JobPayload, roots: list[str]) -> None:
+def _import_limit(
+    run: Run, exc: BaseException, payload: JobPayload, roots: list[str], stubbed: set[str]
+) -> None:
     """Imports the check could not follow become notes, not errors: a module found nowhere
     (neither installed nor among the project's modules) that one of the project's modules
-    imports, and a relative import that reaches above the file's package. A missing module the
-    checked file imports itself stays its error (the static pass names it too)."""
-    if run.error is None or not isinstance(exc, ImportError):
+    imports, a relative import that reaches above the file's package, and a project module
+    that fails while it is imported with stand-ins in place (what the real package would have
+    given is not known). A missing module the checked file imports itself stays its error (the
+    static pass names it too), and so does a project module that fails without stand-ins."""
+    if run.error is None:
         return
-    tb, where = exc.__traceback__, None
-    while tb is not None:  # the innermost frame of code that is no import machinery
-        if not tb.tb_frame.f_code.co_filename.startswith("<"):
-            where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+    tb, where, project_frame = exc.__traceback__, None, None
+    own = tuple(r.rstrip(os.sep) + os.sep for r in roots)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith("<"):  # no import machinery
+            where = (code.co_filename, tb.tb_lineno)
+        if code.co_filename.startswith(own) and not code.co_filename.startswith(_INSTALLED):
+            project_frame = (code.co_filename, tb.tb_lineno, code.co_name)
         tb = tb.tb_next
     package = payload.get("package") or ""
-    if "beyond top-level package" in str(exc):
+    if (
+        stubbed
+        and project_frame is not None
+        and project_frame[0] != run.path
+        and project_frame[2] == "<module>"
+    ):
+        message = (
+            f"importing {shown(project_frame[0], roots)} failed at line {project_frame[1]} "
+            f"({type(exc).__name__}: {str(exc)[:200]}) with stand-ins for "
+            f"{', '.join(sorted(stubbed))}, not installed here, so the model is not built"
+        )
+    elif not isinstance(exc, ImportError):
+        return
+    elif "beyond top-level package" in str(exc):
         message = (
             f"a relative import reaches above the package `{package}` (the folder above it "
             "holds no __init__.py), so it is not followed and the model is not built"
@@ -176,13 +200,16 @@ def _import_limit(run: Run, exc: BaseException, payload: JobPayload, roots: list
     run.tentative = []
 
 
+# Where installed packages live, though a project may hold them (a virtualenv in its folder).
+_INSTALLED = tuple(
+    p.rstrip(os.sep) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+)
+
+
 def _forget_project_modules(before: set[str], roots: list[str]) -> None:
     """Unload the project's modules this run imported: the next run (after a fix) imports them
     afresh, and nothing of them stays in the process beyond its job. Installed packages stay."""
     own = tuple(r.rstrip(os.sep) + os.sep for r in roots)
-    installed = tuple(
-        p.rstrip(os.sep) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    )
     for name in set(sys.modules) - before:
         module = sys.modules.get(name)
         file = getattr(module, "__file__", None)
@@ -192,7 +219,7 @@ def _forget_project_modules(before: set[str], roots: list[str]) -> None:
         if (
             isinstance(file, str)
             and file.startswith(own)
-            and not file.startswith(installed)
+            and not file.startswith(_INSTALLED)
             and not name.startswith("deepeval_lsp")
         ):
             del sys.modules[name]
