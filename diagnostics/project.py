@@ -58,12 +58,13 @@ def _under(path: Path, root: Path) -> bool:
 
 def locate(path: str | os.PathLike[str], project_root: str | None = None) -> ModuleSite:
     """The site of the file at `path`; `project_root` counts only when the file lies under it.
-    A path that names no file (an unsaved buffer) has no package and only the project root."""
+    A file not yet written sits in its folder as one that is; a path whose folder does not exist
+    (an untitled buffer) has no package and only the project root."""
     file = Path(path).resolve()
     root = Path(project_root).resolve() if project_root else None
     if root is not None and not (root.is_dir() and _under(file, root)):
         root = None
-    if not file.is_file():
+    if not file.parent.is_dir():
         return ModuleSite(file, file.parent, file.stem, "", (root,) if root else ())
     chain = package_chain(file)
     package_root = chain[-1].parent if chain else file.parent

@@ -62,8 +62,11 @@ def test_the_project_root_counts_only_for_files_beneath_it(tmp_path: Path) -> No
     )
 
 
-def test_an_unsaved_buffer_has_only_the_project_root(tmp_path: Path) -> None:
-    site = locate(tmp_path / "not-written.py", str(tmp_path))
+def test_a_buffer_not_yet_written_sits_in_its_folder(tmp_path: Path) -> None:
+    _tree(tmp_path, "pkg/__init__.py")
+    site = locate(tmp_path / "pkg/new.py", str(tmp_path))
+    assert (site.module, site.package) == ("pkg.new", "pkg")
+    site = locate(tmp_path / "no-folder/untitled.py", str(tmp_path))
     assert site.package == "" and site.import_roots == (tmp_path.resolve(),)
 
 

@@ -169,7 +169,12 @@ def _import_limit(
             project_frame = (code.co_filename, tb.tb_lineno, code.co_name)
         tb = tb.tb_next
     package = payload.get("package") or ""
-    if (
+    if type(exc) is ModuleNotFoundError and exc.name and where and where[0] != run.path:
+        message = (
+            f"`{exc.name}` is found nowhere (neither installed nor among the project's modules); "
+            f"{shown(where[0], roots)}:{where[1]} imports it, so the model is not built"
+        )
+    elif (
         stubbed
         and project_frame is not None
         and project_frame[0] != run.path
@@ -180,17 +185,10 @@ def _import_limit(
             f"({type(exc).__name__}: {str(exc)[:200]}) with stand-ins for "
             f"{', '.join(sorted(stubbed))}, not installed here, so the model is not built"
         )
-    elif not isinstance(exc, ImportError):
-        return
-    elif "beyond top-level package" in str(exc):
+    elif isinstance(exc, ImportError) and "beyond top-level package" in str(exc):
         message = (
             f"a relative import reaches above the package `{package}` (the folder above it "
             "holds no __init__.py), so it is not followed and the model is not built"
-        )
-    elif type(exc) is ModuleNotFoundError and exc.name and where and where[0] != run.path:
-        message = (
-            f"`{exc.name}` is found nowhere (neither installed nor among the project's modules); "
-            f"{shown(where[0], roots)}:{where[1]} imports it, so the model is not built"
         )
     else:
         return

@@ -81,6 +81,6 @@ def test_package_absolute_imports_resolve_from_the_package_root_and_project_root
     assert _codes(tmp_path / "models/lvae.py") == []
     # tools/ is no package: models/ and util/ resolve from the project root only
     without_root = _codes(tmp_path / "tools/train.py")
-    assert [(c, line) for c, line, _ in without_root][0] == ("DL102", 0)
+    assert [(c, line) for c, line, _ in without_root] == [("DL102", 0)]
     with_root = _codes(tmp_path / "tools/train.py", tmp_path)
     assert [(c, line) for c, line, _ in with_root] == [("DL103", 1)]
