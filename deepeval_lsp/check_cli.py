@@ -64,6 +64,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="dynamic check time limit per file (default 10)",
     )
+    p.add_argument(
+        "--project-root",
+        metavar="DIR",
+        help="the folder the program runs from: its modules import from there as from the "
+        "file's own folder and package (default: the current folder, for files under it)",
+    )
     p.add_argument("--no-frames", action="store_true", help="text output without code frames")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
@@ -101,6 +107,16 @@ def build_options(args: argparse.Namespace):
         raise UsageError(str(e)) from None
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    from deepeval_lsp.diagnostics.project import default_project_root, too_wide
+
+    if args.project_root is None:
+        root = default_project_root()
+    elif not os.path.isdir(args.project_root):
+        raise UsageError(f"--project-root: no such folder: {args.project_root}")
+    elif too_wide(args.project_root):
+        raise UsageError(f"--project-root: {args.project_root} is too wide to read as a project")
+    else:
+        root = os.path.realpath(args.project_root)
     reference = requirement = output_shape = None
     if args.task is not None:
         from deepeval_lsp.diagnostics.tasks.model import SuiteError
@@ -125,6 +141,7 @@ def build_options(args: argparse.Namespace):
         select=select,
         ignore=ignore,
         paper_compat=args.paper_compat,
+        workspace_root=root,
     )
 
 
@@ -153,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         order.append((path, None))
     files = [path for path, skipped in order if skipped is None]
-    checker = _checker(files)
+    checker = _checker(files, options.workspace_root)
     checker.warm(options)  # the expected engine warms while the first file's static pass runs
     text = args.format == "text"
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
@@ -291,14 +308,15 @@ def _write(path: str, source: str) -> None:
     os.replace(tmp, path)
 
 
-def _checker(files: list[str]) -> Checker:
+def _checker(files: list[str], project_root: str | None) -> Checker:
     """The session's checker: one warm worker per engine, started when first wanted. The
-    sandbox lets the checked programs read the folders they live in (for their local imports)
-    and nothing else of the user's."""
+    sandbox lets the checked programs read the folders their imports resolve from (their own,
+    their package's root, the project root: project.locate) and nothing else of the user's."""
     from deepeval_lsp.diagnostics import Checker
+    from deepeval_lsp.diagnostics.project import read_roots
 
     def start_error(engine: Engine, e: Exception) -> None:
         print(f"deepeval-lsp check: dynamic checks off: {e}", file=sys.stderr)
 
-    folders = sorted({str(Path(f).resolve().parent) for f in files if Path(f).is_file()})
+    folders = read_roots([f for f in files if Path(f).is_file()], project_root)
     return Checker(1, read_paths=folders, on_start_error=start_error)

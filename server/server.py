@@ -464,6 +464,8 @@ def create_server() -> DeepevalServer:
     async def initialized(ls: DeepevalServer, params: lsp.InitializedParams) -> None:
         ls.flush_messages()
         root = ls.root()
+        # The workspace holds the import roots (project.locate) of every file beneath it, and
+        # settings give it as each check's project root; files outside it import on their own.
         ls.checker.read_paths = [root] if root else []
         if ls.dynamic_enabled:
             ls.checker.run_soon(ls.checker.warm_pool)

@@ -19,6 +19,7 @@ from deepeval_lsp.diagnostics.dynamic.wire import (
 )
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
+from deepeval_lsp.diagnostics.project import locate
 from deepeval_lsp.diagnostics.text import apply_edits
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 
 def payload(source: str, path: str, options: CheckOptions) -> JobPayload:
-    """The child's payload for checking `source` under `options`."""
+    """The child's payload for checking `source` under `options`: with the folders its imports
+    resolve from and the package it runs in (project.locate)."""
+    site = locate(path, options.workspace_root)
     return {
         "source": source,
         "path": path,
@@ -37,7 +40,9 @@ def payload(source: str, path: str, options: CheckOptions) -> JobPayload:
         if options.inputs
         else None,
         "framework": options.framework,
-        "workspace_root": options.workspace_root,
+        "import_roots": [str(r) for r in site.import_roots],
+        "package": site.package,
+        "module": site.module,
         "requirement": options.requirement,
     }
 

@@ -18,14 +18,18 @@ WireRange = list[int]
 
 
 class JobPayload(TypedDict, total=False):
-    """The job the parent sends (diagnostics/dynamic/run.py `_payload`)."""
+    """The job the parent sends (diagnostics/dynamic/job.py `payload`)."""
 
     source: Required[str]
     path: Required[str]
     input_shape: list[int] | None  # the user's --input-shape, batch included
     inputs: list[list[Any]] | None  # a task's inputs: [shape, dtype, high] each
     framework: str | None
-    workspace_root: str | None  # its modules import as they would beside the program
+    # The folders its imports resolve from, in order (diagnostics/project.py): the program's
+    # own modules import as they would in a user's run.
+    import_roots: list[str]
+    package: str  # its __package__ ("" outside a package): `from .parts import X` resolves there
+    module: str  # its dotted name in that package (`models.detr`), for the notes
     requirement: str | None  # the task's words (a dataset named there gives the input shape)
     pre_edits: list[list[Any]]  # [line, col, end line, end col, text]: applied before the build
     max_errors: int  # 1 stops at the first error, as the study did

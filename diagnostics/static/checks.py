@@ -12,8 +12,10 @@ import ast
 import dataclasses
 import inspect
 from collections.abc import Iterator
+from pathlib import Path
 
 from deepeval_lsp.diagnostics import framework as fw
+from deepeval_lsp.diagnostics import project
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Severity, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
@@ -104,7 +106,9 @@ class _Checker:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     self._check_module(node, a.name, self.alias_range(node, a), reported_unknown)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                self._check_relative(node)
+            elif isinstance(node, ast.ImportFrom) and node.module:
                 if node.module == "__future__":
                     continue
                 rng = self.name_in_stmt(node, node.module, after=4)
@@ -175,19 +179,48 @@ class _Checker:
                 fixes = (Fix(f"Change to `{best}`", tuple(edits)),)
             self.add(T.NONEXISTENT_API_IMPORT, rng, msg, fixes)
 
-    def _check_local_names(self, node: ast.ImportFrom, module: str) -> None:
-        file = local_module_file(self.path, self.options.workspace_root, module)
+    def _check_relative(self, node: ast.ImportFrom) -> None:
+        """`from .parts import Block`: resolved in the file's package (project.locate). When the
+        file is in no package, or the dots reach above it, Python refuses the import wherever the
+        file is run from outside a package, so the dynamic pass says that as a note."""
+        site = project.locate(self.path, self.options.workspace_root)
+        name = project.absolute_name(site, node.level, node.module)
+        if name is None:
+            return
+        written = "." * node.level + (node.module or "")
+        if node.module and self._local_file(node.module, node.level) is None:
+            rng = self.name_in_stmt(node, node.module, after=4)
+            where = site.package_root.joinpath(*name.split("."))
+            self.add(
+                T.NONEXISTENT_MODULE,
+                rng,
+                f"no module `{name}` (`{written}`): neither {where}.py nor a package "
+                f"{where.name}/ exists",
+            )
+            return
+        self._check_local_names(node, node.module or "", node.level, shown=written)
+
+    def _local_file(self, module: str, level: int = 0) -> Path | None:
+        return local_module_file(self.path, self.options.workspace_root, module, level)
+
+    def _check_local_names(
+        self, node: ast.ImportFrom, module: str, level: int = 0, shown: str | None = None
+    ) -> None:
+        file = self._local_file(module, level)
         names = defined_names(file) if file is not None else None
         if names is None:
             return
         for a in node.names:
             if a.name == "*" or a.name in names:
                 continue
-            if local_module_file(self.path, self.options.workspace_root, f"{module}.{a.name}"):
+            if self._local_file(f"{module}.{a.name}" if module else a.name, level):
                 continue
             best = fw.suggest(a.name, sorted(names))
             rng = self.alias_range(node, a)
-            msg = f"cannot import `{a.name}` from `{module}` ({file.name} defines no such name)"
+            msg = (
+                f"cannot import `{a.name}` from `{shown or module}` "
+                f"({file.name} defines no such name)"
+            )
             fixes: tuple[Fix, ...] = ()
             if best:
                 msg += f"; did you mean `{best}`?"

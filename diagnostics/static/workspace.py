@@ -1,4 +1,5 @@
-"""The user's own modules: is `import helpers` a file beside this one, and what does it define?
+"""The user's own modules: is `import helpers` (or `from .parts import Block`) a module of theirs,
+and what does it define?
 
 Names in the user's modules are read with jedi, which parses (never imports) them, so checking
 `from helpers import Block` runs none of the user's code. Results are cached per file and mtime.
@@ -11,29 +12,43 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-
-def _roots(path: str, workspace_root: str | None) -> list[Path]:
-    roots = [Path(path).resolve().parent]
-    if workspace_root:
-        roots.append(Path(workspace_root).resolve())
-    return roots
+from deepeval_lsp.diagnostics import project
 
 
-def local_module_file(path: str, workspace_root: str | None, module: str) -> Path | None:
-    """The file that `import module` would find beside `path` or at the workspace root."""
-    parts = module.split(".")
-    for root in _roots(path, workspace_root):
-        base = root.joinpath(*parts)
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-        if base.is_dir():  # a namespace package
-            return base
+def _find(root: Path, parts: list[str]) -> Path | None:
+    base = root.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    if base.is_dir():  # a namespace package
+        return base
+    compiled = (f"{base.name}{s}" for s in (".so", ".*.so", ".pyd", ".*.pyd"))
+    if base.parent.is_dir() and any(next(base.parent.glob(g), None) for g in compiled):
+        return base.parent  # a compiled module: a folder, so its names are not read
+    return None
+
+
+def local_module_file(
+    path: str, workspace_root: str | None, module: str, level: int = 0
+) -> Path | None:
+    """The file that `import module` (`from .module import …` with `level` dots) in the file at
+    `path` finds among the user's own modules: beside it, in its package, at the project root
+    (project.locate). None when it is none of theirs, or the relative import cannot resolve."""
+    site = project.locate(path, workspace_root)
+    name = project.absolute_name(site, level, module)
+    if not name:
+        return None
+    roots = (site.package_root,) if level else site.import_roots
+    for root in roots:
+        found = _find(root, name.split("."))
+        if found is not None:
+            return found
     return None
 
 
 def local_module_names(path: str, workspace_root: str | None, top: str) -> bool:
-    """Is the top-level module `top` one of the user's own (a file or folder beside the file)?"""
+    """Is the top-level module `top` one of the user's own (a file or folder on its import
+    roots)?"""
     return local_module_file(path, workspace_root, top) is not None
 
 

@@ -403,3 +403,46 @@ def test_folders_include_notebooks_and_a_malformed_one_is_one_line(tmp_path: Pat
     assert not any("good.ipynb" in line for line in r.stdout.splitlines())
     r = cli("--no-dynamic", str(tmp_path / "broken.ipynb"))
     assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+PACKAGE = {
+    "models/__init__.py": "from .net import Net\n",
+    "models/parts.py": "import torch.nn as nn\n\n\ndef block(i, o):\n    return nn.Linear(i, o)\n",
+    "models/net.py": (
+        "import torch.nn as nn\nfrom util.cfg import WIDTH\nfrom .parts import block\n"
+        "# deepeval: input=(1, 3)\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.a = block(3, WIDTH)\n"
+        "        self.b = nn.Linear(WIDTH + 1, 2)  # wrong\n\n"
+        "    def forward(self, x):\n        return self.b(self.a(x))\n"
+    ),
+    "util/__init__.py": "",
+    "util/cfg.py": "WIDTH = 8\n",
+}
+
+
+def test_a_package_module_is_checked_as_run_from_the_project_root(tmp_path: Path) -> None:
+    for name, text in PACKAGE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    # a script in a plain folder imports the packages from the project root: the current
+    # folder, or the one named; without it util/ is nobody's module
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    script = PACKAGE["models/net.py"].replace("from .parts", "from models.parts")
+    (tools / "run.py").write_text(script)
+    r = cli("--format", "json", "models/net.py", "tools/run.py", cwd=tmp_path)
+    for report in json.loads(r.stdout):
+        got = [(d["code"], d["range"]["start"]["line"]) for d in report["diagnostics"]]
+        assert got == [("DL301", 13)], report["diagnostics"]
+        assert report["diagnostics"][0]["fixes"]
+    r = cli("--format", "json", "--project-root", str(tmp_path), "run.py", cwd=tools)
+    assert [d["code"] for d in json.loads(r.stdout)[0]["diagnostics"]] == ["DL301"]
+    r = cli("--format", "json", "run.py", cwd=tools)
+    (d,) = json.loads(r.stdout)[0]["diagnostics"]
+    assert (d["code"], d["message"]) == ("DL102", "No module named 'util'")
+
+
+def test_a_project_root_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "x.py").write_text("")
+    r = cli("--project-root", str(tmp_path / "nope"), str(tmp_path / "x.py"))
+    assert r.returncode == 2 and "--project-root" in r.stderr and "Traceback" not in r.stderr

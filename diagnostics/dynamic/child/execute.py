@@ -10,6 +10,7 @@ import builtins
 import contextlib
 import io
 import linecache
+import os
 import sys
 import types
 import warnings
@@ -51,10 +52,17 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
     keras_on = plan.uses_keras
     if keras_on:
         tf_compat.install()
-    finder = StubFinder(missing) if missing else None
-    if finder:
-        sys.meta_path.insert(0, finder)
+    roots = [r for r in payload.get("import_roots") or [] if isinstance(r, str)]
+    finder = StubFinder(missing)
+    fallback = _UnfoundImports(finder, path, roots)
+    sys.meta_path.insert(0, finder)
+    sys.meta_path.append(fallback)
     ns: dict[str, Any] = {"__name__": MODULE_NAME, "__file__": path, "__builtins__": builtins}
+    # The program runs as a module of its package: `from .parts import Block` imports the
+    # package's real modules (the name stays MODULE_NAME, which the build looks its classes up by).
+    if payload.get("package"):
+        ns["__package__"] = payload["package"]
+    before = set(sys.modules)
     saved_module = sys.modules.get(MODULE_NAME)
     module = types.ModuleType(MODULE_NAME)
     module.__dict__.update(ns)
@@ -75,20 +83,147 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
                     raise
                 record_error(run, e, ns)
                 _command_line_limit(run, e)
+                _import_limit(run, e, payload, roots, finder.tops)
                 not_the_programs(run, plan)
     finally:
         sys.argv = saved_argv
-        if finder:
-            sys.meta_path.remove(finder)
-            for name in [n for n in sys.modules if n.split(".")[0] in missing]:
-                del sys.modules[name]
+        for f in (finder, fallback):
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(f)
+        for name in [n for n in sys.modules if n.split(".")[0] in finder.tops]:
+            del sys.modules[name]
+        _forget_project_modules(before, roots)
         if keras_on:
             tf_compat.uninstall()
         if saved_module is not None:
             sys.modules[MODULE_NAME] = saved_module
         else:
             sys.modules.pop(MODULE_NAME, None)
+    for top, (line0, importer) in fallback.met.items():
+        run.info.append(
+            not_checkable(
+                line0,
+                run.lines,
+                f"{top} is not installed: stubbed for this check (imported by {importer}), "
+                "so what the model takes from it is not checked",
+            )
+        )
     return run
+
+
+class _UnfoundImports:
+    """The last finder on sys.meta_path: it sees the imports no real finder found. A known
+    package that is not installed, imported by one of the project's modules rather than by the
+    checked file, gets the checked file's treatment: a stub (through `stubs`) and a note at the
+    checked file's line that led to it (`met`: package -> (line, the importer shown))."""
+
+    def __init__(self, stubs: StubFinder, path: str, roots: list[str]) -> None:
+        self.stubs = stubs
+        self.path = path
+        self.roots = roots
+        self.met: dict[str, tuple[int, str]] = {}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        top = fullname.split(".")[0]
+        if top not in STUBBED_WHEN_MISSING or fullname != top:
+            return None  # a stubbed package's submodules are the front finder's
+        importer, line0 = None, 0
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if importer is None and not name.startswith("<"):
+                importer = f"{shown(name, self.roots)}:{frame.f_lineno}"
+            if name == self.path:
+                line0 = max(frame.f_lineno - 1, 0)
+                break
+            frame = frame.f_back
+        self.met.setdefault(top, (line0, importer or "?"))
+        self.stubs.tops.add(top)
+        return self.stubs.find_spec(fullname, path, target)
+
+
+def shown(file: str, roots: list[str]) -> str:
+    """`file` as the user names it: relative to the first import root that holds it (its
+    package's root: `pkg/parts.py`)."""
+    for r in roots:
+        if file.startswith(r.rstrip(os.sep) + os.sep):
+            return os.path.relpath(file, r)
+    return file
+
+
+def _import_limit(
+    run: Run, exc: BaseException, payload: JobPayload, roots: list[str], stubbed: set[str]
+) -> None:
+    """Imports the check could not follow become notes, not errors: a module found nowhere
+    (neither installed nor among the project's modules) that one of the project's modules
+    imports, a relative import that reaches above the file's package, and a project module
+    that fails while it is imported with stand-ins in place (what the real package would have
+    given is not known). A missing module the checked file imports itself stays its error (the
+    static pass names it too), and so does a project module that fails without stand-ins."""
+    if run.error is None:
+        return
+    tb, where, project_frame = exc.__traceback__, None, None
+    own = tuple(r.rstrip(os.sep) + os.sep for r in roots)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith("<"):  # no import machinery
+            where = (code.co_filename, tb.tb_lineno)
+        if code.co_filename.startswith(own) and not code.co_filename.startswith(_INSTALLED):
+            project_frame = (code.co_filename, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+    package = payload.get("package") or ""
+    if type(exc) is ModuleNotFoundError and exc.name and where and where[0] != run.path:
+        message = (
+            f"`{exc.name}` is found nowhere (neither installed nor among the project's modules); "
+            f"{shown(where[0], roots)}:{where[1]} imports it, so the model is not built"
+        )
+    elif (
+        stubbed
+        and project_frame is not None
+        and project_frame[0] != run.path
+        and project_frame[2] == "<module>"
+    ):
+        message = (
+            f"importing {shown(project_frame[0], roots)} failed at line {project_frame[1]} "
+            f"({type(exc).__name__}: {str(exc)[:200]}) with stand-ins for "
+            f"{', '.join(sorted(stubbed))}, not installed here, so the model is not built"
+        )
+    elif isinstance(exc, ImportError) and "beyond top-level package" in str(exc):
+        message = (
+            f"a relative import reaches above the package `{package}` (the folder above it "
+            "holds no __init__.py), so it is not followed and the model is not built"
+        )
+    else:
+        return
+    run.error.update(code=T.NOT_CHECKABLE, message=message, related=[])
+    run.proposal = None
+    run.alternatives = []
+    run.tentative = []
+
+
+# Where installed packages live, though a project may hold them (a virtualenv in its folder).
+_INSTALLED = tuple(
+    p.rstrip(os.sep) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+)
+
+
+def _forget_project_modules(before: set[str], roots: list[str]) -> None:
+    """Unload the project's modules this run imported: the next run (after a fix) imports them
+    afresh, and nothing of them stays in the process beyond its job. Installed packages stay."""
+    own = tuple(r.rstrip(os.sep) + os.sep for r in roots)
+    for name in set(sys.modules) - before:
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if file is None:  # a namespace package
+            with contextlib.suppress(Exception):
+                file = next(iter(module.__path__), None)  # type: ignore[union-attr]
+        if (
+            isinstance(file, str)
+            and file.startswith(own)
+            and not file.startswith(_INSTALLED)
+            and not name.startswith("deepeval_lsp")
+        ):
+            del sys.modules[name]
 
 
 def _command_line_limit(run: Run, exc: BaseException) -> None:

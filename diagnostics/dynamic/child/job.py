@@ -37,12 +37,27 @@ def run_job(payload: JobPayload) -> JobResult:
     source: str = payload["source"]
     path: str = payload["path"]
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    # The program's own modules (`from blocks import Block`) import as they would beside it;
-    # the sandbox lets the child read these folders and nothing else of the user's.
-    here = os.path.dirname(path) if os.path.isabs(path) and os.path.isfile(path) else None
-    for folder in (payload.get("workspace_root"), here):
-        if folder and os.path.isabs(folder) and os.path.isdir(folder) and folder not in sys.path:
-            sys.path.insert(0, folder)
+    saved_path = list(sys.path)
+    roots = _import_roots(payload)
+    sys.path[:] = [*roots, *(p for p in saved_path if p not in roots)]
+    try:
+        return _check(source, path, payload)
+    finally:
+        sys.path[:] = saved_path
+
+
+def _import_roots(payload: JobPayload) -> list[str]:
+    """The folders the program's own modules import from (`from blocks import Block`, `from
+    util.misc import …`), as in a user's run: the payload's (the parent's project.locate), or the
+    program's own folder. The sandbox lets the child read these and nothing else of the user's."""
+    path = payload["path"]
+    given = payload.get("import_roots")
+    if given is None:
+        given = [os.path.dirname(path)] if os.path.isabs(path) and os.path.isfile(path) else []
+    return [r for r in given if isinstance(r, str) and os.path.isabs(r) and os.path.isdir(r)]
+
+
+def _check(source: str, path: str, payload: JobPayload) -> JobResult:
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as e:

@@ -59,6 +59,9 @@ def _through(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 class _Stub:
     """Stands in for anything from a package that is not installed."""
 
+    # copy/pickle cache this on a class they meet; set here, the checker's class stays unchanged
+    __slotnames__: list[str] = []  # noqa: RUF012
+
     def __init__(self, name: str) -> None:
         self._name = name
 
@@ -95,6 +98,9 @@ class _Stub:
 class _StandInBase:
     """The base of a class that subclasses a stubbed one that is no layer: takes any arguments."""
 
+    # copy/pickle cache this on a class they meet; set here, the checker's class stays unchanged
+    __slotnames__: list[str] = []  # noqa: RUF012
+
     _stub_name = "stand-in"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -121,6 +127,7 @@ def _module_class() -> type | None:
         """An nn.Module standing in for a layer of a package that is not installed."""
 
         _deepeval_stand_in = True
+        __slotnames__: list[str] = []  # noqa: RUF012 (see _Stub)
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__()

@@ -1,0 +1,214 @@
+"""The dynamic pass runs a file as a module of its package, in the sandbox, with the import roots
+of a run from its project: relative and package-absolute imports load the real modules from disk,
+a sibling's missing known package is stubbed with a note, and a module found nowhere is a note."""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from deepeval_lsp.diagnostics import CheckOptions, check
+from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.project import read_roots
+
+PARTS = """\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, i, o):
+        super().__init__()
+        self.conv = nn.Conv2d(i, o, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+"""
+
+MODEL = """\
+import torch.nn as nn
+from .parts import Block
+# deepeval: input=(1, 3, 8, 8)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block(3, 4)
+        self.fc = nn.Linear({features}, 10)
+
+    def forward(self, x):
+        return self.fc(self.block(x).flatten(1))
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("project")
+
+
+@pytest.fixture(scope="module")
+def pool(project: Path) -> Iterator[WorkerPool]:
+    # what the command line grants: every import root of the files under the project
+    p = WorkerPool(1, read_paths=read_roots([project / "x.py"], str(project)))
+    yield p
+    p.close()
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text))
+
+
+def _check(path: Path, project: Path, pool: WorkerPool):
+    return check(path.read_text(), str(path), CheckOptions(workspace_root=str(project)), pool=pool)
+
+
+def test_a_package_module_with_relative_imports_is_built(project: Path, pool: WorkerPool) -> None:
+    _write(
+        project,
+        {
+            "pkg_a/__init__.py": "",
+            "pkg_a/parts.py": PARTS,
+            "pkg_a/model.py": MODEL.format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "pkg_a/model.py", project, pool)
+    assert report.diagnostics == [], [d.message for d in report.diagnostics]
+    assert report.model is not None and report.executable is True
+    assert any(layer.type == "Block" for layer in report.model.layers)
+
+
+def test_a_shape_mistake_beside_a_relative_import_is_found(project: Path, pool: WorkerPool) -> None:
+    _write(
+        project,
+        {
+            "pkg_b/__init__.py": "from .model import Net\n",  # the package imports the file too
+            "pkg_b/parts.py": PARTS,
+            "pkg_b/model.py": MODEL.format(features="4 * 8"),
+        },
+    )
+    report = _check(project / "pkg_b/model.py", project, pool)
+    errors = [d for d in report.diagnostics if d.severity == "error"]
+    assert [(d.code, d.range.start.line) for d in errors] == [("DL301", 12)]
+    assert errors[0].preferred_fix is not None and report.executable is False
+
+
+def test_a_sibling_module_of_a_plain_folder(project: Path, pool: WorkerPool) -> None:
+    _write(
+        project,
+        {
+            "plain/helpers.py": PARTS.replace("class Block", "class block"),
+            "plain/net.py": MODEL.replace("from .parts import Block", "from helpers import block")
+            .replace("Block(3, 4)", "block(3, 4)")
+            .format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "plain/net.py", project, pool)
+    assert report.diagnostics == [] and report.model is not None
+
+
+def test_a_package_of_the_project_root_imports_from_a_subfolder(
+    project: Path, pool: WorkerPool
+) -> None:
+    _write(
+        project,
+        {
+            "mypkg/__init__.py": "",
+            "mypkg/utils.py": "class CfgNode:\n    width = 4\n",
+            "tools/net.py": """\
+                import torch.nn as nn
+                from mypkg.utils import CfgNode
+                # deepeval: input=(1, 3)
+
+
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.fc = nn.Linear(3, CfgNode.width)
+
+                    def forward(self, x):
+                        return self.fc(x)
+                """,
+        },
+    )
+    report = _check(project / "tools/net.py", project, pool)
+    assert report.diagnostics == [] and report.model is not None
+
+
+def test_a_siblings_missing_known_package_is_stubbed_with_a_note(
+    project: Path, pool: WorkerPool
+) -> None:
+    if importlib.util.find_spec("einops") is not None:
+        pytest.skip("einops is installed here: nothing stands in for it")
+    _write(
+        project,
+        {
+            "pkg_d/__init__.py": "",
+            "pkg_d/parts.py": "import einops\n" + PARTS,
+            "pkg_d/model.py": MODEL.format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "pkg_d/model.py", project, pool)
+    (note,) = report.diagnostics
+    assert (note.code, note.severity, note.range.start.line) == ("DL401", "information", 1)
+    assert "einops is not installed: stubbed" in note.message
+    assert "pkg_d/parts.py:1" in note.message
+    assert report.model is not None
+
+
+def test_a_module_found_nowhere_is_a_note_not_an_error(project: Path, pool: WorkerPool) -> None:
+    _write(
+        project,
+        {
+            "pkg_e/__init__.py": "",
+            "pkg_e/parts.py": "import no_such_module_anywhere\n" + PARTS,
+            "pkg_e/model.py": MODEL.format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "pkg_e/model.py", project, pool)
+    assert [d for d in report.diagnostics if d.severity == "error"] == []
+    (note,) = report.diagnostics
+    assert (note.code, note.range.start.line) == ("DL401", 1)
+    assert "`no_such_module_anywhere` is found nowhere" in note.message
+    assert "pkg_e/parts.py:1" in note.message
+    assert report.executable is None
+
+
+def test_a_sibling_failing_at_import_on_a_stand_in_is_a_note(
+    project: Path, pool: WorkerPool
+) -> None:
+    if importlib.util.find_spec("einops") is not None:
+        pytest.skip("einops is installed here: nothing stands in for it")
+    _write(
+        project,
+        {
+            "pkg_f/__init__.py": "",
+            "pkg_f/parts.py": "import einops\nOLD = einops.__version__ < '0.3'\n" + PARTS,
+            "pkg_f/model.py": MODEL.format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "pkg_f/model.py", project, pool)
+    assert [d for d in report.diagnostics if d.severity == "error"] == []
+    assert any(
+        d.code == "DL401" and "importing pkg_f/parts.py failed at line 2" in d.message
+        for d in report.diagnostics
+    ), [d.message for d in report.diagnostics]
+
+
+def test_a_relative_import_above_the_package_is_a_note(project: Path, pool: WorkerPool) -> None:
+    _write(
+        project,
+        {
+            "pkg_g/__init__.py": "",
+            "pkg_g/model.py": MODEL.replace(".parts", "..parts").format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "pkg_g/model.py", project, pool)
+    assert [d for d in report.diagnostics if d.severity == "error"] == []
+    assert [(d.code, d.range.start.line) for d in report.diagnostics] == [("DL401", 1)]
+    assert "reaches above the package `pkg_g`" in report.diagnostics[0].message
