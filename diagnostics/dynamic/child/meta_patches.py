@@ -372,21 +372,17 @@ def _patch_torch(setattr_: Any) -> None:
 def _conv_checks(real: Any, spatial: int, transposed: bool) -> Any:
     import torch
 
+    tensor = torch.Tensor
+
     def conv(*args: Any, **kwargs: Any) -> Any:
         x = args[0] if args else kwargs.get("input")
         w = args[1] if len(args) > 1 else kwargs.get("weight")
-        if (
-            isinstance(x, torch.Tensor)
-            and isinstance(w, torch.Tensor)
-            and x.device.type == "meta"
-            and w.dim() == spatial + 2
-            and x.dim() in (spatial + 1, spatial + 2)
-        ):
+        if isinstance(x, tensor) and isinstance(w, tensor) and x.is_meta:
             bias = args[2] if len(args) > 2 else kwargs.get("bias")
             # groups is the 7th parameter of both: (input, weight, bias, stride, padding,
             # dilation | output_padding, groups)
             groups = args[6] if len(args) > 6 else kwargs.get("groups", 1)
-            problem = _conv_refusal(x, w, bias, groups, transposed)
+            problem = _conv_refusal(x, w, bias, groups, spatial, transposed)
             if problem is not None:
                 raise RuntimeError(problem)
         return real(*args, **kwargs)
@@ -394,42 +390,39 @@ def _conv_checks(real: Any, spatial: int, transposed: bool) -> Any:
     return disguise(conv, real)
 
 
-def _conv_refusal(x: Any, w: Any, bias: Any, groups: Any, transposed: bool) -> str | None:
+def _conv_refusal(
+    x: Any, w: Any, bias: Any, groups: Any, spatial: int, transposed: bool
+) -> str | None:
     """The CPU kernel's message for a convolution it refuses (aten check_shape_forward), or
-    None."""
+    None. Checked in the kernel's order; the message is built only for a refusal."""
+    wsize = w.shape
+    rank = x.dim()
+    if len(wsize) != spatial + 2 or rank not in (spatial + 1, spatial + 2):
+        return None  # the kernel's own checks word these
     if not isinstance(groups, int) or groups < 1:
-        return None  # the kernel's own check words these
-    wsize = list(w.shape)
+        return None
     if wsize[0] % groups:
         return (
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size [{wsize}] instead"
+            f"but got weight of size [{list(wsize)}] instead"
         )
-    shape = list(x.shape) if x.dim() == w.dim() else [1, *x.shape]
-    if transposed:
-        want, given, out = (
-            wsize[0],
-            f"Given transposed=1, weight of size {wsize}",
-            wsize[1] * groups,
-        )
-    else:
-        want, given, out = (
-            wsize[1] * groups,
-            f"Given groups={groups}, weight of size {wsize}",
-            wsize[0],
-        )
-    if shape[1] != want:
+    channels = x.shape[1 if rank == spatial + 2 else 0]
+    want, out = (wsize[0], wsize[1] * groups) if transposed else (wsize[1] * groups, wsize[0])
+    bad_bias = bias is not None and (bias.dim() != 1 or bias.shape[0] != out)
+    if channels == want and not bad_bias:
+        return None
+    given = "transposed=1" if transposed else f"groups={groups}"
+    if channels != want:
+        shape = list(x.shape) if rank == spatial + 2 else [1, *x.shape]
         return (
-            f"{given}, expected input{shape} to have {want} channels, but got {shape[1]} "
-            "channels instead"
+            f"Given {given}, weight of size {list(wsize)}, expected input{shape} to have {want} "
+            f"channels, but got {channels} channels instead"
         )
-    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out):
-        prefix = given if transposed else f"Given weight of size {wsize}"
-        return (
-            f"{prefix}, expected bias to be 1-dimensional with {out} elements, but got bias of "
-            f"size {list(bias.shape)} instead"
-        )
-    return None
+    prefix = "Given transposed=1, weight" if transposed else "Given weight"
+    return (
+        f"{prefix} of size {list(wsize)}, expected bias to be 1-dimensional with {out} elements, "
+        f"but got bias of size {list(bias.shape)} instead"
+    )
 
 
 def _patch_conv_checks(setattr_: Any) -> None:
