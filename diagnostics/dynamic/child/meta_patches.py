@@ -467,6 +467,15 @@ def _sequence_loader(*args: Any, **kwargs: Any) -> Any:
     return tuple(split(n) for n in PLACEHOLDER_SAMPLES)
 
 
+def _standing_in(fn: Any, real: Any) -> Any:
+    """`fn` under the name, signature and docstring of `real` (a fresh function each time)."""
+
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return stand_in if real is None else disguise(stand_in, real)
+
+
 def _patch_keras_datasets(setattr_: Any) -> None:
     import importlib
 
@@ -478,7 +487,7 @@ def _patch_keras_datasets(setattr_: Any) -> None:
         loader = (
             _sequence_loader if d.sequences else _placeholder_loader(d.sample, d.label, d.dtype)
         )
-        setattr_(mod, "load_data", loader)
+        setattr_(mod, "load_data", _standing_in(loader, getattr(mod, "load_data", None)))
 
 
 def _without_download(fn: Any) -> Any:
@@ -537,7 +546,7 @@ def _patch_keras(setattr_: Any) -> None:
         if _lambda_calls:
             self.__dict__[IN_LAMBDA_ATTR] = True
 
-    setattr_(layer_cls, "__init__", layer_init)
+    setattr_(layer_cls, "__init__", disguise(layer_init, real_init))
     _patch_keras_datasets(setattr_)
     _patch_keras_applications(setattr_)
     try:
@@ -558,7 +567,7 @@ def _patch_keras(setattr_: Any) -> None:
         spec = backend.compute_output_spec(self.call, inputs)
         return tree.map_structure(lambda x: x.shape, spec)
 
-    setattr_(Lambda, "compute_output_shape", lambda_output_shape)
+    setattr_(Lambda, "compute_output_shape", disguise(lambda_output_shape, real_shape))
     _patch_keras2_rules(setattr_, Lambda, layer_cls)
 
 

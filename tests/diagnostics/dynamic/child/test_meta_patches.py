@@ -302,3 +302,22 @@ def test_functional_convolutions_check_bias_and_groups(name, args, groups):
     assert on_cpu is not None
     with patched("/nowhere.py"):
         assert run("meta") == on_cpu
+
+
+def test_the_keras_patches_look_like_the_originals():
+    keras = pytest.importorskip("keras")
+    from keras.datasets import mnist
+    from keras.src.layers.core.lambda_layer import Lambda
+
+    targets = [
+        (keras.layers.Layer, "__init__"),
+        (Lambda, "compute_output_shape"),
+        (mnist, "load_data"),
+    ]
+    before = [getattr(owner, name) for owner, name in targets]
+    with patched("/nowhere.py", torch_on=False, keras_on=True):
+        during = [getattr(owner, name) for owner, name in targets]
+        (x, _), _ = mnist.load_data()  # the placeholder data, no download
+    assert x.shape[1:] == (28, 28)
+    assert all(a is not b for a, b in zip(before, during, strict=True))
+    assert [_looks(f) for f in during] == [_looks(f) for f in before]
