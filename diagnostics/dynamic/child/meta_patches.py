@@ -4,6 +4,8 @@ Inside the sandboxed worker only: device moves become no-ops, `nn.init` function
 LSTM/GRU/RNN get shape-only stand-ins for their kernels (the meta LSTM runs step by step, 0.5 s;
 the stand-in 0.06 ms), and every layer records where in the user's file it was constructed
 (the call expression, skipping `super().__init__()` frames) so errors and fixes can point there.
+Convolutions check the shapes their meta kernels skip. Every patch is invisible to the program:
+inspect, functools metadata and TorchScript see the original.
 """
 
 from __future__ import annotations
