@@ -4,6 +4,8 @@ Inside the sandboxed worker only: device moves become no-ops, `nn.init` function
 LSTM/GRU/RNN get shape-only stand-ins for their kernels (the meta LSTM runs step by step, 0.5 s;
 the stand-in 0.06 ms), and every layer records where in the user's file it was constructed
 (the call expression, skipping `super().__init__()` frames) so errors and fixes can point there.
+Convolutions check the shapes their meta kernels skip. Every patch is invisible to the program:
+inspect, functools metadata and TorchScript see the original.
 """
 
 from __future__ import annotations
@@ -66,8 +68,40 @@ def site_of(obj: Any) -> tuple[int, int, int, int] | None:
         return None
 
 
-def _noop_init(tensor: Any, *args: Any, **kwargs: Any) -> Any:
-    return tensor
+def _stay(real: Any) -> Any:
+    """`.cuda()`/`.cpu()`: everything stays on the meta device."""
+
+    def stay(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self
+
+    return disguise(stay, real)
+
+
+@functools.cache
+def _signature(fn: Any) -> Any:
+    import inspect
+
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def _noop_init(real: Any) -> Any:
+    """An `nn.init` function that leaves the tensor alone (meta tensors hold no values) but
+    refuses the arguments the real one refuses."""
+
+    def init(*args: Any, **kwargs: Any) -> Any:
+        sig = _signature(real)
+        if sig is not None:
+            try:
+                bound = sig.bind(*args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{real.__name__}() {e}") from None
+            return next(iter(bound.arguments.values()), None)
+        return args[0] if args else next(iter(kwargs.values()), None)
+
+    return disguise(init, real)
 
 
 def _rnn_stub_forward(self: Any, input: Any, hx: Any = None) -> Any:
@@ -113,6 +147,68 @@ def _rnn_stub_forward(self: Any, input: Any, hx: Any = None) -> Any:
     return out, h
 
 
+def _rnn_stub_for(real: Any) -> Any:
+    """The stub forward for one RNN class: the real one's parameters (self, input, hx=None),
+    name and docstring. No `__wrapped__`: TorchScript would read the real source through it and
+    resolve its names in this module; a scripted RNN fails as it does unpatched."""
+
+    def forward(self: Any, input: Any, hx: Any = None) -> Any:
+        return _rnn_stub_forward(self, input, hx)
+
+    # Not __qualname__/__module__ either: TorchScript would look up the real one's overloads.
+    forward.__name__ = real.__name__
+    forward.__doc__ = real.__doc__
+    forward.__annotations__ = dict(getattr(real, "__annotations__", {}))
+    return forward
+
+
+# ---------------------------------------------------------------------------------------------
+# The patches are invisible to the program: a wrapper carries the name, docstring, module and
+# `__wrapped__` of what it replaces (so `inspect.signature`/`getsource` read the original), and a
+# wrapper of a TorchScript builtin (torch.cat, F.conv2d, ...) is registered as that builtin, so a
+# `@torch.jit.script` function (or `import torch.distributed.optim`, which scripts at import)
+# compiles the aten op instead of meeting the Python wrapper.
+
+# Ids of the wrappers registered in TorchScript's builtin table, removed when the patches go.
+_script_aliases: list[int] = []
+
+
+def disguise(wrapper: Any, real: Any) -> Any:
+    """`wrapper`, made to look like `real` to inspect, functools and TorchScript."""
+    functools.update_wrapper(wrapper, real)
+    wrapper.__module__ = getattr(real, "__module__", None)  # a C method has none
+    op = _script_builtin(real)
+    if op is not None:
+        from torch.jit import _builtins
+
+        _builtins._register_builtin(wrapper, op)
+        _script_aliases.append(id(wrapper))
+    return wrapper
+
+
+def _script_builtin(fn: Any) -> str | None:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    try:
+        from torch.jit import _builtins
+
+        return _builtins._find_builtin(fn)
+    except Exception:  # a torch without this private table: no alias, the wrapper still works
+        return None
+
+
+def _forget_script_aliases() -> None:
+    if not _script_aliases:
+        return
+    from torch.jit import _builtins
+
+    table = _builtins._get_builtin_table()
+    for key in _script_aliases:
+        table.pop(key, None)
+    _script_aliases.clear()
+
+
 CAT_ATTR = "_deepeval_cat"
 # The cats of the current run that succeeded, oldest first: (output, piece shapes, dim, site of
 # the call in the user's file). A cat along the wrong dim often succeeds and the error
@@ -131,23 +227,31 @@ def _remembering_cat(real: Any) -> Any:
     """torch.cat that, when it fails, leaves its operands, dim and call site on the exception
     (for the padding and dim fixes), and logs the cats that succeed."""
 
-    def cat(tensors: Any, *args: Any, **kwargs: Any) -> Any:
-        dim = args[0] if args else kwargs.get("dim", kwargs.get("axis", 0))
+    def cat(*args: Any, **kwargs: Any) -> Any:
         try:
-            out = real(tensors, *args, **kwargs)
+            out = real(*args, **kwargs)
         except Exception as e:
             with contextlib.suppress(Exception):
+                tensors, dim = _cat_operands(args, kwargs)
                 setattr(e, CAT_ATTR, (list(tensors), int(dim), _caller_site(sys._getframe(1))))
             raise
         with contextlib.suppress(Exception):
             site = _caller_site(sys._getframe(1))
             if site is not None:
+                tensors, dim = _cat_operands(args, kwargs)
                 pieces = [tuple(t.shape) for t in tensors]
                 cat_log.append((out, pieces, int(dim), site))
                 del cat_log[:-CAT_LOG_SIZE]
         return out
 
-    return cat
+    return disguise(cat, real)
+
+
+def _cat_operands(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """(tensors, dim) of a torch.cat call, given positionally or by keyword."""
+    tensors = args[0] if args else kwargs["tensors"]
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", kwargs.get("axis", 0))
+    return tensors, dim
 
 
 MERGE_ATTR = "_deepeval_merge"
@@ -157,15 +261,19 @@ def _remembering_add(real: Any) -> Any:
     """Tensor addition that, when it fails, leaves its operands on the exception: a residual
     `out + x` whose branches differ in size gets the same padding fix as a cat."""
 
-    def add(self: Any, other: Any, *args: Any, **kwargs: Any) -> Any:
+    def add(*args: Any, **kwargs: Any) -> Any:
         try:
-            return real(self, other, *args, **kwargs)
+            return real(*args, **kwargs)
         except Exception as e:
             with contextlib.suppress(Exception):
-                setattr(e, MERGE_ATTR, [self, other])
+                operands = list(args[:2])
+                # torch.add(input=a, other=b); Tensor.__add__(a, other=b)
+                for key in ("input", "other")[len(operands) :]:
+                    operands.append(kwargs[key])
+                setattr(e, MERGE_ATTR, operands)
             raise
 
-    return add
+    return disguise(add, real)
 
 
 @contextlib.contextmanager
@@ -192,6 +300,7 @@ def patched(user_file: str, *, torch_on: bool = True, keras_on: bool = False) ->
                     delattr(obj, name)
             else:
                 setattr(obj, name, old)
+        _forget_script_aliases()
         _user_file[0] = ""
         cat_log.clear()
 
@@ -209,7 +318,7 @@ def _patch_torch(setattr_: Any) -> None:
         real_init(self, *args, **kwargs)
         _record_site(self)
 
-    setattr_(nn.Module, "__init__", module_init)
+    setattr_(nn.Module, "__init__", disguise(module_init, real_init))
 
     real_tensor_to = torch.Tensor.to
 
@@ -222,9 +331,9 @@ def _patch_torch(setattr_: Any) -> None:
                 dtype = a.dtype
         return self if dtype is None else real_tensor_to(self, dtype=dtype)
 
-    setattr_(torch.Tensor, "to", tensor_to)
-    setattr_(torch.Tensor, "cuda", lambda self, *a, **k: self)
-    setattr_(torch.Tensor, "cpu", lambda self, *a, **k: self)
+    setattr_(torch.Tensor, "to", disguise(tensor_to, real_tensor_to))
+    for name in ("cuda", "cpu"):
+        setattr_(torch.Tensor, name, _stay(getattr(torch.Tensor, name)))
     real_module_to = nn.Module.to
 
     def module_to(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -234,13 +343,13 @@ def _patch_torch(setattr_: Any) -> None:
                 dtype = a
         return self if dtype is None else real_module_to(self, dtype=dtype)
 
-    setattr_(nn.Module, "to", module_to)
-    setattr_(nn.Module, "cuda", lambda self, *a, **k: self)
-    setattr_(nn.Module, "cpu", lambda self, *a, **k: self)
+    setattr_(nn.Module, "to", disguise(module_to, real_module_to))
+    for name in ("cuda", "cpu"):
+        setattr_(nn.Module, name, _stay(getattr(nn.Module, name)))
     for name in dir(nn.init):
         fn = getattr(nn.init, name)
         if callable(fn) and name.endswith("_") and not name.startswith("_"):
-            setattr_(nn.init, name, _noop_init)
+            setattr_(nn.init, name, _noop_init(fn))
     for name in ("cat", "concat", "concatenate"):
         if hasattr(torch, name):
             setattr_(torch, name, _remembering_cat(getattr(torch, name)))
@@ -250,7 +359,85 @@ def _patch_torch(setattr_: Any) -> None:
     for cls in (nn.LSTM, nn.GRU, nn.RNN):
         if "_deepeval_real_forward" not in cls.__dict__:
             cls._deepeval_real_forward = cls.forward
-        setattr_(cls, "forward", _rnn_stub_forward)
+        setattr_(cls, "forward", _rnn_stub_for(cls._deepeval_real_forward))
+    _patch_conv_checks(setattr_)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape rules the meta kernels skip (torch 2.13): a transposed convolution takes any number of
+# input channels, and neither convolution checks the bias size or that the weight's first
+# dimension divides by `groups` (nn layers always agree; functional calls with one's own weights
+# may not). The checks run before the kernel and raise the CPU kernel's own words, which the
+# error classification and the in_channels fix read.
+
+
+def _conv_checks(real: Any, spatial: int, transposed: bool) -> Any:
+    import torch
+
+    tensor = torch.Tensor
+
+    def conv(*args: Any, **kwargs: Any) -> Any:
+        x = args[0] if args else kwargs.get("input")
+        w = args[1] if len(args) > 1 else kwargs.get("weight")
+        if isinstance(x, tensor) and isinstance(w, tensor) and x.is_meta:
+            bias = args[2] if len(args) > 2 else kwargs.get("bias")
+            # groups is the 7th parameter of both: (input, weight, bias, stride, padding,
+            # dilation | output_padding, groups)
+            groups = args[6] if len(args) > 6 else kwargs.get("groups", 1)
+            problem = _conv_refusal(x, w, bias, groups, spatial, transposed)
+            if problem is not None:
+                raise RuntimeError(problem)
+        return real(*args, **kwargs)
+
+    return disguise(conv, real)
+
+
+def _conv_refusal(
+    x: Any, w: Any, bias: Any, groups: Any, spatial: int, transposed: bool
+) -> str | None:
+    """The CPU kernel's message for a convolution it refuses (aten check_shape_forward), or
+    None. Checked in the kernel's order; the message is built only for a refusal."""
+    wsize = w.shape
+    rank = x.dim()
+    if len(wsize) != spatial + 2 or rank not in (spatial + 1, spatial + 2):
+        return None  # the kernel's own checks word these
+    if not isinstance(groups, int) or groups < 1:
+        return None
+    if wsize[0] % groups:
+        return (
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(wsize)}] instead"
+        )
+    channels = x.shape[1 if rank == spatial + 2 else 0]
+    want, out = (wsize[0], wsize[1] * groups) if transposed else (wsize[1] * groups, wsize[0])
+    bad_bias = bias is not None and (bias.dim() != 1 or bias.shape[0] != out)
+    if channels == want and not bad_bias:
+        return None
+    given = "transposed=1" if transposed else f"groups={groups}"
+    if channels != want:
+        shape = list(x.shape) if rank == spatial + 2 else [1, *x.shape]
+        return (
+            f"Given {given}, weight of size {list(wsize)}, expected input{shape} to have {want} "
+            f"channels, but got {channels} channels instead"
+        )
+    prefix = "Given transposed=1, weight" if transposed else "Given weight"
+    return (
+        f"{prefix} of size {list(wsize)}, expected bias to be 1-dimensional with {out} elements, "
+        f"but got bias of size {list(bias.shape)} instead"
+    )
+
+
+def _patch_conv_checks(setattr_: Any) -> None:
+    import torch
+    from torch.nn import functional
+
+    for spatial in (1, 2, 3):
+        for transposed, name in ((False, f"conv{spatial}d"), (True, f"conv_transpose{spatial}d")):
+            real = getattr(functional, name)
+            checked = _conv_checks(real, spatial, transposed)
+            setattr_(functional, name, checked)
+            if getattr(torch, name, None) is real:  # F.conv2d is torch.conv2d: keep it so
+                setattr_(torch, name, checked)
 
 
 # Placeholder data for `keras.datasets.X.load_data()` (no download in the sandbox): the shapes
@@ -282,6 +469,15 @@ def _sequence_loader(*args: Any, **kwargs: Any) -> Any:
     return tuple(split(n) for n in PLACEHOLDER_SAMPLES)
 
 
+def _standing_in(fn: Any, real: Any) -> Any:
+    """`fn` under the name, signature and docstring of `real` (a fresh function each time)."""
+
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return stand_in if real is None else disguise(stand_in, real)
+
+
 def _patch_keras_datasets(setattr_: Any) -> None:
     import importlib
 
@@ -293,7 +489,7 @@ def _patch_keras_datasets(setattr_: Any) -> None:
         loader = (
             _sequence_loader if d.sequences else _placeholder_loader(d.sample, d.label, d.dtype)
         )
-        setattr_(mod, "load_data", loader)
+        setattr_(mod, "load_data", _standing_in(loader, getattr(mod, "load_data", None)))
 
 
 def _without_download(fn: Any) -> Any:
@@ -352,7 +548,7 @@ def _patch_keras(setattr_: Any) -> None:
         if _lambda_calls:
             self.__dict__[IN_LAMBDA_ATTR] = True
 
-    setattr_(layer_cls, "__init__", layer_init)
+    setattr_(layer_cls, "__init__", disguise(layer_init, real_init))
     _patch_keras_datasets(setattr_)
     _patch_keras_applications(setattr_)
     try:
@@ -373,7 +569,7 @@ def _patch_keras(setattr_: Any) -> None:
         spec = backend.compute_output_spec(self.call, inputs)
         return tree.map_structure(lambda x: x.shape, spec)
 
-    setattr_(Lambda, "compute_output_shape", lambda_output_shape)
+    setattr_(Lambda, "compute_output_shape", disguise(lambda_output_shape, real_shape))
     _patch_keras2_rules(setattr_, Lambda, layer_cls)
 
 
