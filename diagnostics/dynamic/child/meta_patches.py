@@ -251,6 +251,10 @@ def _patch_torch(setattr_: Any) -> None:
         if "_deepeval_real_forward" not in cls.__dict__:
             cls._deepeval_real_forward = cls.forward
         setattr_(cls, "forward", _rnn_stub_forward)
+    # real values of small tensors built from numbers (`.item()` on a linspace): meta_values
+    from deepeval_lsp.diagnostics.dynamic.child import meta_values
+
+    meta_values.install(setattr_)
 
 
 # Placeholder data for `keras.datasets.X.load_data()` (no download in the sandbox): the shapes
