@@ -97,6 +97,8 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
                 first_error = e
             if i + 1 < len(candidates) and cands.guessed:
                 continue
+            if cands.guessed and not named and _fails_alike(run, model, cands, first_error):
+                run.guess = None  # no guessed size makes it: the program's own failure
             raise first_error from None
         finally:
             for h in hooks:
@@ -111,6 +113,53 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
         run.summary = torch_summary(run, model, shapes, out_shape(out), records)
         run.outputs = forward_outputs(run, out)
         return
+
+
+def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException) -> bool:
+    """Does forward fail the same way (same exception, same words, same line) with every
+    guessed size doubled, and not in the first layer, whose declared inputs the guess follows?
+    Then the failure does not come from the sizes the check guessed."""
+    import torch
+
+    if _failing_layer(error) is cands.first:
+        return False
+    shapes = cands.varied()
+    if shapes == cands.shapes[0]:
+        return True
+    dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
+    try:
+        model(*[_tensor(torch, s, d) for s, d in zip(shapes, dtypes, strict=False)])
+    except Exception as e:
+        return (
+            type(e) is type(error)
+            and str(e) == str(error)
+            and _user_line(run, e) == _user_line(run, error)
+        )
+    return False
+
+
+def _failing_layer(exc: BaseException) -> Any:
+    """The innermost module whose method is on the exception's stack."""
+    from torch import nn
+
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        obj = tb.tb_frame.f_locals.get("self")
+        if isinstance(obj, nn.Module):
+            found = obj
+        tb = tb.tb_next
+    return found
+
+
+def _user_line(run: Run, exc: BaseException) -> int | None:
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == run.path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _tensor(torch: Any, shape: tuple[int, ...], dtype: str) -> Any:

@@ -125,6 +125,13 @@ class Candidates:
     note: str | None = None  # said in the result when the shape was guessed
     why: str | None = None  # why this guess: "the file names MNIST", "the first layer, …"
     integer: bool = False  # token ids for an embedding
+    free: tuple[int, ...] = ()  # dims of the first input whose size is a guess (not the layer's)
+    first: Any = None  # the first layer, whose declared inputs the guess follows
+
+    def varied(self) -> list[tuple[int, ...]]:
+        """The first candidate with every guessed size doubled (the other inputs as they are)."""
+        first, *rest = self.shapes[0]
+        return [tuple(d * 2 if i in self.free else d for i, d in enumerate(first)), *rest]
 
     @property
     def guessed(self) -> bool:
@@ -163,6 +170,8 @@ def torch_candidates(run: Run, model: Any, payload: JobPayload) -> Candidates:
             f"input shape {cands[0][0]} assumed from the dataset named in the file",
             f"the file names {name}",
             integer,
+            tuple(range(2, len(cands[0][0]))),
+            first,
         )
     if first is None:
         return Candidates([])
@@ -177,7 +186,26 @@ def torch_candidates(run: Run, model: Any, payload: JobPayload) -> Candidates:
         ),
         f"from the first layer, {words}",
         integer,
+        free_dims(first, cands[0][0]),
+        first,
     )
+
+
+def free_dims(layer: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The dims of a guess from `layer` (guesses_from_layer) that the layer does not fix: the
+    spatial ones of a convolution, the steps of a sequence."""
+    name = type(layer).__name__
+    if name.startswith(("Conv", "BatchNorm2d")):
+        return tuple(range(2, len(shape)))
+    if name in ("Embedding", "EmbeddingBag"):
+        return (1,)
+    if name in ("LSTM", "GRU", "RNN"):
+        return (1,) if layer.batch_first else (0,)
+    if name in ("TransformerEncoderLayer", "MultiheadAttention"):
+        return (1,) if shape[0] == BATCH else (0,)
+    if name == "LayerNorm":
+        return tuple(range(1, len(shape) - len(layer.normalized_shape)))
+    return ()
 
 
 # Names of forward's parameters and what the check gives them when it has no shape for them.

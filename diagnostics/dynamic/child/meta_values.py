@@ -98,7 +98,11 @@ def _reader(name: str, real: Any) -> Any:
 def install(setattr_: Any) -> None:
     """Patch the factories and the readers of torch (undone with the other meta patches)."""
     import torch
+    from torch.utils import _device
 
+    # `with torch.device("meta")` knows the factories by identity, from a set it makes once:
+    # made now, it holds the real ones (a wrapper calls them, and they still land on meta).
+    _device._device_constructors()
     for name in ("linspace", "logspace", "arange", "tensor"):
         setattr_(torch, name, _factory(torch, name, getattr(torch, name)))
     for name in ("item", "tolist", "__int__", "__float__", "__bool__", "__index__"):

@@ -117,7 +117,12 @@ class Spin(nn.Module):
             pass
 """
     report = _check(tmp_path, source, pool, timeout_ms=1500)
-    assert [d.code for d in report.diagnostics if d.source_pass == "dynamic"] == [T.TIMEOUT]
+    (found,) = [d for d in report.diagnostics if d.source_pass == "dynamic"]
+    assert found.code == T.TIMEOUT
+    # the checker's limit, not the program's mistake: information naming the limit and its knobs
+    assert found.severity == T.Severity.INFORMATION
+    assert "1.5 s" in found.message
+    assert "--timeout SECONDS" in found.message and "deepeval.timeoutMs" in found.message
 
 
 def test_sandbox_refusal_is_reported_at_its_line(tmp_path, pool):
