@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dis
 import os
+import re
 import traceback
 from typing import Any
 
@@ -152,7 +153,11 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
         # forward ran on an input the check guessed: the failure may be the guess's
         code = T.NOT_CHECKABLE
         message = f"{run.guess}: {message}; set `# deepeval: input=(…)` to check it"
-    inside = _inside_checker(run, frames)
+    refused = _import_refusal(exc, frames)
+    if refused is not None:
+        code = T.NOT_CHECKABLE
+        message = f"{refused}; not checked"
+    inside = _inside_checker(run, frames) if refused is None else None
     if inside is not None:
         code = T.NOT_CHECKABLE
         message = (
@@ -191,6 +196,52 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
             related.append({"range": list(where), "message": note})
     if code in (T.SHAPE_MISMATCH, T.INPUT_ARGUMENT_MISMATCH):
         _cat_dim_first(run, exc, culprit, inputs)
+
+
+_SHARED_OBJECT = re.compile(r"[\w./+-]+\.so(?:\.[\w.]+)?\b")
+_LOAD_FAILURE = re.compile(
+    r"\.so\b|shared object|failed to map segment|cannot enable executable stack|ELF", re.I
+)
+
+
+def _import_refusal(exc: BaseException, frames: list[Any]) -> str | None:
+    """What kept a package from loading while the program imported it, when that was its
+    compiled library (the sandbox refusing to load it, or the library failing to load here):
+    the environment's limit, not the program's mistake. None otherwise."""
+    importing = next((name for t in frames if (name := _imported_at(t)) is not None), None)
+    if importing is None:
+        return None
+    text = str(exc)
+    if type(exc).__name__ == "SandboxViolation" and str(getattr(exc, "event", "")).startswith(
+        "ctypes."
+    ):
+        lib = next(
+            (
+                t.tb_frame.f_locals.get("name")
+                for t in reversed(frames)
+                if isinstance(t.tb_frame.f_locals.get("name"), str)
+                and t.tb_frame.f_code.co_filename.endswith(os.path.join("ctypes", "__init__.py"))
+            ),
+            None,
+        )
+        return (
+            f"the sandbox refused loading {lib or 'a native library'} while importing {importing}"
+        )
+    compiled = _LOAD_FAILURE.search(text) or str(getattr(exc, "path", "") or "").endswith(".so")
+    if isinstance(exc, ImportError) and not isinstance(exc, ModuleNotFoundError) and compiled:
+        found = _SHARED_OBJECT.search(text)
+        lib = found.group(0) if found else (getattr(exc, "path", None) or "a compiled library")
+        return f"loading {os.path.basename(lib)} failed while importing {importing} ({text})"
+    return None
+
+
+def _imported_at(tb: Any) -> str | None:
+    """The module an `import` statement at this traceback entry imports (importlib's own frames
+    are cut from tracebacks), or None when the entry is no import."""
+    for i in dis.get_instructions(tb.tb_frame.f_code):
+        if i.offset == tb.tb_lasti:
+            return str(i.argval) if i.opname == "IMPORT_NAME" else None
+    return None
 
 
 _CHECKER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -253,3 +253,26 @@ model = Net()  # deepeval: input=(2, 4)
     assert message.startswith("checker error: TypeError: ")
     assert "please report it" in message
     assert result["executable"] is None
+
+
+def test_a_compiled_extension_that_does_not_load_is_a_note(tmp_path):
+    (tmp_path / "fastops.cpython-311-x86_64-linux-gnu.so").write_bytes(b"not an ELF file")
+    source = """
+import torch
+import fastops
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(fastops.WIDTH, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+    result = _run(tmp_path, source)
+    assert [e["code"] for e in result["errors"]] == [T.NOT_CHECKABLE]
+    message = result["errors"][0]["message"]
+    assert message.startswith("loading fastops.cpython-311-x86_64-linux-gnu.so failed")
+    assert "while importing fastops" in message
