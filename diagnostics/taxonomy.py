@@ -66,7 +66,7 @@ _CODES = [
     # Checker outcomes
     Code("DL401", "Not Checkable", "", RootCause.CHECKER, Severity.INFORMATION),
     Code("DL402", "Sandbox Violation", "", RootCause.CHECKER, Severity.ERROR),
-    Code("DL403", "Timeout", "", RootCause.CHECKER, Severity.ERROR),
+    Code("DL403", "Timeout", "", RootCause.CHECKER, Severity.INFORMATION),
     Code("DL404", "Runtime Error", "", RootCause.CHECKER, Severity.ERROR),
     # Semantic pass (structure against a reference or requirement)
     Code("DL501", "Missing Structure", "", RootCause.API_CALL_SEQUENCE, Severity.INFORMATION),

@@ -8,6 +8,8 @@ Jobs, each timed end to end from the parent (pool.run → result):
   check:cnn  the real dynamic check of the same CNN source (job.run_job), when present
   check:…    the same check of the typical models of tests/diagnostics/dynamic_programs.py (LeNet,
              ResNet, Transformer, UNet, LSTM classifier, Keras functional)
+  check:resnet50, check:vit_b16  the check of a ResNet-50 and a ViT-B/16 (224, 12 layers, dim
+             768) written inline, run 3 times each; bar: under half the --timeout (default 10 s)
 Each warm job runs --runs times back to back (as the benchmark scores) and --runs times --gap
 seconds apart (as debounced edits arrive in the editor: the zygote then has the next child forked
 and confined in advance); its cold twin, a fresh `python -c` that imports what the job needs and
@@ -61,6 +63,115 @@ class Net(nn.Module):
 
 model = Net()
 """
+# Full-size models written inline (no torchvision): their check must finish well within the
+# default timeout (10 s), timed against it below.
+RESNET50 = """
+import torch
+from torch import nn
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        return self.relu(out + identity)
+
+
+class ResNet50(nn.Module):
+    def __init__(self, layers=(3, 4, 6, 3), num_classes=1000):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, layers[0])
+        self.layer2 = self._make_layer(128, layers[1], stride=2)
+        self.layer3 = self._make_layer(256, layers[2], stride=2)
+        self.layer4 = self._make_layer(512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2048, num_classes)
+
+    def _make_layer(self, planes, blocks, stride=1):
+        downsample = None
+        if stride != 1 or self.inplanes != planes * 4:
+            downsample = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes * 4),
+            )
+        layers = [Bottleneck(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes * 4
+        layers += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+model = ResNet50()  # deepeval: input=(2, 3, 224, 224)
+"""
+VIT_B16 = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, dim=768, heads=12, mlp=3072):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Linear(mlp, dim))
+
+    def forward(self, x):
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(self.norm2(x))
+
+
+class ViT(nn.Module):
+    def __init__(self, image=224, patch=16, dim=768, depth=12, heads=12, classes=1000):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, patch, stride=patch)
+        n = (image // patch) ** 2
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.zeros(1, n + 1, dim))
+        dpr = [x.item() for x in torch.linspace(0, 0.1, depth)]
+        self.blocks = nn.Sequential(*[Block(dim, heads) for _ in dpr])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        x = self.norm(self.blocks(x))
+        return self.head(x[:, 0])
+
+
+model = ViT()  # deepeval: input=(2, 3, 224, 224)
+"""
+LARGE = {"resnet50": RESNET50, "vit_b16": VIT_B16}
+LARGE_RUNS = 3
+
 CNN_FORWARD = """
 with torch.device("meta"):
     net = Net()
@@ -201,6 +312,18 @@ def main() -> int:
             f"{name:<12} {b50:>7.1f}ms {b95:>7.1f}ms {p50:>7.1f}ms {p95:>7.1f}ms "
             f"{cold50:>7.0f}ms {ratio:>6.0f}x  {verdict}"
         )
+    if have_runner:
+        # One check each of the full-size models, against the time limit of a check.
+        for name, source in LARGE.items():
+            payload = dynamic_job.payload(source, f"{name}.py", CheckOptions())
+            times = time_warm(pool, DEFAULT.job, payload, LARGE_RUNS, args.timeout, 0.0)
+            worst = max(times) / 1000
+            within = worst < args.timeout / 2
+            ok &= within
+            print(
+                f"check:{name:<6} p50 {percentile(times, 0.5):.0f} ms, worst {worst:.2f} s of "
+                f"the {args.timeout:g} s timeout  {'met' if within else 'MISSED'} (under half)"
+            )
     rss, pss = memory_kb(pool.zygote_pids[0])
     print(f"zygote RSS {rss / 1024:.0f} MB, PSS {pss / 1024:.0f} MB")
     load = os.getloadavg()[0]

@@ -346,7 +346,9 @@ def interpret(raw: JobResult | PoolOutcome, source: str, path: str) -> DynamicRe
             Diagnostic(
                 T.TIMEOUT,
                 where or _line_range(text, 0),
-                f"building the model did not finish: {detail}",
+                f"the check stopped at its time limit ({detail}), so the model was not "
+                "checked; raise the limit with `--timeout SECONDS` or the editor setting "
+                "`deepeval.timeoutMs`",
                 source_pass="dynamic",
             )
         )

@@ -383,8 +383,9 @@ class Inception(nn.Module):
     ),
 }
 
+# The input shape is stated: fc1's mistake depends on it (a guessed one would make it a note).
 THREE_MISTAKES = '''
-import torch
+import torch  # deepeval: input=(2, 3, 32, 32)
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -408,7 +409,8 @@ class CifarNet(nn.Module):
 '''
 
 # The usual shape of a StackOverflow question: the model at module level, then data and training.
-# SENTINEL is replaced by a path the test watches: the training code must never run.
+# SENTINEL is replaced by a path the test watches: the training code must never run. Its input
+# shape is stated (the loader's batches), as the shape error depends on it.
 TRAINING_SCRIPT = """
 import torch
 import torch.nn as nn
@@ -426,7 +428,7 @@ model = nn.Sequential(
 with open(SENTINEL, "w") as f:
     f.write("the training script ran")
 train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
-loader = torch.utils.data.DataLoader(train, batch_size=64, shuffle=True)
+loader = torch.utils.data.DataLoader(train, batch_size=64)  # deepeval: input=(64, 1, 28, 28)
 optimizer = optim.SGD(model.parameters(), lr=0.01)
 open(SENTINEL, "w").write("the training script ran")
 for epoch in range(10_000):

@@ -9,6 +9,9 @@ from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
 from deepeval_lsp.diagnostics.dynamic.child.input_shapes import (
     BATCH,
     dataset_shape,
+    extra_inputs,
+    guessed_input,
+    max_positional,
     pragma_shapes,
     torch_candidates,
 )
@@ -49,11 +52,17 @@ def build_and_run(run: Run, ns: dict[str, Any], plan: Plan, payload: JobPayload,
 
 
 def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
-    """Run forward with the first candidate inputs that work (the first one's error otherwise)."""
+    """Run forward with the first candidate inputs that work (the first one's error otherwise).
+
+    forward's further required inputs (a mask, a time step, a condition) get tensors guessed
+    from their names. While forward runs on a guessed input, `run.guess` says so: a failure
+    then is the guess's as much as the program's, and is reported as not checkable."""
     import torch
 
     model.eval()
-    candidates, note, integer = torch_candidates(run, model, payload)
+    cands = torch_candidates(run, model, payload)
+    candidates = cands.shapes
+    note = cands.note
     if not candidates:
         line = entry_line(run)
         run.info.append(
@@ -70,33 +79,139 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
         return
     first_error: BaseException | None = None
     for i, shapes in enumerate(candidates):
-        dtypes = run.input_dtypes or ["int64" if integer else "float32"] * len(shapes)
-        inputs = [
-            torch.zeros(s, dtype=torch.long) if d.startswith("int") else torch.empty(s)
-            for s, d in zip(shapes, dtypes, strict=False)
-        ]
+        dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
+        inputs = [_tensor(torch, s, d) for s, d in zip(shapes, dtypes, strict=False)]
+        kwargs: dict[str, Any] = {}
+        named = _named_inputs(torch, model, inputs, shapes, kwargs, cands.guessed)
+        if i == 0:
+            run.guess = _guess_words(cands.why, shapes, named)
         records: dict[int, dict[str, Any]] = {}
         run.records = records
         hooks = summary_hooks(run, records)
         try:
-            out = model(*inputs)
+            out = model(*inputs, **kwargs)
         except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
             if first_error is None:
                 first_error = e
-            if i + 1 < len(candidates) and note is not None:
+            if i + 1 < len(candidates) and cands.guessed:
                 continue
+            if cands.guessed and not named and _fails_alike(run, model, cands, first_error):
+                run.guess = None  # no guessed size makes it: the program's own failure
             raise first_error from None
         finally:
             for h in hooks:
                 h.remove()
+        run.guess = None
         if note is not None and i > 0:
             note = note.replace(str(candidates[0][0]), str(shapes[0]))
         run.input_note = note
+        if named:
+            guessed = ", ".join(f"`{n}` {tuple(t.shape)}" for n, t in named)
+            run.notes.append(f"forward's further inputs were guessed from their names: {guessed}")
         run.summary = torch_summary(run, model, shapes, out_shape(out), records)
         run.outputs = forward_outputs(run, out)
         return
+
+
+def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException) -> bool:
+    """Does forward fail the same way (same exception, same words, same line) with every
+    guessed size doubled, and not in the first layer, whose declared inputs the guess follows?
+    Then the failure does not come from the sizes the check guessed."""
+    import torch
+
+    if _failing_layer(error) is cands.first:
+        return False
+    shapes = cands.varied()
+    if shapes == cands.shapes[0]:
+        return True
+    dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
+    try:
+        model(*[_tensor(torch, s, d) for s, d in zip(shapes, dtypes, strict=False)])
+    except Exception as e:
+        return (
+            type(e) is type(error)
+            and str(e) == str(error)
+            and _user_line(run, e) == _user_line(run, error)
+        )
+    return False
+
+
+def _failing_layer(exc: BaseException) -> Any:
+    """The innermost module whose method is on the exception's stack."""
+    from torch import nn
+
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        obj = tb.tb_frame.f_locals.get("self")
+        if isinstance(obj, nn.Module):
+            found = obj
+        tb = tb.tb_next
+    return found
+
+
+def _user_line(run: Run, exc: BaseException) -> int | None:
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == run.path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _tensor(torch: Any, shape: tuple[int, ...], dtype: str) -> Any:
+    if dtype == "bool":
+        return torch.zeros(shape, dtype=torch.bool)
+    if dtype.startswith("int"):
+        return torch.zeros(shape, dtype=torch.long)
+    return torch.empty(shape)
+
+
+def _named_inputs(
+    torch: Any,
+    model: Any,
+    inputs: list[Any],
+    shapes: list[tuple[int, ...]],
+    kwargs: dict[str, Any],
+    guessed: bool,
+) -> list[tuple[str, Any]]:
+    """Complete `inputs` (and `kwargs`) with a tensor for each further required input of
+    forward, guessed from its name; drop guessed inputs forward does not take. The guessed
+    ones, by name."""
+    if guessed:
+        most = max_positional(model)
+        if most is not None and 0 < most < len(inputs):
+            del inputs[most:]
+    extra = extra_inputs(model, len(inputs))
+    if extra is None or not shapes:
+        return []
+    positional, keyword = extra
+    named = []
+    for name in positional + keyword:
+        shape, dtype = guessed_input(name, shapes[0])
+        t = _tensor(torch, shape, dtype)
+        named.append((name, t))
+        if name in keyword:
+            kwargs[name] = t
+        else:
+            inputs.append(t)
+    return named
+
+
+def _guess_words(why: str | None, shapes: list[tuple[int, ...]], named: list[Any]) -> str | None:
+    """How a failure under guessed inputs begins ("built with guessed input … (why)"); None
+    when every input is known."""
+    parts = []
+    if why is not None:
+        shown = ", ".join(str(s) for s in shapes)
+        parts.append(f"built with guessed input {shown} ({why})")
+    if named:
+        guessed = ", ".join(f"`{n}` {tuple(t.shape)}" for n, t in named)
+        parts.append(f"forward's further inputs guessed from their names: {guessed}")
+    return "; ".join(parts) or None
 
 
 def run_keras(run: Run, model: Any, payload: JobPayload, study_contract: bool) -> None:
@@ -114,10 +229,12 @@ def run_keras(run: Run, model: Any, payload: JobPayload, study_contract: bool) -
         elif ds:
             shape = (BATCH, ds[1], ds[2], ds[0])
             run.input_note = f"input shape {shape} assumed from the dataset named in the file"
+            run.guess = f"built with guessed input {shape} (the dataset named in the file)"
         elif payload.get("input_shape"):
             shape = tuple(payload["input_shape"])
         if shape is not None:
             model(keras.ops.zeros(shape))
+            run.guess = None
         elif not study_contract:
             run.info.append(
                 not_checkable(

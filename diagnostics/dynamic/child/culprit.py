@@ -5,6 +5,9 @@ where it was constructed, the error's class in the taxonomy, and the shape fix t
 
 from __future__ import annotations
 
+import dis
+import os
+import re
 import traceback
 from typing import Any
 
@@ -153,6 +156,23 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
         )
     elif code == T.NOT_CHECKABLE and exc_type not in ("MissingPackageUsed",):
         message = f"not checkable on the meta device: {message}"
+    elif run.guess is not None and _depends_on_input(code, message):
+        # forward ran on an input the check guessed: the failure may be the guess's
+        code = T.NOT_CHECKABLE
+        message = f"{run.guess}: {message}; set `# deepeval: input=(…)` to check it"
+    refused = _import_refusal(exc, frames)
+    if refused is not None:
+        code = T.NOT_CHECKABLE
+        message = f"{refused}; not checked"
+    inside = _inside_checker(run, frames) if refused is None else None
+    if inside is not None:
+        code = T.NOT_CHECKABLE
+        message = (
+            f"checker error: {exc_type}: {str(exc) or exc_type} (raised in the checker's own "
+            f"code, {inside}, not by the program); the model was not checked; please report "
+            "it to deepeval-lsp with this message"
+        )
+        related = []
     run.error = {
         "code": code,
         "range": rng,
@@ -183,6 +203,93 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
             related.append({"range": list(where), "message": note})
     if code in (T.SHAPE_MISMATCH, T.INPUT_ARGUMENT_MISMATCH):
         _cat_dim_first(run, exc, culprit, inputs)
+
+
+_SHARED_OBJECT = re.compile(r"[\w./+-]+\.so(?:\.[\w.]+)?\b")
+_LOAD_FAILURE = re.compile(
+    r"\.so\b|shared object|failed to map segment|cannot enable executable stack|ELF", re.I
+)
+
+
+def _import_refusal(exc: BaseException, frames: list[Any]) -> str | None:
+    """What kept a package from loading while the program imported it, when that was its
+    compiled library (the sandbox refusing to load it, or the library failing to load here):
+    the environment's limit, not the program's mistake. None otherwise."""
+    importing = next((name for t in frames if (name := _imported_at(t)) is not None), None)
+    if importing is None:
+        return None
+    text = str(exc)
+    if type(exc).__name__ == "SandboxViolation" and str(getattr(exc, "event", "")).startswith(
+        "ctypes."
+    ):
+        lib = next(
+            (
+                t.tb_frame.f_locals.get("name")
+                for t in reversed(frames)
+                if isinstance(t.tb_frame.f_locals.get("name"), str)
+                and t.tb_frame.f_code.co_filename.endswith(os.path.join("ctypes", "__init__.py"))
+            ),
+            None,
+        )
+        return (
+            f"the sandbox refused loading {lib or 'a native library'} while importing {importing}"
+        )
+    compiled = _LOAD_FAILURE.search(text) or str(getattr(exc, "path", "") or "").endswith(".so")
+    if isinstance(exc, ImportError) and not isinstance(exc, ModuleNotFoundError) and compiled:
+        found = _SHARED_OBJECT.search(text)
+        lib = found.group(0) if found else (getattr(exc, "path", None) or "a compiled library")
+        return f"loading {os.path.basename(lib)} failed while importing {importing} ({text})"
+    return None
+
+
+def _imported_at(tb: Any) -> str | None:
+    """The module an `import` statement at this traceback entry imports (importlib's own frames
+    are cut from tracebacks), or None when the entry is no import."""
+    for i in dis.get_instructions(tb.tb_frame.f_code):
+        if i.offset == tb.tb_lasti:
+            return str(i.argval) if i.opname == "IMPORT_NAME" else None
+    return None
+
+
+_CHECKER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Work of the check itself after forward returned: whatever fails there is the checker's.
+_AFTER_FORWARD = frozenset({"torch_summary", "keras_summary", "forward_outputs"})
+# Instructions after which an exception in the checker's frame is no slip of its own: a
+# deliberate raise, or a call (the framework, or the program, raising through a patch).
+_PASSED_ON = frozenset({"RAISE_VARARGS", "RERAISE", "CALL", "PRECALL", "CALL_FUNCTION_EX"})
+
+
+def _inside_checker(run: Run, frames: list[Any]) -> str | None:
+    """Where in the checker's own code the exception arose ("summary.py:12"), when the
+    checker, not the program, raised it: its own work after forward, or a slip (an attribute,
+    a key, an index) in its innermost frame. None otherwise."""
+
+    def ours(t: Any) -> bool:
+        name = t.tb_frame.f_code.co_filename
+        return name != run.path and name.startswith(_CHECKER_DIR + os.sep)
+
+    def where(t: Any) -> str:
+        return f"{os.path.basename(t.tb_frame.f_code.co_filename)}:{t.tb_lineno}"
+
+    for t in frames:
+        if ours(t) and t.tb_frame.f_code.co_name in _AFTER_FORWARD:
+            return where(frames[-1]) if ours(frames[-1]) else where(t)
+    if not frames or not ours(frames[-1]):
+        return None
+    last = frames[-1]
+    op = next(
+        (i.opname for i in dis.get_instructions(last.tb_frame.f_code) if i.offset == last.tb_lasti),
+        None,
+    )
+    return None if op is None or op in _PASSED_ON else where(last)
+
+
+def _depends_on_input(code: str, message: str) -> bool:
+    """Can a different input make this error go away? Not a name, an import or an attribute
+    of the program's own objects; an attribute the input tensor lacks can."""
+    if code == T.NONEXISTENT_ATTRIBUTE:
+        return message.startswith("'Tensor' object has no attribute")
+    return not code.startswith(("DL0", "DL10")) and code != T.SANDBOX_VIOLATION
 
 
 def _cat_dim_first(run: Run, exc: BaseException, culprit: Any, inputs: list[Any]) -> None:

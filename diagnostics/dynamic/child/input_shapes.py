@@ -9,6 +9,7 @@ import ast
 import inspect
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from deepeval_lsp.diagnostics import datasets
@@ -116,10 +117,29 @@ def guesses_from_layer(layer: Any) -> tuple[list[list[tuple[int, ...]]], str, bo
     return [], name, False
 
 
-def torch_candidates(
-    run: Run, model: Any, payload: JobPayload
-) -> tuple[list[list[tuple[int, ...]]], str | None, bool]:
-    """Input shapes to try, in order; the note saying where they come from when guessed; and
+@dataclass
+class Candidates:
+    """The inputs to try forward with, in order, and where they come from."""
+
+    shapes: list[list[tuple[int, ...]]]
+    note: str | None = None  # said in the result when the shape was guessed
+    why: str | None = None  # why this guess: "the file names MNIST", "the first layer, …"
+    integer: bool = False  # token ids for an embedding
+    free: tuple[int, ...] = ()  # dims of the first input whose size is a guess (not the layer's)
+    first: Any = None  # the first layer, whose declared inputs the guess follows
+
+    def varied(self) -> list[tuple[int, ...]]:
+        """The first candidate with every guessed size doubled (the other inputs as they are)."""
+        first, *rest = self.shapes[0]
+        return [tuple(d * 2 if i in self.free else d for i, d in enumerate(first)), *rest]
+
+    @property
+    def guessed(self) -> bool:
+        return self.why is not None
+
+
+def torch_candidates(run: Run, model: Any, payload: JobPayload) -> Candidates:
+    """Input shapes to try, in order; the note and the reason when they are guessed; and
     whether the inputs are integers (token ids for an embedding)."""
     first = first_leaf(model)
     integer = type(first).__name__ in ("Embedding", "EmbeddingBag")
@@ -127,37 +147,115 @@ def torch_candidates(
     if typed:  # a task's own spec: every input with its dtype
         shapes = [tuple(spec[0]) for spec in typed]
         run.input_dtypes = [str(spec[1]) for spec in typed]
-        return [shapes], None, integer
+        return Candidates([shapes], integer=integer)
     pragma = pragma_shapes(run.source)
     if pragma:
-        return [pragma], None, integer
+        return Candidates([pragma], integer=integer)
     given = payload.get("input_shape")
     if given:  # stated by the user: it wins over any guess
-        return [[tuple(given)]], None, integer
+        return Candidates([[tuple(given)]], integer=integer)
     ann = annotation_shapes(model)
     if ann:
-        return [ann], None, integer
+        return Candidates([ann], integer=integer)
     text = " ".join(filter(None, [payload.get("requirement") or "", run.source]))
-    ds = dataset_shape(text)
-    if ds:
+    found = datasets.named_in(text)
+    ds = found.image_chw if found is not None else None
+    if found is not None and ds:
         cands = [[(BATCH, *ds)]]
         if type(first).__name__ == "Linear" and first.in_features == math.prod(ds):
             cands.insert(0, [(BATCH, math.prod(ds))])
-        return (
+        name = found.study_names[0] if found.study_names else found.name
+        return Candidates(
             cands,
             f"input shape {cands[0][0]} assumed from the dataset named in the file",
+            f"the file names {name}",
             integer,
+            tuple(range(2, len(cands[0][0]))),
+            first,
         )
     if first is None:
-        return [], None, False
+        return Candidates([])
     cands, words, integer = guesses_from_layer(first)
     if not cands:
-        return [], None, False
-    return (
+        return Candidates([])
+    return Candidates(
         cands,
         (
             f"input shape {cands[0][0]} assumed from the first layer, {words}; set it with "
             "a `# deepeval: input=(…)` comment"
         ),
+        f"from the first layer, {words}",
         integer,
+        free_dims(first, cands[0][0]),
+        first,
     )
+
+
+def free_dims(layer: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The dims of a guess from `layer` (guesses_from_layer) that the layer does not fix: the
+    spatial ones of a convolution, the steps of a sequence."""
+    name = type(layer).__name__
+    if name.startswith(("Conv", "BatchNorm2d")):
+        return tuple(range(2, len(shape)))
+    if name in ("Embedding", "EmbeddingBag"):
+        return (1,)
+    if name in ("LSTM", "GRU", "RNN"):
+        return (1,) if layer.batch_first else (0,)
+    if name in ("TransformerEncoderLayer", "MultiheadAttention"):
+        return (1,) if shape[0] == BATCH else (0,)
+    if name == "LayerNorm":
+        return tuple(range(1, len(shape) - len(layer.normalized_shape)))
+    return ()
+
+
+# Names of forward's parameters and what the check gives them when it has no shape for them.
+_MASK = re.compile(r"mask", re.I)
+_STEP = re.compile(r"^(t|ts|timesteps?|times?|steps?|sigmas?|noise_levels?)$", re.I)
+_LABEL = re.compile(r"^(y|labels?|class(es)?|class_labels?|targets?|cls)$", re.I)
+
+
+def extra_inputs(model: Any, given: int) -> tuple[list[str], list[str]] | None:
+    """forward's required positional parameters beyond the `given` first ones, and its required
+    keyword-only ones (the check gives each a tensor guessed from its name); None when forward's
+    signature cannot be read."""
+    try:
+        sig = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return None
+    positional = [
+        p.name
+        for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    keyword = [
+        p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+    ]
+    return positional[given:], keyword
+
+
+def max_positional(model: Any) -> int | None:
+    """How many positional inputs forward takes (None: any number, or unknown)."""
+    try:
+        sig = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def guessed_input(name: str, like: tuple[int, ...]) -> tuple[tuple[int, ...], str]:
+    """(shape, dtype) of a tensor for forward's parameter `name`, next to a first input of shape
+    `like`: a mask has its batch and positions, a time step or label one value per sample,
+    anything else (a context, a condition) the first input's shape."""
+    batch = like[0] if like else BATCH
+    if _MASK.search(name):
+        if len(like) >= 4:  # (N, C, H, W): a mask per pixel
+            return (batch, *like[2:]), "bool"
+        return tuple(like[:2]) or (batch,), "bool"
+    if _STEP.match(name):
+        return (batch,), "int64"
+    if _LABEL.match(name):
+        return (batch,), "int64"
+    return tuple(like), "float32"

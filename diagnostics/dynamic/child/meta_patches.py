@@ -361,6 +361,10 @@ def _patch_torch(setattr_: Any) -> None:
             cls._deepeval_real_forward = cls.forward
         setattr_(cls, "forward", _rnn_stub_for(cls._deepeval_real_forward))
     _patch_conv_checks(setattr_)
+    # real values of small tensors built from numbers (`.item()` on a linspace): meta_values
+    from deepeval_lsp.diagnostics.dynamic.child import meta_values
+
+    meta_values.install(setattr_)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class Run:
     info: list[ErrorRecord] = field(default_factory=list)  # Not Checkable diagnostics
     model: Any = None
     input_note: str | None = None
+    # while forward runs on an input the check guessed: how ("built with guessed input …")
+    guess: str | None = None
     records: dict[int, dict[str, Any]] = field(default_factory=dict)  # forward hooks, by id
     undecided: bool = False  # built, but forward could not run (no input shape)
     input_dtypes: list[str] | None = None  # per input, when the task says (token ids are int64)

@@ -117,7 +117,12 @@ class Spin(nn.Module):
             pass
 """
     report = _check(tmp_path, source, pool, timeout_ms=1500)
-    assert [d.code for d in report.diagnostics if d.source_pass == "dynamic"] == [T.TIMEOUT]
+    (found,) = [d for d in report.diagnostics if d.source_pass == "dynamic"]
+    assert found.code == T.TIMEOUT
+    # the checker's limit, not the program's mistake: information naming the limit and its knobs
+    assert found.severity == T.Severity.INFORMATION
+    assert "1.5 s" in found.message
+    assert "--timeout SECONDS" in found.message and "deepeval.timeoutMs" in found.message
 
 
 def test_sandbox_refusal_is_reported_at_its_line(tmp_path, pool):
@@ -253,3 +258,55 @@ def test_arguments_the_program_passes_itself_stay_its_own_error(tmp_path, pool):
     (d,) = report.diagnostics
     assert d.code == T.RUNTIME_ERROR and d.severity == "error" and "exit(2)" in d.message
     assert report.executable is False
+
+
+_IMPORTS_NATIVE = """
+import torch
+from torch import nn
+import {module}
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+
+def _cli_dynamic(tmp_path, source: str) -> list[dict]:
+    """The dynamic findings of `deepeval-lsp check` run from tmp_path, as a user would (the
+    program's own modules beside it are then importable in the sandbox)."""
+    (tmp_path / "model.py").write_text(source)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deepeval_lsp",
+            "check",
+            str(tmp_path / "model.py"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    (report,) = json.loads(out.stdout)
+    return [d for d in report["diagnostics"] if d["pass"] == "dynamic"]
+
+
+def test_a_native_library_refused_while_importing_a_package_is_a_note(tmp_path):
+    (tmp_path / "nativelib.py").write_text('import ctypes\nLIB = ctypes.CDLL("libm.so.6")\n')
+    (found,) = _cli_dynamic(tmp_path, _IMPORTS_NATIVE.format(module="nativelib"))
+    assert found["code"] == T.NOT_CHECKABLE and found["range"]["start"]["line"] == 3
+    assert "the sandbox refused loading libm.so.6 while importing nativelib" in found["message"]
+
+
+def test_the_programs_own_refused_action_in_an_imported_module_stays_a_violation(tmp_path):
+    (tmp_path / "spawns.py").write_text('import subprocess\nsubprocess.run(["true"])\n')
+    found = _cli_dynamic(tmp_path, _IMPORTS_NATIVE.format(module="spawns"))
+    assert [d["code"] for d in found] == [T.SANDBOX_VIOLATION]
