@@ -243,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_dynamic:
         models = [r for r in reports if (r.get("summary") or {}).get("model")]
         sources = collections.Counter(input_source(r) for r in models)
-        model_files = [r for r in reports if is_model_file(args.corpus / r["repo"] / r["path"])]
+        classes = {repo: model_class_names(args.corpus / repo) for repo in by_repo}
+        model_files = [
+            r
+            for r in reports
+            if is_model_file(args.corpus / r["repo"] / r["path"], classes[r["repo"]])
+        ]
         built = [r for r in model_files if (r.get("summary") or {}).get("model")]
         share = 100 * len(built) / max(1, len(model_files))
         print(
