@@ -18,6 +18,7 @@ pass runs the file as a module of its package with it) and for the sandbox's rea
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -116,3 +117,51 @@ def read_roots(paths: Iterable[str | os.PathLike[str]], project_root: str | None
     for p in paths:
         found.update(str(r) for r in locate(p, project_root).import_roots)
     return sorted(found)
+
+
+_SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist"})
+
+
+def found_elsewhere(
+    path: str | os.PathLike[str], project_root: str | None, top: str, depth: int = 4
+) -> Path | None:
+    """A module `top` (a `top.py` or a `top/` package) somewhere in the project tree, not on
+    the file's import path: a sibling tree run from its own folder (`object_detection/`'s
+    `mmcv_custom`). The nearest one beside a folder above the file first, then any within
+    `depth` folders of the root; None when there is none."""
+    if not project_root or not top.isidentifier():
+        return None
+    root = Path(project_root).resolve()
+    folder = Path(path).resolve().parent
+    while _under(folder, root):
+        for candidate in (folder / f"{top}.py", folder / top / "__init__.py"):
+            if candidate.is_file():
+                return candidate if candidate.name != "__init__.py" else candidate.parent
+        if folder == root:
+            break
+        folder = folder.parent
+    return _found_elsewhere(str(root), top, depth)
+
+
+@functools.lru_cache(maxsize=512)
+def _found_elsewhere(root: str, top: str, depth: int) -> Path | None:
+    level = [Path(root)]
+    for _ in range(depth):
+        below: list[Path] = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.name.startswith(".") or e.name in _SKIPPED_DIRS:
+                    continue
+                if e.name == f"{top}.py" and e.is_file(follow_symlinks=False):
+                    return Path(e.path)
+                if e.is_dir(follow_symlinks=False):
+                    if e.name == top and os.path.isfile(os.path.join(e.path, "__init__.py")):
+                        return Path(e.path)
+                    if not os.path.isfile(os.path.join(e.path, "pyvenv.cfg")):
+                        below.append(Path(e.path))
+        level = below
+    return None

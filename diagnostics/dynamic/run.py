@@ -316,6 +316,10 @@ def _duplicates(d: Diagnostic, static: list[Diagnostic]) -> bool:
             continue
         if s.code == d.code or (early and s.code < T.SHAPE_MISMATCH):
             return True
+        # an import the static pass explained as beyond the check (a module of the project
+        # that is not on this file's path): its failure in the run is that same limit
+        if s.code == T.NOT_CHECKABLE and d.code in (T.NONEXISTENT_MODULE, T.NONEXISTENT_API_IMPORT):
+            return True
     return False
 
 

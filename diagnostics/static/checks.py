@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,6 +153,17 @@ class _Checker:
                 fixes = (Fix(f"Change to `{new}`", (TextEdit(rng, new),)),)
             msg = f"module `{module}` does not exist (no `{last}` in `{parent}`)"
         else:
+            elsewhere = project.found_elsewhere(self.path, self.options.workspace_root, module)
+            if elsewhere is not None:
+                shown = os.path.relpath(elsewhere, self.options.workspace_root or ".")
+                self.add(
+                    T.NOT_CHECKABLE,
+                    rng,
+                    f"`{module}` is not on this file's import path, but the project has it at "
+                    f"{shown}: the file is meant to run with that folder on the path (from "
+                    "there, or installed); its names are not checked",
+                )
+                return False
             msg = f"no module named `{module}` is installed"
         self._note_keras(fw.canonical(module) or module, legacy=False)
         self.add(T.NONEXISTENT_MODULE, rng, msg, fixes)

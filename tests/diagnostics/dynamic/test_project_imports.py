@@ -212,3 +212,26 @@ def test_a_relative_import_above_the_package_is_a_note(project: Path, pool: Work
     assert [d for d in report.diagnostics if d.severity == "error"] == []
     assert [(d.code, d.range.start.line) for d in report.diagnostics] == [("DL401", 1)]
     assert "reaches above the package `pkg_g`" in report.diagnostics[0].message
+
+
+def test_a_module_of_another_subtree_of_the_project_is_a_note(
+    project: Path, pool: WorkerPool
+) -> None:
+    # ConvNeXt's layout: detection/backbone.py imports mmcv_custom, which lives in detection/
+    # and is on the path only when run from there
+    _write(
+        project,
+        {
+            "detection/mmcv_custom/__init__.py": "def load_checkpoint(*a):\n    pass\n",
+            "detection/models/backbones/__init__.py": "",
+            "detection/models/backbones/net.py": MODEL.replace(
+                "from .parts import Block", "from mmcv_custom import load_checkpoint\nBlock = None"
+            )
+            .replace("self.block = Block(3, 4)", "self.block = nn.Conv2d(3, 4, 3, padding=1)")
+            .format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "detection/models/backbones/net.py", project, pool)
+    assert [d for d in report.diagnostics if d.severity == "error"] == []
+    (note,) = [d for d in report.diagnostics if "mmcv_custom" in d.message]
+    assert note.code == "DL401" and "detection/mmcv_custom" in note.message

@@ -84,3 +84,19 @@ def test_package_absolute_imports_resolve_from_the_package_root_and_project_root
     assert [(c, line) for c, line, _ in without_root] == [("DL102", 0)]
     with_root = _codes(tmp_path / "tools/train.py", tmp_path)
     assert [(c, line) for c, line, _ in with_root] == [("DL103", 1)]
+
+
+def test_a_module_elsewhere_in_the_project_is_a_note_and_a_missing_one_an_error(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "seg/mmcv_custom/__init__.py": "",
+            "det/mmcv_custom/__init__.py": "",
+            "seg/backbone/convnext.py": "import mmcv_custom\nimport no_such_module_anywhere\n",
+        },
+    )
+    found = _codes(tmp_path / "seg/backbone/convnext.py", tmp_path)
+    assert [(c, line) for c, line, _ in found] == [("DL401", 0), ("DL102", 1)]
+    assert "seg/mmcv_custom" in found[0][2]  # the nearest one, beside a folder above the file
