@@ -48,6 +48,7 @@ from deepeval_lsp.diagnostics.findings import (
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.recheck import verify
 from deepeval_lsp.diagnostics.static.literal_values import literal
+from deepeval_lsp.diagnostics.taxonomy import Severity
 from deepeval_lsp.diagnostics.text import SourceText, parse_python
 
 if TYPE_CHECKING:
@@ -131,6 +132,8 @@ def run_dynamic(
     out = interpret(raw, source, path)
     if static:
         out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
+    if not options.paper_compat:
+        out.diagnostics = [_keras2_api(d) for d in out.diagnostics]
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
         out.diagnostics = verify_dynamic(source, path, options, pool, out.diagnostics, pre)
     found = [*(static or []), *out.diagnostics]
@@ -305,6 +308,27 @@ def _one_paragraph(message: str) -> str:
     if m:
         message = f"layer {m.group(1)}: {rest.split('Call arguments received by layer')[0]}"
     return " ".join(message.split())
+
+
+_MISSING_KERAS_MEMBER = re.compile(r"module '(keras(?:\.\w+)*)' has no attribute '(\w+)'")
+
+
+def _keras2_api(d: Diagnostic) -> Diagnostic:
+    """A run that stopped on a Keras 2 name Keras 3 lacks (`keras.backend.name_scope`, reached
+    through a module of the project written for Keras 2) fails only on Keras 3: a warning that
+    says so, as the static pass words the same name."""
+    m = _MISSING_KERAS_MEMBER.search(d.message) if d.code == T.NONEXISTENT_ATTRIBUTE else None
+    if m is None:
+        return d
+    dotted = f"{m.group(1)}.{m.group(2)}"
+    if not fw.in_keras2(dotted):
+        return d
+    return replace(
+        d,
+        severity=Severity.WARNING,
+        message=f"{d.message}{fw.legacy_note(dotted)}: it fails on Keras 3, runs on Keras 2",
+        fixes=(),
+    )
 
 
 def _duplicates(d: Diagnostic, static: list[Diagnostic]) -> bool:

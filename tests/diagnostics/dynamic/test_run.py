@@ -310,3 +310,15 @@ def test_the_programs_own_refused_action_in_an_imported_module_stays_a_violation
     (tmp_path / "spawns.py").write_text('import subprocess\nsubprocess.run(["true"])\n')
     found = _cli_dynamic(tmp_path, _IMPORTS_NATIVE.format(module="spawns"))
     assert [d["code"] for d in found] == [T.SANDBOX_VIOLATION]
+
+
+def test_a_run_stopped_by_a_keras2_name_is_a_warning() -> None:
+    # keras-tcn's tcn.py calls K.name_scope (Keras 2); the run stops there on Keras 3
+    from deepeval_lsp.diagnostics.dynamic.run import _keras2_api
+    from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range
+
+    rng = Range(Position(3, 0), Position(3, 5))
+    k2 = Diagnostic("DL104", rng, "module 'keras.backend' has no attribute 'name_scope'")
+    made_up = Diagnostic("DL104", rng, "module 'keras.backend' has no attribute 'no_such_fn'")
+    assert _keras2_api(k2).severity == "warning" and "Keras 2" in _keras2_api(k2).message
+    assert _keras2_api(made_up) == made_up and made_up.severity == "error"
