@@ -98,15 +98,20 @@ def _reader(name: str, real: Any) -> Any:
 def install(setattr_: Any) -> None:
     """Patch the factories and the readers of torch (undone with the other meta patches)."""
     import torch
+
+    # invisible like every meta patch (TorchScript compiles the aten op, not the wrapper)
+    from deepeval_lsp.diagnostics.dynamic.child.meta_patches import disguise
     from torch.utils import _device
 
     # `with torch.device("meta")` knows the factories by identity, from a set it makes once:
     # made now, it holds the real ones (a wrapper calls them, and they still land on meta).
     _device._device_constructors()
     for name in ("linspace", "logspace", "arange", "tensor"):
-        setattr_(torch, name, _factory(torch, name, getattr(torch, name)))
+        real = getattr(torch, name)
+        setattr_(torch, name, disguise(_factory(torch, name, real), real))
     for name in ("item", "tolist", "__int__", "__float__", "__bool__", "__index__"):
-        setattr_(torch.Tensor, name, _reader(name, getattr(torch.Tensor, name)))
+        real = getattr(torch.Tensor, name)
+        setattr_(torch.Tensor, name, disguise(_reader(name, real), real))
     real_iter = torch.Tensor.__iter__
     real_getitem = torch.Tensor.__getitem__
 
@@ -122,5 +127,5 @@ def install(setattr_: Any) -> None:
             return real_getitem(self, index)
         return _with_values(torch, real_getitem(cpu, index))
 
-    setattr_(torch.Tensor, "__iter__", iterate)
-    setattr_(torch.Tensor, "__getitem__", getitem)
+    setattr_(torch.Tensor, "__iter__", disguise(iterate, real_iter))
+    setattr_(torch.Tensor, "__getitem__", disguise(getitem, real_getitem))
