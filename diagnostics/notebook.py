@@ -83,6 +83,19 @@ class Notebook:
         col = pos.character + at.shift if pos.character >= at.indent else pos.character
         return at.cell, Position(at.line, col)
 
+    def from_cell(self, cell: int, pos: Position) -> Position | None:
+        """A position in a cell as a program position; None where the cell is not in the
+        program (not a code cell, or past its last line)."""
+        for n, at in enumerate(self.lines):
+            if at.cell == cell and at.line == pos.line:
+                col = pos.character
+                if at.shift and col >= at.indent + at.shift:
+                    col -= at.shift
+                elif at.shift and col > at.indent:
+                    col = at.indent
+                return Position(n, col)
+        return None
+
     def cell_range(self, rng: Range) -> tuple[int, Range]:
         """A program range in the cell of its start; an end in a later cell is clamped to the end
         of that cell."""
@@ -187,6 +200,14 @@ def parse_notebook(text: str, path: str = "") -> Notebook:
         cells.append(Cell(i, raw["cell_type"], source, spans.get(i, (-1, -1))))
     program, lines, blanked = _program(cells)
     return Notebook(path, text, tuple(cells), program, lines, blanked)
+
+
+def notebook_of_cells(sources: list[str], path: str = "") -> Notebook:
+    """The notebook of these code cells' texts, in order, with no file behind it (an editor's
+    open notebook): its program and line map; cells are numbered as given."""
+    cells = [Cell(i, "code", text, (-1, -1)) for i, text in enumerate(sources)]
+    program, lines, blanked = _program(cells)
+    return Notebook(path, "", tuple(cells), program, lines, blanked)
 
 
 # -- the program -------------------------------------------------------------------------------

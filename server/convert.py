@@ -7,7 +7,7 @@ converter built from the document's lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ def to_lsp_diagnostic(d: Diagnostic, cols: Columns, doc_path: str, doc_uri: str)
         lsp.DiagnosticRelatedInformation(
             location=lsp.Location(
                 uri=path_to_uri(r.path, doc_path, doc_uri),
-                range=cols.range(r.range) if r.path == doc_path else _plain_range(r.range),
+                range=cols.range(r.range) if r.path == doc_path else plain_range(r.range),
             ),
             message=r.message,
         )
@@ -117,7 +117,7 @@ def notice(message: str) -> lsp.Diagnostic:
     )
 
 
-def _plain_range(rng: Range) -> lsp.Range:
+def plain_range(rng: Range) -> lsp.Range:
     return lsp.Range(
         start=lsp.Position(line=rng.start.line, character=rng.start.character),
         end=lsp.Position(line=rng.end.line, character=rng.end.character),
@@ -148,8 +148,19 @@ def code_actions(
     cols: Columns,
     wanted: Range,
     only: Sequence[str] | None,
+    *,
+    edit_of: Callable[[Sequence[TextEdit]], lsp.WorkspaceEdit | None] | None = None,
+    diagnostic_of: Callable[[Diagnostic], lsp.Diagnostic] | None = None,
 ) -> list[lsp.CodeAction]:
-    """Quick fixes for the diagnostics touching `wanted`, and the file's fix-all action."""
+    """Quick fixes for the diagnostics touching `wanted`, and the file's fix-all action.
+
+    `edit_of` makes a fix's edits a workspace edit (None: they cannot be made, and the fix is not
+    offered) and `diagnostic_of` shows a finding, where the report's text is not one document
+    (a notebook's program); by default both are in the document `uri`."""
+    if edit_of is None:
+        edit_of = lambda edits: _workspace_edit(uri, version, edits, cols)  # noqa: E731
+    if diagnostic_of is None:
+        diagnostic_of = lambda d: to_lsp_diagnostic(d, cols, report.path, uri)  # noqa: E731
     actions: list[lsp.CodeAction] = []
     want_quickfix = not only or any(
         lsp.CodeActionKind.QuickFix.value.startswith(k) or k.startswith("quickfix") for k in only
@@ -164,25 +175,34 @@ def code_actions(
             preferred = d.preferred_fix
             # Verified fixes first: they are the ones re-checking showed to work.
             for fix in sorted(d.fixes, key=lambda f: not f.verified):
+                edit = edit_of(fix.edits)
+                if edit is None:
+                    continue
                 title = fix.title if fix.verified else f"{fix.title} (unverified)"
                 actions.append(
                     lsp.CodeAction(
                         title=f"{title} ({d.code})",
                         kind=lsp.CodeActionKind.QuickFix,
-                        diagnostics=[to_lsp_diagnostic(d, cols, report.path, uri)],
+                        diagnostics=[diagnostic_of(d)],
                         is_preferred=fix is preferred,
-                        edit=_workspace_edit(uri, version, fix.edits, cols),
+                        edit=edit,
                     )
                 )
     if want_fix_all:
-        chosen = choose_fixes(report.diagnostics)
-        if chosen.fixes:
+        makeable = [
+            d
+            for d in report.diagnostics
+            if d.preferred_fix is None or edit_of(d.preferred_fix.edits) is not None
+        ]
+        chosen = choose_fixes(makeable)
+        edit = edit_of(chosen.edits) if chosen.fixes else None
+        if edit is not None:
             n = len(chosen.fixes)
             actions.append(
                 lsp.CodeAction(
                     title=f"deepeval: apply {n} verified fix{'es' if n != 1 else ''}",
                     kind=FIX_ALL_KIND,
-                    edit=_workspace_edit(uri, version, chosen.edits, cols),
+                    edit=edit,
                 )
             )
     return actions

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
-from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES
+from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES, UncheckableFile
 from deepeval_lsp.diagnostics.findings import Position, Range
+from deepeval_lsp.diagnostics.notebook import drop_ipython_names
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
-from deepeval_lsp.server import convert
+from deepeval_lsp.server import convert, notebooks
 from deepeval_lsp.server.debounce import Debouncer
 from deepeval_lsp.server.documents import LspWorkspace, lsp_lines
 from deepeval_lsp.server.dynamic import FullChecker, frameworks_missing, start_warming
@@ -74,12 +75,17 @@ class DeepevalServer(LanguageServer):
             "deepeval-lsp",
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=notebooks.NOTEBOOK_SYNC,
             protocol_cls=DeepevalProtocol,
         )
         self.settings = Settings()
         self.debouncer = Debouncer()
         self.checker = FullChecker()
         self.docs: dict[str, DocState] = {}
+        # Open notebooks (by notebook URI): the view of their latest version, and the cell URIs
+        # last published for them (to clear cells that left the notebook).
+        self.views: dict[str, notebooks.NotebookView] = {}
+        self._published_cells: dict[str, set[str]] = {}
         # The static pass's result of each document's latest version, for its full check.
         self._static: dict[str, tuple[int | None, StaticResult]] = {}
         # One thread runs the static passes, so a big file never holds up the event loop, and
@@ -200,9 +206,25 @@ class DeepevalServer(LanguageServer):
         """The document was opened or changed: the static pass on its thread now, the full
         check after the debounce. Returns at once: nothing here blocks the event loop."""
         doc = self.workspace.get_text_document(uri)
-        path = convert.uri_to_path(uri)
-        version = doc.version
-        source = doc.source
+        self._check_soon(uri, doc.version, doc.source, convert.uri_to_path(uri))
+
+    def on_notebook(self, uri: str) -> None:
+        """A notebook was opened or changed (a cell's text or the cells): its program is checked
+        as one document, keyed by the notebook's URI and version."""
+        try:
+            view = notebooks.read_view(self.workspace, uri)
+        except Exception as e:  # a notebook the server cannot read: no diagnostics, no crash
+            if isinstance(e, UncheckableFile):
+                log.warning("cannot read the notebook %s: %s", uri, e)
+            else:
+                log.exception("cannot read the notebook %s", uri)
+            self.log(f"deepeval: cannot check the notebook {uri}: {e}", lsp.MessageType.Warning)
+            self.on_close(uri)
+            return
+        self.views[uri] = view
+        self._check_soon(uri, view.version, view.notebook.program, view.path)
+
+    def _check_soon(self, uri: str, version: int | None, source: str, path: str) -> None:
         size = document_bytes(source)
         limit = self.settings.max_document_bytes
         if size > limit:
@@ -286,6 +308,10 @@ class DeepevalServer(LanguageServer):
         self.publish(uri, version, report, final=True)
 
     def is_current(self, uri: str, version: int | None) -> bool:
+        view = self.views.get(uri)
+        if view is not None:
+            nb = self.workspace.get_notebook_document(notebook_uri=uri)
+            return nb is not None and nb.version == view.version == version
         doc = self.workspace.text_documents.get(uri)
         return doc is not None and doc.version == version
 
@@ -299,23 +325,93 @@ class DeepevalServer(LanguageServer):
         previous = self.docs.get(uri)
         if not final and previous is not None and previous.version == version and previous.final:
             return  # the full check of this version came first: it says more
+        view = self.views.get(uri)
+        if view is not None:
+            drop_ipython_names(report, view.notebook)
         model = report.model
         if model is None and not final and previous is not None:
             model = previous.model
         self.docs[uri] = DocState(version, report, final, model)
         if final and (previous.model if previous else None) != model:
             self.refresh_inlay_hints()
-        if report.error and report.passes.get("static") == TOO_LARGE:
+        if view is not None:
+            self.publish_cells(view, report)
+        elif report.error and report.passes.get("static") == TOO_LARGE:
             diagnostics = [convert.notice(report.error)]  # no line table for a huge text
+            self.publish_diagnostics(uri, diagnostics, version)
         else:
             diagnostics = convert.to_lsp_diagnostics(report, self.columns(uri), uri)
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
-        )
+            self.publish_diagnostics(uri, diagnostics, version)
         reason = None if self.dynamic_enabled else (self.no_framework or "dynamic checks are off")
         params = convert.status(report, reason)
         params.update(uri=uri, version=version, final=final, timings_ms=report.timings_ms)
         self.protocol.notify(STATUS_NOTIFICATION, params)
+
+    def publish_diagnostics(
+        self, uri: str, diagnostics: list[lsp.Diagnostic], version: int | None = None
+    ) -> None:
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def publish_cells(self, view: notebooks.NotebookView, report: Report) -> None:
+        """A notebook's report on its cells' URIs; cells no longer in it are cleared."""
+        if not view.cells:
+            by_cell: dict[str, list[lsp.Diagnostic]] = {}
+        elif report.error and report.passes.get("static") == TOO_LARGE:
+            by_cell = {uri: [] for uri in view.cells}
+            by_cell[view.cells[0]] = [convert.notice(report.error)]
+        else:
+            cols = notebooks.CellColumns(self.workspace, view)
+            by_cell = notebooks.to_cell_diagnostics(report, view, cols)
+        for gone in self._published_cells.get(view.uri, set()) - set(by_cell):
+            self.publish_diagnostics(gone, [])
+        self._published_cells[view.uri] = set(by_cell)
+        for cell, (uri, diagnostics) in enumerate(by_cell.items()):
+            self.publish_diagnostics(uri, diagnostics, view.cell_versions[cell])
+
+    def cell(self, uri: str) -> tuple[notebooks.NotebookView, int, DocState] | None:
+        """For a cell of an open notebook: the notebook's view, the cell's index in it and the
+        notebook's current report; None for any other document, or before the first report."""
+        nb = self.workspace.get_notebook_document(cell_uri=uri)
+        view = self.views.get(nb.uri) if nb is not None else None
+        state = self.current(view.uri) if view is not None else None
+        cell = view.cell_of(uri) if view is not None else None
+        if view is None or state is None or state.unchecked or cell is None:
+            return None
+        return view, cell, state
+
+    def is_cell(self, uri: str) -> bool:
+        return self.workspace.get_notebook_document(cell_uri=uri) is not None
+
+    def cell_code_actions(self, uri: str, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        found = self.cell(uri)
+        if found is None:
+            return []
+        view, cell, state = found
+        cols = notebooks.CellColumns(self.workspace, view)
+        return notebooks.code_actions(
+            state.report, view, cols, cell, params.range, params.context.only
+        )
+
+    def cell_hover(self, uri: str, position: lsp.Position) -> str | None:
+        found = self.cell(uri)
+        if found is None:
+            return None
+        view, cell, state = found
+        cols = notebooks.CellColumns(self.workspace, view)
+        text = convert.hover(state.model, notebooks.to_program(view, cols, cell, position))
+        if text is None and is_entry_point(view.notebook.cell_line(cell, position.line), state):
+            text = convert.model_hover(state.model, state.report.semantic)
+        return text
+
+    def cell_inlay_hints(self, uri: str, rng: lsp.Range) -> list[lsp.InlayHint]:
+        found = self.cell(uri)
+        if found is None:
+            return []
+        view, cell, state = found
+        cols = notebooks.CellColumns(self.workspace, view)
+        return notebooks.inlay_hints(state.model, view, cols, cell, rng)
 
     def refresh_inlay_hints(self) -> None:
         caps = self.client_capabilities.workspace
@@ -324,17 +420,25 @@ class DeepevalServer(LanguageServer):
             self.workspace_inlay_hint_refresh(None)
 
     def on_close(self, uri: str) -> None:
+        """A document or notebook closed: its checks stop and its diagnostics (a notebook's on
+        each of its cells) are cleared."""
         self.debouncer.cancel(uri)
         self.docs.pop(uri, None)
         self._static.pop(uri, None)
         self._static_jobs.pop(uri, None)
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-        )
+        view = self.views.pop(uri, None)
+        cells = self._published_cells.pop(uri, set()) | set(view.cells if view else ())
+        for cell in sorted(cells):
+            self.publish_diagnostics(cell, [])
+        if view is None and not cells:
+            self.publish_diagnostics(uri, [])
 
     def recheck_open_documents(self) -> None:
         for uri in list(self.workspace.text_documents):
-            self.on_document(uri)
+            if not self.is_cell(uri):  # cells are checked with their notebook
+                self.on_document(uri)
+        for nb in list(self.workspace.notebook_documents.values()):
+            self.on_notebook(nb.uri)
 
     def on_entry_point(self, uri: str, line: int, state: DocState) -> bool:
         """Is `line` the `def`/`class` line of the model's entry point (`dl_model` by default)?"""
@@ -342,10 +446,7 @@ class DeepevalServer(LanguageServer):
         if doc is None:
             return False
         lines = doc.lines
-        text = lines[line] if 0 <= line < len(lines) else ""
-        entry = (state.model.entry_point if state.model else "") or "dl_model"
-        name = entry.split("(")[0].split(".")[-1]
-        return bool(name) and (f"def {name}" in text or f"class {name}" in text)
+        return is_entry_point(lines[line] if 0 <= line < len(lines) else "", state)
 
     def current(self, uri: str) -> DocState | None:
         state = self.docs.get(uri)
@@ -358,6 +459,9 @@ class DeepevalServer(LanguageServer):
     def model_summary(self, uri: str) -> dict[str, Any]:
         from deepeval_lsp.diagnostics.render import render_model_summary
 
+        nb = self.workspace.get_notebook_document(cell_uri=uri)
+        if nb is not None:  # a cell's model is its notebook's
+            uri = nb.uri
         state = self.current(uri)
         if state is None:
             return {"uri": uri, "text": "deepeval: this document has not been checked yet"}
@@ -427,6 +531,13 @@ class DeepevalServer(LanguageServer):
                 "pool_failed": self.checker.pool_failed,
             },
         }
+
+
+def is_entry_point(text: str, state: DocState) -> bool:
+    """Is `text` the `def`/`class` line of the model's entry point (`dl_model` by default)?"""
+    entry = (state.model.entry_point if state.model else "") or "dl_model"
+    name = entry.split("(")[0].split(".")[-1]
+    return bool(name) and (f"def {name}" in text or f"class {name}" in text)
 
 
 def document_bytes(source: str) -> int:
@@ -519,6 +630,24 @@ def create_server() -> DeepevalServer:
     def did_close(ls: DeepevalServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.on_close(params.text_document.uri)
 
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_did_open(ls: DeepevalServer, params: lsp.DidOpenNotebookDocumentParams) -> None:
+        ls.on_notebook(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_did_change(
+        ls: DeepevalServer, params: lsp.DidChangeNotebookDocumentParams
+    ) -> None:
+        ls.on_notebook(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_did_save(ls: DeepevalServer, params: lsp.DidSaveNotebookDocumentParams) -> None:
+        """Nothing to do: the cells' texts, checked at every change, are what was saved."""
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_did_close(ls: DeepevalServer, params: lsp.DidCloseNotebookDocumentParams) -> None:
+        ls.on_close(params.notebook_document.uri)
+
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(
@@ -528,6 +657,8 @@ def create_server() -> DeepevalServer:
     )
     def code_action(ls: DeepevalServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         uri = params.text_document.uri
+        if ls.is_cell(uri):
+            return ls.cell_code_actions(uri, params)
         state = ls.current(uri)
         if state is None or state.unchecked:
             return []
@@ -539,20 +670,25 @@ def create_server() -> DeepevalServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: DeepevalServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        state = ls.current(params.text_document.uri)
-        if state is None or state.unchecked:
-            return None
-        cols = ls.columns(params.text_document.uri)
-        pos = cols.from_client(params.position)
-        text = convert.hover(state.model, pos)
-        if text is None and ls.on_entry_point(params.text_document.uri, pos.line, state):
-            text = convert.model_hover(state.model, state.report.semantic)
+        if ls.is_cell(params.text_document.uri):
+            text = ls.cell_hover(params.text_document.uri, params.position)
+        else:
+            state = ls.current(params.text_document.uri)
+            if state is None or state.unchecked:
+                return None
+            cols = ls.columns(params.text_document.uri)
+            pos = cols.from_client(params.position)
+            text = convert.hover(state.model, pos)
+            if text is None and ls.on_entry_point(params.text_document.uri, pos.line, state):
+                text = convert.model_hover(state.model, state.report.semantic)
         if text is None:
             return None
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
 
     @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
     def inlay_hint(ls: DeepevalServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+        if ls.is_cell(params.text_document.uri):
+            return ls.cell_inlay_hints(params.text_document.uri, params.range)
         state = ls.current(params.text_document.uri)
         if state is None or state.unchecked:
             return []

@@ -115,6 +115,10 @@ async def start(lsp_client: LanguageClient, root: Path, settings: dict[str, Any]
     capabilities.workspace.inlay_hint = lsp.InlayHintWorkspaceClientCapabilities(
         refresh_support=True
     )
+    # and syncs notebooks (LSP 3.17), which that copy predates.
+    capabilities.notebook_document = lsp.NotebookDocumentClientCapabilities(
+        synchronization=lsp.NotebookDocumentSyncClientCapabilities()
+    )
     await lsp_client.initialize_session(
         lsp.InitializeParams(
             capabilities=capabilities,

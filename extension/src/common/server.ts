@@ -39,6 +39,9 @@ export async function startServer(
     documentSelector: [
       { scheme: "file", language: "python" },
       { scheme: "untitled", language: "python" },
+      // Python cells of Jupyter notebooks: synced as notebooks (the server declares
+      // notebookDocumentSync), so the server checks a notebook's cells together.
+      { notebook: "jupyter-notebook", language: "python" },
     ],
     outputChannel: channel,
     traceOutputChannel: channel,
