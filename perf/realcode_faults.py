@@ -377,6 +377,18 @@ def run_fault(corpus: Path, fault: Fault, keep: bool) -> dict[str, Any]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def line_of(fault: Fault, r: dict[str, Any]) -> str:
+    """One fault's verdict: found or missed, what --fix did, where, and the first error."""
+    first = r["errors"][0] if r["errors"] else None
+    said = f"{first['code']} line {first['range']['start']['line'] + 1}" if first else "-"
+    verdict = "FOUND" if r["found"] else "missed"
+    fix = "restored" if r["restored"] else "clean" if r["fixed_clean"] else "no fix"
+    return (
+        f"{verdict:6} {fix:8} {fault.kind:32} {fault.repo}/{fault.path}:{r['line']} "
+        f"(first error: {said})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -390,17 +402,11 @@ def main(argv: list[str] | None = None) -> int:
     faults = [f for f in FAULTS if not args.only or args.only in f"{f.repo}/{f.path}"]
     results = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        done = list(pool.map(lambda f: run_fault(args.corpus, f, args.keep), faults))
-    for fault, r in zip(faults, done, strict=True):
-        results.append(r)
-        first = r["errors"][0] if r["errors"] else None
-        said = f"{first['code']} line {first['range']['start']['line'] + 1}" if first else "-"
-        verdict = "FOUND" if r["found"] else "missed"
-        fix = "restored" if r["restored"] else "clean" if r["fixed_clean"] else "no fix"
-        print(
-            f"{verdict:6} {fix:8} {fault.kind:22} {fault.repo}/{fault.path}:{r['line']} "
-            f"(first error: {said})"
-        )
+        # printed as they finish, in the list's order
+        done = pool.map(lambda f: run_fault(args.corpus, f, args.keep), faults)
+        for fault, r in zip(faults, done, strict=True):
+            results.append(r)
+            print(line_of(fault, r), flush=True)
     n = len(results)
     found = sum(r["found"] for r in results)
     clean = sum(r["fixed_clean"] for r in results)

@@ -43,6 +43,7 @@ class EditRecord(TypedDict):
 class FixRecord(TypedDict):
     title: str
     edits: list[EditRecord]
+    preferred: NotRequired[bool]  # False: a literal over the user's expression, never applied
 
 
 class RelatedRecord(TypedDict):

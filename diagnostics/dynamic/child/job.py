@@ -154,6 +154,8 @@ def _fix_and_rerun(source: str, path: str, payload: JobPayload, plan: Plan) -> J
                     "title": run.proposal.title,
                     "edits": [edit_json(e) for e in fix_edits],
                 }  # type: ignore[arg-type]
+                if not run.proposal.preferred:
+                    err["fix"]["preferred"] = False
         for alt in run.alternatives:
             alt_edits = [map_edit_back(e, applied) for e in alt.edits]
             if all(e is not None for e in alt_edits) and not overlaps(alt_edits, history):

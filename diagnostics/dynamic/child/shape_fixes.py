@@ -99,6 +99,9 @@ class Proposal:
     edits: list[tuple[int, int, int, int, str]]  # line0, col0, end_line0, end_col0, text
     # locations the finding should name besides its own (range as above, without the text)
     related: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
+    # False when the edit writes a literal over an expression of the user's (`dims[-2]`): it is
+    # offered, but `--fix` does not apply it
+    preferred: bool = True
 
 
 def _shape(x: Any) -> tuple[Any, ...] | None:
@@ -415,6 +418,14 @@ def torch_fix(layer: Any, inputs: list[Any], tree: ast.Module, lines: list[str])
     edit = argument_edit(layer, param, text, tree, lines)
     if edit is None:
         return None
+    if node is not None and not isinstance(node, ast.Constant | ast.Tuple | ast.List):
+        written = _source(lines, node) or "the expression"
+        return Proposal(
+            f"Set {param}={text} to fit the input of shape {_fmt(_shape(inputs[0]))} (replaces "
+            f"`{written}` by a literal: check where its value comes from)",
+            [edit],
+            preferred=False,
+        )
     return Proposal(
         f"Set {param}={text} to fit the input of shape {_fmt(_shape(inputs[0]))}", [edit]
     )
@@ -473,6 +484,7 @@ def _merge_fix(tensors: list[Any], tree: ast.Module, lines: list[str]) -> Propos
             target = w
             break
     edits = []
+    over_expression = False
     for t, w in zip(tensors, widths, strict=True):
         prod = _producer(t)
         param = KERAS_WIDTH.get(type(prod).__name__)
@@ -492,9 +504,15 @@ def _merge_fix(tensors: list[Any], tree: ast.Module, lines: list[str]) -> Propos
             if edit is None:
                 return None
             edits.append(edit)
+            if found is not None and not isinstance(found[1], ast.Constant | None):
+                over_expression = True
     if not edits:
         return None
-    return Proposal(f"Make the merged inputs {target} wide (they are {widths})", edits)
+    return Proposal(
+        f"Make the merged inputs {target} wide (they are {widths})",
+        edits,
+        preferred=not over_expression,
+    )
 
 
 def _reshape_fix(layer: Any, t: Any, tree: ast.Module, lines: list[str]) -> Proposal | None:

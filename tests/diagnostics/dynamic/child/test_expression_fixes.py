@@ -12,6 +12,7 @@ from deepeval_lsp.diagnostics import CheckOptions, check
 from deepeval_lsp.diagnostics.dynamic.child.edits import apply_tuple_edits
 from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import expression_edits
 from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
+from deepeval_lsp.diagnostics.findings import Fix
 from deepeval_lsp.diagnostics.text import apply_edits
 
 
@@ -97,3 +98,35 @@ def test_check_fix_restores_the_users_expressions(pool):
     assert "nn.Linear(4 * dim, dim)" in fixed
     assert "nn.Linear(channels * 6 * 6, dim)" in fixed
     assert _errors(fixed, pool) == []
+
+
+NAMED = """import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, dims=(8, 16)):
+        super().__init__()
+        self.fc = nn.Linear(4, dims[-1])
+        self.head = nn.Linear(dims[0], 2)
+
+    def forward(self, x):
+        return self.head(self.fc(x))
+
+
+model = Net()  # deepeval: input=(2, 4)
+"""
+
+
+def test_a_literal_over_the_users_expression_is_offered_but_not_preferred(pool):
+    (d,) = _errors(NAMED, pool)
+    (fix,) = d.fixes
+    assert fix.verified and not fix.preferred
+    assert [e.new_text for e in fix.edits] == ["16"] and "dims[0]" in fix.title
+    assert d.preferred_fix is None  # `check --fix` leaves `dims[0]` to the user
+    assert Fix.from_json(fix.to_json()) == fix
+
+
+def test_a_literal_argument_is_replaced_by_the_preferred_fix(pool):
+    (d,) = _errors(NAMED.replace("nn.Linear(dims[0], 2)", "nn.Linear(8, 2)"), pool)
+    fix = d.preferred_fix
+    assert fix is not None and fix.preferred and [e.new_text for e in fix.edits] == ["16"]
