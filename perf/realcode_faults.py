@@ -50,7 +50,6 @@ UNET = ("jvanvugt+pytorch-unet", "unet.py")
 SR = ("sgrvinod+a-PyTorch-Tutorial-to-Super-Resolution", "models.py")
 GAN = ("LynnHo+DCGAN-LSGAN-WGAN-GP-DRAGAN-Pytorch", "module.py")
 GPT = ("rasbt+LLMs-from-scratch", "ch04/01_main-chapter-code/gpt.py")
-GQA = ("rasbt+LLMs-from-scratch", "ch04/04_gqa/gpt_with_kv_gqa.py")
 CNX = ("facebookresearch+ConvNeXt", "models/convnext.py")
 KUNET = ("divamgupta+image-segmentation-keras", "keras_segmentation/models/unet.py")
 KUNET_MODEL = "\nmodel = unet_mini(2, input_height=96, input_width=96)\n"
@@ -95,9 +94,10 @@ FAULTS: list[Fault] = [
     ),
     Fault(
         *SR,
-        "ConvolutionalBlock(in_channels=3, out_channels=n_channels",
-        "ConvolutionalBlock(in_channels=1, out_channels=n_channels",
-        "conv in_channels (input)",
+        "in_channels=n_channels",
+        "in_channels=2 * n_channels",
+        "conv in_channels (caller)",
+        after="# The second convolutional block",
         also=("nn.Conv2d(in_channels=in_channels, out_channels=out_channels",),
     ),
     Fault(
@@ -235,16 +235,12 @@ FAULTS: list[Fault] = [
         "LayerNorm size",
         also=("return self.scale * norm_x + self.shift",),
     ),
-    # GPT with grouped-query attention (its main()'s model)
     Fault(
-        *GQA,
-        "self.head_dim = d_out // num_heads",
-        "self.head_dim = d_out // num_kv_groups",
-        "attention head dim (GQA)",
-        also=(
-            "view(b, num_tokens, self.num_heads, self.head_dim)",
-            "view(b, num_tokens, self.num_kv_groups, self.head_dim)",
-        ),
+        *GPT,
+        "self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)",
+        "self.W_query = nn.Linear(d_in, d_out // 2, bias=qkv_bias)",
+        "attention projection (view)",
+        also=("queries = queries.view(b, num_tokens",),
     ),
     # ConvNeXt (the class with its defaults, through an instance: convnext_tiny() is registered
     # with timm, which is not installed)
