@@ -43,7 +43,9 @@ class EditRecord(TypedDict):
 class FixRecord(TypedDict):
     title: str
     edits: list[EditRecord]
-    preferred: NotRequired[bool]  # False: a literal over the user's expression, never applied
+    # False: a literal over the user's expression, offered but never applied (the child always
+    # says; absent reads as True)
+    preferred: NotRequired[bool]
 
 
 class RelatedRecord(TypedDict):
