@@ -64,23 +64,30 @@ class TextEdit:
 
 @dataclass(frozen=True)
 class Fix:
-    """A suggested change. `verified` means re-checking the edited text showed the error gone."""
+    """A suggested change. `verified` means re-checking the edited text showed the error gone;
+    a fix that is not `preferred` (a literal written over the user's expression) is offered but
+    never applied by `--fix` / fix-all."""
 
     title: str
     edits: tuple[TextEdit, ...]
     verified: bool = False
+    preferred: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "verified": self.verified,
+            "preferred": self.preferred,
             "edits": [e.to_json() for e in self.edits],
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Fix:
         return cls(
-            d["title"], tuple(TextEdit.from_json(e) for e in d["edits"]), bool(d["verified"])
+            d["title"],
+            tuple(TextEdit.from_json(e) for e in d["edits"]),
+            bool(d["verified"]),
+            bool(d.get("preferred", True)),
         )
 
 
@@ -129,9 +136,9 @@ class Diagnostic:
 
     @property
     def preferred_fix(self) -> Fix | None:
-        """The fix to apply with `--fix` / fix-all: the first verified one, else none."""
+        """The fix to apply with `--fix` / fix-all: the first verified preferred one, else none."""
         for fix in self.fixes:
-            if fix.verified:
+            if fix.verified and fix.preferred:
                 return fix
         return None
 

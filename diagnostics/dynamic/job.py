@@ -89,7 +89,11 @@ def child_finding(e: ErrorRecord, path: str) -> Diagnostic:
     # "more_fixes": other fixes of the same finding, in order of preference (a cat's dim, then
     # the consumer's width)
     fixes = tuple(
-        Fix(f["title"], tuple(TextEdit(json_range(x["range"]), x["new_text"]) for x in f["edits"]))
+        Fix(
+            f["title"],
+            tuple(TextEdit(json_range(x["range"]), x["new_text"]) for x in f["edits"]),
+            preferred=f.get("preferred", True),
+        )
         for f in [*([e["fix"]] if e.get("fix") else []), *e.get("more_fixes", [])]
     )
     return Diagnostic(

@@ -43,6 +43,9 @@ class EditRecord(TypedDict):
 class FixRecord(TypedDict):
     title: str
     edits: list[EditRecord]
+    # False: a literal over the user's expression, offered but never applied (the child always
+    # says; absent reads as True)
+    preferred: NotRequired[bool]
 
 
 class RelatedRecord(TypedDict):

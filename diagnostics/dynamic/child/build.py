@@ -3,6 +3,7 @@ input_shapes), build, summary() and compile() for Keras (as the study did)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
@@ -78,6 +79,9 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
         run.undecided = True
         return
     first_error: BaseException | None = None
+    # the failing guess that ran furthest (most modules returned): a guess too small fails in
+    # the first layers, before the mistake that every size that fits then meets
+    furthest: tuple[int, BaseException, int] | None = None
     for i, shapes in enumerate(candidates):
         dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
         inputs = [_tensor(torch, s, d) for s, d in zip(shapes, dtypes, strict=False)]
@@ -95,9 +99,15 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
                 raise
             if first_error is None:
                 first_error = e
+            if furthest is None or len(records) > furthest[0]:
+                furthest = (len(records), e, i)
             if i + 1 < len(candidates) and cands.guessed:
                 continue
-            if cands.guessed and not named and _fails_alike(run, model, cands, first_error):
+            at = 0
+            if cands.guessed and furthest[1] is not first_error:
+                _, first_error, at = furthest
+                run.guess = _guess_words(cands.why, candidates[at], named)
+            if cands.guessed and not named and _fails_alike(run, model, cands, first_error, at):
                 run.guess = None  # no guessed size makes it: the program's own failure
             raise first_error from None
         finally:
@@ -115,16 +125,31 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
         return
 
 
-def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException) -> bool:
-    """Does forward fail the same way (same exception, same words, same line) with every
-    guessed size doubled, and not in the first layer, whose declared inputs the guess follows?
-    Then the failure does not come from the sizes the check guessed."""
+# a tensor shape quoted in an error ("expected input[2, 64, 36, 36] to have 128 channels")
+_SHAPE_LIST = re.compile(r"\[\d+(?:, \d+)+\]")
+
+
+def _same_words(a: str, b: str) -> bool:
+    """The same message, or the same but for the tensor shapes it quotes when the sizes it
+    names outside them (the channels a layer wants and gets) are still there to compare."""
+    if a == b:
+        return True
+    masked = _SHAPE_LIST.sub("[…]", a)
+    return masked == _SHAPE_LIST.sub("[…]", b) and any(c.isdigit() for c in masked)
+
+
+def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException, at: int = 0) -> bool:
+    """Does forward fail the same way (same exception, same line, same words but for the
+    tensor shapes they quote) with every guessed size of candidate `at` doubled, and not in the
+    first layer, whose declared inputs the guess follows? Then the failure does not come from
+    the sizes the check guessed. (A message whose every size is in the shapes it quotes, as
+    "got [2, 1800] X [177608, 1000]", must match exactly: those are the guess's sizes.)"""
     import torch
 
     if _failing_layer(error) is cands.first:
         return False
-    shapes = cands.varied()
-    if shapes == cands.shapes[0]:
+    shapes = cands.varied(at)
+    if shapes == cands.shapes[at]:
         return True
     dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
     try:
@@ -132,7 +157,7 @@ def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException) -> bool
     except Exception as e:
         return (
             type(e) is type(error)
-            and str(e) == str(error)
+            and _same_words(str(e), str(error))
             and _user_line(run, e) == _user_line(run, error)
         )
     return False

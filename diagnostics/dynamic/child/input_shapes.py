@@ -128,9 +128,9 @@ class Candidates:
     free: tuple[int, ...] = ()  # dims of the first input whose size is a guess (not the layer's)
     first: Any = None  # the first layer, whose declared inputs the guess follows
 
-    def varied(self) -> list[tuple[int, ...]]:
-        """The first candidate with every guessed size doubled (the other inputs as they are)."""
-        first, *rest = self.shapes[0]
+    def varied(self, at: int = 0) -> list[tuple[int, ...]]:
+        """Candidate `at` with every guessed size doubled (the other inputs as they are)."""
+        first, *rest = self.shapes[at]
         return [tuple(d * 2 if i in self.free else d for i, d in enumerate(first)), *rest]
 
     @property

@@ -153,12 +153,17 @@ def _fix_and_rerun(source: str, path: str, payload: JobPayload, plan: Plan) -> J
                 err["fix"] = {
                     "title": run.proposal.title,
                     "edits": [edit_json(e) for e in fix_edits],
+                    "preferred": run.proposal.preferred,
                 }  # type: ignore[arg-type]
         for alt in run.alternatives:
             alt_edits = [map_edit_back(e, applied) for e in alt.edits]
             if all(e is not None for e in alt_edits) and not overlaps(alt_edits, history):
                 err.setdefault("more_fixes", []).append(
-                    {"title": alt.title, "edits": [edit_json(e) for e in alt_edits]}
+                    {
+                        "title": alt.title,
+                        "edits": [edit_json(e) for e in alt_edits],
+                        "preferred": alt.preferred,
+                    }
                 )  # type: ignore[arg-type]
         errors.append(err)
         if "fix" not in err or run.error["code"] != T.SHAPE_MISMATCH:

@@ -15,6 +15,7 @@ import inspect
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from deepeval_lsp.diagnostics.dynamic.child.meta_patches import site_of
@@ -98,6 +99,9 @@ class Proposal:
     edits: list[tuple[int, int, int, int, str]]  # line0, col0, end_line0, end_col0, text
     # locations the finding should name besides its own (range as above, without the text)
     related: list[tuple[tuple[int, int, int, int], str]] = field(default_factory=list)
+    # False when the edit writes a literal over an expression of the user's (`dims[-2]`): it is
+    # offered, but `--fix` does not apply it
+    preferred: bool = True
 
 
 def _shape(x: Any) -> tuple[Any, ...] | None:
@@ -141,10 +145,11 @@ def _node_range(lines: list[str], node: ast.AST) -> tuple[int, int, int, int]:
     )  # type: ignore[attr-defined]
 
 
-def argument_edit(
-    layer: Any, param: str, value_text: str, tree: ast.Module, lines: list[str]
-) -> tuple[int, int, int, int, str] | None:
-    """The edit that sets constructor argument `param` of `layer` to `value_text` at its call."""
+def argument_node(
+    layer: Any, param: str, tree: ast.Module, lines: list[str]
+) -> tuple[ast.Call, ast.expr | None] | None:
+    """The constructor call of `layer` and the expression it passes as `param` (None when not
+    given); None when the call cannot be edited safely (not found, `*args`, `**kwargs`)."""
     site = site_of(layer)
     if site is None:
         return None
@@ -157,7 +162,16 @@ def argument_edit(
         return None
     for kw in call.keywords:
         if kw.arg == param:
-            return (*_node_range(lines, kw.value), value_text)
+            return call, kw.value
+    positional = _positional(layer)
+    if positional is not None and param in positional:
+        idx = positional.index(param)
+        if idx < len(call.args):
+            return call, call.args[idx]
+    return call, None
+
+
+def _positional(layer: Any) -> list[str] | None:
     try:
         params = [
             p
@@ -167,11 +181,27 @@ def argument_edit(
     except (TypeError, ValueError):
         return None
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    positional = list(POSITIONAL.get(type(layer).__name__, positional))
-    if param in positional:
-        idx = positional.index(param)
-        if idx < len(call.args):
-            return (*_node_range(lines, call.args[idx]), value_text)
+    return list(POSITIONAL.get(type(layer).__name__, positional))
+
+
+def argument_edit(
+    layer: Any, param: str, value_text: str, tree: ast.Module, lines: list[str]
+) -> tuple[int, int, int, int, str] | None:
+    """The edit that sets constructor argument `param` of `layer` to `value_text` at its call."""
+    found = argument_node(layer, param, tree, lines)
+    if found is None:
+        return None
+    call, node = found
+    if node is not None:
+        return (*_node_range(lines, node), value_text)
+    try:
+        params = [
+            p
+            for p in inspect.signature(type(layer).__init__).parameters.values()
+            if p.name != "self"
+        ]
+    except (TypeError, ValueError):
+        return None
     if param not in {p.name for p in params} and not any(p.kind == p.VAR_KEYWORD for p in params):
         return None
     # Not given: add it as a keyword after the last argument.
@@ -182,6 +212,112 @@ def argument_edit(
         return (l0, c0, l0, c0, f", {param}={value_text}")
     l0, c0 = call.end_lineno - 1, _char(lines, call.end_lineno, call.end_col_offset) - 1
     return (l0, c0, l0, c0, f"{param}={value_text}")
+
+
+Edit = tuple[int, int, int, int, str]
+
+
+def _int_literal(node: ast.AST) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int and node.value > 0:
+        return node.value
+    return None
+
+
+def _source(lines: list[str], node: ast.AST) -> str | None:
+    l0, c0, l1, c1 = _node_range(lines, node)
+    if l0 != l1:
+        return None
+    return lines[l0][c0:c1]
+
+
+_ATOMIC = (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
+
+
+def _mult_factors(node: ast.expr) -> list[ast.expr]:
+    """The operands of a chain `a * b * c` (the node itself when it is no product)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return [*_mult_factors(node.left), *_mult_factors(node.right)]
+    return [node]
+
+
+def _scaled(node: ast.expr, ratio: Fraction, lines: list[str]) -> list[Edit] | None:
+    """Edits inside the expression `node` that multiply its value by `ratio` while keeping its
+    names: a literal factor or divisor changed (`dim * 2` -> `dim * 4`, `d // 4` -> `d // 2`),
+    equal literal factors changed alike (`c * 4 * 4` -> `c * 6 * 6`), a factor or divisor that
+    becomes 1 dropped (`d * 2` -> `d`). None when no literal can carry the ratio."""
+    k = _int_literal(node)
+    if k is not None:
+        new = k * ratio
+        if new.denominator == 1 and new > 0:
+            return [(*_node_range(lines, node), str(int(new)))]
+        return None
+    if isinstance(node, ast.Call) and callee_name(node) in ("int", "round") and len(node.args) == 1:
+        return _scaled(node.args[0], ratio, lines)
+    if not isinstance(node, ast.BinOp):
+        return None
+    if isinstance(node.op, ast.Mult):
+        factors = _mult_factors(node)
+        literals = [f for f in factors if _int_literal(f) is not None]
+        values = {_int_literal(f) for f in literals}
+        if len(literals) >= 2 and len(values) == 1:
+            root = _rational_root(ratio, len(literals))
+            k = values.pop()
+            if root is not None and (k * root).denominator == 1 and root != 1:
+                text = str(int(k * root))
+                return [(*_node_range(lines, f), text) for f in literals]
+        for i, f in enumerate(factors):
+            k = _int_literal(f)
+            if k is None:
+                continue
+            if k * ratio == 1 and len(factors) == 2:
+                other = factors[1 - i]
+                text = _source(lines, other)
+                if text is None or not isinstance(other, _ATOMIC):
+                    continue
+                return [(*_node_range(lines, node), text)]
+            edits = _scaled(f, ratio, lines)
+            if edits:
+                return edits
+        for f in factors:
+            if _int_literal(f) is None:
+                edits = _scaled(f, ratio, lines)
+                if edits:
+                    return edits
+        return None
+    if isinstance(node.op, ast.FloorDiv | ast.Div):
+        k = _int_literal(node.right)
+        if k is not None and k / ratio == 1 and isinstance(node.left, _ATOMIC):
+            text = _source(lines, node.left)
+            if text is not None:
+                return [(*_node_range(lines, node), text)]
+        return _scaled(node.right, 1 / ratio, lines) or _scaled(node.left, ratio, lines)
+    return None
+
+
+def _rational_root(x: Fraction, n: int) -> Fraction | None:
+    num, den = round(x.numerator ** (1 / n)), round(x.denominator ** (1 / n))
+    if den and num**n == x.numerator and den**n == x.denominator:
+        return Fraction(num, den)
+    return None
+
+
+def expression_edits(
+    node: ast.expr, current: Any, value: Any, lines: list[str]
+) -> list[Edit] | None:
+    """Edits that give the expression `node` (which evaluates to `current`) the value `value`
+    by changing a literal in it, so the names it is built from stay; None when the expression
+    is a plain literal (its replacement is the fix) or no literal in it can carry the change."""
+    if _int_literal(node) is not None or isinstance(node, ast.Constant):
+        return None
+    if not (type(current) is int and type(value) is int and current > 0 and value > 0):
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+        k = _int_literal(node.right)
+        if k is not None:
+            new = k + (value - current) * (1 if isinstance(node.op, ast.Add) else -1)
+            if new > 0:
+                return [(*_node_range(lines, node.right), str(new))]
+    return _scaled(node, Fraction(value, current), lines)
 
 
 def _torch_value(layer: Any, kind: str, inputs: list[Any]) -> Any:
@@ -269,9 +405,27 @@ def torch_fix(layer: Any, inputs: list[Any], tree: ast.Module, lines: list[str])
     if current == value:
         return None
     text = repr(value)
+    found = argument_node(layer, param, tree, lines)
+    node = found[1] if found is not None else None
+    kept = expression_edits(node, current, value, lines) if node is not None else None
+    if kept:
+        written = _source(lines, node)
+        return Proposal(
+            f"Make `{written}` give {param}={text} to fit the input of shape "
+            f"{_fmt(_shape(inputs[0]))}",
+            kept,
+        )
     edit = argument_edit(layer, param, text, tree, lines)
     if edit is None:
         return None
+    if node is not None and not isinstance(node, ast.Constant | ast.Tuple | ast.List):
+        written = _source(lines, node) or "the expression"
+        return Proposal(
+            f"Set {param}={text} to fit the input of shape {_fmt(_shape(inputs[0]))} (replaces "
+            f"`{written}` by a literal: check where its value comes from)",
+            [edit],
+            preferred=False,
+        )
     return Proposal(
         f"Set {param}={text} to fit the input of shape {_fmt(_shape(inputs[0]))}", [edit]
     )
@@ -330,19 +484,35 @@ def _merge_fix(tensors: list[Any], tree: ast.Module, lines: list[str]) -> Propos
             target = w
             break
     edits = []
+    over_expression = False
     for t, w in zip(tensors, widths, strict=True):
         prod = _producer(t)
         param = KERAS_WIDTH.get(type(prod).__name__)
         if w != target:
             if not param:
                 return None
+            found = argument_node(prod, param, tree, lines)
+            kept = (
+                expression_edits(found[1], w, target, lines)
+                if found is not None and found[1] is not None
+                else None
+            )
+            if kept:
+                edits.extend(kept)
+                continue
             edit = argument_edit(prod, param, repr(target), tree, lines)
             if edit is None:
                 return None
             edits.append(edit)
+            if found is not None and not isinstance(found[1], ast.Constant | None):
+                over_expression = True
     if not edits:
         return None
-    return Proposal(f"Make the merged inputs {target} wide (they are {widths})", edits)
+    return Proposal(
+        f"Make the merged inputs {target} wide (they are {widths})",
+        edits,
+        preferred=not over_expression,
+    )
 
 
 def _reshape_fix(layer: Any, t: Any, tree: ast.Module, lines: list[str]) -> Proposal | None:
