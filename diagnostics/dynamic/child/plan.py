@@ -55,6 +55,21 @@ class Plan:
     # the entry is a class the syntax cannot tell is a model (its base is imported): only
     # running the file says whether there is one
     runtime_only: bool = False
+    # the program's own calls of its factories and model classes inside its functions and its
+    # `if __name__ == "__main__":` block, the block's and main()'s first
+    own_calls: list[OwnCall] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OwnCall:
+    """A call `callee(…)` the program makes itself, in `scope` (its function; None for the
+    `__main__` block), and the assignments before it there (where its arguments' names come
+    from)."""
+
+    callee: str
+    call: ast.Call
+    scope: str | None
+    assignments: tuple[ast.Assign, ...]
 
 
 def make_plan(tree: ast.Module) -> Plan:
@@ -87,6 +102,7 @@ def make_plan(tree: ast.Module) -> Plan:
         factories=factories,
         top_classes=top,
         runtime_only=kind == "class" and not syntactic,
+        own_calls=_own_calls(tree, set(factories) | set(classes)),
     )
 
 
@@ -236,3 +252,42 @@ def _returns_call_of(f: ast.FunctionDef, makers: set[str]) -> bool:
 
 def _scripted(f: ast.FunctionDef) -> bool:
     return any(isinstance(n, ast.Call) and callee_name(n) in _SCRIPT_CALLS for n in ast.walk(f))
+
+
+def _own_calls(tree: ast.Module, makers: set[str]) -> list[OwnCall]:
+    """The calls of `makers` in the module's functions and `__main__` block, that block's first,
+    then main()'s, then the others in file order."""
+    scopes: list[tuple[str | None, list[ast.stmt]]] = []
+    for s in tree.body:
+        # (a factory's own calls are how it builds the model, not a use of it)
+        if isinstance(s, ast.FunctionDef) and s.name != "dl_model" and s.name not in makers:
+            scopes.append((s.name, s.body))
+        elif isinstance(s, ast.If) and _is_main_guard(s.test):
+            scopes.append((None, s.body))
+    scopes.sort(key=lambda sc: (sc[0] is not None, sc[0] != "main"))
+    out: list[OwnCall] = []
+    for scope, body in scopes:
+        nodes = [n for stmt in body for n in ast.walk(stmt)]
+        assigns = [
+            n
+            for n in nodes
+            if isinstance(n, ast.Assign)
+            and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name)
+        ]
+        for n in nodes:
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in makers:
+                before = tuple(a for a in assigns if a.lineno < n.lineno)
+                out.append(OwnCall(n.func.id, n, scope, before))
+    return out
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
