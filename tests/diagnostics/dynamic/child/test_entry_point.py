@@ -344,3 +344,18 @@ def test_a_call_whose_arguments_load_data_is_not_evaluated():
 def test_a_failure_with_the_programs_own_values_is_its_error():
     with pytest.raises(TypeError):
         _find(NET + "def main():\n    model = Net(5.5, 2)\n")
+
+
+def test_a_wrapper_taking_a_model_is_given_the_files_own_model():
+    source = HEAD + (
+        "class Diffusion(nn.Module):\n"
+        "    def __init__(self, model, timesteps=10):\n"
+        "        super().__init__()\n        self.model = model\n\n\n"
+        "class Unet(nn.Module):\n"
+        "    def __init__(self, dim):\n"
+        "        super().__init__()\n        self.conv = nn.Conv2d(3, dim, 3)\n"
+    )
+    model, run = _find(source)
+    assert type(model).__name__ == "Diffusion" and model.model.conv.out_channels == 64
+    assert run.entry == "Diffusion(model=Unet(dim=64))"
+    assert run.assumed == ["model=Unet(dim=64)"]
