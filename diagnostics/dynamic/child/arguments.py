@@ -174,12 +174,28 @@ def _config(
         if not keys <= {k.value for k in node.keys if isinstance(k, ast.Constant)}:
             continue
         value = ns.get(name)
-        if not isinstance(value, dict):
-            try:  # a dict written inside main() or a function: its values read the module
-                value = eval(compile(ast.Expression(node), "<config>", "eval"), ns)
+        if isinstance(value, dict):
+            return value, name
+        # a dict written inside main() or a function: its values read the module, and those
+        # computed from what the check does not run (the command line, a tokenizer) take the
+        # conventional value of their key
+        value, guessed = {}, []
+        for k, v in zip(node.keys, node.values, strict=True):
+            key = k.value  # type: ignore[union-attr]
+            try:
+                value[key] = eval(compile(ast.Expression(v), "<config>", "eval"), ns)
             except Exception:
-                continue
-        return value, name
+                found = (
+                    _conventional(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY))
+                    if key.isidentifier()
+                    else None
+                )
+                if found is None:
+                    break
+                value[key] = found[0]
+                guessed.append(f"{key!r}: {found[1]}")
+        else:
+            return value, f"{{**{name}, {', '.join(guessed)}}}" if guessed else name
     return None
 
 

@@ -359,3 +359,12 @@ def test_a_wrapper_taking_a_model_is_given_the_files_own_model():
     assert type(model).__name__ == "Diffusion" and model.model.conv.out_channels == 64
     assert run.entry == "Diffusion(model=Unet(dim=64))"
     assert run.assumed == ["model=Unet(dim=64)"]
+
+
+def test_a_config_dict_computed_from_the_command_line_takes_conventional_values(tmp_path):
+    source = GPT.replace('"emb_dim": 32', '"emb_dim": args.emb_dim').replace(
+        "GPTModel(GPT_CONFIG)", "GPTModel(load_config())"
+    )
+    result = _job(tmp_path, source)
+    assert result["entry"] == "GPTModel(cfg={**GPT_CONFIG, 'emb_dim': 64})", result["notes"]
+    assert result["errors"] == [] and result["summary"] is not None
