@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from deepeval_lsp.diagnostics.text import attribute_chain, callee_name
 _KNOWN_BASES = frozenset({"torch", "keras", "tensorflow", "tf_keras", "numpy"}) | frozenset(
     sys.stdlib_module_names
 )
+# An imported function that by its name builds a model (`get_segmentation_model(inp, out)`):
+# a function of the file returning its result is a factory. (Not `load_model`: it reads a file.)
+_MODEL_MAKER = re.compile(r"(get|build|create|make)_(\w+_)?model(_\w+)?")
 # Calls that train or evaluate: a function making them is a script, not a factory to call.
 _SCRIPT_CALLS = frozenset(
     {
@@ -229,12 +233,16 @@ def _registered(f: ast.FunctionDef) -> bool:
 
 
 def _returns_call_of(f: ast.FunctionDef, makers: set[str]) -> bool:
+    def maker(v: ast.Call) -> bool:
+        name = callee_name(v)
+        return name in makers or bool(name and _MODEL_MAKER.fullmatch(name))
+
     def makes(v: ast.AST | None) -> bool:
         while isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute):
-            if callee_name(v) in makers:
+            if maker(v):
                 return True
             v = v.func.value  # `Net(...).to(device)`
-        return isinstance(v, ast.Call) and callee_name(v) in makers
+        return isinstance(v, ast.Call) and maker(v)
 
     made = {
         t.id
