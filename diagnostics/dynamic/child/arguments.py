@@ -31,7 +31,7 @@ CONVENTIONAL: tuple[tuple[str, Any], ...] = (
     (r"(p_?)?drop(out)?(_?(rate|prob|p))?|attn_drop|proj_drop", 0.0),
     (r"dim_?head|head_?dim", 16),
     (r"kernel(_?size)?|ksize", 3),
-    (r"stride", 1),
+    (r"(\w+_)?stride", 1),
     (r"(num_)?frames", 4),
     (r"latent(_dim|_size)?|z_?dim|(n_)?latents?", 16),
     (r"dim|d_?model|(embed|emb|embedding|hidden|model)_?(dim|size)|n_?embd|width|features", 64),

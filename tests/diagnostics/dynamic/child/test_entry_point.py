@@ -362,9 +362,11 @@ def test_a_wrapper_taking_a_model_is_given_the_files_own_model():
 
 
 def test_a_config_dict_computed_from_the_command_line_takes_conventional_values(tmp_path):
-    source = GPT.replace('"emb_dim": 32', '"emb_dim": args.emb_dim').replace(
-        "GPTModel(GPT_CONFIG)", "GPTModel(load_config())"
-    )
+    source = GPT.replace(
+        '"emb_dim": 32', '"emb_dim": args.emb_dim, "window_stride": args.stride'
+    ).replace("GPTModel(GPT_CONFIG)", "GPTModel(load_config())")
     result = _job(tmp_path, source)
-    assert result["entry"] == "GPTModel(cfg={**GPT_CONFIG, 'emb_dim': 64})", result["notes"]
+    assert result["entry"] == "GPTModel(cfg={**GPT_CONFIG, 'emb_dim': 64, 'window_stride': 1})", (
+        result["notes"]
+    )
     assert result["errors"] == [] and result["summary"] is not None
