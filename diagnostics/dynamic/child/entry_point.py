@@ -52,9 +52,9 @@ def find_model(run: Run, ns: dict[str, Any], plan: Plan, sl: Any) -> Any:
 
 
 def _candidates(ns: dict[str, Any], plan: Plan) -> list[tuple[str, Any, bool]]:
-    """(name, callable, is a class): the factories, then the outermost model classes (all the
-    model classes when each is used by another). Classes of the file that the syntax could not
-    tell are models (an imported base) count once they are."""
+    """(name, callable, is a class): the factories, then the outermost model classes, then the
+    others (tried when none of the outermost can be filled). Classes of the file that the syntax
+    could not tell are models (an imported base) count once they are."""
     out: list[tuple[str, Any, bool]] = [
         (f, ns[f], False) for f in plan.factories if callable(ns.get(f))
     ]
@@ -66,7 +66,8 @@ def _candidates(ns: dict[str, Any], plan: Plan) -> list[tuple[str, Any, bool]]:
         and is_model_class(ns[c])
     ]
     top = [c for c in classes if c in plan.classes[: plan.top_classes]]
-    return out + [(c, ns[c], True) for c in (top or classes)]
+    rest = [c for c in classes if c not in top]
+    return out + [(c, ns[c], True) for c in top + rest]
 
 
 def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:

@@ -370,3 +370,16 @@ def test_a_config_dict_computed_from_the_command_line_takes_conventional_values(
         result["notes"]
     )
     assert result["errors"] == [] and result["summary"] is not None
+
+
+def test_when_no_outermost_class_can_be_filled_an_inner_one_is_built():
+    source = HEAD + (
+        "class Encoder(nn.Module):\n"
+        "    def __init__(self, dim):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(dim, dim)\n\n\n"
+        "class Sam(nn.Module):\n"
+        "    def __init__(self, image_encoder: Encoder, prompt_encoder):\n"
+        "        super().__init__()\n        self.image_encoder = image_encoder\n"
+    )
+    model, run = _find(source)
+    assert type(model).__name__ == "Encoder" and run.entry == "Encoder(dim=64)"
