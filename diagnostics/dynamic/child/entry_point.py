@@ -14,6 +14,7 @@ from deepeval_lsp.diagnostics.dynamic.child.arguments import Arguments, fill, si
 from deepeval_lsp.diagnostics.dynamic.child.layers import is_model, is_model_class
 from deepeval_lsp.diagnostics.dynamic.child.plan import Plan
 from deepeval_lsp.diagnostics.dynamic.child.run_state import MODULE_NAME, Run
+from deepeval_lsp.diagnostics.sandbox.audit import SandboxViolation
 
 NO_ENTRY = (
     "no model entry point (a dl_model() function, a module-level model, a function returning "
@@ -79,6 +80,8 @@ def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
         for name, obj, is_cls in _candidates(ns, plan)
     ]
     model = _program_built(run, ns, plan, {name: obj for name, obj, _c, _a in filled})
+    if model is _SAID:
+        return None
     if model is not None:
         return model
     said = False
@@ -141,7 +144,15 @@ def _program_built(run: Run, ns: dict[str, Any], plan: Plan, makers: dict[str, A
         run.notes.append(
             f"built as the program builds it in {where} (line {own.call.lineno}): {run.entry}"
         )
-        model = obj(*args, **kwargs)
+        try:
+            model = obj(*args, **kwargs)
+        except SandboxViolation as e:
+            # (downloading its pretrained weights, most often): what it would load is unknown
+            run.notes[-1] += (
+                f"; building it does what the check may not ({e}), so it is not checked"
+            )
+            run.entry = None
+            return _SAID
         if is_model(model):
             return model
         run.notes.pop()

@@ -383,3 +383,16 @@ def test_when_no_outermost_class_can_be_filled_an_inner_one_is_built():
     )
     model, run = _find(source)
     assert type(model).__name__ == "Encoder" and run.entry == "Encoder(dim=64)"
+
+
+def test_the_programs_own_call_doing_what_the_sandbox_refuses_is_a_note():
+    # what the sandbox raises when the build downloads its weights (a cache folder made)
+    refusal = (
+        "        from deepeval_lsp.diagnostics.sandbox.audit import SandboxViolation\n"
+        "        raise SandboxViolation('os.mkdir', 'create a directory')\n"
+    )
+    source = NET.replace("        super().__init__()\n", "        super().__init__()\n" + refusal)
+    model, run = _find(source + 'if __name__ == "__main__":\n    net = Net(5, 7)\n')
+    assert model is None and run.entry is None
+    assert "Net(5, 7)" in run.notes[0] and "create a directory" in run.notes[0]
+    assert "it is not checked" in run.notes[0]
