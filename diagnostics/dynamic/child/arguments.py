@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepeval_lsp.diagnostics.dynamic.child.layers import is_model, is_model_class
 from deepeval_lsp.diagnostics.dynamic.child.run_state import MODULE_NAME
 
 # Conventional parameter names and a plausible value each, the first match wins (the whole name
@@ -30,7 +31,7 @@ CONVENTIONAL: tuple[tuple[str, Any], ...] = (
     (r"(p_?)?drop(out)?(_?(rate|prob|p))?|attn_drop|proj_drop", 0.0),
     (r"dim_?head|head_?dim", 16),
     (r"kernel(_?size)?|ksize", 3),
-    (r"stride", 1),
+    (r"(\w+_)?stride", 1),
     (r"(num_)?frames", 4),
     (r"latent(_dim|_size)?|z_?dim|(n_)?latents?", 16),
     (r"dim|d_?model|(embed|emb|embedding|hidden|model)_?(dim|size)|n_?embd|width|features", 64),
@@ -46,6 +47,9 @@ CONFIG_NAMES = frozenset(
 )
 # Arguments that keep the check from downloading weights: always passed when a parameter exists.
 NO_DOWNLOAD: dict[str, Any] = {"weights": None, "pretrained": False}
+# Parameter names that take another model (`GaussianDiffusion(model, …)`): the file's own model
+# class that can be built is passed.
+MODEL_NAMES = frozenset({"model", "net", "network", "backbone", "encoder", "denoise_fn", "unet"})
 # The values assumed for an annotated parameter no name above matches.
 BY_ANNOTATION: dict[str, Any] = {"int": 16, "float": 0.0, "bool": False}
 
@@ -71,9 +75,12 @@ def signature_of(obj: Any) -> inspect.Signature | None:
         return None
 
 
-def fill(obj: Any, ns: dict[str, Any], tree: ast.Module, owner: ast.AST | None) -> Arguments:
+def fill(
+    obj: Any, ns: dict[str, Any], tree: ast.Module, owner: ast.AST | None, inner: bool = False
+) -> Arguments:
     """The arguments for calling `obj` (a class or a function of the program); `owner` is its
-    definition in `tree`, where the keys it reads of a config dict are looked up."""
+    definition in `tree`, where the keys it reads of a config dict are looked up. `inner`: a
+    model being filled for another one's model parameter (no further nesting)."""
     out = Arguments()
     sig = signature_of(obj)
     if sig is None:
@@ -93,6 +100,8 @@ def fill(obj: Any, ns: dict[str, Any], tree: ast.Module, owner: ast.AST | None) 
             out.missing.append(p.name)
             continue
         found = _config(p, ns, tree, owner)
+        if found is None and not inner and p.name.lower() in MODEL_NAMES:
+            found = _inner_model(obj, ns, tree)
         if found is None:
             found = _conventional(p)
         if found is None:
@@ -103,6 +112,28 @@ def fill(obj: Any, ns: dict[str, Any], tree: ast.Module, owner: ast.AST | None) 
         out.shown.append(f"{p.name}={shown}")
         out.assumed.append(p.name)
     return out
+
+
+def _inner_model(outer: Any, ns: dict[str, Any], tree: ast.Module) -> tuple[Any, str] | None:
+    """The file's first model class, other than `outer` and its kin, that builds with the
+    arguments filled for it: the model a wrapper (a diffusion process, a trainer) takes."""
+    defs = {s.name: s for s in tree.body if isinstance(s, ast.ClassDef)}
+    for name, owner in defs.items():
+        cls = ns.get(name)
+        if not (_own_class(cls) and is_model_class(cls)) or cls is outer:
+            continue
+        if isinstance(outer, type) and (issubclass(cls, outer) or issubclass(outer, cls)):
+            continue
+        args = fill(cls, ns, tree, owner, inner=True)
+        if args.missing:
+            continue
+        try:
+            model = cls(**args.kwargs)
+        except Exception:
+            continue
+        if is_model(model):
+            return model, args.call(name)
+    return None
 
 
 def _conventional(p: inspect.Parameter) -> tuple[Any, str] | None:
@@ -143,12 +174,28 @@ def _config(
         if not keys <= {k.value for k in node.keys if isinstance(k, ast.Constant)}:
             continue
         value = ns.get(name)
-        if not isinstance(value, dict):
-            try:  # a dict written inside main() or a function: its values read the module
-                value = eval(compile(ast.Expression(node), "<config>", "eval"), ns)
+        if isinstance(value, dict):
+            return value, name
+        # a dict written inside main() or a function: its values read the module, and those
+        # computed from what the check does not run (the command line, a tokenizer) take the
+        # conventional value of their key
+        value, guessed = {}, []
+        for k, v in zip(node.keys, node.values, strict=True):
+            key = k.value  # type: ignore[union-attr]
+            try:
+                value[key] = eval(compile(ast.Expression(v), "<config>", "eval"), ns)
             except Exception:
-                continue
-        return value, name
+                found = (
+                    _conventional(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY))
+                    if key.isidentifier()
+                    else None
+                )
+                if found is None:
+                    break
+                value[key] = found[0]
+                guessed.append(f"{key!r}: {found[1]}")
+        else:
+            return value, f"{{**{name}, {', '.join(guessed)}}}" if guessed else name
     return None
 
 

@@ -14,6 +14,7 @@ from deepeval_lsp.diagnostics.dynamic.child.arguments import Arguments, fill, si
 from deepeval_lsp.diagnostics.dynamic.child.layers import is_model, is_model_class
 from deepeval_lsp.diagnostics.dynamic.child.plan import Plan
 from deepeval_lsp.diagnostics.dynamic.child.run_state import MODULE_NAME, Run
+from deepeval_lsp.diagnostics.sandbox.audit import SandboxViolation
 
 NO_ENTRY = (
     "no model entry point (a dl_model() function, a module-level model, a function returning "
@@ -52,9 +53,9 @@ def find_model(run: Run, ns: dict[str, Any], plan: Plan, sl: Any) -> Any:
 
 
 def _candidates(ns: dict[str, Any], plan: Plan) -> list[tuple[str, Any, bool]]:
-    """(name, callable, is a class): the factories, then the outermost model classes (all the
-    model classes when each is used by another). Classes of the file that the syntax could not
-    tell are models (an imported base) count once they are."""
+    """(name, callable, is a class): the factories, then the outermost model classes, then the
+    others (tried when none of the outermost can be filled). Classes of the file that the syntax
+    could not tell are models (an imported base) count once they are."""
     out: list[tuple[str, Any, bool]] = [
         (f, ns[f], False) for f in plan.factories if callable(ns.get(f))
     ]
@@ -66,7 +67,8 @@ def _candidates(ns: dict[str, Any], plan: Plan) -> list[tuple[str, Any, bool]]:
         and is_model_class(ns[c])
     ]
     top = [c for c in classes if c in plan.classes[: plan.top_classes]]
-    return out + [(c, ns[c], True) for c in (top or classes)]
+    rest = [c for c in classes if c not in top]
+    return out + [(c, ns[c], True) for c in top + rest]
 
 
 def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
@@ -77,6 +79,12 @@ def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
         (name, obj, is_cls, fill(obj, ns, run.tree, defs.get(name)))
         for name, obj, is_cls in _candidates(ns, plan)
     ]
+    model = _program_built(run, ns, plan, {name: obj for name, obj, _c, _a in filled})
+    if model is _SAID:
+        return None
+    if model is not None:
+        return model
+    said = False
     for name, obj, is_cls, args in filled:
         if args.missing:
             continue
@@ -84,7 +92,8 @@ def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
         run.assumed = [s for s in args.shown if s.partition("=")[0] in args.assumed]
         model = _call(run, name, obj, is_cls, args)
         if model is _SAID:
-            return None
+            said = True
+            continue  # the failure is a note: the next candidate may build
         if is_model(model):
             if run.assumed:
                 run.notes.append(
@@ -95,6 +104,8 @@ def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
             return model
         # a function the syntax took for a factory: the next candidate
     run.entry, run.assumed = None, []
+    if said:
+        return None
     if filled:
         name, _obj, _is_cls, args = filled[0]
         run.notes.append(
@@ -106,23 +117,178 @@ def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
     return None
 
 
+# Callables an argument of the program's own call may call while the check evaluates it: the
+# builtins below, the file's classes and functions, and the layers of the frameworks.
+_PURE_BUILTINS = frozenset(
+    {dict, list, tuple, set, int, float, str, bool, range, len, min, max, round, abs, sum}
+)
+_LAYER_MODULES = ("torch.nn", "keras", "tf_keras", "tensorflow.python.keras")
+
+
+def _program_built(run: Run, ns: dict[str, Any], plan: Plan, makers: dict[str, Any]) -> Any:
+    """The model as the program itself builds it in one of its functions or its `__main__`
+    block (`model = GPTModel(cfg)` in main()), with the values the program gives there (the
+    function's defaults, the assignments before the call): the program's own choice, so a
+    failure is its error. None when no such call's arguments can be evaluated."""
+    for own in plan.own_calls:
+        obj = makers.get(own.callee)
+        if obj is None:
+            continue
+        env = _scope_values(ns, own)
+        try:
+            args, kwargs = _arguments_of(own.call, env)
+        except Exception:
+            continue
+        run.entry = " ".join(ast.unparse(own.call).split())
+        where = f"{own.scope}()" if own.scope else "the __main__ block"
+        run.notes.append(
+            f"built as the program builds it in {where} (line {own.call.lineno}): {run.entry}"
+        )
+        try:
+            model = obj(*args, **kwargs)
+        except SandboxViolation as e:
+            # (downloading its pretrained weights, most often): what it would load is unknown
+            run.notes[-1] += (
+                f"; building it does what the check may not ({e}), so it is not checked"
+            )
+            run.entry = None
+            return _SAID
+        if is_model(model):
+            return model
+        run.notes.pop()
+        run.entry = None
+    return None
+
+
+def _scope_values(ns: dict[str, Any], own: Any) -> dict[str, Any]:
+    """The names the call's arguments can read: the module's, the enclosing function's
+    parameters with their defaults, and what the assignments before the call give (those that
+    only compute values: no loading, no training)."""
+    env = dict(ns)
+    func = ns.get(own.scope) if own.scope else None
+    sig = signature_of(func) if callable(func) else None
+    for p in sig.parameters.values() if sig is not None else ():
+        if p.kind is p.VAR_KEYWORD:
+            env[p.name] = {}
+        elif p.kind is p.VAR_POSITIONAL:
+            env[p.name] = ()
+        elif p.default is not p.empty:
+            env[p.name] = p.default
+        else:
+            env.pop(p.name, None)
+    for a in own.assignments:
+        target = a.targets[0].id
+        try:
+            env[target] = _evaluate(a.value, env)
+        except Exception:
+            env.pop(target, None)  # a later read of it fails, not a stale value
+    return env
+
+
+def _arguments_of(call: ast.Call, env: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    args: list[Any] = []
+    for a in call.args:
+        if isinstance(a, ast.Starred):
+            args.extend(_evaluate(a.value, env))
+        else:
+            args.append(_evaluate(a, env))
+    kwargs: dict[str, Any] = {}
+    for k in call.keywords:
+        if k.arg is None:
+            kwargs.update(_evaluate(k.value, env))
+        else:
+            kwargs[k.arg] = _evaluate(k.value, env)
+    return args, kwargs
+
+
+def _evaluate(node: ast.expr, env: dict[str, Any]) -> Any:
+    """`node`'s value in `env`; ValueError when it calls anything but a pure builtin, a class
+    or function of the file, or a framework layer."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr):
+            raise ValueError("not a plain value")
+        if isinstance(n, ast.Call):
+            if any(isinstance(m, ast.Call) for m in ast.walk(n.func)):
+                raise ValueError("a computed callee")
+            callee = eval(compile(ast.Expression(n.func), "<own call>", "eval"), env)
+            if not _pure_callee(callee):
+                raise ValueError(f"calls {callee!r}")
+    return eval(compile(ast.Expression(node), "<own call>", "eval"), env)
+
+
+def _pure_callee(obj: Any) -> bool:
+    try:
+        if obj in _PURE_BUILTINS:
+            return True
+    except TypeError:  # unhashable
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module == MODULE_NAME or (isinstance(obj, type) and module.startswith(_LAYER_MODULES))
+
+
 _SAID = object()  # the call's failure is already a note
 
 
 def _call(run: Run, name: str, obj: Any, is_cls: bool, args: Arguments) -> Any:
+    """The candidate called as the check chose; `_SAID` when its failure is not the program's
+    (a note then says why). A failure with assumed values is left to `not_the_programs`."""
     try:
         return obj(**args.kwargs)
-    except (TypeError, AssertionError) as e:
-        if not is_cls or not _takes_anything(obj) or not _wants_arguments(e) or args.assumed:
+    except Exception as e:
+        if args.assumed:
             raise
-        # Built with no arguments by the check, not by the program: what its
-        # *args/**kwargs should carry is unknown, so this is not the program's mistake.
+        why = _refused(run, obj, is_cls, e) or _variadic_unfilled(obj, e)
+        if why is None:
+            raise
         run.notes.append(
-            f"{name}() needs arguments through *args/**kwargs ({e}): add a "
-            f"dl_model() function or a module-level model = {name}(…) to check it"
+            f"the check called {args.call(name)}, which the program never builds that way, and "
+            f"{why}: add a dl_model() function or a module-level model = {name}(…) to check it"
         )
         run.entry = None
         return _SAID
+
+
+def _variadic_unfilled(obj: Any, exc: BaseException) -> str | None:
+    """Why a call given nothing for its *args/**kwargs failed, when it takes them: what they
+    carry is unknown (`ResNet50(**kwargs)` wants the Keras modules injected, a factory passes
+    `**vq_kwargs` on to a layer with required arguments). A name the code never defined fails
+    whatever the arguments: no such reason then."""
+    sig = signature_of(obj)
+    if sig is None or isinstance(exc, NameError | ImportError):
+        return None
+    variadic = [
+        ("*" if p.kind is p.VAR_POSITIONAL else "**") + p.name
+        for p in sig.parameters.values()
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if not variadic:
+        return None
+    return (
+        f"it failed ({type(exc).__name__}: {exc}); what {' and '.join(variadic)} should carry "
+        "is unknown"
+    )
+
+
+def _refused(run: Run, obj: Any, is_cls: bool, exc: BaseException) -> str | None:
+    """Why the call's failure is the entry's own validation of its arguments: an assert or a
+    raise of AssertionError/ValueError/TypeError in the entry's own __init__ (the factory's own
+    body), not deeper (a layer's shape mismatch stays the program's error)."""
+    if not isinstance(exc, AssertionError | ValueError | TypeError):
+        return None
+    own = getattr(obj, "__init__", None) if is_cls else obj
+    code = getattr(getattr(own, "__wrapped__", own), "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if code is None or tb is None or tb.tb_frame.f_code is not code:
+        return None
+    line = tb.tb_lineno
+    if not any(
+        isinstance(n, ast.Assert | ast.Raise) and n.lineno <= line <= (n.end_lineno or n.lineno)
+        for n in ast.walk(run.tree)
+    ):
+        return None
+    return f"its own check refuses its defaults ({exc or type(exc).__name__}); it needs arguments"
 
 
 def not_the_programs(run: Run, plan: Plan) -> None:
@@ -149,15 +315,3 @@ def not_the_programs(run: Run, plan: Plan) -> None:
     run.proposal = None
     run.alternatives = []
     run.tentative = []
-
-
-def _takes_anything(cls: type) -> bool:
-    sig = signature_of(cls)
-    return sig is not None and any(
-        p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()
-    )
-
-
-def _wants_arguments(exc: BaseException) -> bool:
-    """An assertion on the arguments, or a call that misses required ones."""
-    return isinstance(exc, AssertionError) or ("required" in str(exc) and "missing" in str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from deepeval_lsp.diagnostics.text import attribute_chain, callee_name
 _KNOWN_BASES = frozenset({"torch", "keras", "tensorflow", "tf_keras", "numpy"}) | frozenset(
     sys.stdlib_module_names
 )
+# An imported function that by its name builds a model (`get_segmentation_model(inp, out)`):
+# a function of the file returning its result is a factory. (Not `load_model`: it reads a file.)
+_MODEL_MAKER = re.compile(r"(get|build|create|make)_(\w+_)?model(_\w+)?")
 # Calls that train or evaluate: a function making them is a script, not a factory to call.
 _SCRIPT_CALLS = frozenset(
     {
@@ -55,6 +59,21 @@ class Plan:
     # the entry is a class the syntax cannot tell is a model (its base is imported): only
     # running the file says whether there is one
     runtime_only: bool = False
+    # the program's own calls of its factories and model classes inside its functions and its
+    # `if __name__ == "__main__":` block, the block's and main()'s first
+    own_calls: list[OwnCall] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OwnCall:
+    """A call `callee(…)` the program makes itself, in `scope` (its function; None for the
+    `__main__` block), and the assignments before it there (where its arguments' names come
+    from)."""
+
+    callee: str
+    call: ast.Call
+    scope: str | None
+    assignments: tuple[ast.Assign, ...]
 
 
 def make_plan(tree: ast.Module) -> Plan:
@@ -87,6 +106,7 @@ def make_plan(tree: ast.Module) -> Plan:
         factories=factories,
         top_classes=top,
         runtime_only=kind == "class" and not syntactic,
+        own_calls=_own_calls(tree, set(factories) | set(classes)),
     )
 
 
@@ -213,12 +233,16 @@ def _registered(f: ast.FunctionDef) -> bool:
 
 
 def _returns_call_of(f: ast.FunctionDef, makers: set[str]) -> bool:
+    def maker(v: ast.Call) -> bool:
+        name = callee_name(v)
+        return name in makers or bool(name and _MODEL_MAKER.fullmatch(name))
+
     def makes(v: ast.AST | None) -> bool:
         while isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute):
-            if callee_name(v) in makers:
+            if maker(v):
                 return True
             v = v.func.value  # `Net(...).to(device)`
-        return isinstance(v, ast.Call) and callee_name(v) in makers
+        return isinstance(v, ast.Call) and maker(v)
 
     made = {
         t.id
@@ -236,3 +260,42 @@ def _returns_call_of(f: ast.FunctionDef, makers: set[str]) -> bool:
 
 def _scripted(f: ast.FunctionDef) -> bool:
     return any(isinstance(n, ast.Call) and callee_name(n) in _SCRIPT_CALLS for n in ast.walk(f))
+
+
+def _own_calls(tree: ast.Module, makers: set[str]) -> list[OwnCall]:
+    """The calls of `makers` in the module's functions and `__main__` block, that block's first,
+    then main()'s, then the others in file order."""
+    scopes: list[tuple[str | None, list[ast.stmt]]] = []
+    for s in tree.body:
+        # (a factory's own calls are how it builds the model, not a use of it)
+        if isinstance(s, ast.FunctionDef) and s.name != "dl_model" and s.name not in makers:
+            scopes.append((s.name, s.body))
+        elif isinstance(s, ast.If) and _is_main_guard(s.test):
+            scopes.append((None, s.body))
+    scopes.sort(key=lambda sc: (sc[0] is not None, sc[0] != "main"))
+    out: list[OwnCall] = []
+    for scope, body in scopes:
+        nodes = [n for stmt in body for n in ast.walk(stmt)]
+        assigns = [
+            n
+            for n in nodes
+            if isinstance(n, ast.Assign)
+            and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name)
+        ]
+        for n in nodes:
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in makers:
+                before = tuple(a for a in assigns if a.lineno < n.lineno)
+                out.append(OwnCall(n.func.id, n, scope, before))
+    return out
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )

@@ -28,3 +28,30 @@ def test_the_outermost_model_class_comes_first():
 
 def test_no_entry_point():
     assert make_plan(ast.parse("x = 1\n")).entry_kind is None
+
+
+def test_a_function_returning_what_an_imported_model_builder_makes_is_a_factory():
+    source = (
+        "from keras.layers import Input, Conv2D\n"
+        "from .model_utils import get_segmentation_model, load_model\n\n"
+        "def unet_mini(n_classes, input_height=360):\n"
+        "    img_input = Input(shape=(input_height, input_height, 3))\n"
+        "    model = get_segmentation_model(img_input, Conv2D(n_classes, 1)(img_input))\n"
+        "    return model\n\n"
+        "def restore(path):\n    return load_model(path)\n"
+    )
+    plan = make_plan(ast.parse(source))
+    assert plan.entry_kind == "factory" and plan.factories == ["unet_mini"]
+
+
+def test_the_programs_own_calls_main_block_first_not_inside_factories():
+    source = (
+        "from torch import nn\n\n"
+        "class Net(nn.Module):\n    pass\n\n"
+        "def make():\n    return Net()\n\n"
+        "def helper():\n    return Net()\n\n"
+        "def main():\n    net = make()\n\n"
+        'if __name__ == "__main__":\n    model = Net()\n'
+    )
+    plan = make_plan(ast.parse(source))
+    assert [(c.callee, c.scope) for c in plan.own_calls] == [("Net", None), ("make", "main")]
