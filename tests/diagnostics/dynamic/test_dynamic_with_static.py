@@ -64,7 +64,7 @@ def test_shape_mistake_behind_static_mistakes_is_found_and_fixed(pool: WorkerPoo
         report = check(fixed, "net.py", CheckOptions(), pool=pool)
     assert [d for d in report.diagnostics if d.severity == "error"] == []
     assert report.executable is True
-    assert "nn.Linear(4096, 10)" in fixed
+    assert "nn.Linear(64 * 8 * 8, 10)" in fixed  # the factor is edited, the expression kept
 
 
 def test_scoring_judges_the_program_as_written(pool: WorkerPool) -> None:

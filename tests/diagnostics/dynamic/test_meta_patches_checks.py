@@ -137,7 +137,7 @@ def test_a_transposed_convolution_given_the_wrong_channels_is_found_and_fixed(tm
     fix = d.preferred_fix
     assert fix is not None and fix.verified
     fixed = apply_edits(GENERATOR, fix.edits)
-    assert "nn.ConvTranspose2d(512, ngf * 4, 4, 2, 1, bias=False)" in fixed
+    assert "nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False)" in fixed  # factor edited
     after = _check(tmp_path, fixed, pool)
     assert _errors(after) == []
     assert after.model is not None and after.model.output_shape == (2, 3, 16, 16)
