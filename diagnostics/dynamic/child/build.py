@@ -4,6 +4,7 @@ input_shapes), build, summary() and compile() for Keras (as the study did)."""
 from __future__ import annotations
 
 import re
+from math import gcd, prod
 from typing import Any
 
 from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
@@ -129,13 +130,41 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
 _SHAPE_LIST = re.compile(r"\[\d+(?:, \d+)+\]")
 
 
+# a product's operands: "got [32, 384] X [192, 96]" (meta), "(32x384 and 192x96)" (CPU)
+_PRODUCT = re.compile(
+    r"got \[(?:\d+, )*(\d+)\] X \[(\d+)(?:, \d+)*\]|\(\d+x(\d+) and (\d+)x\d+\)"
+)
+_NUMBER = re.compile(r"\d+")
+# a view that does not fit: "shape '[2, 16, 4, 96]' is invalid for input of size 3072"
+_VIEW = re.compile(r"shape '\[([\d, ]+)\]' is invalid for input of size (\d+)")
+
+
 def _same_words(a: str, b: str) -> bool:
-    """The same message, or the same but for the tensor shapes it quotes when the sizes it
-    names outside them (the channels a layer wants and gets) are still there to compare."""
+    """The same message, or the same but for sizes that follow the guess while the sizes in
+    conflict stay: the channels a layer wants and gets (named outside the shapes quoted); a
+    product's inner sizes (its rows are batch × steps); a view's size ratio to its input."""
     if a == b:
         return True
+    if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+        return False
+    pa, pb = _PRODUCT.search(a), _PRODUCT.search(b)
+    if pa and pb:
+        return [g for g in pa.groups() if g] == [g for g in pb.groups() if g]
+    va, vb = _VIEW.search(a), _VIEW.search(b)
+    if va and vb:
+        return _view_ratio(va) is not None and _view_ratio(va) == _view_ratio(vb)
     masked = _SHAPE_LIST.sub("[…]", a)
     return masked == _SHAPE_LIST.sub("[…]", b) and any(c.isdigit() for c in masked)
+
+
+def _view_ratio(m: re.Match[str]) -> tuple[int, int] | None:
+    """Input size over the view's size, as a reduced fraction (None with a -1 in the view)."""
+    dims = [int(d) for d in m.group(1).split(",")]
+    wanted, size = prod(dims), int(m.group(2))
+    if wanted <= 0:
+        return None
+    g = gcd(wanted, size)
+    return size // g, wanted // g
 
 
 def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException, at: int = 0) -> bool:
@@ -152,6 +181,8 @@ def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException, at: int
     if shapes == cands.shapes[at]:
         return True
     dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
+    # the layers' records stay those of the run being reported
+    saved = {k: dict(v) for k, v in run.records.items()}
     try:
         model(*[_tensor(torch, s, d) for s, d in zip(shapes, dtypes, strict=False)])
     except Exception as e:
@@ -160,6 +191,9 @@ def _fails_alike(run: Run, model: Any, cands: Any, error: BaseException, at: int
             and _same_words(str(e), str(error))
             and _user_line(run, e) == _user_line(run, error)
         )
+    finally:
+        run.records.clear()
+        run.records.update(saved)
     return False
 
 

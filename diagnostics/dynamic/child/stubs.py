@@ -46,7 +46,10 @@ def _through(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What calling the stand-in `name` gives: its tensor argument unchanged, or a stand-in."""
     tensor = _first_tensor(args, kwargs)
     if tensor is not None:
-        _PASSED.append(name)
+        # given a layer's parameter, it is an initialiser (`trunc_normal_(m.weight)`): it sets
+        # values, not shapes, so what the model computes later does not depend on it
+        if not isinstance(tensor, sys.modules["torch"].nn.Parameter):
+            _PASSED.append(name)
         return tensor
     cls = _module_class()
     if cls is None:

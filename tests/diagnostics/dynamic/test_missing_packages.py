@@ -127,3 +127,38 @@ def test_a_mistake_before_any_stand_in_is_still_an_error(pool: WorkerPool) -> No
     )
     errors = [d for d in got if d.severity == "error"]
     assert [d.code for d in errors] == ["DL301"]
+
+
+def test_a_stand_in_initialiser_on_the_weights_leaves_later_mistakes_errors(
+    pool: WorkerPool,
+) -> None:
+    # `trunc_normal_(m.weight)` sets values, not shapes: the mistake in forward stays an error
+    _absent("timm")
+    got = _check(
+        """\
+        import torch.nn as nn
+        from timm.models.layers import trunc_normal_
+        # deepeval: input=(2, 3, 32, 32)
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3, padding=1)
+                self.fc = nn.Linear(4 * 32 * 32, 10)
+                self.apply(self._init)
+
+            def _init(self, m):
+                if isinstance(m, nn.Linear):
+                    trunc_normal_(m.weight, std=0.02)
+
+            def forward(self, x):
+                return self.fc(self.conv(x).flatten(1))
+
+
+        model = Net()
+        """,
+        pool,
+    )
+    errors = [d for d in got if d.severity == "error"]
+    assert [(d.code, d.range.start.line) for d in errors] == [("DL301", 17)]
