@@ -131,9 +131,7 @@ _SHAPE_LIST = re.compile(r"\[\d+(?:, \d+)+\]")
 
 
 # a product's operands: "got [32, 384] X [192, 96]" (meta), "(32x384 and 192x96)" (CPU)
-_PRODUCT = re.compile(
-    r"got \[(?:\d+, )*(\d+)\] X \[(\d+)(?:, \d+)*\]|\(\d+x(\d+) and (\d+)x\d+\)"
-)
+_PRODUCT = re.compile(r"got \[(?:\d+, )*(\d+)\] X \[(\d+)(?:, \d+)*\]|\(\d+x(\d+) and (\d+)x\d+\)")
 _NUMBER = re.compile(r"\d+")
 # a view that does not fit: "shape '[2, 16, 4, 96]' is invalid for input of size 3072"
 _VIEW = re.compile(r"shape '\[([\d, ]+)\]' is invalid for input of size (\d+)")
