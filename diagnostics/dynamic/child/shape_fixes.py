@@ -551,20 +551,64 @@ def _concat_fix(
         return tuple(d for i, d in enumerate(s) if i not in (0, ax))
 
     largest = max((spatial(s) for s in shapes), key=lambda s: tuple(d or 0 for d in s))  # type: ignore[arg-type]
-    edits = []
+    edits: list[tuple[int, int, int, int, str]] = []
+    related = []
     for t, s in zip(tensors, shapes, strict=True):
         if spatial(s) == largest:  # type: ignore[arg-type]
             continue
-        conv = _valid_conv_upstream(t)
+        conv = _valid_conv_upstream(t) or _lone_valid_conv(tensors)
         if conv is None:
             return None
         edit = argument_edit(conv, "padding", '"same"', tree, lines)
         if edit is None:
             return None
-        edits.append(edit)
+        if edit not in edits:
+            edits.append(edit)
+            related.append(
+                (
+                    edit[:4],
+                    f'{conv.name} ({type(conv).__name__}) with padding="valid" shrinks its '
+                    f"input by {'×'.join(str(k - 1) for k in conv.kernel_size)}",
+                )
+            )
     if not edits:
         return None
-    return Proposal('Use padding="same" so the concatenated branches keep the same size', edits)
+    return Proposal(
+        'Use padding="same" so the concatenated branches keep the same size',
+        edits,
+        related,  # type: ignore[arg-type]
+    )
+
+
+def _is_valid_conv(layer: Any) -> bool:
+    """A convolution that shrinks its input: padding "valid" and a kernel larger than 1."""
+    ks = getattr(layer, "kernel_size", None)
+    return bool(
+        getattr(layer, "padding", None) == "valid"
+        and ks
+        and any(k > 1 for k in ks)
+        and "Conv" in type(layer).__name__
+    )
+
+
+def _lone_valid_conv(tensors: list[Any], most: int = 200) -> Any:
+    """The one shrinking convolution among all the layers the merged tensors come from, when
+    every other convolution there keeps its size ("same"): an odd size it leaves is floored by a
+    later pooling, and the up-sampled branch then misses the skip by one (U-Net)."""
+    seen: set[int] = set()
+    valid, convs = [], 0
+    todo = list(tensors)
+    while todo and len(seen) < most:
+        layer = _producer(todo.pop())
+        if layer is None or id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if "Conv" in type(layer).__name__:
+            convs += 1
+            if _is_valid_conv(layer):
+                valid.append(layer)
+        todo.extend(_producer_inputs(layer))
+    return valid[0] if len(valid) == 1 and convs > 2 else None
 
 
 def _valid_conv_upstream(t: Any, hops: int = 6) -> Any:
@@ -572,13 +616,7 @@ def _valid_conv_upstream(t: Any, hops: int = 6) -> Any:
         layer = _producer(t)
         if layer is None:
             return None
-        ks = getattr(layer, "kernel_size", None)
-        if (
-            getattr(layer, "padding", None) == "valid"
-            and ks
-            and any(k > 1 for k in ks)
-            and ("Conv" in type(layer).__name__)
-        ):
+        if _is_valid_conv(layer):
             return layer
         ins = _producer_inputs(layer)
         if len(ins) != 1:

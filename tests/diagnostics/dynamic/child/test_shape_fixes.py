@@ -210,3 +210,33 @@ def test_encoder_layer_width_is_fixed_on_its_d_model(pool):
         (_line(ENCODER, "d_model=64"), "32")
     ]
     assert _cleans(ENCODER, fix, pool)
+
+
+# A Keras U-Net whose one "valid" convolution leaves an odd size: pooling floors it, and the
+# up-sampled branch misses the skip by one at the concatenate two levels below.
+KERAS_UNET = """import keras
+from keras import layers
+
+inp = keras.Input(shape=(32, 32, 3))
+c1 = layers.Conv2D(8, 3, padding="same")(inp)
+c1 = layers.Conv2D(8, 3, padding="valid")(c1)
+p1 = layers.MaxPooling2D(2)(c1)
+c2 = layers.Conv2D(16, 3, padding="same")(p1)
+p2 = layers.MaxPooling2D(2)(c2)
+c3 = layers.Conv2D(32, 3, padding="same")(p2)
+u2 = layers.concatenate([layers.UpSampling2D(2)(c3), c2])
+out = layers.Conv2D(1, 1)(u2)
+model = keras.Model(inp, out)
+"""
+
+
+def test_keras_concat_misses_by_one_names_the_lone_valid_conv_and_fixes_it(pool):
+    (d,) = _errors(KERAS_UNET, pool)
+    assert d.code == T.SHAPE_MISMATCH and d.range.start.line == _line(KERAS_UNET, "concatenate")
+    valid = _line(KERAS_UNET, 'padding="valid"')
+    (note,) = [r for r in d.related if r.range.start.line == valid]
+    assert 'padding="valid" shrinks its input by 2×2' in note.message
+    fix = d.preferred_fix
+    assert fix is not None and fix.verified
+    assert [(e.range.start.line, e.new_text) for e in fix.edits] == [(valid, '"same"')]
+    assert _cleans(KERAS_UNET, fix, pool)
