@@ -8,6 +8,7 @@ import argparse
 import ast
 import builtins
 import contextlib
+import importlib.machinery
 import io
 import linecache
 import os
@@ -30,8 +31,45 @@ from deepeval_lsp.diagnostics.dynamic.wire import JobPayload
 from deepeval_lsp.diagnostics.packages import STUBBED_WHEN_MISSING
 
 
-def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
-    """Run `source` once: its slice executed, its model built and run; what happened."""
+def run_once(
+    source: str, path: str, payload: JobPayload, plan: Plan, bare: tuple[str, ...] = ()
+) -> Run:
+    """Run `source` once: its slice executed, its model built and run; what happened.
+    A package of the project whose __init__ imports a module of its own that exists nowhere (a
+    file its build generates) is loaded without running that __init__ (`bare`), and the run is
+    made again that way."""
+    run = _run_once(source, path, payload, plan, bare)
+    if run.bare_retry is None or len(bare) >= _MOST_BARE:
+        return run
+    package, missing, line = run.bare_retry
+    again = run_once(source, path, payload, plan, (*bare, package))
+    again.info.insert(
+        0,
+        not_checkable(
+            _import_line(again.tree, package.split(".")[0]),
+            again.lines,
+            f"`{missing}` is found nowhere (a file the package's build generates?); "
+            f"{package.replace('.', '/')}/__init__.py:{line} imports it, so `{package}` is "
+            "loaded without running its __init__.py, and what that sets up is not checked",
+        ),
+    )
+    if again.error is not None and not again.error["code"].startswith("DL3"):
+        again.error.update(
+            code=T.NOT_CHECKABLE,
+            message=f"with `{package}` loaded without its __init__.py: {again.error['message']}",
+        )
+        again.proposal = None
+        again.alternatives = []
+        again.tentative = []
+    return again
+
+
+_MOST_BARE = 3  # packages loaded without their __init__ in one check
+
+
+def _run_once(
+    source: str, path: str, payload: JobPayload, plan: Plan, bare: tuple[str, ...]
+) -> Run:
     tree = ast.parse(source, filename=path)
     run = Run(source, path, source.splitlines(), tree)
     # Tracebacks and inspect read this text, not whatever is on disk under that name.
@@ -55,7 +93,9 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
     roots = [r for r in payload.get("import_roots") or [] if isinstance(r, str)]
     finder = StubFinder(missing)
     fallback = _UnfoundImports(finder, path, roots)
+    bare_finder = _BarePackages(bare)
     sys.meta_path.insert(0, finder)
+    sys.meta_path.insert(0, bare_finder)
     sys.meta_path.append(fallback)
     ns: dict[str, Any] = {"__name__": MODULE_NAME, "__file__": path, "__builtins__": builtins}
     # The program runs as a module of its package: `from .parts import Block` imports the
@@ -82,12 +122,13 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
                 if isinstance(e, KeyboardInterrupt | SystemExit) and not isinstance(e, SystemExit):
                     raise
                 record_error(run, e, ns)
+                run.bare_retry = _missing_in_init(e, roots)
                 _command_line_limit(run, e)
                 _import_limit(run, e, payload, roots, finder.tops)
                 not_the_programs(run, plan)
     finally:
         sys.argv = saved_argv
-        for f in (finder, fallback):
+        for f in (finder, fallback, bare_finder):
             with contextlib.suppress(ValueError):
                 sys.meta_path.remove(f)
         for name in [n for n in sys.modules if n.split(".")[0] in finder.tops]:
@@ -109,6 +150,56 @@ def run_once(source: str, path: str, payload: JobPayload, plan: Plan) -> Run:
             )
         )
     return run
+
+
+class _BarePackages:
+    """The first finder on sys.meta_path while some packages are loaded bare: such a package
+    gets its folder as its path and no code run (its __init__ is skipped)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        bare = importlib.machinery.ModuleSpec(fullname, self, origin=spec.origin, is_package=True)
+        bare.submodule_search_locations = list(spec.submodule_search_locations)
+        bare.has_location = True
+        return bare
+
+    def create_module(self, spec: Any) -> Any:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass  # the __init__ is what is skipped
+
+
+def _missing_in_init(exc: BaseException, roots: list[str]) -> tuple[str, str, int] | None:
+    """(package, module, line) when `exc` is a module of the project's package itself, found
+    nowhere, that the package's own __init__.py imports at its top level."""
+    if type(exc) is not ModuleNotFoundError or not exc.name:
+        return None
+    own = tuple(r.rstrip(os.sep) + os.sep for r in roots)
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if (
+            code.co_name == "<module>"
+            and os.path.basename(code.co_filename) == "__init__.py"
+            and code.co_filename.startswith(own)
+            and not code.co_filename.startswith(_INSTALLED)
+        ):
+            found = (tb.tb_frame.f_globals.get("__name__"), tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None or not isinstance(found[0], str):
+        return None
+    package, line = found
+    if not exc.name.startswith(package + "."):
+        return None
+    return package, exc.name, line
 
 
 class _UnfoundImports:

@@ -45,6 +45,9 @@ class Run:
     alive: list[Any] = field(default_factory=list)
     # torch forward's output tensors, in order: their shapes and the layers that set their sizes
     outputs: list[OutputRecord] | None = None
+    # a package of the project whose __init__ imports a module of its own that exists nowhere
+    # (a generated `_version.py`, `api/`): (package, missing module, its __init__'s line)
+    bare_retry: tuple[str, str, int] | None = None
 
 
 def entry_line(run: Run) -> int:

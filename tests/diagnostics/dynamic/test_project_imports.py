@@ -235,3 +235,44 @@ def test_a_module_of_another_subtree_of_the_project_is_a_note(
     assert [d for d in report.diagnostics if d.severity == "error"] == []
     (note,) = [d for d in report.diagnostics if "mmcv_custom" in d.message]
     assert note.code == "DL401" and "detection/mmcv_custom" in note.message
+
+
+def test_a_package_whose_init_imports_a_generated_module_is_loaded_bare(
+    project: Path, pool: WorkerPool
+) -> None:
+    # `_version.py` is written by the package's build (setuptools-scm and the like): a checkout
+    # lacks it, and the package's __init__ fails on it
+    init = "from ._version import version as __version__\nfrom .model import Net\n"
+    _write(
+        project,
+        {
+            "pkg_gen/__init__.py": init,
+            "pkg_gen/parts.py": PARTS,
+            "pkg_gen/model.py": MODEL.replace("from .parts", "from pkg_gen.parts").format(
+                features="4 * 8"
+            ),
+        },
+    )
+    report = _check(project / "pkg_gen/model.py", project, pool)
+    errors = [d for d in report.diagnostics if d.severity == "error"]
+    assert [(d.code, d.range.start.line) for d in errors] == [("DL301", 12)]
+    (note,) = [d for d in report.diagnostics if "without running its __init__.py" in d.message]
+    assert "`pkg_gen._version` is found nowhere" in note.message
+    assert "pkg_gen/__init__.py:1" in note.message and note.severity == "information"
+
+
+def test_what_a_bare_package_lacks_is_a_note_not_an_error(project: Path, pool: WorkerPool) -> None:
+    _write(
+        project,
+        {
+            "pkg_gen2/__init__.py": "from .api import Block\n",
+            "pkg_gen2/parts.py": PARTS,
+            # Block is what the skipped __init__ would have given
+            "pkg_gen2/model.py": MODEL.replace(
+                "from .parts import Block", "import pkg_gen2\nBlock = pkg_gen2.Block"
+            ).format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "pkg_gen2/model.py", project, pool)
+    assert [d for d in report.diagnostics if d.severity == "error"] == []
+    assert any("loaded without its __init__.py" in d.message for d in report.diagnostics)
