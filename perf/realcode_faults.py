@@ -151,7 +151,8 @@ FAULTS: list[Fault] = [
     Fault(
         *GAN,
         "nn.ConvTranspose2d(d, output_channels",
-        "nn.ConvTranspose2d(dim, output_channels",
+        # (not `dim`: with the defaults, the last d equals dim, and the file runs)
+        "nn.ConvTranspose2d(d_last, output_channels",
         "ConvTranspose in_channels (name)",
     ),
     Fault(
