@@ -13,12 +13,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "realcode"
-# (repository/path, kind) of the faults checked here: a conv, a ConvTranspose and a Linear,
-# with a factor, a literal and a product of literal factors to restore
+# (repository/path, kind, or the start of its new text or anchor) of the faults checked here: a
+# conv, a ConvTranspose and a Linear, with a factor, a literal and a product of literal factors
+# to restore
 SUBSET = (
     ("jvanvugt+pytorch-unet/unet.py", "conv in_channels"),
     ("LynnHo+DCGAN-LSGAN-WGAN-GP-DRAGAN-Pytorch/module.py", "ConvTranspose in_channels"),
     ("sgrvinod+a-PyTorch-Tutorial-to-Super-Resolution/models.py", "nn.Linear(out_channels * 4 * 4"),
+    # token inputs guessed: the doubled guess changes the product's rows, not its inner sizes
+    ("rasbt+LLMs-from-scratch/ch04/01_main-chapter-code/gpt.py", "self.out_proj = nn.Linear(d_out"),
+    # Keras: a concatenate two levels below the one "valid" convolution
+    ("divamgupta+image-segmentation-keras/keras_segmentation/models/unet.py", "conv1 = Dropout"),
 )
 
 pytestmark = pytest.mark.skipif(
@@ -43,7 +48,8 @@ def _chosen(rf) -> list:
         (fault,) = [
             f
             for f in rf.FAULTS
-            if f"{f.repo}/{f.path}" == where and (f.kind == what or f.new.startswith(what))
+            if f"{f.repo}/{f.path}" == where
+            and (f.kind == what or f.new.startswith(what) or f.after.startswith(what))
         ]
         out.append(fault)
     return out

@@ -562,6 +562,9 @@ def _concat_fix(
         edit = argument_edit(conv, "padding", '"same"', tree, lines)
         if edit is None:
             return None
+        l0, c0, l1, _, _ = edit
+        if l0 == l1 and lines[l0][c0 : c0 + 1] == "'":  # the user's quotes
+            edit = (*edit[:4], "'same'")
         if edit not in edits:
             edits.append(edit)
             related.append(
