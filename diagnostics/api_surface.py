@@ -21,16 +21,14 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-import hashlib
-import json
 import logging
 import marshal
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +75,7 @@ def installed_version(dist: str) -> str | None:
         except OSError:
             continue
         for name in names:
-            stem, dot, suffix = name.rpartition(".")
+            stem, _, suffix = name.rpartition(".")
             if suffix not in ("dist-info", "egg-info") or "-" not in stem:
                 continue
             project, _, version = stem.partition("-")
@@ -102,8 +100,9 @@ def current_key() -> dict[str, Any]:
 
 
 def surface_path(key: dict[str, Any]) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return cache_dir() / f"api-surface-{digest}.marshal"
+    # The file records its whole key too: the name only keeps versions apart.
+    digest = zlib.crc32(repr(sorted(key.items())).encode())
+    return cache_dir() / f"api-surface-{digest:08x}.marshal"
 
 
 class CorruptSurface(Exception):
@@ -307,6 +306,8 @@ def _build_lock(directory: Path) -> Iterator[bool]:
 def build(path: Path, timeout: float = BUILD_TIMEOUT_S) -> bool:
     """Build the surface at `path` in a subprocess (the frameworks are imported there, not
     here); whether it succeeded."""
+    import subprocess
+
     cmd = [sys.executable, "-m", "deepeval_lsp.diagnostics.api_surface_build", str(path)]
     try:
         done = subprocess.run(

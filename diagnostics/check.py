@@ -118,11 +118,6 @@ def _run_semantic(
     task: Task | SuiteError | None,
 ) -> None:
     """Compare with the task's reference when one is known (an option or the task's)."""
-    from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
-    from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
-    from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
-    from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-
     reference = options.reference_source
     if not options.semantic:
         report.passes["semantic"] = "not run: turned off"
@@ -139,6 +134,11 @@ def _run_semantic(
     if tree is None:
         report.passes["semantic"] = "not run: the file does not parse"
         return
+    from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
+    from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
+    from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
+    from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
+
     t0 = time.perf_counter()
     try:
         rules = STUDY_RULES if options.paper_compat else OUR_RULES

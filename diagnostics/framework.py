@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import difflib
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import inspect
 import io
 import os
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -277,7 +274,7 @@ def _find_unloaded(name: str, search: Any) -> Unloaded | None:
     return Unloaded(name, tuple(locations) if locations is not None else None)
 
 
-class _RefuseImports(importlib.abc.MetaPathFinder):
+class _RefuseImports:  # a meta path finder (importlib.abc, unimported: 6 ms at start-up)
     """Refuses every import in a thread while it looks an attribute up (see `_imports_refused`)."""
 
     def __init__(self) -> None:
@@ -391,6 +388,8 @@ _SYNONYMS = {
 def suggest(name: str, candidates: tuple[str, ...] | list[str]) -> str | None:
     """The best did-you-mean for `name`: the other framework's spelling, a case-insensitive
     match, then difflib."""
+    import difflib  # only when there is a finding to suggest for
+
     candidates = [c for c in candidates if c != name]
     for synonym in _SYNONYMS.get(name, ()):
         if synonym in candidates:
@@ -559,6 +558,8 @@ def _keywords_read(init: Any, var_kw: str) -> set[str]:
     """The string keys a function reads from its `**var_kw` dict: `kw["x"]`, `kw.pop("x")`,
     `kw.get("x")`, `"x" in kw`. Read from its source; nothing when there is none."""
     try:
+        import textwrap
+
         tree = parse_python(textwrap.dedent(inspect.getsource(init)))
     except (OSError, TypeError, SyntaxError, ValueError):
         return set()
