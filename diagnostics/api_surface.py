@@ -328,6 +328,27 @@ def build(path: Path, timeout: float = BUILD_TIMEOUT_S) -> bool:
     return True
 
 
+KEEP_FILES = 4
+
+
+def _prune(built: Path) -> None:
+    """Keep the few surfaces built last (other environments' versions), remove older ones and
+    the leftovers of builds that were killed."""
+    try:
+        files = sorted(
+            (p for p in built.parent.glob("api-surface-*.marshal") if p != built),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        stale = files[KEEP_FILES - 1 :]
+        day_ago = time.time() - 86400
+        stale += [p for p in built.parent.glob(".api-surface-*.tmp") if p.stat().st_mtime < day_ago]
+        for p in stale:
+            p.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def surface() -> Surface | None:
     """The surface of the installed frameworks, built first when there is none for these
     versions; None when it cannot be had (the caller introspects the live frameworks)."""
@@ -343,6 +364,7 @@ def surface() -> Surface | None:
             found = open_surface(path, key)  # another process may have built it meanwhile
             if found is None and build(path):
                 found = open_surface(path, key)
+                _prune(path)
         return found
     except Exception as e:  # the surface is an optimisation: never the check's failure
         log.warning("api surface unavailable: %s", e)

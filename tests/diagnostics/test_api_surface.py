@@ -61,6 +61,21 @@ def test_the_surface_is_built_in_the_cache_folder_then_reused(
     assert again is not None and len(cache) == 1  # read back, not rebuilt
 
 
+def test_a_build_keeps_the_few_latest_other_surfaces(cache: list[Path], tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    others = [folder / f"api-surface-0000000{i}.marshal" for i in range(6)]
+    for age, p in enumerate(others):
+        p.write_bytes(b"old")
+        os.utime(p, (1e9 - age, 1e9 - age))
+    leftover = folder / ".api-surface-00000000.marshal.123.tmp"
+    leftover.write_bytes(b"")
+    os.utime(leftover, (1e9, 1e9))
+    assert S.surface() is not None
+    kept = sorted(p.name for p in folder.iterdir() if p.suffix in (".marshal", ".tmp"))
+    assert kept == sorted([_expected_path().name] + [p.name for p in others[: S.KEEP_FILES - 1]])
+
+
 def test_the_cache_folder_follows_xdg_then_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(S.ENV_DIR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", "/xdg")
