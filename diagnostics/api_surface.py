@@ -38,7 +38,7 @@ from deepeval_lsp import __version__
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"deepeval-surface\n"
 # The frameworks the surface holds, in the order the builder imports them.
 TOPS = ("numpy", "torch", "torchvision", "keras")
@@ -178,10 +178,25 @@ class Surface:
         """getattr(obj, name) of a module or class: a record's oid, OID_MISSING or OID_UNKNOWN."""
         rec = self._record(obj.oid)
         if obj.kind == MODULE:
-            _, _name, _search, members, _dir, fallback = rec
-            return members.get(name, fallback)
-        _, _params, _defaults, mro, meta, _own, _dir, fallback = rec
-        for klass in (*mro, *self._record(meta)[3]):
+            _, _name, _search, members, _dir, fallback, module_type = rec
+            found = members.get(name)
+            if found is not None:
+                return found
+            # what an instance finds on its class: ModuleType's `__class__`, `__repr__`…
+            for klass in self._record(module_type)[3]:
+                own = self._record(klass)[5]
+                if name in own:
+                    return own[name]
+            return fallback
+        return self._class_attribute(rec, name, rec[7])
+
+    def _class_attribute(self, rec: Any, name: str, fallback: int) -> int:
+        _, _params, _defaults, mro, meta, own, _dir, _fallback, overrides = rec
+        if name in own:
+            return own[name]
+        if name in overrides:
+            return overrides[name]
+        for klass in (*mro[1:], *self._record(meta)[3]):
             own = self._record(klass)[5]
             if name in own:
                 return own[name]

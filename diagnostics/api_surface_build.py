@@ -27,6 +27,7 @@ from deepeval_lsp.diagnostics import framework as fw
 # that is not in the tables.
 _PROBE = "deepeval_probe_no_such_member"
 _CHUNK_BYTES = 16 * 1024
+_ABSENT = object()
 
 
 class _Builder:
@@ -36,6 +37,7 @@ class _Builder:
         self.kinds = bytearray([S.OTHER])
         self.records: list[Any] = [(S.OTHER,)]
         self.queue: deque[int] = deque()
+        self.owns: dict[int, dict[str, int]] = {}
 
     def oid(self, value: Any) -> int:
         if value is fw.MISSING:
@@ -74,32 +76,93 @@ class _Builder:
                 self.records[oid] = (S.FUNCTION, _params(obj), _defaults(obj))
 
     def module(self, m: types.ModuleType) -> tuple[Any, ...]:
-        own = dict(vars(m))
+        own = {k: v for k, v in vars(m).items() if isinstance(k, str)}
+        listed = _dir(m)  # before the probes below: a __getattr__ may keep what it serves
         members = {name: self.oid(value) for name, value in own.items()}
+        if type(m) is not types.ModuleType:  # a module subclass: its class's attributes too
+            for name in _dir(type(m)):
+                if name not in members:
+                    members[name] = self.oid(fw._attribute(m, name))
         fallback = self.oid(fw._attribute(m, _PROBE))
-        if "__getattr__" in own:  # the names it serves (lazy submodules, deprecated aliases)
-            for name in _served_names(m, own["__getattr__"]):
+        served = own.get("__getattr__") or getattr(type(m), "__getattr__", None)
+        if served is not None:  # the names it serves (lazy submodules, deprecated aliases)
+            for name in _served_names(m, served):
                 if name not in members:
                     value = self.oid(fw._attribute(m, name))
                     if value != fallback:
                         members[name] = value
         explicit: tuple[str, ...] | None = None
-        if "__dir__" in own or len(members) != len(own):
-            explicit = tuple(n for n in _dir(m) if not n.startswith("_"))
+        if "__dir__" in own or len(members) != len(own) or type(m) is not types.ModuleType:
+            explicit = tuple(n for n in listed if not n.startswith("_"))
         search_t = _search_path(m)
         name = own.get("__name__")
         return (S.MODULE, name if isinstance(name, str) else "", search_t, members, explicit,
-                fallback)  # fmt: skip
+                fallback, self.oid(type(m)))  # fmt: skip
 
     def klass(self, c: type) -> tuple[Any, ...]:
-        own = {name: self.oid(fw._attribute(c, name)) for name in list(c.__dict__)}
+        own = self.own(c)
         mro = tuple(self.oid(k) for k in c.__mro__)
         meta = self.oid(type(c))
         explicit: tuple[str, ...] | None = None
+        listed = _dir(c)
         if type(c).__dir__ is not type.__dir__:
-            explicit = tuple(n for n in _dir(c) if not n.startswith("_"))
+            explicit = tuple(n for n in listed if not n.startswith("_"))
         fallback = self.oid(fw._attribute(c, _PROBE))
-        return (S.CLASS, _params(c), _defaults(c), mro, meta, own, explicit, fallback)
+        # What getattr answers where the walk of the MRO's own attributes (then the metaclass's)
+        # would not: a descriptor of the metaclass (`__class__`, `__base__`), its methods bound
+        # to the class, an attribute a base computes for each subclass.
+        overrides: dict[str, int] = {}
+        for name in sorted({*listed, *_dir(type(c))}):
+            if name in own:
+                continue
+            actual = fw._attribute(c, name)
+            if not self.same(actual, self.walked(c, name, fallback)):
+                overrides[name] = self.oid(actual)
+        return (S.CLASS, _params(c), _defaults(c), mro, meta, own, explicit, fallback, overrides)
+
+    def own(self, c: type) -> dict[str, int]:
+        """getattr(c, name) for each name of c's own __dict__, as oids."""
+        found = self.owns.get(id(c))
+        if found is None:
+            self.oid(c)  # kept alive, so that its id stays its own
+            names = [n for n in list(c.__dict__) if isinstance(n, str)]
+            found = self.owns[id(c)] = {n: self.oid(fw._attribute(c, n)) for n in names}
+        return found
+
+    def walked(self, c: type, name: str, fallback: int) -> int:
+        """What api_surface.Surface.attribute finds for `name` on c without an override."""
+        for klass in (*c.__mro__, *type(c).__mro__):
+            own = self.own(klass)
+            if name in own:
+                return own[name]
+        return fallback
+
+    def same(self, value: Any, oid: int) -> bool:
+        """Whether getattr's `value` is what the record `oid` stands for (a method bound to
+        another class of the same family counts as the same: same function, same kind)."""
+        if oid < 0 or oid == S.OID_OTHER:
+            return self.kind_of(value) == oid
+        recorded = self.objects[oid]
+        if value is recorded:
+            return True
+        return (
+            inspect.ismethod(value)
+            and inspect.ismethod(recorded)
+            and value.__func__ is recorded.__func__
+            and inspect.isclass(value.__self__) == inspect.isclass(recorded.__self__)
+        )
+
+    def kind_of(self, value: Any) -> int:
+        """The oid a value gets when it needs no record of its own, else 1 (not one of those)."""
+        if value is fw.MISSING:
+            return S.OID_MISSING
+        if value is fw.UNKNOWN:
+            return S.OID_UNKNOWN
+        if inspect.ismodule(value) or inspect.isclass(value):
+            return 1
+        if inspect.isfunction(value) or inspect.ismethod(value):
+            return 1
+        return S.OID_OTHER
 
     def chunks(self) -> tuple[list[int], list[bytes]]:
         starts: list[int] = []
@@ -134,7 +197,7 @@ def _search_path(m: types.ModuleType) -> tuple[str, ...] | None:
 def _dir(obj: Any) -> list[str]:
     try:
         with fw._imports_refused():
-            return sorted(dir(obj))
+            return sorted(n for n in dir(obj) if isinstance(n, str))
     except BaseException:
         return []
 
@@ -152,8 +215,10 @@ def _served_names(module: types.ModuleType, getattr_fn: Any) -> set[str]:
                 names.add(const)
             elif isinstance(const, types.CodeType):
                 codes.append(const)
-        for ref in c.co_names:
-            value = vars(module).get(ref)
+        for ref in c.co_names:  # a global, or an attribute of the module (`self.all_dsls`)
+            value = vars(module).get(ref, _ABSENT)
+            if value is _ABSENT:
+                value = fw._attribute(module, ref)
             if isinstance(value, (dict, set, frozenset, list, tuple)):
                 names.update(k for k in value if isinstance(k, str) and k.isidentifier())
     all_names = vars(module).get("__all__")
