@@ -153,11 +153,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     from deepeval_lsp.diagnostics import UncheckableFile, iter_files
-    from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
     from deepeval_lsp.diagnostics.files import NotRegularFile
     from deepeval_lsp.diagnostics.findings import Report
     from deepeval_lsp.diagnostics.render import render_json, render_sarif, render_summary_line
 
+    if options.paper_compat:
+        from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
     if options.paper_compat and options.dynamic:
         reason = PAPER.unavailable()
         if reason:

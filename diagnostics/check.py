@@ -11,10 +11,10 @@ from deepeval_lsp.diagnostics.findings import Diagnostic, Report
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.pragmas import parse_task_pragma
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static, verify_static
-from deepeval_lsp.diagnostics.tasks.model import SuiteError, Task
 
 if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.engines import Pool
+    from deepeval_lsp.diagnostics.tasks.model import SuiteError, Task
 
 
 def check(
@@ -51,6 +51,8 @@ def check(
     elif static.tree is None:
         report.passes["dynamic"] = "not run: the file does not parse"
     else:
+        from deepeval_lsp.diagnostics.tasks.model import Task
+
         if options.output_shape is None and isinstance(task, Task) and task.output_shape:
             options = dataclasses.replace(options, output_shape=task.output_shape, task_id=task_id)
         _run_dynamic(source, path, options, pool, report, diagnostics)
@@ -73,6 +75,7 @@ def _find_task(task_id: str | None, options: CheckOptions) -> Task | SuiteError 
     )
     if task_id is None or not wanted:
         return None
+    from deepeval_lsp.diagnostics.tasks.model import SuiteError
     from deepeval_lsp.diagnostics.tasks.suite import find_task  # reads YAML: only when named
 
     try:
@@ -118,20 +121,17 @@ def _run_semantic(
     task: Task | SuiteError | None,
 ) -> None:
     """Compare with the task's reference when one is known (an option or the task's)."""
-    from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
-    from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
-    from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
-    from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
-
     reference = options.reference_source
     if not options.semantic:
         report.passes["semantic"] = "not run: turned off"
         return
-    if reference is None and isinstance(task, SuiteError):
-        report.passes["semantic"] = f"not run: {task}"
-        report.notes.append(f"semantic checks did not run: {task}")
-        return
     if reference is None and task is not None:
+        from deepeval_lsp.diagnostics.tasks.model import SuiteError
+
+        if isinstance(task, SuiteError):
+            report.passes["semantic"] = f"not run: {task}"
+            report.notes.append(f"semantic checks did not run: {task}")
+            return
         reference = task.reference
     if reference is None:
         report.passes["semantic"] = "not run: no reference program (name the task)"
@@ -139,6 +139,11 @@ def _run_semantic(
     if tree is None:
         report.passes["semantic"] = "not run: the file does not parse"
         return
+    from deepeval_lsp.diagnostics.semantic.api_graph import ExtractionError
+    from deepeval_lsp.diagnostics.semantic.rules import OUR_RULES
+    from deepeval_lsp.diagnostics.semantic.similarity import run_semantic
+    from deepeval_lsp.diagnostics.semantic.study_rules import STUDY_RULES
+
     t0 = time.perf_counter()
     try:
         rules = STUDY_RULES if options.paper_compat else OUR_RULES

@@ -18,13 +18,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics.check import check
-from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER, Engine, Pool
 from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
 from deepeval_lsp.diagnostics.findings import Report
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.text import parse_python
 
 if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics.dynamic.engines import Engine, Pool
     from deepeval_lsp.diagnostics.dynamic.worker_pool import CancelToken
     from deepeval_lsp.diagnostics.static.run import StaticResult
 
@@ -135,6 +135,9 @@ class Checker:
         `paper_compat`, Keras programs go to the paper engine; the rest to the default one."""
         if not options.dynamic:
             return None
+        # here, not at import: a check without the dynamic pass never needs an engine
+        from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
+
         if options.paper_compat and is_keras(source, options.framework):
             return PAPER
         return DEFAULT
@@ -179,6 +182,8 @@ class Checker:
         while other work runs: none without the dynamic pass, the paper engine's with
         `paper_compat`, else the default one's."""
         if options.dynamic:
+            from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
+
             self.pool(PAPER if options.paper_compat else DEFAULT)
 
     def started(self, engine: Engine | None = None) -> bool:

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import difflib
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import inspect
 import io
 import os
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +27,8 @@ from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
+from deepeval_lsp.diagnostics import api_surface
+from deepeval_lsp.diagnostics.api_surface import Member
 from deepeval_lsp.diagnostics.packages import REAL_PACKAGES
 from deepeval_lsp.diagnostics.text import PARSE_LOCK, parse_python
 
@@ -132,12 +131,15 @@ def lookup(dotted: str) -> Lookup:
 
     Submodules that importing the framework loaded are walked as attributes; one that it did not
     load is looked for on disk (`Unloaded`: it exists, its members are unknown) and never imported.
+    Where the API surface is on disk (diagnostics.api_surface), the walk reads it instead of the
+    framework, and the objects are its `Member`s.
     """
     path = canonical(dotted)
     if path is None:
         return Lookup(UNKNOWN)
     parts = path.split(".")
-    obj: Any = import_framework(parts[0])
+    source: _Introspection = _introspection(parts[0])
+    obj: Any = source.top(parts[0])
     if obj is None:
         return Lookup(UNKNOWN)
     current = parts[0]
@@ -145,10 +147,16 @@ def lookup(dotted: str) -> Lookup:
         name = f"{current}.{part}"
         if isinstance(obj, Unloaded):
             nxt = _find_unloaded(name, obj.search) or UNKNOWN
-        elif inspect.ismodule(obj):
-            nxt = _module_member(obj, part, name)
-        elif inspect.isclass(obj):
-            nxt = _attribute(obj, part)
+        elif is_module(obj):
+            nxt = source.attribute(obj, part)
+            if nxt is MISSING or nxt is UNKNOWN:
+                loaded = source.loaded(name)
+                if loaded is not None:
+                    nxt = loaded
+                else:
+                    nxt = _find_unloaded(name, source.search(obj)) or nxt
+        elif is_class(obj):
+            nxt = source.attribute(obj, part)
         else:
             return Lookup(UNKNOWN)
         if nxt is MISSING:
@@ -159,14 +167,85 @@ def lookup(dotted: str) -> Lookup:
     return Lookup(obj, None, current)
 
 
-def _module_member(module: ModuleType, part: str, name: str) -> Any:
-    nxt = _attribute(module, part)
-    if nxt is not MISSING and nxt is not UNKNOWN:
-        return nxt
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return loaded
-    return _find_unloaded(name, getattr(module, "__path__", None)) or nxt
+def is_module(obj: Any) -> bool:
+    """A framework module, live or as the surface knows it."""
+    if isinstance(obj, Member):
+        return obj.kind == api_surface.MODULE
+    return inspect.ismodule(obj)
+
+
+def is_class(obj: Any) -> bool:
+    if isinstance(obj, Member):
+        return obj.kind == api_surface.CLASS
+    return inspect.isclass(obj)
+
+
+class _Introspection:
+    """Where a walk reads a framework from: the imported framework itself."""
+
+    def top(self, name: str) -> Any:
+        return import_framework(name)
+
+    def attribute(self, obj: Any, part: str) -> Any:
+        return _attribute(obj, part)
+
+    def loaded(self, name: str) -> Any:
+        return sys.modules.get(name)
+
+    def search(self, module: Any) -> Any:
+        return getattr(module, "__path__", None)
+
+
+class _SurfaceIntrospection(_Introspection):
+    """...or the framework's API surface on disk."""
+
+    def __init__(self, surface: api_surface.Surface) -> None:
+        self.surface = surface
+
+    def top(self, name: str) -> Any:
+        return self.surface.top(name)
+
+    def attribute(self, obj: Any, part: str) -> Any:
+        return _member_value(self.surface, self.surface.attribute(obj, part))
+
+    def loaded(self, name: str) -> Any:
+        return self.surface.sys_module(name)
+
+    def search(self, module: Any) -> Any:
+        return self.surface.search(module)
+
+
+def _member_value(surface: api_surface.Surface, oid: int) -> Any:
+    if oid == api_surface.OID_MISSING:
+        return MISSING
+    if oid == api_surface.OID_UNKNOWN:
+        return UNKNOWN
+    return surface.member(oid)
+
+
+_LIVE = _Introspection()
+_surface_lock = threading.Lock()
+_surface_state: list[_SurfaceIntrospection | None] = []
+
+
+def surface() -> api_surface.Surface | None:
+    """The API surface the static pass reads, built first if needed (once per process); None
+    when there is none to be had, and the live frameworks are introspected."""
+    if not _surface_state:
+        with _surface_lock:
+            if not _surface_state:
+                found = api_surface.surface()
+                _surface_state.append(None if found is None else _SurfaceIntrospection(found))
+    held = _surface_state[0]
+    return None if held is None else held.surface
+
+
+def _introspection(top: str) -> _Introspection:
+    """The surface for the frameworks it holds; the live import for any other top package."""
+    found = surface()
+    if found is not None and top in found.tops:
+        return _surface_state[0] or _LIVE
+    return _LIVE
 
 
 def _attribute(obj: Any, part: str) -> Any:
@@ -195,7 +274,7 @@ def _find_unloaded(name: str, search: Any) -> Unloaded | None:
     return Unloaded(name, tuple(locations) if locations is not None else None)
 
 
-class _RefuseImports(importlib.abc.MetaPathFinder):
+class _RefuseImports:  # a meta path finder (importlib.abc, unimported: 6 ms at start-up)
     """Refuses every import in a thread while it looks an attribute up (see `_imports_refused`)."""
 
     def __init__(self) -> None:
@@ -254,7 +333,7 @@ def module_exists(dotted: str) -> bool | None:
         found = lookup(dotted)
         if found.obj is UNKNOWN:
             return None
-        return isinstance(found.obj, Unloaded) or inspect.ismodule(found.obj)
+        return isinstance(found.obj, Unloaded) or is_module(found.obj)
     if "." not in dotted:
         return True if installed(dotted) else (None if dotted in REAL_PACKAGES else False)
     return None  # submodules of non-framework packages: importing them would run their code
@@ -265,6 +344,9 @@ def public_names(dotted: str) -> tuple[str, ...]:
     found = lookup(dotted)
     if found.obj in (MISSING, UNKNOWN) or isinstance(found.obj, Unloaded):
         return ()
+    if isinstance(found.obj, Member):
+        held = surface()
+        return held.public_names(found.obj) if held is not None else ()
     try:
         with _imports_refused():
             names = dir(found.obj)
@@ -306,6 +388,8 @@ _SYNONYMS = {
 def suggest(name: str, candidates: tuple[str, ...] | list[str]) -> str | None:
     """The best did-you-mean for `name`: the other framework's spelling, a case-insensitive
     match, then difflib."""
+    import difflib  # only when there is a finding to suggest for
+
     candidates = [c for c in candidates if c != name]
     for synonym in _SYNONYMS.get(name, ()):
         if synonym in candidates:
@@ -353,6 +437,26 @@ def params_of(obj: Any) -> Params | None:
         return None
 
 
+def live_params(obj: Any) -> Params | None:
+    """params_of an imported object (what the API surface records)."""
+    return _params(obj)
+
+
+def default_of(obj: Any, name: str) -> Any:
+    """The default of parameter `name` in the signature of `obj` (numbers only from the API
+    surface), or None."""
+    if isinstance(obj, Member):
+        held = surface()
+        return held.default(obj, name) if held is not None else None
+    try:
+        param = inspect.signature(obj).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    if param is None or param.default is param.empty:
+        return None
+    return param.default
+
+
 def _keras_layer_base() -> type | None:
     if "keras" not in sys.modules:
         return None
@@ -368,6 +472,13 @@ _KERAS_LAYER_EXTRA = frozenset({"input_dim", "input_shape"})
 
 
 def _params(obj: Any) -> Params | None:
+    if isinstance(obj, Member):
+        held = surface()
+        fields = held.params(obj) if held is not None else None
+        if fields is None:
+            return None
+        qual, positional, keyword, required, var_positional, open_keywords = fields
+        return Params(qual, positional, frozenset(keyword), required, var_positional, open_keywords)
     if inspect.isclass(obj):
         init = obj.__dict__.get("__init__") or getattr(obj, "__init__", None)
         if init is None or init is object.__init__:
@@ -447,6 +558,8 @@ def _keywords_read(init: Any, var_kw: str) -> set[str]:
     """The string keys a function reads from its `**var_kw` dict: `kw["x"]`, `kw.pop("x")`,
     `kw.get("x")`, `"x" in kw`. Read from its source; nothing when there is none."""
     try:
+        import textwrap
+
         tree = parse_python(textwrap.dedent(inspect.getsource(init)))
     except (OSError, TypeError, SyntaxError, ValueError):
         return set()
@@ -495,3 +608,53 @@ def _signature(fn: Any) -> inspect.Signature | None:
         return inspect.signature(fn)
     except (TypeError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras's registries of names (activations, initializers, regularizers, constraints)
+
+
+def keras_registry_module(kind: str) -> ModuleType:
+    import keras
+
+    return {
+        "activation": keras.activations,
+        "initializer": keras.initializers,
+        "regularizer": keras.regularizers,
+        "constraint": keras.constraints,
+    }[kind]
+
+
+def live_registry_accepts(kind: str, value: str) -> bool:
+    try:
+        keras_registry_module(kind).get(value)
+    except Exception:
+        return False
+    return True
+
+
+def live_registry_names(kind: str) -> tuple[str, ...]:
+    module = keras_registry_module(kind)
+    names = [n for n in dir(module) if not n.startswith("_") and n[0].islower()]
+    return tuple(n for n in names if n not in {"get", "serialize", "deserialize"})
+
+
+def _registry(kind: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    held = surface()
+    if held is None or held.tops.get("keras") is None:
+        return None
+    return held.registry(kind)
+
+
+@lru_cache(maxsize=512)
+def keras_registry_accepts(kind: str, value: str) -> bool:
+    """Whether Keras's `<kind>s.get(value)` accepts the name (`activations.get("relu")`)."""
+    found = _registry(kind)
+    return value in found[0] if found is not None else live_registry_accepts(kind, value)
+
+
+@lru_cache(maxsize=8)
+def keras_registry_names(kind: str) -> tuple[str, ...]:
+    """The names a registry lists, for did-you-means."""
+    found = _registry(kind)
+    return found[1] if found is not None else live_registry_names(kind)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from deepeval_lsp.diagnostics.tasks.model import TensorSpec
+if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics.tasks.model import TensorSpec
 
 
 @dataclass(frozen=True)

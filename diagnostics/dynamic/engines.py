@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from deepeval_lsp.diagnostics.paper import engine as paper_engine
+from deepeval_lsp.diagnostics.paper import settings as paper_engine
 from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits
 
 if TYPE_CHECKING:

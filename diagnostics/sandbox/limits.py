@@ -15,7 +15,6 @@ way the kernel does; `memory_status()` says whether one is used (see its docstri
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
 import stat
@@ -152,31 +151,29 @@ def apply_limits(limits: SandboxLimits, timeout_s: float) -> None:
         resource.setrlimit(which, (soft, hard))
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = (
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    )
-
-
 CAP_DAC_READ_SEARCH = 2
 
 
 def drop_capabilities(keep: int = 0) -> None:
     """Give up every capability but `keep` (a capability number, 0: none): no mount, no module
     loading, no reading or writing of others' files through CAP_DAC_OVERRIDE…"""
+    import ctypes  # here, not at import: the checker's process imports this module for its limits
+
+    class _CapHeader(ctypes.Structure):
+        _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+    class _CapData(ctypes.Structure):
+        _fields_ = (
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        )
+
     header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
     data = (_CapData * 2)()
     if keep:
         data[keep // 32].effective = data[keep // 32].permitted = 1 << (keep % 32)
-    if _libc.capset(ctypes.byref(header), data) != 0:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.capset(ctypes.byref(header), data) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"could not drop capabilities: {os.strerror(err)}")

@@ -1,16 +1,15 @@
 """The static checks on a parsed module: imports, names, members, call signatures, literal values.
 
 Each check walks the tree once and reports every finding; fixes are attached as data. Framework
-questions are answered by introspecting the installed torch/keras (diagnostics.framework), names in
-the user's code by scope analysis (diagnostics.scopes) and, for the user's own modules, by jedi
-(diagnostics.workspace).
+questions are answered by diagnostics.framework (the installed torch/keras, read from their API
+surface on disk), names in the user's code by scope analysis (diagnostics.scopes) and, for the
+user's own modules, by jedi (diagnostics.workspace).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
-import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -387,7 +386,7 @@ class _Checker:
         shown = self.text.text_of(node.value)
         best = fw.suggest(node.attr, fw.public_names(where))
         fixes: tuple[Fix, ...] = ()
-        kind = "module" if inspect.ismodule(found.parent) else "class"
+        kind = "module" if fw.is_module(found.parent) else "class"
         shown_where = fw.display_path(where)
         msg = f"{kind} `{shown}` has no member `{node.attr}`"
         if shown != shown_where and not shown_where.startswith("tensorflow."):

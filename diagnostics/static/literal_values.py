@@ -10,14 +10,13 @@ test_literal_values.py calls the real API with them).
 
 Only literal values are judged (numbers, strings, tuples of them); a value computed at run time is
 the dynamic pass's business. Keras strings for activations, initializers, regularizers and
-constraints are checked by asking Keras itself (`activations.get`), so the set of accepted names is
-always the installed version's.
+constraints are checked against what Keras itself accepts (`activations.get`), so the set of
+accepted names is always the installed version's.
 """
 
 from __future__ import annotations
 
 import ast
-import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -352,8 +351,12 @@ def check_values(obj: Any, qualname: str, bound: dict[str, ast.AST]) -> list[Val
             _check_rate(obj, name, node, v, out)
         elif rule.kind == CHOICE:
             _choice(name, node, v, rule.choices, out, fold_case=rule.fold_case)
-        elif rule.kind == REGISTRY and isinstance(v, str) and not _keras_accepts(rule.registry, v):
-            best = fw.suggest(v, _keras_names(rule.registry))
+        elif (
+            rule.kind == REGISTRY
+            and isinstance(v, str)
+            and not fw.keras_registry_accepts(rule.registry, v)
+        ):
+            best = fw.suggest(v, fw.keras_registry_names(rule.registry))
             out.append(
                 ValueProblem(
                     T.INVALID_ARGUMENT_VALUE,
@@ -412,20 +415,9 @@ def _check_sizes(
             return
 
 
-def _default(obj: Any, name: str) -> Any:
-    """The installed signature's default for parameter `name` of `obj`, else NOT_LITERAL."""
-    try:
-        param = inspect.signature(obj).parameters.get(name)
-    except (TypeError, ValueError):
-        return NOT_LITERAL
-    if param is None or param.default is param.empty:
-        return NOT_LITERAL
-    return param.default
-
-
 def _check_rate(obj: Any, name: str, node: ast.AST, v: Any, out: list[ValueProblem]) -> None:
     if isinstance(v, (int, float)) and not isinstance(v, bool) and not 0 <= v <= 1:
-        default = _default(obj, name)
+        default = fw.default_of(obj, name)
         usable = isinstance(default, float | int) and not isinstance(default, bool)
         usable = usable and 0 <= default <= 1
         out.append(
@@ -479,34 +471,3 @@ def _divisible(
                 f"`{a}` ({va}) must be divisible by `{b}` ({vb})",
             )
         )
-
-
-@lru_cache(maxsize=512)
-def _keras_accepts(kind: str, value: str) -> bool:
-    import keras
-
-    getter = {
-        "activation": keras.activations.get,
-        "initializer": keras.initializers.get,
-        "regularizer": keras.regularizers.get,
-        "constraint": keras.constraints.get,
-    }[kind]
-    try:
-        getter(value)
-    except Exception:
-        return False
-    return True
-
-
-@lru_cache(maxsize=8)
-def _keras_names(kind: str) -> tuple[str, ...]:
-    import keras
-
-    module = {
-        "activation": keras.activations,
-        "initializer": keras.initializers,
-        "regularizer": keras.regularizers,
-        "constraint": keras.constraints,
-    }[kind]
-    names = [n for n in dir(module) if not n.startswith("_") and n[0].islower()]
-    return tuple(n for n in names if n not in {"get", "serialize", "deserialize"})

@@ -22,10 +22,20 @@ def _find(root: Path, parts: list[str]) -> Path | None:
             return candidate
     if base.is_dir():  # a namespace package
         return base
-    compiled = (f"{base.name}{s}" for s in (".so", ".*.so", ".pyd", ".*.pyd"))
-    if base.parent.is_dir() and any(next(base.parent.glob(g), None) for g in compiled):
+    if _compiled(base.parent, base.name):
         return base.parent  # a compiled module: a folder, so its names are not read
     return None
+
+
+def _compiled(folder: Path, name: str) -> bool:
+    """Whether `folder` holds an extension module `name` (name.so, name.cpython-311-….so, .pyd):
+    one listing, where a glob per suffix walked the folder four times for every import."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return False
+    prefix = f"{name}."
+    return any(e.startswith(prefix) and e.endswith((".so", ".pyd")) for e in entries)
 
 
 def local_module_file(

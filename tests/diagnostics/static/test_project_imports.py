@@ -100,3 +100,19 @@ def test_a_module_elsewhere_in_the_project_is_a_note_and_a_missing_one_an_error(
     found = _codes(tmp_path / "seg/backbone/convnext.py", tmp_path)
     assert [(c, line) for c, line, _ in found] == [("DL401", 0), ("DL102", 1)]
     assert "seg/mmcv_custom" in found[0][2]  # the nearest one, beside a folder above the file
+
+
+def test_a_compiled_module_beside_the_file_is_the_users_own(tmp_path: Path) -> None:
+    """`import fastops` finds fastops.cpython-311-x86_64-linux-gnu.so (or fastops.so) beside the
+    file: no DL102; its names are not read (nothing is imported)."""
+    _write(
+        tmp_path,
+        {
+            "fastops.cpython-311-x86_64-linux-gnu.so": "",
+            "plain.so": "",
+            "fastopsx.py.txt": "",
+            "model.py": "import fastops\nimport plain\nfrom fastops import x\nimport fastopz\n",
+        },
+    )
+    found = _codes(tmp_path / "model.py")
+    assert [(code, line) for code, line, _ in found] == [("DL102", 3)], found
