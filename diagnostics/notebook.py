@@ -13,13 +13,17 @@ file; every other byte (outputs, metadata, ids, key order, indentation) stays as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
 from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range, Report, TextEdit
+from deepeval_lsp.diagnostics.options import CheckOptions
 
 NOTEBOOK_SUFFIX = ".ipynb"
 # cell magics whose body is Python that IPython runs as written
@@ -109,6 +113,40 @@ class Notebook:
         """A line of a cell, without its line break."""
         lines = _lines(self.cells[cell].text)
         return lines[line].rstrip("\r\n") if 0 <= line < len(lines) else ""
+
+    # -- cells that are not Python -------------------------------------------------------------
+
+    @cached_property
+    def broken(self) -> tuple[tuple[int, Diagnostic], ...]:
+        """The code cells that do not parse, each with its syntax finding (program positions).
+        IPython compiles each cell on its own, so one cell's error says nothing of the others."""
+        from deepeval_lsp.diagnostics.static.run import parse
+
+        if parse(self.program, self.path)[0] is not None:
+            return ()
+        program = _lines(self.program)
+        out = []
+        for cell in sorted({at.cell for at in self.lines}):
+            # the cell alone, at its own lines: the finding's positions are the program's
+            alone = "".join(
+                x if at.cell == cell else "\n" for x, at in zip(program, self.lines, strict=True)
+            )
+            tree, syntax, _ = parse(alone, self.path)
+            if tree is None and syntax is not None:
+                out.append((cell, syntax))
+        return tuple(out)
+
+    @cached_property
+    def checked_program(self) -> str:
+        """The program the checkers see: the cells that do not parse left out (their lines
+        blank), so that the others are still checked."""
+        if not self.broken:
+            return self.program
+        left_out = {cell for cell, _ in self.broken}
+        program = _lines(self.program)
+        return "".join(
+            "\n" if at.cell in left_out else x for x, at in zip(program, self.lines, strict=True)
+        )
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -427,3 +465,56 @@ def drop_ipython_names(report: Report, notebook: Notebook) -> Report:
 
     report.diagnostics = [d for d in report.diagnostics if not ipython_name(d)]
     return report
+
+
+def checked_options(notebook: Notebook, options: CheckOptions) -> CheckOptions:
+    """The options for a notebook's checked program: without a cell that does not parse, the
+    program is not the notebook's, so only the static pass runs on it."""
+    if not notebook.broken:
+        return options
+    return dataclasses.replace(options, dynamic=False, semantic=False)
+
+
+def notebook_report(
+    report: Report, notebook: Notebook, options: CheckOptions | None = None
+) -> Report:
+    """The report of a notebook's checked program made the notebook's: IPython's names defined,
+    each cell that does not parse reported at its error, a name such a cell may define used in
+    a later cell only noted (nothing can tell whether the cell defines it), and the passes that
+    did not run because of it saying why."""
+    drop_ipython_names(report, notebook)
+    if not notebook.broken:
+        return report
+    from deepeval_lsp.diagnostics.text import SourceText
+
+    cells = [cell for cell, _ in notebook.broken]
+    which = ("cell " if len(cells) == 1 else "cells ") + ", ".join(str(c + 1) for c in cells)
+    reason = f"{which} {'has a syntax error' if len(cells) == 1 else 'have syntax errors'}"
+    first_line = min(n for n, at in enumerate(notebook.lines) if at.cell in cells)
+    names = set(_NAME.findall("".join(notebook.cells[c].text for c in cells)))
+    text = SourceText(notebook.checked_program)
+    out = [d for _, d in notebook.broken if options is None or options.wants(d.code)]
+    for d in report.diagnostics:
+        r = d.range
+        if (
+            d.code == T.UNDEFINED_VARIABLE
+            and r.start.line > first_line
+            and r.start.line == r.end.line
+            and text.line(r.start.line)[r.start.character : r.end.character] in names
+        ):
+            d = dataclasses.replace(
+                d,
+                severity=T.Severity.INFORMATION,
+                message=f"{d.message} (unless {which}, which does not parse, defines it)",
+            )
+        out.append(d)
+    report.diagnostics = sorted(out, key=lambda d: (d.range.start, d.code))
+    report.passes["dynamic"] = f"not run: {reason}"
+    report.notes = [n for n in report.notes if not n.startswith("dynamic checks did not run")]
+    report.notes.append(f"dynamic checks did not run: {reason}")
+    if options is not None and options.semantic:
+        report.passes["semantic"] = f"not run: {reason}"
+    return report
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
 from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES, UncheckableFile
 from deepeval_lsp.diagnostics.findings import Position, Range
-from deepeval_lsp.diagnostics.notebook import drop_ipython_names
+from deepeval_lsp.diagnostics.notebook import notebook_report
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
 from deepeval_lsp.server import convert, notebooks
 from deepeval_lsp.server.debounce import Debouncer
@@ -222,9 +222,13 @@ class DeepevalServer(LanguageServer):
             self.on_close(uri)
             return
         self.views[uri] = view
-        self._check_soon(uri, view.version, view.notebook.program, view.path)
+        # a cell that does not parse is left out: the others are checked, statically only
+        nb = view.notebook
+        self._check_soon(uri, view.version, nb.checked_program, view.path, not nb.broken)
 
-    def _check_soon(self, uri: str, version: int | None, source: str, path: str) -> None:
+    def _check_soon(
+        self, uri: str, version: int | None, source: str, path: str, dynamic: bool = True
+    ) -> None:
         size = document_bytes(source)
         limit = self.settings.max_document_bytes
         if size > limit:
@@ -235,7 +239,7 @@ class DeepevalServer(LanguageServer):
             report.passes.update(static=TOO_LARGE, dynamic=TOO_LARGE)
             self.publish(uri, version, report, final=True)
             return
-        dynamic = self.dynamic_enabled
+        dynamic = dynamic and self.dynamic_enabled
         # The debounce starts before the static pass runs, so it overlaps with it.
         if dynamic:
             self.debouncer.schedule(
@@ -327,7 +331,7 @@ class DeepevalServer(LanguageServer):
             return  # the full check of this version came first: it says more
         view = self.views.get(uri)
         if view is not None:
-            drop_ipython_names(report, view.notebook)
+            notebook_report(report, view.notebook)
         model = report.model
         if model is None and not final and previous is not None:
             model = previous.model
