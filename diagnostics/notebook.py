@@ -19,11 +19,15 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
 from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range, Report, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
+
+if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics.text import SourceText
 
 NOTEBOOK_SUFFIX = ".ipynb"
 # cell magics whose body is Python that IPython runs as written
@@ -147,6 +151,16 @@ class Notebook:
         return "".join(
             "\n" if at.cell in left_out else x for x, at in zip(program, self.lines, strict=True)
         )
+
+    def text_of(self, rng: Range) -> str:
+        """The checked program's text in a range on one line."""
+        return self._line_table.line(rng.start.line)[rng.start.character : rng.end.character]
+
+    @cached_property
+    def _line_table(self) -> SourceText:  # only when a finding asks for it: it costs
+        from deepeval_lsp.diagnostics.text import SourceText
+
+        return SourceText(self.checked_program)
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -319,14 +333,19 @@ def _ipython_line(body: str) -> tuple[str, tuple[int, int]] | None:
         if kept:
             return indent + stripped[kept.end() :], (n, kept.end())
         return indent + "pass", (0, 0)
-    _, _, _, comment = _scan(body, None, 0)
-    code = body[:comment].rstrip()
-    if stripped.startswith("?") or code.endswith("?"):
-        return indent + "pass", (0, 0)
-    assigned = _ASSIGNED_MAGIC.match(stripped)
+    if "?" in stripped:  # help syntax: `?obj`, `obj?` (the line scanned only when it may be)
+        _, _, _, comment = _scan(body, None, 0)
+        if stripped.startswith("?") or body[:comment].rstrip().endswith("?"):
+            return indent + "pass", (0, 0)
+    assigned = ("!" in stripped or "%" in stripped) and _ASSIGNED_MAGIC.match(stripped)
     if assigned:
         return f"{indent}{assigned.group(1)} = None", (0, 0)
     return None
+
+
+# the characters that change the lexical state, outside a string and within one
+_OUTSIDE_STRING = re.compile(r"[#\"'()\[\]{}]")
+_IN_STRING = {q: re.compile(r"\\|" + re.escape(q)) for q in ('"', "'", '"""', "'''")}
 
 
 def _scan(body: str, quote: str | None, depth: int) -> tuple[str | None, int, bool, int]:
@@ -334,17 +353,18 @@ def _scan(body: str, quote: str | None, depth: int) -> tuple[str | None, int, bo
     a backslash continues the line, and where a comment starts (or the line's length)."""
     i, comment = 0, len(body)
     while i < len(body):
-        ch = body[i]
-        if quote is not None:
-            if ch == "\\":
-                i += 2
-                continue
-            if body.startswith(quote, i):
-                i += len(quote)
+        if quote is not None:  # to the string's end, past escaped characters
+            m = _IN_STRING[quote].search(body, i)
+            if m is None:
+                break
+            i = m.start() + 2 if m.group() == "\\" else m.end()
+            if m.group() == quote:
                 quote = None
-                continue
-            i += 1
             continue
+        m = _OUTSIDE_STRING.search(body, i)
+        if m is None:
+            break
+        i, ch = m.start(), m.group()
         if ch == "#":
             comment = i
             break
@@ -354,7 +374,7 @@ def _scan(body: str, quote: str | None, depth: int) -> tuple[str | None, int, bo
             continue
         if ch in "([{":
             depth += 1
-        elif ch in ")]}":
+        else:
             depth = max(0, depth - 1)
         i += 1
     continued = comment == len(body) and body.endswith("\\")
@@ -451,14 +471,11 @@ def _source_value(text: str, cell: Cell, source: str) -> str:
 def drop_ipython_names(report: Report, notebook: Notebook) -> Report:
     """The report without "is not defined" for the names IPython defines in every notebook, nor
     "no module named" for IPython itself, which runs every notebook."""
-    from deepeval_lsp.diagnostics.text import SourceText
-
-    text = SourceText(notebook.program)
 
     def ipython_name(d: Diagnostic) -> bool:
-        if d.range.start.line != d.range.end.line:
+        if d.code not in ("DL004", "DL102") or d.range.start.line != d.range.end.line:
             return False
-        name = text.line(d.range.start.line)[d.range.start.character : d.range.end.character]
+        name = notebook.text_of(d.range)
         if d.code == "DL102" and d.source_pass == "static":
             return name.split(".")[0] == "IPython"
         return d.code == "DL004" and name in IPYTHON_NAMES
@@ -485,14 +502,13 @@ def notebook_report(
     drop_ipython_names(report, notebook)
     if not notebook.broken:
         return report
-    from deepeval_lsp.diagnostics.text import SourceText
-
     cells = [cell for cell, _ in notebook.broken]
-    which = ("cell " if len(cells) == 1 else "cells ") + ", ".join(str(c + 1) for c in cells)
-    reason = f"{which} {'has a syntax error' if len(cells) == 1 else 'have syntax errors'}"
+    one = len(cells) == 1
+    which = ("cell " if one else "cells ") + ", ".join(str(c + 1) for c in cells)
+    reason = f"{which} {'has a syntax error' if one else 'have syntax errors'}"
+    does_not, defines = ("does not", "defines") if one else ("do not", "define")
     first_line = min(n for n, at in enumerate(notebook.lines) if at.cell in cells)
     names = set(_NAME.findall("".join(notebook.cells[c].text for c in cells)))
-    text = SourceText(notebook.checked_program)
     out = [d for _, d in notebook.broken if options is None or options.wants(d.code)]
     for d in report.diagnostics:
         r = d.range
@@ -500,12 +516,12 @@ def notebook_report(
             d.code == T.UNDEFINED_VARIABLE
             and r.start.line > first_line
             and r.start.line == r.end.line
-            and text.line(r.start.line)[r.start.character : r.end.character] in names
+            and notebook.text_of(r) in names
         ):
             d = dataclasses.replace(
                 d,
                 severity=T.Severity.INFORMATION,
-                message=f"{d.message} (unless {which}, which does not parse, defines it)",
+                message=f"{d.message} (unless {which}, which {does_not} parse, {defines} it)",
             )
         out.append(d)
     report.diagnostics = sorted(out, key=lambda d: (d.range.start, d.code))

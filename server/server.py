@@ -85,7 +85,9 @@ class DeepevalServer(LanguageServer):
         # Open notebooks (by notebook URI): the view of their latest version, and the cell URIs
         # last published for them (to clear cells that left the notebook).
         self.views: dict[str, notebooks.NotebookView] = {}
-        self._published_cells: dict[str, set[str]] = {}
+        # what was last published on each cell (its version and diagnostics), by notebook URI:
+        # a cell whose text and diagnostics did not change is not sent again
+        self._published_cells: dict[str, dict[str, tuple[int | None, list[lsp.Diagnostic]]]] = {}
         # The static pass's result of each document's latest version, for its full check.
         self._static: dict[str, tuple[int | None, StaticResult]] = {}
         # One thread runs the static passes, so a big file never holds up the event loop, and
@@ -368,11 +370,14 @@ class DeepevalServer(LanguageServer):
         else:
             cols = notebooks.CellColumns(self.workspace, view)
             by_cell = notebooks.to_cell_diagnostics(report, view, cols)
-        for gone in self._published_cells.get(view.uri, set()) - set(by_cell):
+        last = self._published_cells.get(view.uri, {})
+        for gone in set(last) - set(by_cell):
             self.publish_diagnostics(gone, [])
-        self._published_cells[view.uri] = set(by_cell)
+        now = self._published_cells[view.uri] = {}
         for cell, (uri, diagnostics) in enumerate(by_cell.items()):
-            self.publish_diagnostics(uri, diagnostics, view.cell_versions[cell])
+            now[uri] = (view.cell_versions[cell], diagnostics)
+            if last.get(uri) != now[uri]:
+                self.publish_diagnostics(uri, diagnostics, view.cell_versions[cell])
 
     def cell(self, uri: str) -> tuple[notebooks.NotebookView, int, DocState] | None:
         """For a cell of an open notebook: the notebook's view, the cell's index in it and the
@@ -431,7 +436,7 @@ class DeepevalServer(LanguageServer):
         self._static.pop(uri, None)
         self._static_jobs.pop(uri, None)
         view = self.views.pop(uri, None)
-        cells = self._published_cells.pop(uri, set()) | set(view.cells if view else ())
+        cells = set(self._published_cells.pop(uri, {})) | set(view.cells if view else ())
         for cell in sorted(cells):
             self.publish_diagnostics(cell, [])
         if view is None and not cells:
