@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
 from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES, UncheckableFile
 from deepeval_lsp.diagnostics.findings import Position, Range
-from deepeval_lsp.diagnostics.notebook import notebook_report
+from deepeval_lsp.diagnostics.notebook import checked_options, notebook_report
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
 from deepeval_lsp.server import convert, notebooks
 from deepeval_lsp.server.debounce import Debouncer
@@ -224,13 +224,15 @@ class DeepevalServer(LanguageServer):
             self.on_close(uri)
             return
         self.views[uri] = view
-        # a cell that does not parse is left out: the others are checked, statically only
-        nb = view.notebook
-        self._check_soon(uri, view.version, nb.checked_program, view.path, not nb.broken)
+        self._check_soon(uri, view.version, view.notebook.program, view.path)
 
-    def _check_soon(
-        self, uri: str, version: int | None, source: str, path: str, dynamic: bool = True
-    ) -> None:
+    def _program(self, uri: str, source: str) -> str:
+        """What the checkers see of a document: its text, or an open notebook's checked program
+        (a cell that does not parse left out: found by parsing, so on a checker thread)."""
+        view = self.views.get(uri)
+        return source if view is None else view.notebook.checked_program
+
+    def _check_soon(self, uri: str, version: int | None, source: str, path: str) -> None:
         size = document_bytes(source)
         limit = self.settings.max_document_bytes
         if size > limit:
@@ -241,7 +243,7 @@ class DeepevalServer(LanguageServer):
             report.passes.update(static=TOO_LARGE, dynamic=TOO_LARGE)
             self.publish(uri, version, report, final=True)
             return
-        dynamic = dynamic and self.dynamic_enabled
+        dynamic = self.dynamic_enabled
         # The debounce starts before the static pass runs, so it overlaps with it.
         if dynamic:
             self.debouncer.schedule(
@@ -278,7 +280,7 @@ class DeepevalServer(LanguageServer):
         if not self.is_current(uri, version):
             return None
         try:
-            return self.static_report(source, path, uri, version)
+            return self.static_report(self._program(uri, source), path, uri, version)
         except Exception as e:  # a checker bug must not take the editor's server down
             log.exception("static check failed for %s", uri)
             self.log(
@@ -297,6 +299,14 @@ class DeepevalServer(LanguageServer):
             await asyncio.shield(job[1])
         cached = self._static.get(uri)
         static = cached[1] if cached is not None and cached[0] == version else None
+        view = self.views.get(uri)
+        if view is not None:
+            if view.version != version:
+                return  # a newer version of the notebook is on its way
+            # without a cell that does not parse, the static pass only; the static job of this
+            # version (awaited above) found that cell
+            source = view.notebook.checked_program
+            options = checked_options(view.notebook, options)
         try:
             report = await self.checker.check(source, path, options, static)
         except Exception as e:
