@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepeval_lsp.diagnostics import taxonomy as T
-from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
+from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES, UncheckableFile, read_source, too_large
 from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range, Report, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.text import SourceText
 
 NOTEBOOK_SUFFIX = ".ipynb"
+# a notebook's file holds its outputs too (images, tables): its code is what the usual limit is on
+MAX_NOTEBOOK_BYTES = 50_000_000
 # cell magics whose body is Python that IPython runs as written
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 # names IPython defines in a notebook's namespace: no "is not defined" for them
@@ -219,7 +221,11 @@ def _end_of(text: str) -> Position:
 
 def read_notebook(path: str | Path) -> Notebook:
     """Read a notebook file, or raise UncheckableFile with one line for the user."""
-    return parse_notebook(read_source(path), str(path))
+    notebook = parse_notebook(read_source(path, MAX_NOTEBOOK_BYTES), str(path))
+    size = len(notebook.program.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise too_large(size, MAX_FILE_BYTES, "the notebook's code is")
+    return notebook
 
 
 def parse_notebook(text: str, path: str = "") -> Notebook:

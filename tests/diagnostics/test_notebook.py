@@ -239,3 +239,15 @@ def test_cells_that_do_not_parse_are_reported_and_left_out() -> None:
     # a notebook whose cells all parse is checked as it is
     good = parse_notebook(notebook_text("x = 1", "y = x"))
     assert good.broken == () and good.checked_program == good.program
+
+
+def test_the_size_limit_is_on_a_notebooks_code_not_its_outputs(tmp_path: Path) -> None:
+    doc = json.loads(notebook_text("import torch\nx = torch.zeros(2)"))
+    doc["cells"][0]["outputs"][1]["data"]["image/png"] = "A" * 3_000_000  # a plot's image
+    p = tmp_path / "plots.ipynb"
+    p.write_text(json.dumps(doc))
+    assert read_notebook(p).program == "import torch\nx = torch.zeros(2)\n"
+    doc["cells"][0]["source"] = "x = 1\n" * 400_000
+    p.write_text(json.dumps(doc))
+    with pytest.raises(UncheckableFile, match="the notebook's code is too large to check"):
+        read_notebook(p)
