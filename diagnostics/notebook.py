@@ -142,6 +142,11 @@ class Notebook:
                 out.append((cell, syntax))
         return tuple(out)
 
+    def note_parsed(self) -> None:
+        """Say that the program parsed as a whole (a checker parsed it): no cell is left out,
+        and `broken` does not parse it again."""
+        self.__dict__.setdefault("broken", ())
+
     @cached_property
     def checked_program(self) -> str:
         """The program the checkers see: the cells that do not parse left out (their lines

@@ -226,12 +226,6 @@ class DeepevalServer(LanguageServer):
         self.views[uri] = view
         self._check_soon(uri, view.version, view.notebook.program, view.path)
 
-    def _program(self, uri: str, source: str) -> str:
-        """What the checkers see of a document: its text, or an open notebook's checked program
-        (a cell that does not parse left out: found by parsing, so on a checker thread)."""
-        view = self.views.get(uri)
-        return source if view is None else view.notebook.checked_program
-
     def _check_soon(self, uri: str, version: int | None, source: str, path: str) -> None:
         size = document_bytes(source)
         limit = self.settings.max_document_bytes
@@ -280,7 +274,19 @@ class DeepevalServer(LanguageServer):
         if not self.is_current(uri, version):
             return None
         try:
-            return self.static_report(self._program(uri, source), path, uri, version)
+            view = self.views.get(uri)
+            if view is None:
+                return self.static_report(source, path, uri, version)
+            # A notebook: its program as it is, parsed once; when it does not parse, the cells
+            # are parsed one by one and the ones that do not are left out.
+            nb = view.notebook
+            report = self.static_report(nb.program, path, uri, version)
+            cached = self._static.get(uri)
+            if cached is not None and cached[0] == version and cached[1].tree is not None:
+                nb.note_parsed()
+            if nb.checked_program == nb.program:
+                return report
+            return self.static_report(nb.checked_program, path, uri, version)
         except Exception as e:  # a checker bug must not take the editor's server down
             log.exception("static check failed for %s", uri)
             self.log(
