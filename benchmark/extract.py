@@ -2,8 +2,12 @@
 
 Models answer in many shapes: one ```python fence; a fence per step that together form the
 program; a fence with a stray language tag or none; an unterminated fence at the end of a
-truncated answer; or bare code with a sentence before and after. The rules, in order:
+truncated answer; bare code with a sentence before and after; or a Jupyter notebook (its JSON
+document, bare or in a fence). The rules, in order:
 
+0. A notebook (nbformat 4 JSON: the whole answer, a fenced block, or a `{…}` between prose
+   lines) stands for the program of its code cells, in order, IPython's own syntax blanked as
+   `check` reads an .ipynb file; a fenced notebook is one Python block among the others.
 1. Fenced blocks (``` or ~~~, any info string). Blocks tagged as another language (bash, json,
    text, …) are dropped. Of the rest, when one block defines the entry point (`def dl_model`,
    an `nn.Module`/`keras.Model` subclass, a `Model(`/`Sequential(` construction), the answer is
@@ -19,6 +23,8 @@ from __future__ import annotations
 import ast
 import re
 
+from deepeval_lsp.diagnostics.files import UncheckableFile
+from deepeval_lsp.diagnostics.notebook import parse_notebook
 from deepeval_lsp.diagnostics.text import parse_python
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
@@ -28,6 +34,8 @@ _ENTRY = re.compile(
     r"|\b(Model|Sequential)\s*\(",
     re.M,
 )
+# the tags a fenced notebook comes with
+_NOTEBOOK_TAGS = {"", "json", "ipynb", "jupyter", "notebook"}
 _USAGE_ONLY = re.compile(r"^\s*(model\s*=\s*dl_model\(\)|print\(|model\.summary\(\))", re.M)
 
 
@@ -36,11 +44,39 @@ def extract_code(answer: str | None) -> str:
     if not answer or not answer.strip():
         return ""
     text = answer.replace("\r\n", "\n").replace("\r", "\n")
+    program = _notebook_program(text)
+    if program is not None:
+        return _tidy(program)
     blocks = _fenced_blocks(text)
     if blocks is not None:
+        blocks = [_as_python(info, body) for info, body in blocks]
         code = _choose_blocks(blocks)
         return _tidy(code)
     return _tidy(_code_in_prose(text))
+
+
+def _notebook_program(text: str) -> str | None:
+    """The program of the notebook the text is (or holds between prose lines); None when it
+    holds none."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("{")]
+    ends = [i for i, line in enumerate(lines) if line.rstrip().endswith("}")]
+    if not starts or not ends or '"cells"' not in text:
+        return None
+    candidate = "\n".join(lines[starts[0] : ends[-1] + 1]).strip()
+    try:
+        return parse_notebook(candidate).program
+    except UncheckableFile:
+        return None
+
+
+def _as_python(info: str, body: str) -> tuple[str, str]:
+    """A fenced notebook as the Python block of its program; any other block as it is."""
+    if info in _NOTEBOOK_TAGS and body.lstrip().startswith("{"):
+        program = _notebook_program(body)
+        if program is not None:
+            return "python", program
+    return info, body
 
 
 def _fenced_blocks(text: str) -> list[tuple[str, str]] | None:

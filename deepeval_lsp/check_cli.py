@@ -245,13 +245,14 @@ def _read(path: str) -> tuple[str, Notebook | None]:
 def _check(
     checker: Checker, source: str, path: str, options: CheckOptions, notebook: Notebook | None
 ) -> Report:
-    """One check of a file's program; in a notebook, the names IPython defines are defined."""
-    report = checker.check(source, path, options)
-    if notebook is not None:
-        from deepeval_lsp.diagnostics.notebook import drop_ipython_names
+    """One check of a file's program; in a notebook, the names IPython defines are defined and
+    a cell that does not parse leaves the others checked."""
+    if notebook is None:
+        return checker.check(source, path, options)
+    from deepeval_lsp.diagnostics.notebook import checked_options, notebook_report
 
-        report = drop_ipython_names(report, notebook)
-    return report
+    report = checker.check(notebook.checked_program, path, checked_options(notebook, options))
+    return notebook_report(report, notebook, options)
 
 
 def _fix_round(

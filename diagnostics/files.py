@@ -63,9 +63,10 @@ def _unreachable(path: str, e: OSError) -> UncheckableFile:
     return UncheckableFile(f"cannot read: {e.strerror or e}")
 
 
-def read_source(path: str | Path) -> str:
+def read_source(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
     """Read a Python file as the interpreter would (PEP 263), or raise UncheckableFile
-    (NotRegularFile for a FIFO, socket or device, which is looked at but never opened)."""
+    (NotRegularFile for a FIFO, socket or device, which is looked at but never opened; a file
+    over `limit` bytes is too large)."""
     p = os.fspath(path)
     try:
         st = os.stat(p)
@@ -85,20 +86,20 @@ def read_source(path: str | Path) -> str:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise _not_regular(st.st_mode)
-        if st.st_size > MAX_FILE_BYTES:
-            raise _too_large(st.st_size)
+        if st.st_size > limit:
+            raise too_large(st.st_size, limit)
         try:
-            data = f.read(MAX_FILE_BYTES + 1)
+            data = f.read(limit + 1)
         except OSError as e:
             raise UncheckableFile(f"cannot read: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise _too_large(len(data))
+    if len(data) > limit:
+        raise too_large(len(data), limit)
     return _decode(data)
 
 
-def _too_large(size: int) -> UncheckableFile:
+def too_large(size: int, limit: int = MAX_FILE_BYTES, what: str = "file") -> UncheckableFile:
     return UncheckableFile(
-        f"file too large to check ({size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB)"
+        f"{what} too large to check ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)"
     )
 
 

@@ -13,15 +13,25 @@ file; every other byte (outputs, metadata, ids, key order, indentation) stays as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from deepeval_lsp.diagnostics.files import UncheckableFile, read_source
+from deepeval_lsp.diagnostics import taxonomy as T
+from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES, UncheckableFile, read_source, too_large
 from deepeval_lsp.diagnostics.findings import Diagnostic, Position, Range, Report, TextEdit
+from deepeval_lsp.diagnostics.options import CheckOptions
+
+if TYPE_CHECKING:
+    from deepeval_lsp.diagnostics.text import SourceText
 
 NOTEBOOK_SUFFIX = ".ipynb"
+# a notebook's file holds its outputs too (images, tables): its code is what the usual limit is on
+MAX_NOTEBOOK_BYTES = 50_000_000
 # cell magics whose body is Python that IPython runs as written
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 # names IPython defines in a notebook's namespace: no "is not defined" for them
@@ -110,6 +120,55 @@ class Notebook:
         lines = _lines(self.cells[cell].text)
         return lines[line].rstrip("\r\n") if 0 <= line < len(lines) else ""
 
+    # -- cells that are not Python -------------------------------------------------------------
+
+    @cached_property
+    def broken(self) -> tuple[tuple[int, Diagnostic], ...]:
+        """The code cells that do not parse, each with its syntax finding (program positions).
+        IPython compiles each cell on its own, so one cell's error says nothing of the others."""
+        from deepeval_lsp.diagnostics.static.run import parse
+
+        if parse(self.program, self.path)[0] is not None:
+            return ()
+        program = _lines(self.program)
+        out = []
+        for cell in sorted({at.cell for at in self.lines}):
+            # the cell alone, at its own lines: the finding's positions are the program's
+            alone = "".join(
+                x if at.cell == cell else "\n" for x, at in zip(program, self.lines, strict=True)
+            )
+            tree, syntax, _ = parse(alone, self.path)
+            if tree is None and syntax is not None:
+                out.append((cell, syntax))
+        return tuple(out)
+
+    def note_parsed(self) -> None:
+        """Say that the program parsed as a whole (a checker parsed it): no cell is left out,
+        and `broken` does not parse it again."""
+        self.__dict__.setdefault("broken", ())
+
+    @cached_property
+    def checked_program(self) -> str:
+        """The program the checkers see: the cells that do not parse left out (their lines
+        blank), so that the others are still checked."""
+        if not self.broken:
+            return self.program
+        left_out = {cell for cell, _ in self.broken}
+        program = _lines(self.program)
+        return "".join(
+            "\n" if at.cell in left_out else x for x, at in zip(program, self.lines, strict=True)
+        )
+
+    def text_of(self, rng: Range) -> str:
+        """The checked program's text in a range on one line."""
+        return self._line_table.line(rng.start.line)[rng.start.character : rng.end.character]
+
+    @cached_property
+    def _line_table(self) -> SourceText:  # only when a finding asks for it: it costs
+        from deepeval_lsp.diagnostics.text import SourceText
+
+        return SourceText(self.checked_program)
+
     # -- edits -------------------------------------------------------------------------------
 
     def cell_edits(self, edits: tuple[TextEdit, ...]) -> dict[int, list[TextEdit]] | None:
@@ -167,7 +226,11 @@ def _end_of(text: str) -> Position:
 
 def read_notebook(path: str | Path) -> Notebook:
     """Read a notebook file, or raise UncheckableFile with one line for the user."""
-    return parse_notebook(read_source(path), str(path))
+    notebook = parse_notebook(read_source(path, MAX_NOTEBOOK_BYTES), str(path))
+    size = len(notebook.program.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise too_large(size, MAX_FILE_BYTES, "the notebook's code is")
+    return notebook
 
 
 def parse_notebook(text: str, path: str = "") -> Notebook:
@@ -281,14 +344,19 @@ def _ipython_line(body: str) -> tuple[str, tuple[int, int]] | None:
         if kept:
             return indent + stripped[kept.end() :], (n, kept.end())
         return indent + "pass", (0, 0)
-    _, _, _, comment = _scan(body, None, 0)
-    code = body[:comment].rstrip()
-    if stripped.startswith("?") or code.endswith("?"):
-        return indent + "pass", (0, 0)
-    assigned = _ASSIGNED_MAGIC.match(stripped)
+    if "?" in stripped:  # help syntax: `?obj`, `obj?` (the line scanned only when it may be)
+        _, _, _, comment = _scan(body, None, 0)
+        if stripped.startswith("?") or body[:comment].rstrip().endswith("?"):
+            return indent + "pass", (0, 0)
+    assigned = ("!" in stripped or "%" in stripped) and _ASSIGNED_MAGIC.match(stripped)
     if assigned:
         return f"{indent}{assigned.group(1)} = None", (0, 0)
     return None
+
+
+# the characters that change the lexical state, outside a string and within one
+_OUTSIDE_STRING = re.compile(r"[#\"'()\[\]{}]")
+_IN_STRING = {q: re.compile(r"\\|" + re.escape(q)) for q in ('"', "'", '"""', "'''")}
 
 
 def _scan(body: str, quote: str | None, depth: int) -> tuple[str | None, int, bool, int]:
@@ -296,17 +364,18 @@ def _scan(body: str, quote: str | None, depth: int) -> tuple[str | None, int, bo
     a backslash continues the line, and where a comment starts (or the line's length)."""
     i, comment = 0, len(body)
     while i < len(body):
-        ch = body[i]
-        if quote is not None:
-            if ch == "\\":
-                i += 2
-                continue
-            if body.startswith(quote, i):
-                i += len(quote)
+        if quote is not None:  # to the string's end, past escaped characters
+            m = _IN_STRING[quote].search(body, i)
+            if m is None:
+                break
+            i = m.start() + 2 if m.group() == "\\" else m.end()
+            if m.group() == quote:
                 quote = None
-                continue
-            i += 1
             continue
+        m = _OUTSIDE_STRING.search(body, i)
+        if m is None:
+            break
+        i, ch = m.start(), m.group()
         if ch == "#":
             comment = i
             break
@@ -316,7 +385,7 @@ def _scan(body: str, quote: str | None, depth: int) -> tuple[str | None, int, bo
             continue
         if ch in "([{":
             depth += 1
-        elif ch in ")]}":
+        else:
             depth = max(0, depth - 1)
         i += 1
     continued = comment == len(body) and body.endswith("\\")
@@ -413,17 +482,66 @@ def _source_value(text: str, cell: Cell, source: str) -> str:
 def drop_ipython_names(report: Report, notebook: Notebook) -> Report:
     """The report without "is not defined" for the names IPython defines in every notebook, nor
     "no module named" for IPython itself, which runs every notebook."""
-    from deepeval_lsp.diagnostics.text import SourceText
-
-    text = SourceText(notebook.program)
 
     def ipython_name(d: Diagnostic) -> bool:
-        if d.range.start.line != d.range.end.line:
+        if d.code not in ("DL004", "DL102") or d.range.start.line != d.range.end.line:
             return False
-        name = text.line(d.range.start.line)[d.range.start.character : d.range.end.character]
+        name = notebook.text_of(d.range)
         if d.code == "DL102" and d.source_pass == "static":
             return name.split(".")[0] == "IPython"
         return d.code == "DL004" and name in IPYTHON_NAMES
 
     report.diagnostics = [d for d in report.diagnostics if not ipython_name(d)]
     return report
+
+
+def checked_options(notebook: Notebook, options: CheckOptions) -> CheckOptions:
+    """The options for a notebook's checked program: without a cell that does not parse, the
+    program is not the notebook's, so only the static pass runs on it."""
+    if not notebook.broken:
+        return options
+    return dataclasses.replace(options, dynamic=False, semantic=False)
+
+
+def notebook_report(
+    report: Report, notebook: Notebook, options: CheckOptions | None = None
+) -> Report:
+    """The report of a notebook's checked program made the notebook's: IPython's names defined,
+    each cell that does not parse reported at its error, a name such a cell may define used in
+    a later cell only noted (nothing can tell whether the cell defines it), and the passes that
+    did not run because of it saying why."""
+    drop_ipython_names(report, notebook)
+    if not notebook.broken:
+        return report
+    cells = [cell for cell, _ in notebook.broken]
+    one = len(cells) == 1
+    which = ("cell " if one else "cells ") + ", ".join(str(c + 1) for c in cells)
+    reason = f"{which} {'has a syntax error' if one else 'have syntax errors'}"
+    does_not, defines = ("does not", "defines") if one else ("do not", "define")
+    first_line = min(n for n, at in enumerate(notebook.lines) if at.cell in cells)
+    names = set(_NAME.findall("".join(notebook.cells[c].text for c in cells)))
+    out = [d for _, d in notebook.broken if options is None or options.wants(d.code)]
+    for d in report.diagnostics:
+        r = d.range
+        if (
+            d.code == T.UNDEFINED_VARIABLE
+            and r.start.line > first_line
+            and r.start.line == r.end.line
+            and notebook.text_of(r) in names
+        ):
+            d = dataclasses.replace(
+                d,
+                severity=T.Severity.INFORMATION,
+                message=f"{d.message} (unless {which}, which {does_not} parse, {defines} it)",
+            )
+        out.append(d)
+    report.diagnostics = sorted(out, key=lambda d: (d.range.start, d.code))
+    report.passes["dynamic"] = f"not run: {reason}"
+    report.notes = [n for n in report.notes if not n.startswith("dynamic checks did not run")]
+    report.notes.append(f"dynamic checks did not run: {reason}")
+    if options is not None and options.semantic:
+        report.passes["semantic"] = f"not run: {reason}"
+    return report
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")

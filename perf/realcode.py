@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             counts[(d["code"], d["severity"])] += 1
             if d["severity"] == "error":
                 line = d["range"]["start"]["line"] + 1
-                key = f"{r['repo']}/{r['path']}:{line} {d['code']}"
+                cell = f"cell {d['cell']}:" if "cell" in d else ""  # a notebook's, in its cell
+                key = f"{r['repo']}/{r['path']}:{cell}{line} {d['code']}"
                 (named if key in TRUE_BUGS else errors).append(f"{key} {d['message']}")
     print(f"{len(reports)} files in {len(by_repo)} repositories, {elapsed:.0f} s")
     print("\nfindings by code and severity:")

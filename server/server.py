@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 from deepeval_lsp.diagnostics import ModelSummary, Report, check, iter_files
 from deepeval_lsp.diagnostics.files import MAX_FILE_BYTES, UncheckableFile
 from deepeval_lsp.diagnostics.findings import Position, Range
-from deepeval_lsp.diagnostics.notebook import drop_ipython_names
+from deepeval_lsp.diagnostics.notebook import checked_options, notebook_report
 from deepeval_lsp.diagnostics.static.run import StaticResult, run_static
 from deepeval_lsp.server import convert, notebooks
 from deepeval_lsp.server.debounce import Debouncer
@@ -85,7 +85,9 @@ class DeepevalServer(LanguageServer):
         # Open notebooks (by notebook URI): the view of their latest version, and the cell URIs
         # last published for them (to clear cells that left the notebook).
         self.views: dict[str, notebooks.NotebookView] = {}
-        self._published_cells: dict[str, set[str]] = {}
+        # what was last published on each cell (its version and diagnostics), by notebook URI:
+        # a cell whose text and diagnostics did not change is not sent again
+        self._published_cells: dict[str, dict[str, tuple[int | None, list[lsp.Diagnostic]]]] = {}
         # The static pass's result of each document's latest version, for its full check.
         self._static: dict[str, tuple[int | None, StaticResult]] = {}
         # One thread runs the static passes, so a big file never holds up the event loop, and
@@ -272,7 +274,19 @@ class DeepevalServer(LanguageServer):
         if not self.is_current(uri, version):
             return None
         try:
-            return self.static_report(source, path, uri, version)
+            view = self.views.get(uri)
+            if view is None:
+                return self.static_report(source, path, uri, version)
+            # A notebook: its program as it is, parsed once; when it does not parse, the cells
+            # are parsed one by one and the ones that do not are left out.
+            nb = view.notebook
+            report = self.static_report(nb.program, path, uri, version)
+            cached = self._static.get(uri)
+            if cached is not None and cached[0] == version and cached[1].tree is not None:
+                nb.note_parsed()
+            if nb.checked_program == nb.program:
+                return report
+            return self.static_report(nb.checked_program, path, uri, version)
         except Exception as e:  # a checker bug must not take the editor's server down
             log.exception("static check failed for %s", uri)
             self.log(
@@ -291,6 +305,14 @@ class DeepevalServer(LanguageServer):
             await asyncio.shield(job[1])
         cached = self._static.get(uri)
         static = cached[1] if cached is not None and cached[0] == version else None
+        view = self.views.get(uri)
+        if view is not None:
+            if view.version != version:
+                return  # a newer version of the notebook is on its way
+            # without a cell that does not parse, the static pass only; the static job of this
+            # version (awaited above) found that cell
+            source = view.notebook.checked_program
+            options = checked_options(view.notebook, options)
         try:
             report = await self.checker.check(source, path, options, static)
         except Exception as e:
@@ -327,7 +349,7 @@ class DeepevalServer(LanguageServer):
             return  # the full check of this version came first: it says more
         view = self.views.get(uri)
         if view is not None:
-            drop_ipython_names(report, view.notebook)
+            notebook_report(report, view.notebook)
         model = report.model
         if model is None and not final and previous is not None:
             model = previous.model
@@ -364,11 +386,14 @@ class DeepevalServer(LanguageServer):
         else:
             cols = notebooks.CellColumns(self.workspace, view)
             by_cell = notebooks.to_cell_diagnostics(report, view, cols)
-        for gone in self._published_cells.get(view.uri, set()) - set(by_cell):
+        last = self._published_cells.get(view.uri, {})
+        for gone in set(last) - set(by_cell):
             self.publish_diagnostics(gone, [])
-        self._published_cells[view.uri] = set(by_cell)
+        now = self._published_cells[view.uri] = {}
         for cell, (uri, diagnostics) in enumerate(by_cell.items()):
-            self.publish_diagnostics(uri, diagnostics, view.cell_versions[cell])
+            now[uri] = (view.cell_versions[cell], diagnostics)
+            if last.get(uri) != now[uri]:
+                self.publish_diagnostics(uri, diagnostics, view.cell_versions[cell])
 
     def cell(self, uri: str) -> tuple[notebooks.NotebookView, int, DocState] | None:
         """For a cell of an open notebook: the notebook's view, the cell's index in it and the
@@ -427,7 +452,7 @@ class DeepevalServer(LanguageServer):
         self._static.pop(uri, None)
         self._static_jobs.pop(uri, None)
         view = self.views.pop(uri, None)
-        cells = self._published_cells.pop(uri, set()) | set(view.cells if view else ())
+        cells = set(self._published_cells.pop(uri, {})) | set(view.cells if view else ())
         for cell in sorted(cells):
             self.publish_diagnostics(cell, [])
         if view is None and not cells:

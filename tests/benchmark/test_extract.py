@@ -107,3 +107,28 @@ def test_answers_without_code_are_empty():
 def test_crlf_answers():
     answer = f"```python\r\n{PROGRAM.replace(chr(10), chr(13) + chr(10))}```\r\n"
     assert extract_code(answer) == PROGRAM
+
+
+def test_a_notebook_answer_is_the_program_of_its_code_cells():
+    from tests.diagnostics.notebooks import notebook_text
+
+    imports, model_class, make = PROGRAM.split("\n\n\n")
+    notebook = notebook_text(
+        ("markdown", "# The model"),
+        "%matplotlib inline\n" + imports,
+        model_class,
+        ("markdown", "Build it:"),
+        make,
+    )
+    program = f"pass\n{imports}\n{model_class}\n{make}"
+    assert extract_code(notebook) == program
+    assert extract_code(f"Here is the notebook:\n\n```json\n{notebook}```\n\nRun all cells.") == (
+        program
+    )
+    assert extract_code(f"The notebook:\n{notebook}\nSave it as model.ipynb.") == program
+    ast.parse(program)
+
+
+def test_json_that_is_no_notebook_is_not_a_program():
+    assert extract_code('```json\n{"cells": 3}\n```') == ""
+    assert extract_code('```json\n{"layers": [1, 2]}\n```\n```python\nx = 1\n```') == "x = 1\n"

@@ -446,3 +446,61 @@ def test_a_project_root_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> No
     (tmp_path / "x.py").write_text("")
     r = cli("--project-root", str(tmp_path / "nope"), str(tmp_path / "x.py"))
     assert r.returncode == 2 and "--project-root" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_notebook_has_the_model_summary_and_the_semantic_scores_of_its_program(
+    tmp_path: Path,
+) -> None:
+    from deepeval_lsp.diagnostics.tasks.suite import BUILTIN_SUITE
+
+    from tests.diagnostics.notebooks import write_notebook
+
+    reference = (BUILTIN_SUITE / "easy" / "img_mlp_fashion_mnist.py").read_text()
+    imports, model_class, make = reference.split("\n\n\n")
+    nb = write_notebook(
+        tmp_path / "mlp.ipynb",
+        "%matplotlib inline\n" + imports,
+        ("markdown", "The model"),
+        model_class,
+        make,
+        # cells that would load data, train and plot: not run, as in a script
+        "model = dl_model()\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "for x, y in torch.load('no_such_data.pt'):\n"
+        "    nn.functional.cross_entropy(model(x), y).backward()\n    opt.step()",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
+    )
+    r = cli("--summary", "--task", "img_mlp_fashion_mnist", str(nb))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{nb}: semantic (task img_mlp_fashion_mnist): API set F1 " in r.stdout
+    assert f"{nb}: model summary" in r.stdout
+    assert re.search(r"hidden1 \(Linear\) +\(2, 784\) +\(2, 256\) +200,960", r.stdout), r.stdout
+    assert "Output shape: (2, 10)" in r.stdout
+
+
+def test_a_cell_that_does_not_parse_leaves_the_others_checked_statically(tmp_path: Path) -> None:
+    from tests.diagnostics.notebooks import write_notebook
+
+    nb = write_notebook(
+        tmp_path / "n.ipynb",
+        "import torch.nn as nn",
+        "width = (3,\nfc = nn.Linear(100, 10)",  # never closed
+        "conv = nn.Conv2D(1, width, 3)\nhead = fc\nq = missing_name",
+    )
+    r = cli("--format", "json", "--summary", str(nb))
+    assert r.returncode == 1, r.stdout + r.stderr
+    (entry,) = json.loads(r.stdout)
+    found = [
+        (d["code"], d["severity"], d["cell"], d["range"]["start"]["line"])
+        for d in entry["diagnostics"]
+    ]
+    assert found == [
+        ("DL001", "error", 2, 0),
+        ("DL104", "error", 3, 0),
+        # names the broken cell may define are only noted; another one is an error
+        ("DL004", "information", 3, 0),
+        ("DL004", "information", 3, 1),
+        ("DL004", "error", 3, 2),
+    ]
+    passes = entry["summary"]["passes"]
+    assert passes["static"] == "ran"
+    assert passes["dynamic"] == "not run: cell 2 has a syntax error"

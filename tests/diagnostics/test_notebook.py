@@ -193,3 +193,61 @@ def test_folders_give_their_notebooks_when_asked(tmp_path: Path) -> None:
 def test_write_notebook_helper_round_trips(tmp_path: Path) -> None:
     p = write_notebook(tmp_path / "n.ipynb", "x = 1")
     assert read_notebook(p).program == "x = 1\n"
+
+
+def test_cells_that_do_not_parse_are_reported_and_left_out() -> None:
+    from deepeval_lsp.diagnostics.notebook import checked_options, notebook_report
+
+    nb = parse_notebook(
+        notebook_text(
+            "%matplotlib inline\nimport torch.nn as nn",
+            ("markdown", "text"),
+            "def f(:\n    return 1",
+            "layer = nn.Linear(2, 3)\nout = f(1)",
+            "!ls\nclass C:\n    x = = 1",
+        )
+    )
+    assert [(cell, d.code, d.range.start) for cell, d in nb.broken] == [
+        (2, "DL001", Position(2, 6)),
+        (4, "DL001", Position(8, 8)),
+    ]
+    assert nb.checked_program.splitlines() == [
+        "pass",
+        "import torch.nn as nn",
+        "",
+        "",
+        "layer = nn.Linear(2, 3)",
+        "out = f(1)",
+        "",
+        "",
+        "",
+    ]
+    options = checked_options(nb, CheckOptions())
+    assert not options.dynamic and not options.semantic
+    report = notebook_report(check(nb.checked_program, "nb.ipynb", options), nb, options)
+    found = [(d.code, str(d.severity), nb.to_cell(d.range.start)) for d in report.diagnostics]
+    assert found == [
+        ("DL001", "error", (2, Position(0, 6))),
+        ("DL004", "information", (3, Position(1, 6))),  # `f` is the broken cell's
+        ("DL001", "error", (4, Position(2, 8))),
+    ]
+    assert report.diagnostics[1].message.endswith(
+        "(unless cells 3, 5, which do not parse, define it)"
+    )
+    assert report.passes["dynamic"] == "not run: cells 3, 5 have syntax errors"
+    assert report.notes[-1] == "dynamic checks did not run: cells 3, 5 have syntax errors"
+    # a notebook whose cells all parse is checked as it is
+    good = parse_notebook(notebook_text("x = 1", "y = x"))
+    assert good.broken == () and good.checked_program == good.program
+
+
+def test_the_size_limit_is_on_a_notebooks_code_not_its_outputs(tmp_path: Path) -> None:
+    doc = json.loads(notebook_text("import torch\nx = torch.zeros(2)"))
+    doc["cells"][0]["outputs"][1]["data"]["image/png"] = "A" * 3_000_000  # a plot's image
+    p = tmp_path / "plots.ipynb"
+    p.write_text(json.dumps(doc))
+    assert read_notebook(p).program == "import torch\nx = torch.zeros(2)\n"
+    doc["cells"][0]["source"] = "x = 1\n" * 400_000
+    p.write_text(json.dumps(doc))
+    with pytest.raises(UncheckableFile, match="the notebook's code is too large to check"):
+        read_notebook(p)

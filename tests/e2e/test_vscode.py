@@ -2,6 +2,7 @@
 
 The scenario: a PyTorch file with a wrong nn.Linear in_features shows the squiggle, the
 Problems panel lists DL301, Ctrl+. offers the verified fix, applying it removes the squiggle.
+The same in VS Code's own notebook editor, on a Jupyter notebook whose cells make the model.
 Screenshots of each step are kept under .artifacts/e2e-vscode/.
 """
 
@@ -20,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.diagnostics.notebooks import notebook_text
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -170,9 +173,11 @@ def code_server(tmp_path: Path, files: dict[str, str], *, trusted: bool):
         log.close()
 
 
-def _drive(script: str, url: str, ws: Path, env: dict, artifacts: Path, log: Path) -> dict:
+def _drive(
+    script: str, url: str, ws: Path, env: dict, artifacts: Path, log: Path, name: str = "net.py"
+) -> dict:
     proc = subprocess.run(
-        ["node", str(DRIVER / script), f"{url}/?folder={ws}", "net.py", str(artifacts)],
+        ["node", str(DRIVER / script), f"{url}/?folder={ws}", name, str(artifacts)],
         cwd=DRIVER,
         env={**env, "CHROMIUM": CHROMIUM},
         capture_output=True,
@@ -220,3 +225,25 @@ def test_vscode_untrusted_workspace_runs_static_checks_only(tmp_path: Path, arti
     assert any("DL104" in row for row in rows) and not any("DL301" in row for row in rows)
     assert "dynamic checks are off" in steps["summary"]["text"], steps["summary"]["text"]
     assert (artifacts / "untrusted.png").stat().st_size > 10_000
+
+
+def test_vscode_notebook_squiggle_in_its_cell_and_quick_fix(tmp_path: Path, artifacts: Path):
+    # The model class in cell 2 (after a markdown cell), the model made in cell 3: the
+    # mistake is found on the notebook as one program and shown in the class's cell.
+    imports, rest = WRONG_LINEAR.split("\n\n\nclass")
+    model_class, make = ("class" + rest).split("\n\n\nmodel")
+    notebook = notebook_text(("markdown", "# A small net"), imports, model_class, "model" + make)
+    files = {"net.ipynb": notebook}
+    with code_server(tmp_path, files, trusted=True) as (url, ws, env):
+        log = tmp_path / "code-server.log"
+        steps = _drive("vscode_notebook.mjs", url, ws, env, artifacts, log, "net.ipynb")
+
+    assert steps["squiggle"]["cells"] == [2]
+    items = steps["quick fixes"]["items"]
+    assert any("in_features=5408" in item for item in items), items
+    texts = {c["cell"]: c["text"] for c in steps["fixed"]["cells"]}
+    assert "nn.Linear(5408, 64)" in texts[2], texts
+    assert "nn.Linear(100, 64)" not in "".join(texts.values())
+    assert (ws / "net.ipynb").read_text() == notebook  # edited in the editor, not saved
+    for name in ("notebook-1-squiggle", "notebook-2-quick-fix", "notebook-3-fixed"):
+        assert (artifacts / f"{name}.png").stat().st_size > 10_000

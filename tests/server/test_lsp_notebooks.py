@@ -240,3 +240,20 @@ async def test_shape_hints_in_the_cell_of_the_forward(
         )
     )
     assert hover is not None and "fc1" in hover.contents.value
+
+
+async def test_a_cell_that_does_not_parse_leaves_the_others_checked(
+    dynamic_client: LanguageClient, tmp_path: Path
+):
+    client = dynamic_client
+    broken = "width = (3,\nconv = nn.Conv2D(1, 8, 3)\n"  # never closed
+    uri, cells = open_notebook(client, tmp_path / "syntax.ipynb", [IMPORTS, broken, APPLY])
+    await wait_final(client, uri, 1)
+    # the broken cell at its error, cell 3 checked statically only: no shape error from a
+    # program that lacks a cell
+    assert codes(client, cells) == [[], ["DL001"], []]
+    (d,) = diagnostics_of(client, cells[1])
+    assert d.range.start == lsp.Position(line=0, character=8)
+    change_cell(client, uri, 2, cells[1], 2, CONV)
+    await wait_final(client, uri, 2)
+    assert codes(client, cells) == [[], ["DL104"], ["DL301"]]
