@@ -69,7 +69,7 @@ _NEGATIVE = re.compile(r"`(\w+)` must be (?:non-negative|positive), got (-\d+)$"
 class _Target:
     finding: Diagnostic
     call: ast.Call
-    cls: type
+    cls: Any  # the class, or its entry in the API surface
     param: str
     value: ast.expr | None  # the invalid value's node; None when the argument is missing
 
@@ -153,13 +153,14 @@ def _target(d: Diagnostic, tree: ast.Module, text: SourceText) -> _Target | None
     return None
 
 
-def torch_layer(call: ast.Call) -> type | None:
-    """The torch.nn class a call names (`nn.Linear`, `torch.nn.Linear`, `Linear`)."""
+def torch_layer(call: ast.Call) -> Any:
+    """The torch.nn class a call names (`nn.Linear`, `torch.nn.Linear`, `Linear`): the class, or
+    its entry in the API surface (framework.lookup)."""
     name = callee_name(call)
     if not name:
         return None
     found = fw.lookup(f"torch.nn.{name}")
-    return found.obj if isinstance(found.obj, type) else None
+    return found.obj if fw.is_class(found.obj) else None
 
 
 def _fixes(t: _Target, text: SourceText, runner: _Runner) -> list[Fix]:
