@@ -25,6 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from deepeval_lsp.diagnostics.files import UncheckableFile
+from deepeval_lsp.diagnostics.notebook import is_notebook, read_notebook
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "realcode"
 
@@ -100,25 +103,13 @@ _MODEL_BASES = {"Module", "Model", "Sequential", "LightningModule", "Functional"
 
 
 def _program_text(path: Path) -> str:
-    """A file's Python text; a notebook's code cells, in order."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix != ".ipynb":
-        return text
-    try:
-        cells = json.loads(text).get("cells", [])
-    except (json.JSONDecodeError, AttributeError):
-        return ""
-    out = []
-    for c in cells:
-        if c.get("cell_type") == "code":
-            src = c.get("source", "")
-            src = "".join(src) if isinstance(src, list) else src
-            out.append(
-                "\n".join(
-                    "" if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines()
-                )
-            )
-    return "\n".join(out)
+    """A file's Python text; a notebook's code cells, in order, as the check reads them."""
+    if is_notebook(path):
+        try:
+            return read_notebook(path).program
+        except UncheckableFile:  # not a notebook the check can read: nothing to count
+            return ""
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _last_name(node: ast.AST) -> str:
