@@ -91,6 +91,12 @@ def read_source(path: str | Path) -> str:
             data = f.read(MAX_FILE_BYTES + 1)
         except OSError as e:
             raise UncheckableFile(f"cannot read: {e.strerror or e}") from None
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> str:
+    """The text of a program read as bytes (a file's, standard input's), as the interpreter
+    decodes it (PEP 263), or UncheckableFile when it is too large, binary or not text."""
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(len(data))
     return _decode(data)
