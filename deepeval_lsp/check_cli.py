@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.engines import Engine
     from deepeval_lsp.diagnostics.findings import Diagnostic, Report
     from deepeval_lsp.diagnostics.notebook import Notebook
-MAX_FIX_ROUNDS = 4
 STDIN = "-"
 
 
@@ -259,6 +258,8 @@ def _run(
                 )
             report = _check(checker, source, path, options, notebook)
             if args.fix:
+                from deepeval_lsp.diagnostics.checker import MAX_FIX_ROUNDS
+
                 original = source
                 for _ in range(MAX_FIX_ROUNDS):
                     new_source, notebook, count = _fix_round(source, notebook, report.diagnostics)
