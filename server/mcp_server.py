@@ -55,8 +55,9 @@ ShapeArg = Annotated[
     list[Annotated[int, Field(gt=0)]] | None,
     Field(
         min_length=1,
-        description="the model's input shape with the batch, e.g. [1, 3, 32, 32]; "
-        "default: from a '# deepeval: input=(...)' comment or guessed from the first layer",
+        description="the model's default input shape with the batch, e.g. [1, 3, 32, 32] (a "
+        "'# deepeval: input=(...)' comment in the code comes first); default: guessed from the "
+        "first layer",
     ),
 ]
 TaskArg = Annotated[
@@ -379,8 +380,8 @@ def verdict(report: Report) -> str:
     undecided = [d for d in ds if d.code.startswith("DL4")]
     if undecided:
         return f"no errors found, but not decided: {undecided[0].code} {undecided[0].message}"
-    why = report.passes.get("dynamic", "not run")
-    return f"no errors found{tail}; the model was not built ({why})"
+    why = report.passes.get("dynamic", "not run").removeprefix("ran: ").removeprefix("not run: ")
+    return f"no errors found{tail}; the model was not built: {why}"
 
 
 _DOC_CACHE: dict[str, str] = {}
