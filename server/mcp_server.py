@@ -270,6 +270,7 @@ class CheckerTools:
             "model": model_json(report),
             "notes": notes,
             "passes": dict(report.passes),
+            "timings_ms": {k: round(v, 1) for k, v in report.timings_ms.items()},
         }
 
 
