@@ -42,6 +42,22 @@ model = Net()  # deepeval: input=(1, 3, 32, 32)
 """
 CORRECT = BROKEN.replace("16 * 8 * 8", "16 * 16 * 16")
 
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# A layer"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["import torch.nn as nn\n", "layer = nn.Conv2D(1, 8, 3)\n"],
+        },
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
 INFINITE_LOOP = """\
 import torch.nn as nn
 
@@ -155,6 +171,9 @@ async def test_tools_on_a_broken_and_a_correct_model(tmp_path: Path) -> None:
         on_disk = await call(session, "check_file", path="model.py")
         assert on_disk["path"] == str((tmp_path / "model.py").resolve())
         assert [f["line"] for f in errors(on_disk)] == [15]
+        (tmp_path / "nb.ipynb").write_text(json.dumps(NOTEBOOK))
+        in_cells = await call(session, "check_file", path=str(tmp_path / "nb.ipynb"))
+        assert [(f["code"], f["cell"], f["line"]) for f in errors(in_cells)] == [("DL104", 2, 2)]
 
         unmarked = CORRECT.replace("  # deepeval: input=(1, 3, 32, 32)", "")
         summary = await call(session, "model_summary", code=unmarked, input_shape=[2, 3, 32, 32])
