@@ -79,8 +79,8 @@ class CheckerTools:
         self.roots = [os.path.realpath(r) for r in roots]
         self.timeout_s = timeout_s
         self.dynamic = dynamic
-        self.checker: Checker = Checker(1, read_paths=self.roots, on_start_error=self._start_error)
         self._start_problem: str | None = None
+        self.checker: Checker = Checker(1, read_paths=self.roots, on_start_error=self._start_error)
 
     def _start_error(self, engine: Any, e: Exception) -> None:
         self._start_problem = f"dynamic checks off: {e}"
@@ -266,7 +266,7 @@ class CheckerTools:
             "builds": report.executable,
             "errors": counts["error"],
             "warnings": counts["warning"],
-            "findings": [finding(d, notebook) for d in report.diagnostics],
+            "findings": [finding(d, notebook, report.path) for d in report.diagnostics],
             "model": model_json(report),
             "notes": notes,
             "passes": dict(report.passes),
@@ -291,8 +291,9 @@ def _place(rng: Range, notebook: Notebook | None) -> dict[str, Any]:
     return out
 
 
-def finding(d: Diagnostic, notebook: Notebook | None = None) -> dict[str, Any]:
-    """One finding, 1-based, with its taxonomy and fixes (edits included)."""
+def finding(d: Diagnostic, notebook: Notebook | None = None, path: str = "") -> dict[str, Any]:
+    """One finding, 1-based, with its taxonomy and fixes (edits included); in `notebook` (the
+    file at `path`) its positions are its cells'."""
     return {
         "code": d.code,
         "severity": str(d.severity),
@@ -306,7 +307,11 @@ def finding(d: Diagnostic, notebook: Notebook | None = None) -> dict[str, Any]:
         "pass": d.source_pass,
         "layer": d.layer,
         "related": [
-            {"message": r.message, **_place(r.range, notebook if r.path == "" else None)}
+            {
+                "path": r.path,
+                "message": r.message,
+                **_place(r.range, notebook if r.path == path else None),
+            }
             for r in d.related
         ],
         "fixes": [
