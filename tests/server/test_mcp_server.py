@@ -275,3 +275,19 @@ def test_lines_that_are_not_json_rpc_do_not_stop_the_server(tmp_path: Path) -> N
     (welcome,) = [a for a in answers if a.get("id") == 1]
     assert welcome["result"]["serverInfo"]["name"] == "deepeval-lsp"
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("--root", "no-such-folder"), ("--timeout", "0")], ids=["root", "timeout"]
+)
+def test_bad_options_are_a_usage_error(tmp_path: Path, args: tuple[str, ...]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "deepeval_lsp", "mcp", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "deepeval-lsp mcp: error:" in proc.stderr
+    assert proc.stdout == ""
