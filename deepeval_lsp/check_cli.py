@@ -203,6 +203,7 @@ def _run(
     """Check and print: the exit status, and the text of the program read from standard input
     after its fixes (None when it was not checked, or not read from there)."""
     from deepeval_lsp.diagnostics import UncheckableFile, iter_files
+    from deepeval_lsp.diagnostics.checker import MAX_FIX_ROUNDS
     from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
     from deepeval_lsp.diagnostics.files import NotRegularFile
     from deepeval_lsp.diagnostics.findings import Report
@@ -258,8 +259,6 @@ def _run(
                 )
             report = _check(checker, source, path, options, notebook)
             if args.fix:
-                from deepeval_lsp.diagnostics.checker import MAX_FIX_ROUNDS
-
                 original = source
                 for _ in range(MAX_FIX_ROUNDS):
                     new_source, notebook, count = _fix_round(source, notebook, report.diagnostics)
