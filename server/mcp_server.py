@@ -24,6 +24,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from deepeval_lsp.server.mcp_results import (
+    CheckResult,
+    ExplainResult,
+    FileResult,
+    Finding,
+    FixResult,
+    Model,
+    Place,
+    SummaryResult,
+)
 from pydantic import Field
 
 from deepeval_lsp import __version__
@@ -170,12 +180,12 @@ class CheckerTools:
         framework: str = "auto",
         input_shape: list[int] | None = None,
         task: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> CheckResult:
         options = self.options(framework, input_shape, task)
         report = self.checker.check(self._sized(code), self._untitled(), options)
         return self.result(report)
 
-    def check_file(self, path: str) -> dict[str, Any]:
+    def check_file(self, path: str) -> FileResult:
         from deepeval_lsp.diagnostics import UncheckableFile
         from deepeval_lsp.diagnostics.notebook import (
             drop_ipython_names,
@@ -207,7 +217,7 @@ class CheckerTools:
         framework: str = "auto",
         input_shape: list[int] | None = None,
         task: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> FixResult:
         options = self.options(framework, input_shape, task)
         path = self._untitled()
         fixed, report, count = self.checker.fix(self._sized(code), path, options)
@@ -221,7 +231,7 @@ class CheckerTools:
         )
         return {"code": fixed, "fixed": count, "diff": diff, **self.result(report)}
 
-    def model_summary(self, code: str, input_shape: list[int] | None = None) -> dict[str, Any]:
+    def model_summary(self, code: str, input_shape: list[int] | None = None) -> SummaryResult:
         from deepeval_lsp.diagnostics.render import render_model_summary
 
         options = self.options(input_shape=input_shape)
@@ -235,7 +245,7 @@ class CheckerTools:
             "why_not": None if report.model else report.passes.get("dynamic", "not run"),
         }
 
-    def explain(self, code: str) -> dict[str, Any]:
+    def explain(self, code: str) -> ExplainResult:
         from deepeval_lsp.diagnostics.taxonomy import CODES
 
         key = code.strip().upper()
@@ -255,7 +265,7 @@ class CheckerTools:
 
     # -- results ---------------------------------------------------------------------------
 
-    def result(self, report: Report, notebook: Notebook | None = None) -> dict[str, Any]:
+    def result(self, report: Report, notebook: Notebook | None = None) -> CheckResult:
         """What check_code and the others return: the verdict, counts, findings, model."""
         counts = report.counts()
         notes = list(report.notes)
@@ -277,7 +287,7 @@ class CheckerTools:
 # ------------------------------------------------------------------------ plain results
 
 
-def _place(rng: Range, notebook: Notebook | None) -> dict[str, Any]:
+def _place(rng: Range, notebook: Notebook | None) -> Place:
     out: dict[str, Any] = {}
     if notebook is not None:
         cell, rng = notebook.cell_range(rng)
@@ -291,7 +301,7 @@ def _place(rng: Range, notebook: Notebook | None) -> dict[str, Any]:
     return out
 
 
-def finding(d: Diagnostic, notebook: Notebook | None = None, path: str = "") -> dict[str, Any]:
+def finding(d: Diagnostic, notebook: Notebook | None = None, path: str = "") -> Finding:
     """One finding, 1-based, with its taxonomy and fixes (edits included); in `notebook` (the
     file at `path`) its positions are its cells'."""
     return {
@@ -326,7 +336,7 @@ def finding(d: Diagnostic, notebook: Notebook | None = None, path: str = "") -> 
     }
 
 
-def model_json(report: Report) -> dict[str, Any] | None:
+def model_json(report: Report) -> Model | None:
     """The model that built: its layers with their shapes and parameters, 1-based lines."""
     m = report.model
     if m is None:
@@ -435,7 +445,7 @@ def create_server(tools: CheckerTools) -> MCPServer:
         log_level="WARNING",
     )
 
-    def call(fn: Any, *args: Any) -> dict[str, Any]:
+    def call(fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
         except ToolFailure as e:
@@ -447,7 +457,7 @@ def create_server(tools: CheckerTools) -> MCPServer:
         framework: FrameworkArg = "auto",
         input_shape: ShapeArg = None,
         task: TaskArg = None,
-    ) -> dict[str, Any]:
+    ) -> CheckResult:
         """Check PyTorch/Keras model code: the model is built and run forward in a sandbox.
         Returns a one-sentence `verdict` ("builds: 1.2 M params, output (1, 10)" or the first
         error), `findings` (code, severity, 1-based line and column, message, taxonomy, fixes
@@ -464,7 +474,7 @@ def create_server(tools: CheckerTools) -> MCPServer:
                 "first root, or absolute)"
             ),
         ],
-    ) -> dict[str, Any]:
+    ) -> FileResult:
         """Check a file on disk, as check_code checks code; only files under the folders the
         server was started with (--root) can be read."""
         return call(tools.check_file, path)
@@ -475,14 +485,14 @@ def create_server(tools: CheckerTools) -> MCPServer:
         framework: FrameworkArg = "auto",
         input_shape: ShapeArg = None,
         task: TaskArg = None,
-    ) -> dict[str, Any]:
+    ) -> FixResult:
         """Apply every verified fix to the code (re-checking after each round) and return the
         fixed `code`, a unified `diff`, how many findings were `fixed`, and the `findings` left
         with the verdict on the fixed code. Nothing is written to disk."""
         return call(tools.fix_code, code, framework, input_shape, task)
 
     @server.tool(annotations=read_only)
-    def model_summary(code: Code, input_shape: ShapeArg = None) -> dict[str, Any]:
+    def model_summary(code: Code, input_shape: ShapeArg = None) -> SummaryResult:
         """Build the model in the sandbox and return its summary: every layer with its input
         and output shapes and parameter count (`model`, and a printable `table`), or why it
         did not build (`why_not`, with the `verdict`)."""
@@ -491,7 +501,7 @@ def create_server(tools: CheckerTools) -> MCPServer:
     @server.tool(annotations=read_only)
     def explain(
         code: Annotated[str, Field(description="a diagnostic code, e.g. DL301")],
-    ) -> dict[str, Any]:
+    ) -> ExplainResult:
         """The documentation of a diagnostic code: what it means, its taxonomy, how to fix it."""
         return call(tools.explain, code)
 

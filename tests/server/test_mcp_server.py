@@ -18,6 +18,7 @@ from mcp.client.stdio import stdio_client
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"check_code", "check_file", "fix_code", "model_summary", "explain"}
+OUTPUT_SCHEMAS: dict[str, Any] = {}  # each tool's, as the server lists it
 CALL_TIMEOUT = 120.0  # generous: the first call waits for torch's import on a loaded machine
 
 BROKEN = """\
@@ -109,6 +110,8 @@ async def mcp_server(*args: str, cwd: Path) -> AsyncIterator[ClientSession]:
         ClientSession(read, write, read_timeout_seconds=CALL_TIMEOUT) as session,
     ):
         await session.initialize()
+        for tool in (await session.list_tools()).tools:
+            OUTPUT_SCHEMAS[tool.name] = tool.output_schema
         yield session
 
 
@@ -119,6 +122,7 @@ async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str,
     assert result.structured_content is not None
     # the text content carries the same result, for clients that read text only
     assert json.loads(result.content[0].text) == result.structured_content
+    jsonschema.validate(result.structured_content, OUTPUT_SCHEMAS[tool])
     return result.structured_content
 
 
@@ -140,6 +144,8 @@ async def test_tools_on_a_broken_and_a_correct_model(tmp_path: Path) -> None:
         assert set(listed) == TOOLS
         for tool in listed.values():
             jsonschema.Draft202012Validator.check_schema(tool.input_schema)
+            jsonschema.Draft202012Validator.check_schema(tool.output_schema)
+            assert "verdict" in json.dumps(tool.output_schema) or tool.name == "explain"
             assert tool.description and tool.annotations.read_only_hint
         check_schema = listed["check_code"].input_schema
         jsonschema.validate({"code": "x", "input_shape": [1, 3, 32, 32]}, check_schema)
