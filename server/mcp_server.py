@@ -186,7 +186,7 @@ class CheckerTools:
         return self.result(report)
 
     def check_file(self, path: str) -> FileResult:
-        from deepeval_lsp.diagnostics import UncheckableFile
+        from deepeval_lsp.diagnostics import UncheckableFile, read_source
         from deepeval_lsp.diagnostics.notebook import (
             drop_ipython_names,
             is_notebook,
@@ -201,8 +201,6 @@ class CheckerTools:
                 notebook = read_notebook(real)
                 source = notebook.program
             else:
-                from deepeval_lsp.diagnostics import read_source
-
                 source = read_source(real)
         except UncheckableFile as e:
             raise ToolFailure(f"{path}: {e}") from None
@@ -242,7 +240,7 @@ class CheckerTools:
             "builds": result["builds"],
             "model": result["model"],
             "table": render_model_summary(report.model) if report.model else None,
-            "why_not": None if report.model else report.passes.get("dynamic", "not run"),
+            "why_not": None if report.model else not_built(report),
         }
 
     def explain(self, code: str) -> ExplainResult:
@@ -396,8 +394,13 @@ def verdict(report: Report) -> str:
     undecided = [d for d in ds if d.code.startswith("DL4")]
     if undecided:
         return f"no errors found, but not decided: {undecided[0].code} {undecided[0].message}"
-    why = report.passes.get("dynamic", "not run").removeprefix("ran: ").removeprefix("not run: ")
-    return f"no errors found{tail}; the model was not built: {why}"
+    return f"no errors found{tail}; the model was not built: {not_built(report)}"
+
+
+def not_built(report: Report) -> str:
+    """Why the dynamic pass left no model: its state, without "ran: " / "not run: "."""
+    state = report.passes.get("dynamic", "not run")
+    return state.removeprefix("ran: ").removeprefix("not run: ")
 
 
 _DOC_CACHE: dict[str, str] = {}
