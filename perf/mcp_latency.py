@@ -4,8 +4,9 @@ many calls. The server is driven by the MCP SDK's stdio client, as an agent's ho
     python perf/mcp_latency.py [--runs 30] [--cold-runs 3] [--calls 1000]
 
 latency  each typical model of tests/diagnostics/dynamic_programs.py (LeNet, ResNet block,
-         Transformer, UNet, LSTM classifier, Keras functional) checked --runs times with
-         check_code on the warm server (timed at the client, end to end); beside it
+         Transformer, UNet, LSTM classifier, Keras functional) checked with check_code on the
+         warm server, --runs times back to back and --runs times --gap seconds apart (timed at
+         the client, end to end; the bar and the ratio take the worse mode); beside it
          `deepeval-lsp check FILE --format json` on the same code, a cold process, --cold-runs
          times. Bar: check_code p95 ≤ 150 ms. The `check p50` column is the check's own time
          as the server measured it (the rest of p50 is the protocol's).
@@ -143,23 +144,31 @@ async def measure(args: argparse.Namespace, models: dict[str, str], folder: Path
             await check(code)
         print(f"server start to every model checked once: {time.perf_counter() - t0:.1f} s")
         ok = True
+        gap = f"{args.gap * 1000:.0f} ms apart"
+        print(f"{'':<18} {'back to back':>19} {gap:>19}")
         print(
-            f"{'model':<18} {'p50':>9} {'p95':>9} {'check p50':>10} {'CLI cold p50':>13} "
-            f"{'ratio':>7}  bar"
+            f"{'model':<18} {'p50':>9} {'p95':>9} {'p50':>9} {'p95':>9} {'check p50':>10} "
+            f"{'CLI cold p50':>13} {'ratio':>7}  bar"
         )
         for name, code in models.items():
             inside.clear()
-            warm = [await check(code) for _ in range(args.runs)]
+            busy = [await check(code) for _ in range(args.runs)]
+            paced = []
+            for _ in range(args.runs):
+                await asyncio.sleep(args.gap)
+                paced.append(await check(code))
             own = statistics.median(inside)
             path = folder / f"{name}.py"
             path.write_text(code)
             cold = statistics.median(time_cold(path, args.cold_runs))
-            p50, p95 = percentile(warm, 0.5), percentile(warm, 0.95)
-            met = p95 <= P95_BAR_MS
+            b50, b95 = percentile(busy, 0.5), percentile(busy, 0.95)
+            p50, p95 = percentile(paced, 0.5), percentile(paced, 0.95)
+            worst = max(b95, p95)
+            met = worst <= P95_BAR_MS
             ok &= met
             print(
-                f"{name:<18} {p50:>7.1f}ms {p95:>7.1f}ms {own:>8.1f}ms {cold:>11.0f}ms "
-                f"{cold / p95:>6.0f}x  {'met' if met else 'MISSED'}"
+                f"{name:<18} {b50:>7.1f}ms {b95:>7.1f}ms {p50:>7.1f}ms {p95:>7.1f}ms "
+                f"{own:>8.1f}ms {cold:>11.0f}ms {cold / worst:>6.0f}x  {'met' if met else 'MISSED'}"
             )
 
         rss0, procs0 = rss_mb(server), len(descendants(server))
@@ -193,6 +202,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30, help="warm check_code calls per model")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold CLI runs per model")
     parser.add_argument("--calls", type=int, default=1000, help="sequential calls for memory")
+    parser.add_argument(
+        "--gap", type=float, default=0.2, help="seconds between paced calls (an agent thinking)"
+    )
     args = parser.parse_args()
     from tests.diagnostics.dynamic_programs import CORRECT
 
