@@ -1,8 +1,15 @@
-"""`deepeval-lsp check PATH…`: the checkers in a terminal or CI."""
+"""`deepeval-lsp check PATH…`: the checkers in a terminal or CI.
+
+`deepeval-lsp check -` checks the program on standard input (named by `--stdin-filename`, for
+the framework, notebook and import rules); with `--fix` the fixed program goes to standard output
+and the findings to standard error, as ruff does. The JSON output (`--format json`) follows
+docs/check-output.schema.json.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -15,11 +22,22 @@ if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.dynamic.engines import Engine
     from deepeval_lsp.diagnostics.findings import Diagnostic, Report
     from deepeval_lsp.diagnostics.notebook import Notebook
-MAX_FIX_ROUNDS = 4
+STDIN = "-"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files or folders to check; - reads one program from standard input",
+    )
+    p.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="the name of the program read from standard input (-): its notes name it, its "
+        "suffix says whether it is a notebook, and its folder is where its imports resolve",
+    )
     p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     p.add_argument(
         "--no-dynamic",
@@ -145,14 +163,47 @@ def build_options(args: argparse.Namespace):
     )
 
 
+def _stdin_usage(args: argparse.Namespace) -> bool:
+    """Whether the program comes from standard input (raises UsageError for a bad mix)."""
+    if STDIN not in args.paths:
+        if args.stdin_filename is not None:
+            raise UsageError("--stdin-filename names the program read from standard input (-)")
+        return False
+    if len(args.paths) > 1:
+        raise UsageError("- (standard input) is checked alone, not with other paths")
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     try:
+        stdin = _stdin_usage(args)
         options = build_options(args)
     except UsageError as e:
         print(f"deepeval-lsp check: error: {e}", file=sys.stderr)
         return 2
+    data = _read_stdin_bytes() if stdin else None
+    if data is not None and args.fix:
+        # standard output carries the fixed program alone: the report goes to standard error
+        program = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):
+            status, fixed_program = _run(args, options, data)
+        program.flush()
+        if fixed_program is None:  # not checked: the input goes back as it came
+            program.buffer.write(data)
+        else:
+            program.write(fixed_program)
+        program.flush()
+        return status
+    return _run(args, options, data)[0]
 
+
+def _run(
+    args: argparse.Namespace, options: CheckOptions, stdin: bytes | None
+) -> tuple[int, str | None]:
+    """Check and print: the exit status, and the text of the program read from standard input
+    after its fixes (None when it was not checked, or not read from there)."""
     from deepeval_lsp.diagnostics import UncheckableFile, iter_files
+    from deepeval_lsp.diagnostics.checker import MAX_FIX_ROUNDS
     from deepeval_lsp.diagnostics.files import NotRegularFile
     from deepeval_lsp.diagnostics.findings import Report
     from deepeval_lsp.diagnostics.render import render_json, render_sarif, render_summary_line
@@ -163,15 +214,20 @@ def run(args: argparse.Namespace) -> int:
         reason = PAPER.unavailable()
         if reason:
             print(f"deepeval-lsp check: error: --paper-compat: {reason}", file=sys.stderr)
-            return 2
+            return 2, None
     # the files in order, with the FIFOs, sockets and devices met in folders: (path, why skipped)
     order: list[tuple[str, str | None]] = []
-    for path in iter_files(
-        args.paths, on_skip=lambda p, why: order.append((p, why)), notebooks=True
-    ):
-        order.append((path, None))
-    files = [path for path, skipped in order if skipped is None]
-    checker = _checker(files, options.workspace_root)
+    if stdin is not None:
+        order.append((args.stdin_filename or STDIN, None))
+        # the sandbox reads where the named program's imports resolve; nothing without a name
+        readable = [args.stdin_filename] if args.stdin_filename else []
+    else:
+        for path in iter_files(
+            args.paths, on_skip=lambda p, why: order.append((p, why)), notebooks=True
+        ):
+            order.append((path, None))
+        readable = [p for p, skipped in order if skipped is None and Path(p).is_file()]
+    checker = _checker(readable, options.workspace_root)
     checker.warm(options)  # the expected engine warms while the first file's static pass runs
     text = args.format == "text"
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
@@ -179,12 +235,13 @@ def run(args: argparse.Namespace) -> int:
     reports: list[Report] = []
     notebooks: dict[str, Notebook] = {}  # the notebooks checked, for their cells' positions
     fixed = 0
+    fixed_program: str | None = None
     try:
         for path, skipped in order:
             try:
                 if skipped:
                     raise NotRegularFile(skipped)
-                source, notebook = _read(path)
+                source, notebook = _read(path) if stdin is None else _parse_stdin(stdin, path)
             except NotRegularFile as e:
                 # not source: a note, and the exit status is the other files' alone
                 print(f"{path}: {e}, skipped", file=sys.stdout if text else sys.stderr)
@@ -211,10 +268,12 @@ def run(args: argparse.Namespace) -> int:
                     fixed += count
                     source = new_source
                     report = _check(checker, source, path, options, notebook)
-                if source != original:
+                if source != original and stdin is None:
                     _write(path, notebook.text if notebook else source)
             if notebook is not None:
                 notebooks[path] = notebook
+            if stdin is not None:
+                fixed_program = notebook.text if notebook else source
             reports.append(report)
             if text:  # each file's findings as soon as it is checked
                 _print_file(report, source, args, colour, notebooks)
@@ -227,7 +286,28 @@ def run(args: argparse.Namespace) -> int:
         print(render_sarif(reports, __version__, notebooks))
     else:  # each file's notes came with its findings
         print(render_summary_line(reports, fixed=fixed))
-    return 1 if any(r.has_errors for r in reports) else 0
+    return (1 if any(r.has_errors for r in reports) else 0), fixed_program
+
+
+def _read_stdin_bytes() -> bytes:
+    """All of standard input (with --fix, a program too large to check goes back whole)."""
+    return sys.stdin.buffer.read()
+
+
+def _parse_stdin(data: bytes, path: str) -> tuple[str, Notebook | None]:
+    """The program read from standard input: its text, or a notebook's program when `path`
+    names a notebook (UncheckableFile when it is too large, binary or not a notebook)."""
+    from deepeval_lsp.diagnostics.files import decode_source
+    from deepeval_lsp.diagnostics.notebook import (
+        MAX_NOTEBOOK_BYTES,
+        checkable_notebook,
+        is_notebook,
+    )
+
+    if path != STDIN and is_notebook(path):
+        notebook = checkable_notebook(decode_source(data, MAX_NOTEBOOK_BYTES), path)
+        return notebook.program, notebook
+    return decode_source(data), None
 
 
 def _read(path: str) -> tuple[str, Notebook | None]:

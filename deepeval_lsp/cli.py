@@ -18,6 +18,7 @@ from deepeval_lsp import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("deepeval_lsp.check_cli", "check PyTorch/Keras files and print diagnostics"),
     "serve": ("deepeval_lsp.server.cli", "run the language server (stdio by default)"),
+    "mcp": ("deepeval_lsp.server.mcp_server", "serve the checkers to coding agents (MCP, stdio)"),
     "bench": ("deepeval_lsp.benchmark.cli.bench", "prompt models on a task suite and score them"),
     "runs": ("deepeval_lsp.benchmark.cli.runs", "list the runs in a benchmark database"),
     "report": ("deepeval_lsp.benchmark.cli.report", "report a benchmark database's results"),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from deepeval_lsp.diagnostics.static.run import StaticResult
 
 log = logging.getLogger(__name__)
+MAX_FIX_ROUNDS = 4  # rounds of fixes and re-checks: a fix can bring the next mistake to light
 
 
 def is_keras(source: str, framework: str) -> bool:
@@ -228,6 +229,31 @@ class Checker:
         except UncheckableFile as e:
             return Report(path=str(path), error=str(e))
         return self.check(source, str(path), options, cancel=cancel)
+
+    def fix(
+        self,
+        source: str,
+        path: str,
+        options: CheckOptions | None = None,
+        *,
+        report: Report | None = None,
+        rounds: int = MAX_FIX_ROUNDS,
+    ) -> tuple[str, Report, int]:
+        """`source` with its verified fixes applied (as `check --fix` does: a round of fixes,
+        a re-check, until nothing changes or after `rounds` rounds), the report of the fixed
+        program, and how many findings were fixed. `report` is `source`'s when already known."""
+        from deepeval_lsp.diagnostics.fixes import apply_fixes
+
+        report = report or self.check(source, path, options)
+        fixed = 0
+        for _ in range(rounds):
+            new_source, chosen = apply_fixes(source, report.diagnostics)
+            if new_source == source:
+                break
+            fixed += len(chosen.fixed)
+            source = new_source
+            report = self.check(source, path, options)
+        return source, report, fixed
 
     # -- shutting down ---------------------------------------------------------------------
 

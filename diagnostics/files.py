@@ -97,6 +97,14 @@ def read_source(path: str | Path, limit: int = MAX_FILE_BYTES) -> str:
     return _decode(data)
 
 
+def decode_source(data: bytes, limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a program read as bytes (standard input's), as the interpreter decodes it
+    (PEP 263), or UncheckableFile when it is over `limit` bytes, binary or not text."""
+    if len(data) > limit:
+        raise too_large(len(data), limit)
+    return _decode(data)
+
+
 def too_large(size: int, limit: int = MAX_FILE_BYTES, what: str = "file") -> UncheckableFile:
     return UncheckableFile(
         f"{what} too large to check ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)"

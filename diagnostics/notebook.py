@@ -226,7 +226,13 @@ def _end_of(text: str) -> Position:
 
 def read_notebook(path: str | Path) -> Notebook:
     """Read a notebook file, or raise UncheckableFile with one line for the user."""
-    notebook = parse_notebook(read_source(path, MAX_NOTEBOOK_BYTES), str(path))
+    return checkable_notebook(read_source(path, MAX_NOTEBOOK_BYTES), str(path))
+
+
+def checkable_notebook(text: str, path: str = "") -> Notebook:
+    """The notebook in `text`, or UncheckableFile when it is no notebook or its code is over the
+    size a file may have (its outputs do not count)."""
+    notebook = parse_notebook(text, path)
     size = len(notebook.program.encode("utf-8", "surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise too_large(size, MAX_FILE_BYTES, "the notebook's code is")

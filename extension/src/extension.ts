@@ -11,6 +11,7 @@ import {
   SERVER_MODEL_SUMMARY,
 } from "./common/constants";
 import * as log from "./common/log";
+import { registerMcpServer } from "./common/mcp";
 import { onInterpreterChange } from "./common/python";
 import { pushSettings, ServerStatus, startServer, stopServer } from "./common/server";
 import { needsRestart } from "./common/settings";
@@ -56,6 +57,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return restarting;
   };
 
+  // The checkers as MCP tools for VS Code's agent mode (trusted workspaces, deepeval.mcp.enabled).
+  const mcp = registerMcpServer(String(context.extension.packageJSON.version ?? ""));
+  if (mcp) {
+    context.subscriptions.push(
+      mcp.disposable,
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (
+          event.affectsConfiguration(`${SECTION}.mcp.enabled`) ||
+          event.affectsConfiguration(`${SECTION}.pythonPath`) ||
+          event.affectsConfiguration(`${SECTION}.timeoutMs`)
+        ) {
+          mcp.changed();
+        }
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => mcp.changed()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => mcp.changed()),
+    );
+  }
+
   context.subscriptions.push(
     vscode.commands.registerCommand(CMD_RESTART, restart),
     vscode.commands.registerCommand(CMD_MODEL_SUMMARY, () => showModelSummary()),
@@ -72,7 +92,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidGrantWorkspaceTrust(() => pushSettings(client)),
     { dispose: () => void stopServer(client) },
   );
-  const interpreterWatch = await onInterpreterChange(() => restart());
+  const interpreterWatch = await onInterpreterChange(() => {
+    restart();
+    mcp?.changed();
+  });
   if (interpreterWatch) {
     context.subscriptions.push(interpreterWatch);
   }

@@ -5,6 +5,8 @@ export const SECTION = "deepeval";
 export const SERVER_NAME = "deepeval";
 export const SERVER_MODULE = "deepeval_lsp";
 export const PYTHON_EXTENSION_ID = "ms-python.python";
+// The MCP server definition provider (contributes.mcpServerDefinitionProviders).
+export const MCP_PROVIDER_ID = "deepeval.mcp";
 
 export const STATUS_NOTIFICATION = "deepeval/status";
 
