@@ -451,3 +451,26 @@ def marked_lines(source: str, mark: str) -> list[int]:
         for i, line in enumerate(source.splitlines())
         if "#" in line and mark in line.split("#", 1)[1].split()
     ]
+
+
+# The classifier's in_features is written for 8x8 feature maps; the pooled maps are 16x16.
+POOLED_FC_MISTAKE = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(16 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv(x)))
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+
+
+model = Net()  # deepeval: input=(1, 3, 32, 32)
+"""

@@ -16,31 +16,14 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from tests.diagnostics.dynamic_programs import POOLED_FC_MISTAKE
+
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"check_code", "check_file", "fix_code", "model_summary", "explain"}
 OUTPUT_SCHEMAS: dict[str, Any] = {}  # each tool's, as the server lists it
 CALL_TIMEOUT = 120.0  # generous: the first call waits for torch's import on a loaded machine
 
-BROKEN = """\
-import torch
-import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 16, 3, padding=1)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(16 * 8 * 8, 10)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv(x)))
-        x = x.view(x.size(0), -1)
-        return self.fc(x)
-
-
-model = Net()  # deepeval: input=(1, 3, 32, 32)
-"""
+BROKEN = POOLED_FC_MISTAKE
 CORRECT = BROKEN.replace("16 * 8 * 8", "16 * 16 * 16")
 
 NOTEBOOK = {
