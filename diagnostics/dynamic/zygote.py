@@ -35,7 +35,7 @@ from typing import Any
 from deepeval_lsp.diagnostics.dynamic import framing, validate
 from deepeval_lsp.diagnostics.dynamic.child.entry import LEFT_A_THREAD, resolve_job, run_child
 from deepeval_lsp.diagnostics.dynamic.framing import ReadyFrame, ResultFrame, RunFrame
-from deepeval_lsp.diagnostics.sandbox import confine, landlock, seccomp
+from deepeval_lsp.diagnostics.sandbox import audit, confine, landlock, seccomp
 from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage, unlinked_bytes
 
 _PR_SET_PDEATHSIG = 1
@@ -62,6 +62,8 @@ class _Zygote:
         self.seccomp = seccomp.probe()
         self.read_paths: list[str] = []
         self.spare: _Spare | None = None
+        # What each spare runs before its job (child/entry.py _prefault); the engine's choice.
+        self.prefault: Callable[[], object] | None = None
 
     def shutdown(self, *_: object) -> None:
         if self.child is not None:
@@ -84,7 +86,12 @@ class _Zygote:
             self.funcs[paper_engine.JOB] = paper_engine.run_job  # the spare forked next has it
         else:
             problems = _warm_default()
+            if not problems:
+                from deepeval_lsp.diagnostics.dynamic.child.warm import prefault
+
+                self.prefault = prefault
         self.read_paths = confine.python_read_paths(self.extra_reads)
+        audit.trusted_roots()  # measured once here, not in every child's sandbox set-up
         gc.collect()
         gc.freeze()
         return problems
@@ -149,6 +156,7 @@ class _Zygote:
                 self.read_paths,
                 zygote_pid=self.pid,
                 landlock_expected=self.landlock.startswith("enforced"),
+                prefault=self.prefault,
             )
         os.close(job_r)
         os.close(result_w)
@@ -170,6 +178,7 @@ class _Zygote:
             self.discard(self.spare)
             self.spare = None
             self.read_paths = confine.python_read_paths(self.extra_reads)
+            audit.trusted_roots()
         limits = SandboxLimits.from_json(job.get("limits", {}))
         timeout_s = float(job["timeout_s"])
         t0 = time.perf_counter()

@@ -133,6 +133,27 @@ _STACK_EVENTS = (
 def trusted_roots(exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The folders whose code is the interpreter's, its packages' or the checker's: the stdlib,
     site-packages and every folder a loaded module came from, but none inside `exclude`."""
+    return tuple(
+        p for p in _loaded_roots() if not any(p == e or p.startswith(e + os.sep) for e in exclude)
+    )
+
+
+# (len(sys.modules), the roots then): the zygote measures them once before it forks, and each
+# child, whose modules are the zygote's until its job runs, reuses them (a walk of sys.modules
+# takes ~60 ms: some lazy modules compute their attributes). Modules are only ever added before
+# a job, so a different count means the list is stale.
+_roots_measured: tuple[int, tuple[str, ...]] = (-1, ())
+
+
+def _loaded_roots() -> tuple[str, ...]:
+    global _roots_measured
+    count = len(sys.modules)
+    if _roots_measured[0] != count:
+        _roots_measured = (count, _measure_roots())
+    return _roots_measured[1]
+
+
+def _measure_roots() -> tuple[str, ...]:
     paths = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
@@ -144,7 +165,7 @@ def trusted_roots(exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
                 paths.update(p for p in locations if isinstance(p, str) and os.path.isabs(p))
     out: list[str] = []
     for p in sorted(os.path.normpath(p) for p in paths if p):
-        if p in ("/", "/tmp") or any(p == e or p.startswith(e + os.sep) for e in exclude):
+        if p in ("/", "/tmp"):
             continue
         if not any(p.startswith(k + os.sep) for k in out):  # sorted: ancestors come first
             out.append(p)

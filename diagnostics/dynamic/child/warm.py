@@ -55,3 +55,10 @@ def warm() -> None:
     run_job({"source": WARM_TORCH, "path": "<deepeval-warm-torch>"})
     if importlib.util.find_spec("keras") is not None:
         run_job({"source": WARM_KERAS, "path": "<deepeval-warm-keras>"})
+
+
+def prefault() -> None:
+    """The PyTorch warm check again, in a freshly forked child before its job arrives: it takes
+    the copy-on-write faults and lazy initialisations a typical check meets. (Not the Keras one:
+    Keras numbers its layers process-wide, so a second warm model would rename the job's.)"""
+    run_job({"source": WARM_TORCH, "path": "<deepeval-warm-torch>"})
