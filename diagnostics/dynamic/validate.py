@@ -14,6 +14,7 @@ are not looked at.
 """
 
 # No `from __future__ import annotations`: the TypedDicts' annotations are read at run time.
+import functools
 import json
 import re
 import types
@@ -127,6 +128,17 @@ def checked_verdict(raw: Mapping[str, Any], source: str, path: str) -> PaperVerd
     return cast("PaperVerdict", raw)
 
 
+@functools.cache
+def _form(kind: Any) -> tuple[Any, tuple[Any, ...]]:
+    """A wire type's origin and arguments (typing's introspection, once per type: a result
+    has hundreds of values)."""
+    return get_origin(kind), get_args(kind)
+
+
+_hints = functools.cache(get_type_hints)
+_is_record = functools.cache(is_typeddict)
+
+
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -147,22 +159,22 @@ class _Checker:
     def check(self, value: Any, kind: Any, where: str, key: str = "", depth: int = 0) -> None:
         if depth > MAX_DEPTH:
             raise Untrusted(f"{where}: nested deeper than {MAX_DEPTH} levels")
-        origin = get_origin(kind)
+        origin, args = _form(kind)
         if kind is Any:
             self.open_value(value, where, depth)
         elif origin is Union or origin is types.UnionType:
-            self.union(value, get_args(kind), where, key, depth)
+            self.union(value, args, where, key, depth)
         elif origin is Literal:
-            if not any(type(value) is type(a) and value == a for a in get_args(kind)):
-                allowed = ", ".join(map(repr, get_args(kind)))
+            if not any(type(value) is type(a) and value == a for a in args):
+                allowed = ", ".join(map(repr, args))
                 raise Untrusted(f"{where}: {_shown(value)} is none of {allowed}")
         elif origin is list:
-            self.array(value, get_args(kind)[0], where, key, depth)
+            self.array(value, args[0], where, key, depth)
         elif origin is dict:
             self.mapping(value, where)
             for k, v in value.items():
-                self.check(v, get_args(kind)[1], f"{where}.{k}", k, depth + 1)
-        elif is_typeddict(kind):
+                self.check(v, args[1], f"{where}.{k}", k, depth + 1)
+        elif _is_record(kind):
             self.record(value, kind, where, depth)
         else:
             self.scalar(value, kind, where, key)
@@ -195,7 +207,7 @@ class _Checker:
         for k in sorted(kind.__required_keys__):
             if k not in value:
                 raise Untrusted(f"{where}.{k}: missing")
-        for k, hint in get_type_hints(kind).items():
+        for k, hint in _hints(kind).items():
             if k in value:
                 outer = self.in_text
                 if kind is JobResult and k == "summary" and value.get("summary_after_fixes"):
