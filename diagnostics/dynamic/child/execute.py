@@ -74,11 +74,14 @@ _MOST_BARE = 3  # packages loaded without their __init__ in one check
 def _run_once(
     source: str, path: str, payload: JobPayload, plan: Plan, bare: tuple[str, ...]
 ) -> Run:
-    tree = ast.parse(source, filename=path)
+    if plan.tree is not None and plan.slice is not None and plan.source == source:
+        tree, sl = plan.tree, plan.slice  # slice_program changes nothing in the tree it reads
+    else:
+        tree = ast.parse(source, filename=path)
+        sl = slice_program(tree)
     run = Run(source, path, source.splitlines(), tree)
     # Tracebacks and inspect read this text, not whatever is on disk under that name.
     linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
-    sl = slice_program(tree)
     code = compile(sl.module, path, "exec", dont_inherit=True)
     missing = {m for m in plan.imports if m in STUBBED_WHEN_MISSING and not_installed(m)}
     for m in sorted(missing):

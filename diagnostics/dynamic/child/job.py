@@ -76,7 +76,7 @@ def _check(source: str, path: str, payload: JobPayload) -> JobResult:
         return _not_run(errors=[err], executable=False)
     except (ValueError, RecursionError) as e:
         return _not_run(notes=[f"dynamic checks did not run: {e}"])
-    plan = make_plan(tree)
+    plan = make_plan(tree, source)
     if plan.entry_kind is None:
         return _not_run(notes=[NO_ENTRY])
     return _fix_and_rerun(source, path, payload, plan)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from deepeval_lsp.diagnostics.dynamic.child.program_slice import (
     MODEL_CALLS,
+    Slice,
     model_classes,
     slice_program,
 )
@@ -62,6 +63,10 @@ class Plan:
     # the program's own calls of its factories and model classes inside its functions and its
     # `if __name__ == "__main__":` block, the block's and main()'s first
     own_calls: list[OwnCall] = field(default_factory=list)
+    # the text and tree the plan was made from, and its slice: a run of that text reuses them
+    source: str | None = field(default=None, compare=False, repr=False)
+    tree: ast.Module | None = field(default=None, compare=False, repr=False)
+    slice: Slice | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,8 @@ class OwnCall:
     assignments: tuple[ast.Assign, ...]
 
 
-def make_plan(tree: ast.Module) -> Plan:
-    """The plan of a program, from its syntax tree."""
+def make_plan(tree: ast.Module, source: str | None = None) -> Plan:
+    """The plan of a program, from its syntax tree (of `source`, when given)."""
     sl = slice_program(tree)
     has_dl_model = any(isinstance(s, ast.FunctionDef) and s.name == "dl_model" for s in tree.body)
     classes, top = _model_class_defs(tree)
@@ -107,6 +112,9 @@ def make_plan(tree: ast.Module) -> Plan:
         top_classes=top,
         runtime_only=kind == "class" and not syntactic,
         own_calls=_own_calls(tree, set(factories) | set(classes)),
+        source=source,
+        tree=tree,
+        slice=sl,
     )
 
 
