@@ -99,7 +99,15 @@ export function registerMcpServer(
       return [server];
     },
   };
-  const registration = register.call(api.lm, MCP_PROVIDER_ID, provider);
+  let registration: vscode.Disposable;
+  try {
+    registration = register.call(api.lm, MCP_PROVIDER_ID, provider);
+  } catch (e) {
+    // an editor whose MCP API is gated (a proposed API, a policy): the checks themselves go on
+    log.info(`the deepeval MCP server is not offered: ${e instanceof Error ? e.message : e}`);
+    emitter.dispose();
+    return undefined;
+  }
   return {
     disposable: vscode.Disposable.from(registration, emitter),
     changed: () => emitter.fire(),
