@@ -526,10 +526,11 @@ def _score(
 
 
 def _print_summary(db, run_id: str, stats) -> None:
-    from deepeval_lsp.benchmark.report.data import rows_for_runs
+    from deepeval_lsp.benchmark.report.data import repair_for_runs, rows_for_runs
     from deepeval_lsp.benchmark.report.render import render_table
 
     rows = rows_for_runs(db, [run_id])
+    repair = repair_for_runs(db, [run_id])
     skipped = f", {stats.skipped} already done" if stats.skipped else ""
     retries = f", {stats.retries} retries" if stats.retries else ""
     print(f"run {run_id}: {stats.recorded} samples scored{skipped}{retries}", file=sys.stderr)
@@ -549,4 +550,4 @@ def _print_summary(db, run_id: str, stats) -> None:
             f"{failed[0][0]}); `--resume {run_id}` tries them again",
             file=sys.stderr,
         )
-    print(render_table(rows))
+    print(render_table(rows, repair=repair))

@@ -149,3 +149,82 @@ def test_prompting_spellings_are_checked_and_stored_canonically(tmp_path, capsys
     ]
     (sample,) = db_rows(db, "select static_errors, prompt_tokens from samples")
     assert sample == {"static_errors": 0, "prompt_tokens": None}
+
+
+def test_a_shape_error_is_repaired_and_the_report_counts_it_by_round(tmp_path, capsys, request):
+    """`Linear(800, …)` where 784 features arrive: a shape error the dynamic pass finds, with a
+    verified fix. The fixer builds in round 1, the stubborn model never does (3 rounds), and
+    the fixes-only rounds build in round 1 without a token; the report says so by round."""
+    task = SUITE.tasks[0]
+    mutant = mutants(task, ["linear_in_features"])[0]
+    server = FakeOpenAI(RepairScript([task], {task.id: mutant.source}), by_request=True)
+    server.__enter__()
+    request.addfinalizer(server.__exit__)
+    db = tmp_path / "b.db"
+    assert _bench(db, server, [task], "repair,zeroshot+repair-fixes", "--no-cache") == 0
+    capsys.readouterr()
+    rounds, samples = _rounds(db), _samples(db)
+    fix = rounds[("fixer", "zeroshot+repair:2", task.id)]
+    assert [(r["executable"], r["failure_dl_error"]) for r in fix] == [
+        (0, "Input Tensor Shape Mismatch"),
+        (1, None),
+    ]
+    feedback = json.loads(fix[1]["messages"])[-1]["content"]
+    assert "DL301" in feedback and "verified" in feedback
+    assert "with `nn.Linear(784," in feedback
+    stub = rounds[("stubborn", "zeroshot+repair:2", task.id)]
+    assert [r["executable"] for r in stub] == [0, 0, 0]
+    for model in ("fixer", "stubborn"):
+        fixes = rounds[(model, "zeroshot+repair-fixes:2", task.id)]
+        assert [(r["kind"], r["executable"], r["prompt_tokens"]) for r in fixes] == [
+            ("answer", 0, tokens(0)[0]),
+            ("fixes", 1, 0),
+        ]
+    built = {k[:2]: s["first_built_round"] for k, s in samples.items()}
+    assert built == {
+        ("fixer", "zeroshot+repair:2"): 1,
+        ("stubborn", "zeroshot+repair:2"): None,
+        ("fixer", "zeroshot+repair-fixes:2"): 1,
+        ("stubborn", "zeroshot+repair-fixes:2"): 1,
+    }
+    assert samples[("fixer", "zeroshot+repair:2", task.id)]["executable"] == 1
+    assert samples[("stubborn", "zeroshot+repair:2", task.id)]["executable"] == 0
+
+    assert main(["report", "--db", str(db), "--format", "json"]) == 0
+    repair = {
+        (e["model"], e["prompting"]): e for e in json.loads(capsys.readouterr().out)["repair"]
+    }
+    exec_by_round = {k: [r["executability_rate"] for r in e["by_round"]] for k, e in repair.items()}
+    assert exec_by_round == {
+        ("fixer", "zeroshot+repair:2"): [0.0, 100.0, 100.0],
+        ("fixer", "zeroshot+repair-fixes:2"): [0.0, 100.0, 100.0],
+        ("stubborn", "zeroshot+repair:2"): [0.0, 0.0, 0.0],
+        ("stubborn", "zeroshot+repair-fixes:2"): [0.0, 100.0, 100.0],
+    }
+    e = repair[("fixer", "zeroshot+repair:2")]
+    assert (e["base_prompting"], e["method"], e["fixed"], e["first_built"]) == (
+        "zeroshot",
+        "repair",
+        1,
+        {"1": 1},
+    )
+    assert e["repair_tokens"] == e["tokens_per_fixed"] == sum(tokens(1))
+    assert e["taxonomy_before"] == {"Input Tensor Shape Mismatch": 1}
+    assert e["taxonomy_after"] == {}
+    e = repair[("stubborn", "zeroshot+repair:2")]
+    assert (e["fixed"], e["tokens_per_fixed"]) == (0, None)
+    assert e["repair_tokens"] == sum(tokens(1)) + sum(tokens(2))
+    assert e["taxonomy_after"] == {"Input Tensor Shape Mismatch": 1}
+    e = repair[("stubborn", "zeroshot+repair-fixes:2")]
+    assert (e["fixed"], e["repair_tokens"], e["tokens_per_fixed"]) == (1, 0, 0.0)
+
+    assert main(["report", "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert "repair: programs after each round" in text
+    assert "Input Tensor Shape Mismatch" in text
+    out = tmp_path / "r.html"
+    assert main(["report", "--db", str(db), "--format", "html", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "Executability by repair round" in html and html.count("<polyline") == 4
+    assert main(["report", "--db", str(db), "--format", "csv"]) == 0
+    assert "fixer,zeroshot+repair:2,zeroshot,1," in capsys.readouterr().out
