@@ -226,3 +226,54 @@ def m004_run_leases(db: sqlite_utils.Database) -> None:
         pk="run_id",
         foreign_keys=[("run_id", "runs", "id")],
     )
+
+
+@MIGRATIONS()
+def m005_repair_rounds(db: sqlite_utils.Database) -> None:
+    """Diagnostics-guided repair (`--prompting X+repair[:N]`, `X+repair-fixes[:N]`): every round
+    of a sample's conversation in `rounds`, written as soon as it is scored (so a resumed run
+    goes on from the last stored round and never asks a stored round again), and on the sample
+    the round whose program first built (docs/schema.md)."""
+    db["rounds"].create(
+        {
+            "run_id": str,
+            "model": str,
+            "prompting": str,
+            "task_id": str,
+            "sample_index": int,
+            "round": int,  # 0: the base method's answer; k: the k-th repair
+            "kind": str,  # answer (round 0) | repair (the model asked again) | fixes (ours applied)
+            "sample_id": str,  # the sample once recorded (NULL while its conversation goes on)
+            "messages": str,  # JSON: the chat messages sent for this round; NULL when none were
+            "raw_answer": str,
+            "code": str,
+            "code_sha256": str,
+            "outcome": str,  # as samples.outcome, for this round's program
+            "valid": int,
+            "executable": int,
+            "failure_dl_error": str,
+            "failure_python_error": str,
+            "failure_root_cause": str,
+            "failure_message": str,
+            "static_errors": int,
+            "errors": int,  # error findings of the static and dynamic passes: what starts a round
+            "findings": int,
+            "diagnostics": str,  # JSON: the findings as `check --format json` writes them
+            "scores": str,  # JSON: name -> value, as in `scores`
+            "fixes_applied": int,  # a fixes round: the findings our applied fixes fix
+            "passes": str,
+            "error": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost_usd": float,
+            "cached": int,
+            "attempts": int,
+            "generation_ms": float,
+            "scoring_ms": float,
+            "created_at": str,
+        },
+        pk=("run_id", "model", "prompting", "task_id", "sample_index", "round"),
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["rounds"].create_index(["sample_id"])
+    db["samples"].add_column("first_built_round", int)

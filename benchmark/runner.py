@@ -4,7 +4,8 @@ Generation (async, bounded by the client's concurrency) and scoring (a thread po
 `--workers` threads over the Checker's shared warm worker pools; under --paper-compat, Keras
 tasks go to the paper engine's pool) are separate steps of each sample, pipelined so that the
 network and the checkers work at the same time. Every database write happens on the event
-loop's thread, one transaction per sample. Which samples to do is computed from the database
+loop's thread, one transaction per sample (and, for a repair prompting, one per round before
+it: benchmark/conversation.py). Which samples to do is computed from the database
 (every key of the run minus the finished ones), so a fresh run and a resumed one are the same
 code: resume by construction.
 """
@@ -19,9 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from deepeval_lsp.benchmark.conversation import run_conversation
 from deepeval_lsp.benchmark.extract import extract_code
 from deepeval_lsp.benchmark.generation import ChatClient, SampleGenerationError
 from deepeval_lsp.benchmark.prompting import build_messages
+from deepeval_lsp.benchmark.repair import base_prompting, repair_of
 from deepeval_lsp.benchmark.scoring import Scored, empty_fields, options_for, score_program
 from deepeval_lsp.benchmark.store import (
     NO_PROMPTING,
@@ -146,21 +149,11 @@ class Runner:
         return self.stats
 
     async def _one(self, job: Job, executor: ThreadPoolExecutor, progress: Progress | None) -> None:
-        sample: dict[str, Any] = {
-            "run_id": self.run_id,
-            "model": job.model.name,
-            "prompting": job.prompting,
-            "task_id": job.task.id,
-            "sample_index": job.index,
-            "prompt": None,
-            "raw_answer": None,
-            "prompt_tokens": None,
-            "completion_tokens": None,
-            "cost_usd": None,
-            "cached": 0,
-            "attempts": 0,
-            "generation_ms": 0.0,
-        }
+        sample = self._sample(job)
+        spec = repair_of(job.prompting)
+        if spec is not None:
+            await run_conversation(self, job, spec, sample, executor, progress)
+            return
         code: str | None = None
         scored: Scored
         try:
@@ -180,19 +173,38 @@ class Runner:
         if progress is not None:
             progress.advance(scored.fields["outcome"])
 
+    def _sample(self, job: Job) -> dict[str, Any]:
+        """A sample's row before it is generated."""
+        return {
+            "run_id": self.run_id,
+            "model": job.model.name,
+            "prompting": job.prompting,
+            "task_id": job.task.id,
+            "sample_index": job.index,
+            "prompt": None,
+            "raw_answer": None,
+            "prompt_tokens": None,
+            "completion_tokens": None,
+            "cost_usd": None,
+            "cached": 0,
+            "attempts": 0,
+            "generation_ms": 0.0,
+        }
+
     async def _generate(self, job: Job, sample: dict[str, Any]) -> str | None:
         """The program to score (None for a replay that lacks this sample)."""
         model = job.model
         if model.kind == "reference":
             return job.task.reference
+        base = base_prompting(job.prompting)  # a repair's round 0 is asked as its base method
         if model.kind == "replay":
-            record = model.replay(job.prompting, job.task.id, job.index)
+            record = model.replay(base, job.task.id, job.index)
             if record is None:
                 return None
             sample["raw_answer"] = record.text
             return record.text if record.is_code else extract_code(record.text)
         assert self.client is not None
-        messages = build_messages(job.task, job.prompting, self.suite)
+        messages = build_messages(job.task, base, self.suite)
         sample["prompt"] = json.dumps(messages, ensure_ascii=False)
         t0 = time.perf_counter()
         answer = await self.client.complete(model.target, messages, job.index)
@@ -255,12 +267,13 @@ class Runner:
         finally:
             con.close()
 
-    def _score(self, code: str, task: Task) -> Scored:
+    def _score(self, code: str, task: Task, verify_fixes: bool = False) -> Scored:
         options = options_for(
             task,
             dynamic=self.config.dynamic,
             timeout_ms=self.config.check_timeout_ms,
             paper_compat=self.config.paper_compat,
+            verify_fixes=verify_fixes,
         )
         try:
             pool = self.checker.pool_for(code, options) if self.checker is not None else None

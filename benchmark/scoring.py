@@ -44,12 +44,19 @@ class Scored:
     fields: dict[str, Any]
     findings: list[dict[str, Any]] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    report: Report | None = None  # the check's report (not stored; repair rounds read it)
 
 
 def options_for(
-    task: Task, *, dynamic: bool = True, timeout_ms: int = 10_000, paper_compat: bool = False
+    task: Task,
+    *,
+    dynamic: bool = True,
+    timeout_ms: int = 10_000,
+    paper_compat: bool = False,
+    verify_fixes: bool = False,
 ) -> CheckOptions:
-    """The check options that score a program as an answer to `task`."""
+    """The check options that score a program as an answer to `task`; `verify_fixes` for a
+    repair round, whose follow-up shows the verified fixes."""
     return CheckOptions(
         # every input with its dtype: mixed float and integer inputs (ids + features) need them
         inputs=task.inputs or None,
@@ -58,7 +65,7 @@ def options_for(
         framework=task.framework,
         input_shape=tuple(task.inputs[0].shape) if task.inputs else None,
         timeout_ms=timeout_ms,
-        verify_fixes=False,  # fixes are for editors; scoring needs only the verdict
+        verify_fixes=verify_fixes,  # fixes are for editors and repair; a verdict needs none
         fix_static_first=False,  # the verdict is on the program as written
         task_id=task.id,
         reference_source=task.reference,
@@ -108,7 +115,10 @@ def score_program(
     fields = _fields_of(report, code)
     fields["scoring_ms"] = (time.perf_counter() - t0) * 1000
     return Scored(
-        fields=fields, findings=[finding_row(d) for d in report.diagnostics], scores=scores
+        fields=fields,
+        findings=[finding_row(d) for d in report.diagnostics],
+        scores=scores,
+        report=report,
     )
 
 

@@ -2,11 +2,12 @@
 record scored samples, each write in one transaction that waits its turn.
 
 Plain tables through sqlite-utils (docs/schema.md): `runs`, `tasks`, `samples`, `findings`,
-`scores`, `selftest`, `selftest_mutants`, `run_leases`, and sqlite-utils' own
+`scores`, `rounds`, `selftest`, `selftest_mutants`, `run_leases`, and sqlite-utils' own
 `_sqlite_migrations`. A sample is written in one transaction together with its findings and
 scores once it is scored, so a run killed at any moment keeps every sample it finished and none
 half-written; the unique key (run, model, prompting, task, sample index) makes a resumed run
-unable to record a sample twice.
+unable to record a sample twice. A repair sample's rounds (`rounds`) are each written in a
+transaction of their own as soon as they are scored, before the sample is.
 
 Several processes may use one database: every write transaction starts with `BEGIN IMMEDIATE`,
 so it takes the write lock before it reads and waits (up to the busy timeout,
@@ -405,10 +406,13 @@ def record_sample(
     sample: dict[str, Any],
     findings: list[dict[str, Any]],
     scores: dict[str, float],
+    *,
+    rounds: bool = False,
 ) -> str:
     """Write one scored sample with its findings and scores in one transaction; its id.
 
-    A sample already recorded under the same key with a retry outcome is replaced.
+    A sample already recorded under the same key with a retry outcome is replaced. With
+    `rounds` (a repair sample), its stored rounds are linked to it in the same transaction.
     """
     key = [
         sample["run_id"],
@@ -436,7 +440,34 @@ def record_sample(
             db["scores"].insert_all(
                 [{"sample_id": sample_id, "name": k, "value": float(v)} for k, v in scores.items()]
             )
+        if rounds:
+            db.execute(
+                "update rounds set sample_id = ? where run_id = ? and model = ? "
+                "and prompting = ? and task_id = ? and sample_index = ?",
+                [sample_id, *key],
+            )
     return sample_id
+
+
+ROUND_KEY = ("run_id", "model", "prompting", "task_id", "sample_index", "round")
+
+
+def record_round(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    """Write one scored round of a repair conversation in one transaction of its own, so a run
+    killed mid-conversation keeps every round it has paid for."""
+    with write(db):
+        db["rounds"].insert({**row, "created_at": utc_now()}, pk=ROUND_KEY, replace=True)
+
+
+def load_rounds(db: sqlite_utils.Database, run_id: str, key: SampleKey) -> list[dict[str, Any]]:
+    """The stored rounds of one sample of a run, in order (none for a fresh sample)."""
+    return list(
+        db.query(
+            "select * from rounds where run_id = ? and model = ? and prompting = ? "
+            "and task_id = ? and sample_index = ? order by round",
+            [run_id, *key],
+        )
+    )
 
 
 def record_mutant(

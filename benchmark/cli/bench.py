@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from deepeval_lsp.benchmark.prompting import PROMPTINGS
+from deepeval_lsp.benchmark.repair import canonical_prompting, repair_of
 
 from deepeval_lsp import __version__
 
@@ -42,6 +43,7 @@ examples:
   deepeval-lsp bench --suite path/to/DeepEval/benchmark/DeepEval \\
       --model replay:path/to/DeepEval/response/DeepEval/gpt_4o
   OPENAI_API_KEY=... deepeval-lsp bench --model openai:gpt-4o-mini --prompting zeroshot
+  deepeval-lsp bench --model openai:gpt-4o-mini --prompting fewshot,fewshot+repair:3
   deepeval-lsp bench --model openai:qwen2.5-coder --base-url http://localhost:8000/v1
   deepeval-lsp bench --resume 01JD7Y...   (finish an interrupted run)
 then: deepeval-lsp runs; deepeval-lsp report --format html --out report.html
@@ -70,7 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prompting",
         action="append",
         metavar="METHOD",
-        help=f"{', '.join(PROMPTINGS)}; repeatable or comma-separated (default: all four)",
+        help=f"{', '.join(PROMPTINGS)}, each optionally followed by +repair[:ROUNDS] (the "
+        "findings sent back to the model while its program has errors, 2 rounds by default) or "
+        "+repair-fixes[:ROUNDS] (our verified fixes applied instead); `repair` alone is "
+        "zeroshot+repair:2; repeatable or comma-separated (default: the four without repair)",
     )
     g.add_argument(
         "--task",
@@ -246,10 +251,11 @@ def _config(args: argparse.Namespace, db: sqlite_utils.Database) -> tuple[RunCon
         except StoreError as e:
             raise _Invalid(str(e)) from None
         return config, args.resume
-    promptings = _split(args.prompting) or list(PROMPTINGS)
-    unknown = [p for p in promptings if p not in PROMPTINGS]
-    if unknown:
-        raise _Invalid(f"unknown prompting {unknown[0]!r} (choose from {', '.join(PROMPTINGS)})")
+    try:
+        promptings = [canonical_prompting(p) for p in _split(args.prompting)] or list(PROMPTINGS)
+    except ValueError as e:
+        raise _Invalid(str(e)) from None
+    promptings = list(dict.fromkeys(promptings))
     if args.samples < 1:
         raise _Invalid("--samples must be at least 1")
     if args.concurrency < 1:
@@ -309,6 +315,13 @@ def _models(config: RunConfig) -> list[ModelSource]:
         models = parse_models(config.models)
     except ModelSpecError as e:
         raise _Invalid(str(e)) from None
+    asking = [p for p in config.promptings if (spec := repair_of(p)) and spec.asks_model]
+    replayed = [m.name for m in models if m.kind == "replay"]
+    if asking and replayed:
+        raise _Invalid(
+            f"--prompting {asking[0]} asks the model again, which a replay cannot answer "
+            f"({replayed[0]}); replayed programs take X+repair-fixes"
+        )
     if config.static_score == "pylint":
         from deepeval_lsp.benchmark.pylint_score import PylintUnavailable, pylint_version
 
@@ -513,10 +526,11 @@ def _score(
 
 
 def _print_summary(db, run_id: str, stats) -> None:
-    from deepeval_lsp.benchmark.report.data import rows_for_runs
+    from deepeval_lsp.benchmark.report.data import repair_for_runs, rows_for_runs
     from deepeval_lsp.benchmark.report.render import render_table
 
     rows = rows_for_runs(db, [run_id])
+    repair = repair_for_runs(db, [run_id])
     skipped = f", {stats.skipped} already done" if stats.skipped else ""
     retries = f", {stats.retries} retries" if stats.retries else ""
     print(f"run {run_id}: {stats.recorded} samples scored{skipped}{retries}", file=sys.stderr)
@@ -536,4 +550,4 @@ def _print_summary(db, run_id: str, stats) -> None:
             f"{failed[0][0]}); `--resume {run_id}` tries them again",
             file=sys.stderr,
         )
-    print(render_table(rows))
+    print(render_table(rows, repair=repair))

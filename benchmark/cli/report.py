@@ -1,5 +1,5 @@
 """`deepeval-lsp report`: one row per model × prompting, as a table, CSV, JSON or HTML; the
-self-test runs' tables in a section of their own."""
+repair promptings' rounds and the self-test runs' tables in sections of their own."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepeval_lsp.benchmark.report.data import latest_run, rows_for_runs, selftest_for_runs
+    from deepeval_lsp.benchmark.report.data import (
+        latest_run,
+        repair_for_runs,
+        rows_for_runs,
+        selftest_for_runs,
+    )
     from deepeval_lsp.benchmark.report.render import (
         render_csv,
         render_html,
@@ -62,15 +67,17 @@ def run(args: argparse.Namespace) -> int:
     # self-test runs have a table of their own, not model × prompting rows
     selftest = selftest_for_runs(db, run_ids)
     tested = {e["run_id"] for e in selftest}
-    rows = rows_for_runs(db, [r for r in run_ids if r not in tested])
+    bench_runs = [r for r in run_ids if r not in tested]
+    rows = rows_for_runs(db, bench_runs)
+    repair = repair_for_runs(db, bench_runs)
     if args.format == "table":
-        text = render_table(rows, selftest) + "\n"
+        text = render_table(rows, selftest, repair) + "\n"
     elif args.format == "csv":
-        text = render_csv(rows, selftest)
+        text = render_csv(rows, selftest, repair)
     elif args.format == "json":
-        text = render_json(rows, selftest)
+        text = render_json(rows, selftest, repair)
     else:
-        text = render_html(rows, [r for r in runs if r["id"] in run_ids], selftest)
+        text = render_html(rows, [r for r in runs if r["id"] in run_ids], selftest, repair)
     if args.out:
         try:
             with open(args.out, "w", encoding="utf-8") as f:

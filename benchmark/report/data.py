@@ -12,6 +12,12 @@ Definitions (docs/benchmark.md):
 - `taxonomy`: failed samples by the DL error category of the finding that explains the failure.
 Every figure a pass did not measure is None ("not measured"), never 0.
 
+Repair promptings (`X+repair[:N]`, `X+repair-fixes[:N]`) get a table of their own too
+(`repair_for_runs`): per model × prompting and round, executability and the semantic scores of
+the programs as they stood after that round (a sample that stopped earlier keeps its last
+round's program), the programs repair fixed, the tokens spent per fixed program, and the
+failure taxonomy before (round 0) and after (the last round).
+
 Runs of `deepeval-lsp selftest` are reported apart (`selftest_for_runs`): per injected kind, the
 mutant count and the percent detected, at the right line, with a fix offered, verified and
 cleaning; and the untouched references that got a false error.
@@ -24,6 +30,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.benchmark.metrics import mean, mean_pass_at_k, rate
+from deepeval_lsp.benchmark.repair import repair_of
 from deepeval_lsp.diagnostics.taxonomy import STUDY_DL_ERRORS
 
 if TYPE_CHECKING:
@@ -61,17 +68,25 @@ def rows_for_runs(db: sqlite_utils.Database, run_ids: list[str]) -> list[dict[st
     for s in samples:
         groups[(s["model"], s["prompting"])].append(s)
     run_order = {r: i for i, r in enumerate(run_ids)}
-    order = {"zeroshot": 0, "oneshot": 1, "oneshotcot": 2, "fewshot": 3}
     keys = sorted(
         groups,
         key=lambda k: (
             min(run_order[s["run_id"]] for s in groups[k]),
             k[0],
-            order.get(k[1], 9),
-            k[1],
+            *_prompting_order(k[1]),
         ),
     )
     return [_row(model, prompting, groups[(model, prompting)], scores) for model, prompting in keys]
+
+
+def _prompting_order(label: str) -> tuple[int, int, int, str]:
+    """The four methods in the study's order, each followed by its repairs: the model's, then
+    the fixes-only baseline, fewer rounds first."""
+    order = {"zeroshot": 0, "oneshot": 1, "oneshotcot": 2, "fewshot": 3}
+    spec = repair_of(label)
+    if spec is None:
+        return order.get(label, 9), 0, 0, label
+    return order[spec.base], 1 if spec.asks_model else 2, spec.rounds, label
 
 
 def _row(
@@ -93,12 +108,7 @@ def _row(
             ((len(v), sum(1 for s in v if s["executable"] == 1)) for v in per_task.values()), k
         )
     static_counts = [s["static_errors"] for s in valid if s["static_errors"] is not None]
-    taxonomy: dict[str, int] = {}
-    for s in samples:
-        if s["executable"] == 0 and s["failure_dl_error"]:
-            taxonomy[s["failure_dl_error"]] = taxonomy.get(s["failure_dl_error"], 0) + 1
-    ordered_tax = {k: taxonomy[k] for k in STUDY_DL_ERRORS if k in taxonomy}
-    ordered_tax.update({k: v for k, v in sorted(taxonomy.items()) if k not in ordered_tax})
+    ordered_tax = _taxonomy(samples)
     tokens_in = [s["prompt_tokens"] for s in samples if s["prompt_tokens"] is not None]
     tokens_out = [s["completion_tokens"] for s in samples if s["completion_tokens"] is not None]
     costs = [s["cost_usd"] for s in samples if s["cost_usd"] is not None]
@@ -163,3 +173,113 @@ def selftest_for_runs(db: sqlite_utils.Database, run_ids: list[str]) -> list[dic
             }
         )
     return out
+
+
+def repair_for_runs(db: sqlite_utils.Database, run_ids: list[str]) -> list[dict[str, Any]]:
+    """One entry per model × repair prompting of the runs, from their stored rounds (see the
+    module docstring): `by_round` (round 0..N), `fixed`, `first_built`, tokens per fixed
+    program, and the taxonomy before and after repair."""
+    if not run_ids or "rounds" not in db.table_names():
+        return []
+    marks = ",".join("?" for _ in run_ids)
+    rows = list(
+        db.query(
+            "select r.*, s.run_id as sample_run from rounds r join samples s on s.id = r.sample_id "
+            f"where s.run_id in ({marks}) order by r.sample_id, r.round",
+            run_ids,
+        )
+    )
+    by_sample: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_sample[r["sample_id"]].append(r)
+    groups: dict[tuple[str, str], list[list[dict[str, Any]]]] = defaultdict(list)
+    first_run: dict[tuple[str, str], int] = {}
+    run_order = {r: i for i, r in enumerate(run_ids)}
+    for sample_rounds in by_sample.values():
+        head = sample_rounds[0]
+        key = (head["model"], head["prompting"])
+        groups[key].append(sample_rounds)
+        first_run[key] = min(first_run.get(key, 1 << 30), run_order[head["sample_run"]])
+    keys = sorted(groups, key=lambda k: (first_run[k], k[0], *_prompting_order(k[1])))
+    return [_repair_row(model, prompting, groups[(model, prompting)]) for model, prompting in keys]
+
+
+def _repair_row(model: str, prompting: str, samples: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    spec = repair_of(prompting)
+    n_rounds = spec.rounds if spec else max(len(s) for s in samples) - 1
+
+    def state(sample_rounds: list[dict[str, Any]], k: int) -> dict[str, Any]:
+        return [r for r in sample_rounds if r["round"] <= k][-1]
+
+    by_round = []
+    for k in range(n_rounds + 1):
+        states = [state(s, k) for s in samples]
+        valid = [r for r in states if r["valid"]]
+        measured = [r for r in valid if r["executable"] is not None]
+        executable = sum(1 for r in measured if r["executable"] == 1)
+        scores = [json.loads(r["scores"] or "{}") for r in valid]
+        by_round.append(
+            {
+                "round": k,
+                "samples": len(states),
+                "valid": len(valid),
+                "measured": len(measured),
+                "executable": executable if measured else None,
+                "executability_rate": rate(executable, len(measured)),
+                "error_free_rate": rate(sum(1 for r in valid if not r["errors"]), len(valid)),
+                **{name: mean(sc.get(name) for sc in scores) for name in SEMANTIC_SCORES},
+                "repair_rounds": sum(1 for s in samples if any(r["round"] == k for r in s))
+                if k
+                else 0,
+            }
+        )
+    first = [s[0] for s in samples]
+    last = [s[-1] for s in samples]
+    fixed = sum(
+        1 for a, b in zip(first, last, strict=True) if a["executable"] == 0 and b["executable"] == 1
+    )
+    repairs = [r for s in samples for r in s if r["round"] > 0]
+    tokens = [
+        (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
+        for r in repairs
+        if r["prompt_tokens"] is not None or r["completion_tokens"] is not None
+    ]
+    costs = [r["cost_usd"] for r in repairs if r["cost_usd"] is not None]
+    built: dict[str, int] = {}
+    for s in samples:
+        k = next((r["round"] for r in s if r["executable"] == 1), None)
+        if k is not None:
+            built[str(k)] = built.get(str(k), 0) + 1
+    fixes_only = spec is not None and not spec.asks_model
+    repair_tokens = sum(tokens) if tokens else (0 if fixes_only else None)
+    return {
+        "model": model,
+        "prompting": prompting,
+        "base_prompting": spec.base if spec else prompting,
+        "method": spec.method if spec else None,
+        "rounds": n_rounds,
+        "samples": len(samples),
+        "by_round": by_round,
+        "fixed": fixed,
+        "first_built": built,
+        "repair_tokens": repair_tokens,
+        "tokens_per_fixed": (repair_tokens / fixed)
+        if fixed and repair_tokens is not None
+        else None,
+        "repair_cost_usd": sum(costs) if costs else None,
+        "cost_per_fixed": (sum(costs) / fixed) if fixed and costs else None,
+        "taxonomy_before": _taxonomy(first),
+        "taxonomy_after": _taxonomy(last),
+    }
+
+
+def _taxonomy(rounds: list[dict[str, Any]]) -> dict[str, int]:
+    """Failed programs by the DL error category of the finding that explains the failure, the
+    study's categories first."""
+    counts: dict[str, int] = {}
+    for r in rounds:
+        if r["executable"] == 0 and r["failure_dl_error"]:
+            counts[r["failure_dl_error"]] = counts.get(r["failure_dl_error"], 0) + 1
+    ordered = {k: counts[k] for k in STUDY_DL_ERRORS if k in counts}
+    ordered.update({k: v for k, v in sorted(counts.items()) if k not in ordered})
+    return ordered

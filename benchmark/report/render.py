@@ -2,7 +2,10 @@
 
 Self-test runs (`selftest_for_runs`) come in a section of their own after the model ×
 prompting rows: a table per run in text and HTML, one row per (run, kind) in CSV, and in JSON
-an object `{"results": [...], "selftest": [...]}` instead of the bare list of rows.
+an object `{"results": [...], "selftest": [...]}` instead of the bare list of rows. Repair
+promptings (`repair_for_runs`) likewise: their by-round tables after the rows in text and
+HTML (with a line plot of executability by round), one row per (model, prompting, round) in a
+CSV of their own, and a `"repair"` member of that JSON object.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 from html import escape
 from typing import Any
 
-from deepeval_lsp.benchmark.report.svg import grouped_bars, hbars
+from deepeval_lsp.benchmark.report.svg import grouped_bars, hbars, lines
 
 NOT_MEASURED = "not measured"
 FORMATS = ("table", "csv", "json", "html")
@@ -46,12 +49,18 @@ def flat(row: dict[str, Any], pass_keys: list[str]) -> dict[str, Any]:
     return out
 
 
-def render_table(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None = None) -> str:
-    """The leaderboard and the failure taxonomy as aligned plain-text tables; then the
-    self-test runs' tables."""
-    if selftest:
+def render_table(
+    rows: list[dict[str, Any]],
+    selftest: list[dict[str, Any]] | None = None,
+    repair: list[dict[str, Any]] | None = None,
+) -> str:
+    """The leaderboard and the failure taxonomy as aligned plain-text tables; then the repair
+    tables and the self-test runs' tables."""
+    if selftest or repair:
         return "\n\n".join(
-            ([render_table(rows)] if rows else []) + [render_selftest_table(selftest)]
+            ([render_table(rows)] if rows else [])
+            + ([render_repair_table(repair)] if repair else [])
+            + ([render_selftest_table(selftest)] if selftest else [])
         )
     if not rows:
         return "no samples recorded"
@@ -107,6 +116,149 @@ def render_table(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | No
         lines.append("")
         lines += notes
     return "\n".join(lines)
+
+
+REPAIR_ROUND_HEADER = (
+    "model",
+    "prompting",
+    "round",
+    "valid",
+    "exec",
+    "exec %",
+    "error-free %",
+    "api-set F1",
+    "api-seq F1",
+)
+REPAIR_HEADER = (
+    "model",
+    "prompting",
+    "base",
+    "samples",
+    "fixed",
+    "first built (round: programs)",
+    "repair tokens",
+    "tokens/fixed",
+    "cost/fixed $",
+)
+
+
+def _repair_round_body(repair: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [
+            e["model"],
+            e["prompting"],
+            r["round"],
+            r["valid"],
+            _num(r["executable"]),
+            _num(r["executability_rate"]),
+            _num(r["error_free_rate"]),
+            _num(r["api_set_f1"]),
+            _num(r["api_seq_f1"]),
+        ]
+        for e in repair
+        for r in e["by_round"]
+    ]
+
+
+def _repair_body(repair: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [
+            e["model"],
+            e["prompting"],
+            e["base_prompting"],
+            e["samples"],
+            e["fixed"],
+            ", ".join(f"{k}: {v}" for k, v in e["first_built"].items()) or "–",
+            _num(e["repair_tokens"]),
+            _num(e["tokens_per_fixed"]),
+            _num(e["cost_per_fixed"], 4),
+        ]
+        for e in repair
+    ]
+
+
+def _repair_taxonomy(repair: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    categories: list[str] = []
+    for e in repair:
+        for side in ("taxonomy_before", "taxonomy_after"):
+            categories += [c for c in e[side] if c not in categories]
+    head = ["failure (DL error)"]
+    for e in repair:
+        head += [f"{e['model']}/{e['prompting']} before", "after"]
+    body = [
+        [c, *[e[side].get(c, 0) for e in repair for side in ("taxonomy_before", "taxonomy_after")]]
+        for c in categories
+    ]
+    return head, body
+
+
+def render_repair_table(repair: list[dict[str, Any]]) -> str:
+    """The repair promptings: executability and semantic scores by round, the programs fixed
+    and the tokens they cost, the failure taxonomy before and after repair."""
+
+    def text(body: list[list[Any]]) -> list[list[str]]:
+        return [[str(c) for c in row] for row in body]
+
+    parts = [
+        "repair: programs after each round (round 0: the base method's answer)",
+        _align(list(REPAIR_ROUND_HEADER), text(_repair_round_body(repair)), left=2),
+        "",
+        _align(list(REPAIR_HEADER), text(_repair_body(repair)), left=3),
+    ]
+    head, body = _repair_taxonomy(repair)
+    if body:
+        parts += ["", _align(head, text(body), left=1)]
+    return "\n".join(parts)
+
+
+def render_repair_csv(repair: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    round_fields = ("round", "valid", "measured", "executable", "executability_rate")
+    round_fields += ("error_free_rate", "api_set_f1", "api_seq_f1")
+    summary = ("samples", "fixed", "repair_tokens", "tokens_per_fixed", "cost_per_fixed")
+    w.writerow(["model", "prompting", "base_prompting", *round_fields, *summary])
+    for e in repair:
+        for r in e["by_round"]:
+            w.writerow(
+                [
+                    e["model"],
+                    e["prompting"],
+                    e["base_prompting"],
+                    *["" if r[f] is None else r[f] for f in round_fields],
+                    *["" if e[f] is None else e[f] for f in summary],
+                ]
+            )
+    return buf.getvalue()
+
+
+def _repair_html(repair: list[dict[str, Any]]) -> str:
+    xs = [f"round {k}" for k in range(max(e["rounds"] for e in repair) + 1)]
+    series = {
+        f"{e['model']} / {e['prompting']}": [r["executability_rate"] for r in e["by_round"]]
+        for e in repair
+    }
+    if any(v is not None for vs in series.values() for v in vs):
+        plot = lines(
+            "Executability by repair round (% of valid programs)",
+            xs,
+            series,
+            max_value=100,
+            unit="%",
+        )
+    else:
+        plot = f"<p>Executability by round: {NOT_MEASURED}.</p>"
+    head, body = _repair_taxonomy(repair)
+    tax = _html_table(head, body) if body else "<p>No failures recorded.</p>"
+    return f"""<h2>Repair (the findings sent back, or our verified fixes applied)</h2>
+<p>Round 0 is the base method's answer; round k the program after the k-th repair (a sample
+that stopped earlier keeps its last program). Fixed: not executable in round 0, executable
+after the last round. Repair tokens: those of the rounds after round 0.</p>
+{_html_table(list(REPAIR_ROUND_HEADER), _repair_round_body(repair))}
+<figure>{plot}</figure>
+{_html_table(list(REPAIR_HEADER), _repair_body(repair))}
+<h3>Failures before and after repair</h3>
+{tax}"""
 
 
 SELFTEST_HEADER = (
@@ -204,11 +356,19 @@ def _align(header: list[str], body: list[list[str]], left: int) -> str:
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, body)])
 
 
-def render_csv(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None = None) -> str:
-    """One row per model × prompting; self-test runs as a CSV of their own (after an empty line
-    when both are reported)."""
-    if selftest:
-        return "\n".join(([render_csv(rows)] if rows else []) + [render_selftest_csv(selftest)])
+def render_csv(
+    rows: list[dict[str, Any]],
+    selftest: list[dict[str, Any]] | None = None,
+    repair: list[dict[str, Any]] | None = None,
+) -> str:
+    """One row per model × prompting; repair rounds and self-test runs as CSVs of their own
+    (each after an empty line)."""
+    if selftest or repair:
+        return "\n".join(
+            ([render_csv(rows)] if rows else [])
+            + ([render_repair_csv(repair)] if repair else [])
+            + ([render_selftest_csv(selftest)] if selftest else [])
+        )
     pass_keys = _pass_keys(rows)
     flats = [flat(r, pass_keys) for r in rows]
     fields: list[str] = []
@@ -222,8 +382,18 @@ def render_csv(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None
     return buf.getvalue()
 
 
-def render_json(rows: list[dict[str, Any]], selftest: list[dict[str, Any]] | None = None) -> str:
-    data: Any = {"results": rows, "selftest": selftest} if selftest else rows
+def render_json(
+    rows: list[dict[str, Any]],
+    selftest: list[dict[str, Any]] | None = None,
+    repair: list[dict[str, Any]] | None = None,
+) -> str:
+    data: Any = rows
+    if selftest or repair:
+        data = {"results": rows}
+        if repair:
+            data["repair"] = repair
+        if selftest:
+            data["selftest"] = selftest
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -265,9 +435,10 @@ def render_html(
     rows: list[dict[str, Any]],
     runs: list[dict[str, Any]],
     selftest: list[dict[str, Any]] | None = None,
+    repair: list[dict[str, Any]] | None = None,
 ) -> str:
-    """One self-contained page: the run list, the tables, and inline SVG plots; self-test runs
-    in a section of their own."""
+    """One self-contained page: the run list, the tables, and inline SVG plots; repair
+    promptings and self-test runs in sections of their own."""
     models = list(dict.fromkeys(r["model"] for r in rows))
     promptings = list(dict.fromkeys(r["prompting"] for r in rows))
 
@@ -393,6 +564,7 @@ figure {{ margin: 1.5em 0; }}
 <h2>Runs</h2>
 {runs_table}
 {results if rows or not selftest else ""}
+{_repair_html(repair) if repair else ""}
 {_selftest_html(selftest) if selftest else ""}
 </body></html>
 """

@@ -1,4 +1,4 @@
-"""Small inline SVG charts for the HTML report: grouped vertical bars and horizontal bars.
+"""Small inline SVG charts for the HTML report: grouped vertical bars, horizontal bars, lines.
 
 No plotting library: each chart is a few dozen elements written by hand, readable without
 JavaScript, with a <title> on every bar so hovering shows the exact value.
@@ -119,6 +119,77 @@ def hbars(title: str, items: list[tuple[str, float]], *, unit: str = "") -> str:
         parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{_fmt(v)}{escape(unit)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def lines(
+    title: str,
+    xs: list[str],
+    series: dict[str, list[float | None]],
+    *,
+    max_value: float | None = None,
+    unit: str = "",
+    height: int = 280,
+) -> str:
+    """One polyline per series over the points `xs` (x axis), a dot with a <title> at each
+    value; a None value breaks its line there."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    top = max_value if max_value is not None else (max(values) if values else 1.0) or 1.0
+    left, step = 44, 90
+    bottom = 40 + 16 * len(series)  # the x labels, then one legend line per series
+    height = max(height, bottom + 150)
+    plot_h = height - 30 - bottom
+    legend_w = max((7 * len(name) + 30 for name in series), default=0)
+    width = max(left + step * max(1, len(xs) - 1) + 40, legend_w + left, 8 * len(title) + 60)
+    y0 = height - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i in range(5):
+        v = top * i / 4
+        y = y0 - plot_h * i / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+        )
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt(v)}{escape(unit)}</text>'
+        )
+
+    def x_of(i: int) -> float:
+        return left + 20 + step * i
+
+    for i, label in enumerate(xs):
+        parts.append(
+            f'<text x="{x_of(i):.1f}" y="{y0 + 14}" text-anchor="middle">{escape(label)}</text>'
+        )
+    for si, (name, vs) in enumerate(series.items()):
+        colour = PALETTE[si % len(PALETTE)]
+        points: list[tuple[float, float, float, str]] = []
+        for i, v in enumerate(vs[: len(xs)]):
+            if v is None:
+                if len(points) > 1:
+                    parts.append(_polyline(points, colour))
+                points = []
+                continue
+            y = y0 - plot_h * min(v, top) / top
+            points.append((x_of(i), y, v, xs[i]))
+            parts.append(
+                f'<circle cx="{x_of(i):.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>'
+                f"{escape(name)} · {escape(xs[i])}: {_fmt(v)}{escape(unit)}</title></circle>"
+            )
+        if len(points) > 1:
+            parts.append(_polyline(points, colour))
+        ly = y0 + 30 + 16 * si
+        parts.append(f'<rect x="{left}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{left + 14}" y="{ly}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _polyline(points: list[tuple[float, float, float, str]], colour: str) -> str:
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+    return f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>'
 
 
 def _short(text: str, limit: int = 18) -> str:

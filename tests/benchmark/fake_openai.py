@@ -2,7 +2,10 @@
 
 A script is a function of (the request's last user message, how many requests with that
 message came before) returning a `Reply`: a status, a body (JSON-encoded unless raw), extra
-headers, and a delay before answering. Every request is logged with its arrival time.
+headers, and a delay before answering. With `by_request`, it is a function of (the request's
+body, with the whole conversation in its messages, and how many requests with that same
+conversation came before), for scripts that answer each turn of a conversation. Every request
+is logged with its arrival time.
 """
 
 from __future__ import annotations
@@ -64,11 +67,13 @@ class Logged:
 
 
 Script = Callable[[str, int], Reply]
+RequestScript = Callable[[dict[str, Any], int], Reply]
 
 
 class FakeOpenAI:
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script | RequestScript, *, by_request: bool = False) -> None:
         self.script = script
+        self.by_request = by_request
         self.log: list[Logged] = []
         self._lock = threading.Lock()
         self._seen: dict[str, int] = {}
@@ -83,15 +88,18 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 users = [m["content"] for m in body.get("messages", []) if m["role"] == "user"]
                 user = users[-1] if users else ""
+                seen = (
+                    json.dumps(body.get("messages"), sort_keys=True) if server.by_request else user
+                )
                 with server._lock:
-                    n = server._seen.get(user, 0)
-                    server._seen[user] = n + 1
+                    n = server._seen.get(seen, 0)
+                    server._seen[seen] = n + 1
                     entry = Logged(time.monotonic(), user, body.get("model", ""), body)
                     server.log.append(entry)
                 if not self.path.endswith("/chat/completions"):
                     reply = error(404, f"no route {self.path}")
                 else:
-                    reply = server.script(user, n)
+                    reply = server.script(body if server.by_request else user, n)
                 entry.status = reply.status
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -58,7 +58,13 @@ def test_migrations_are_recorded_once_and_the_journal_is_wal(tmp_path):
     path = tmp_path / "d.db"
     db = open_db(path)
     names = [m.name for m in MIGRATIONS.applied(db)]
-    assert names == ["m001_initial", "m002_selftest", "m003_selftest_mutants", "m004_run_leases"]
+    assert names == [
+        "m001_initial",
+        "m002_selftest",
+        "m003_selftest_mutants",
+        "m004_run_leases",
+        "m005_repair_rounds",
+    ]
     assert MIGRATIONS.pending(db) == []
     db.close()
     db = open_db(path)  # a second open applies nothing
