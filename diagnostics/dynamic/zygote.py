@@ -40,6 +40,9 @@ from deepeval_lsp.diagnostics.sandbox.limits import SandboxLimits, disk_usage, u
 
 _PR_SET_PDEATHSIG = 1
 _DISK_CHECK_S = 0.25
+# A spare warms up (child/entry.py _prefault, ~0.1 s) only when jobs come this far apart: a job
+# that arrived meanwhile would wait for it, and back-to-back jobs (a benchmark) would pay twice.
+_PREFAULT_IDLE_S = 0.25
 
 
 class _Zygote:
@@ -64,6 +67,7 @@ class _Zygote:
         self.spare: _Spare | None = None
         # What each spare runs before its job (child/entry.py _prefault); the engine's choice.
         self.prefault: Callable[[], object] | None = None
+        self.idle_s = float("inf")  # from the last reply to the next job
 
     def shutdown(self, *_: object) -> None:
         if self.child is not None:
@@ -98,14 +102,17 @@ class _Zygote:
 
     def serve(self) -> None:
         self.spare = self.fork_spare()
+        replied = time.perf_counter()
         while True:
             message = framing.recv(self.req_fd)
             if message is None or message.get("op") == "close":
                 self.shutdown()
             if message.get("op") == "run":
+                self.idle_s = time.perf_counter() - replied
                 result = self.run_job(message)
                 reply: ResultFrame = {"op": "result", "id": message["id"], "result": result}
                 framing.send(self.resp_fd, reply)
+                replied = time.perf_counter()
                 # Off the caller's clock: clean up, reap, and fork the next job's child, unless
                 # the next job is already waiting (then it forks its own, and no one waits here
                 # on an exiting child's teardown).
@@ -156,7 +163,7 @@ class _Zygote:
                 self.read_paths,
                 zygote_pid=self.pid,
                 landlock_expected=self.landlock.startswith("enforced"),
-                prefault=self.prefault,
+                prefault=self.prefault if self.idle_s >= _PREFAULT_IDLE_S else None,
             )
         os.close(job_r)
         os.close(result_w)
