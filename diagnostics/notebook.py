@@ -115,6 +115,16 @@ class Notebook:
             end = _end_of(self.cells[cell].text)
         return cell, Range(start, end)
 
+    def said_in_cells(self, message: str) -> str:
+        """`message` with each "(line N)" of the checked program (a variable's binding, a
+        call) said where it is in the notebook: "(cell C, line L)"."""
+
+        def in_cell(m: re.Match[str]) -> str:
+            cell, pos = self.to_cell(Position(int(m.group(1)) - 1, 0))
+            return f"(cell {cell + 1}, line {pos.line + 1})"
+
+        return _PROGRAM_LINE.sub(in_cell, message)
+
     def cell_line(self, cell: int, line: int) -> str:
         """A line of a cell, without its line break."""
         lines = _lines(self.cells[cell].text)
@@ -501,6 +511,20 @@ def drop_ipython_names(report: Report, notebook: Notebook) -> Report:
     return report
 
 
+def _in_cells(d: Diagnostic, notebook: Notebook) -> Diagnostic:
+    """`d` with the program lines its messages name said as cells and lines."""
+    message = notebook.said_in_cells(d.message)
+    related = tuple(
+        dataclasses.replace(r, message=notebook.said_in_cells(r.message))
+        if r.path == notebook.path
+        else r
+        for r in d.related
+    )
+    if message == d.message and related == d.related:
+        return d
+    return dataclasses.replace(d, message=message, related=related)
+
+
 def checked_options(notebook: Notebook, options: CheckOptions) -> CheckOptions:
     """The options for a notebook's checked program: without a cell that does not parse, the
     program is not the notebook's, so only the static pass runs on it."""
@@ -517,6 +541,7 @@ def notebook_report(
     a later cell only noted (nothing can tell whether the cell defines it), and the passes that
     did not run because of it saying why."""
     drop_ipython_names(report, notebook)
+    report.diagnostics = [_in_cells(d, notebook) for d in report.diagnostics]
     if not notebook.broken:
         return report
     cells = [cell for cell, _ in notebook.broken]
@@ -551,3 +576,4 @@ def notebook_report(
 
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
+_PROGRAM_LINE = re.compile(r"\(line (\d+)\)")

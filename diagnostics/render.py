@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from deepeval_lsp.diagnostics.findings import Diagnostic, ModelSummary, Range, Report
+from deepeval_lsp.diagnostics.findings import Diagnostic, ModelSummary, Position, Range, Report
 from deepeval_lsp.diagnostics.notebook import Notebook
 from deepeval_lsp.diagnostics.taxonomy import CODES
 from deepeval_lsp.diagnostics.text import SourceText
@@ -46,8 +46,10 @@ def render_text(
         lines = SourceText(sources.get(report.path, "")).plain_lines()
         for d in report.diagnostics:
             out.append(_diagnostic_text(report.path, d, lines, colour, frames, notebooks))
+        start = Range(Position(0, 0), Position(0, 0))
+        place, _, _ = _where(report.path, start, notebooks)  # a notebook's: its first code cell
         for note in shown_notes(report):  # about the whole file: placed at its start
-            head = f"{_c(report.path, 'bold', colour)}:1:1:"
+            head = f"{_c(place, 'bold', colour)}:1:1:"
             out.append(f"{head} {_c('note', 'information', colour)}: {note}")
     return "\n".join(out)
 

@@ -384,6 +384,30 @@ def test_notebook_static_findings_in_cells_and_a_fix_in_place(tmp_path: Path) ->
     assert nb.read_text(encoding="utf-8") == before.replace("nn.Conv2D(", "nn.Conv2d(")
 
 
+def test_a_notebooks_notes_name_cells_not_program_lines(tmp_path: Path) -> None:
+    from tests.diagnostics.notebooks import write_notebook
+
+    data = (
+        "import torch\nimport torch.nn as nn\n\nwith open('vocab.txt') as f:\n    vocab = f.read()"
+    )
+    model = (
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.emb = nn.Embedding(len(vocab), 8)\n\n    def forward(self, x):\n"
+        "        return self.emb(x)\n\nmodel = Net()"
+    )
+    nb = write_notebook(tmp_path / "a.ipynb", ("markdown", "# Data"), data, model)
+    none = write_notebook(tmp_path / "b.ipynb", ("markdown", "# None"), "%matplotlib inline\nx = 1")
+    r = cli("--no-frames", str(nb), str(none))
+    lines = r.stdout.splitlines()
+    # the binding the note names is cell 2's line 4 (the program's line 6)
+    assert any(
+        line.startswith(f"{nb}:cell 3:4:33: DL401 depends on vocab (cell 2, line 4), ")
+        for line in lines
+    ), r.stdout
+    # a note about the whole notebook is placed at its first code cell
+    assert any(line.startswith(f"{none}:cell 2:1:1: note: no model entry point") for line in lines)
+
+
 def test_folders_include_notebooks_and_a_malformed_one_is_one_line(tmp_path: Path) -> None:
     from tests.diagnostics.notebooks import write_notebook
 
