@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from deepeval_lsp.server.mcp_results import (
     CheckResult,
@@ -335,30 +335,20 @@ def finding(d: Diagnostic, notebook: Notebook | None = None, path: str = "") -> 
 
 
 def model_json(report: Report) -> Model | None:
-    """The model that built: its layers with their shapes and parameters, 1-based lines."""
+    """The model that built: its layers with their shapes and parameters, each at the 1-based
+    line where it is constructed (the summary's own JSON, in an agent's terms)."""
     m = report.model
     if m is None:
         return None
-    return {
-        "framework": m.framework,
-        "entry_point": m.entry_point,
-        "input_shapes": [list(s) for s in m.input_shapes],
-        "output_shape": list(m.output_shape) if m.output_shape is not None else None,
-        "total_params": m.total_params,
-        "trainable_params": m.trainable_params,
-        "layers": [
-            {
-                "name": layer.name,
-                "type": layer.type,
-                "depth": layer.depth,
-                "input_shape": list(layer.input_shape) if layer.input_shape else None,
-                "output_shape": list(layer.output_shape) if layer.output_shape else None,
-                "params": layer.params,
-                "line": layer.range.start.line + 1 if layer.range else None,
-            }
-            for layer in m.layers
-        ],
-    }
+    doc = m.to_json()
+    doc["layers"] = [
+        {
+            **{k: v for k, v in layer.to_json().items() if k not in ("range", "line")},
+            "line": layer.range.start.line + 1 if layer.range else None,
+        }
+        for layer in m.layers
+    ]
+    return cast("Model", doc)
 
 
 def human_count(n: int) -> str:
