@@ -6,6 +6,7 @@ where it was constructed, the error's class in the taxonomy, and the shape fix t
 from __future__ import annotations
 
 import dis
+import errno
 import os
 import re
 import traceback
@@ -41,6 +42,11 @@ from deepeval_lsp.diagnostics.dynamic.child.stubs import depends_on, dropped_in
 # Errors about values (arguments, shapes, run time) that a stand-in's unknown output can cause;
 # names and imports do not depend on it.
 _VALUE_CODES = ("DL2", "DL3", "DL404")
+# A file the program opens that the sandboxed run cannot see or read: where the program runs
+# (its folder, the user's rights) it may well be there.
+_FILE_ERRNOS = frozenset(
+    {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EROFS}
+)
 
 
 def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
@@ -147,6 +153,13 @@ def record_error(run: Run, exc: BaseException, ns: dict[str, Any]) -> None:
         message = (
             "this file is checked on its own, outside its package, so its relative imports "
             "are not followed and its model is not built"
+        )
+    elif isinstance(exc, OSError) and exc.errno in _FILE_ERRNOS and exc.filename is not None:
+        code = T.NOT_CHECKABLE
+        message = (
+            f"reads {os.fsdecode(exc.filename)!r}, which the check cannot read (the model is "
+            "built in a sandbox, in a folder of its own, not where the program runs), so this "
+            f"is not checked: {message}"
         )
     elif stand_in is not None:
         code = T.NOT_CHECKABLE

@@ -112,6 +112,28 @@ class Net(nn.Module):
     assert result["executable"] is None
 
 
+def test_a_file_the_model_reads_and_the_check_cannot_is_a_note_not_an_error(tmp_path):
+    # Where the program runs (its folder, its user) the file may be there; the check cannot tell.
+    source = """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.vocab = open("no-such-vocab.txt").read().split()
+        self.emb = nn.Embedding(len(self.vocab), 4)
+
+
+model = Net()
+"""
+    result, _ = _run(tmp_path, source)
+    (err,) = result["errors"]
+    assert (err["code"], err["range"][0]) == (T.NOT_CHECKABLE, 7)
+    assert err["message"].startswith("reads 'no-such-vocab.txt', which the check cannot read")
+    assert result["executable"] is None
+
+
 def test_no_entry_point_means_no_findings_and_one_note(tmp_path):
     result, _ = _run(tmp_path, "import torch\n\nprint(torch.ones(2) + 1)\n")
     assert result["errors"] == [] and not result.get("info")
