@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import importlib.resources
 import logging
 import os
 import re
 import sys
 import threading
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from deepeval_lsp.server.mcp_results import (
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "diagnostics.md"
+# docs/diagnostics.md, shipped in the package as diagnostics/codes.md (a link to it)
+DOCS = importlib.resources.files("deepeval_lsp.diagnostics") / "codes.md"
 UNTITLED = "untitled.py"  # the name code passed inline is checked under, in the first root
 INSTRUCTIONS = (
     "Checks PyTorch and Keras model code for the mistakes that make it fail when it runs "

@@ -52,6 +52,9 @@ def test_wheel_has_only_deepeval_lsp_packages(tmp_path: Path) -> None:
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert len(files) >= 200 and shipped == files
+    # the codes' documentation, which `explain` reads, ships as the file itself, not a link
+    docs = (REPO / "docs" / "diagnostics.md").read_bytes()
+    assert zipfile.ZipFile(wheel).read("deepeval_lsp/diagnostics/codes.md") == docs
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert (
         "deepeval-lsp = deepeval_lsp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
