@@ -323,7 +323,8 @@ def build(path: Path, timeout: float = BUILD_TIMEOUT_S) -> bool:
     here); whether it succeeded."""
     import subprocess
 
-    cmd = [sys.executable, "-m", "deepeval_lsp.diagnostics.api_surface_build", str(path)]
+    module = "deepeval_lsp.diagnostics.api_surface_build"
+    cmd = [sys.executable, "-m", module, str(path), str(os.getpid())]
     try:
         done = subprocess.run(
             cmd,
@@ -364,16 +365,17 @@ def _prune(built: Path) -> None:
         pass
 
 
-def surface() -> Surface | None:
+def surface(*, build_missing: bool = True) -> Surface | None:
     """The surface of the installed frameworks, built first when there is none for these
-    versions; None when it cannot be had (the caller introspects the live frameworks)."""
+    versions (unless `build_missing` is false); None when it cannot be had (the caller
+    introspects the live frameworks)."""
     if os.environ.get(ENV_MODE) == "live":
         return None
     try:
         key = current_key()
         path = surface_path(key)
         found = open_surface(path, key)
-        if found is not None:
+        if found is not None or not build_missing:
             return found
         with _build_lock(path.parent):
             found = open_surface(path, key)  # another process may have built it meanwhile

@@ -11,8 +11,10 @@ the checker, which therefore never imports a framework itself.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import marshal
+import os
 import sys
 import types
 import warnings
@@ -296,11 +298,26 @@ def build(path: Path) -> None:
     S.write(path, header, blobs)
 
 
+def _die_with(parent: int) -> None:
+    """End this build when the process that waits for it ends (a server shut down mid-build):
+    the next start builds again, and no builder is left behind."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it ended before the line above
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m deepeval_lsp.diagnostics.api_surface_build PATH", file=sys.stderr)
+    if len(args) not in (1, 2) or (len(args) == 2 and not args[1].isdigit()):
+        usage = "usage: python -m deepeval_lsp.diagnostics.api_surface_build PATH [PARENT_PID]"
+        print(usage, file=sys.stderr)
         return 2
+    if len(args) == 2:
+        _die_with(int(args[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build(Path(args[0]))

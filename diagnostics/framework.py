@@ -228,16 +228,37 @@ _surface_lock = threading.Lock()
 _surface_state: list[_SurfaceIntrospection | None] = []
 
 
+_build_behind: list[bool] = [False]
+
+
+def build_surface_behind() -> None:
+    """From now on, a missing API surface is built on a background thread while the live
+    frameworks answer, instead of the first check waiting for the build (tens of seconds
+    after an install). For long-lived processes: the language server, the MCP server."""
+    _build_behind[0] = True
+
+
 def surface() -> api_surface.Surface | None:
     """The API surface the static pass reads, built first if needed (once per process); None
     when there is none to be had, and the live frameworks are introspected."""
     if not _surface_state:
         with _surface_lock:
             if not _surface_state:
-                found = api_surface.surface()
+                behind = _build_behind[0]
+                found = api_surface.surface(build_missing=not behind)
                 _surface_state.append(None if found is None else _SurfaceIntrospection(found))
+                if found is None and behind:
+                    threading.Thread(
+                        target=_build_then_read, name="deepeval-api-surface", daemon=True
+                    ).start()
     held = _surface_state[0]
     return None if held is None else held.surface
+
+
+def _build_then_read() -> None:
+    found = api_surface.surface()
+    if found is not None:
+        _surface_state[0] = _SurfaceIntrospection(found)  # the checks that follow read it
 
 
 def _introspection(top: str) -> _Introspection:

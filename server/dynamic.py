@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from deepeval_lsp.diagnostics import Cancellation, Checker, CheckOptions, Report, check
+from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, Engine
 from deepeval_lsp.diagnostics.static.run import StaticResult
 
@@ -50,6 +51,8 @@ def warm_frameworks() -> None:
     so the first check of a file does not wait for it. Call it early on a spare thread; a
     second caller waits until the first one is done."""
     global _warm_done
+    # A server must not wait for the API surface's first build: the frameworks answer meanwhile.
+    fw.build_surface_behind()
     with _warm_lock:
         if _warm_done:
             return
@@ -70,6 +73,7 @@ def warm_frameworks() -> None:
 
 def start_warming() -> threading.Thread:
     """`warm_frameworks` on a background thread, started now."""
+    fw.build_surface_behind()  # before any check of the server's can ask for the surface
     thread = threading.Thread(target=warm_frameworks, name="deepeval-warm", daemon=True)
     thread.start()
     return thread
