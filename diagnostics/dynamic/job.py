@@ -6,9 +6,12 @@ The dynamic pass (run) and the argument fixes (argument_fixes) both re-run check
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
+from deepeval_lsp.diagnostics.dynamic.usages import readme_usages
 from deepeval_lsp.diagnostics.dynamic.validate import checked
 from deepeval_lsp.diagnostics.dynamic.wire import (
     ErrorRecord,
@@ -19,7 +22,7 @@ from deepeval_lsp.diagnostics.dynamic.wire import (
 )
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
-from deepeval_lsp.diagnostics.project import locate
+from deepeval_lsp.diagnostics.project import ModuleSite, locate
 from deepeval_lsp.diagnostics.text import apply_edits
 
 if TYPE_CHECKING:
@@ -44,7 +47,21 @@ def payload(source: str, path: str, options: CheckOptions) -> JobPayload:
         "package": site.package,
         "module": site.module,
         "requirement": options.requirement,
+        "usages": readme_usages(site.file, _top(site), _tree(source)),
     }
+
+
+def _top(site: ModuleSite) -> Path:
+    """The highest folder of the file's project: the project root when it lies under one."""
+    above = [r for r in site.import_roots if r in site.file.parents] + [site.package_root]
+    return min(above, key=lambda r: len(r.parts))
+
+
+def _tree(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
 
 
 def run_job(

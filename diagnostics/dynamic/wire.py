@@ -17,6 +17,17 @@ from typing import Any, Literal, NotRequired, Required, TypedDict, TypeGuard
 WireRange = list[int]
 
 
+class UsageRecord(TypedDict):
+    """A call of one of the file's classes or functions in a README's Python block, as text."""
+
+    file: str  # the README's path
+    line: int  # 1-based, of the call
+    callee: str
+    call: str
+    assignments: list[str]  # the block's simple assignments before it, in order
+    part: bool  # a later call of the block takes what it builds (a part of the model)
+
+
 class JobPayload(TypedDict, total=False):
     """The job the parent sends (diagnostics/dynamic/job.py `payload`)."""
 
@@ -33,6 +44,8 @@ class JobPayload(TypedDict, total=False):
     requirement: str | None  # the task's words (a dataset named there gives the input shape)
     pre_edits: list[list[Any]]  # [line, col, end line, end col, text]: applied before the build
     max_errors: int  # 1 stops at the first error, as the study did
+    # how the project's README builds the file's classes (dynamic/usages.py)
+    usages: list[UsageRecord]
 
 
 class EditRecord(TypedDict):

@@ -7,6 +7,7 @@ child/arguments.py; those the check chose are `run.assumed`, and a failure with 
 from __future__ import annotations
 
 import ast
+import os
 from typing import Any
 
 from deepeval_lsp.diagnostics import taxonomy as T
@@ -79,7 +80,10 @@ def _build_candidate(run: Run, ns: dict[str, Any], plan: Plan) -> Any:
         (name, obj, is_cls, fill(obj, ns, run.tree, defs.get(name)))
         for name, obj, is_cls in _candidates(ns, plan)
     ]
-    model = _program_built(run, ns, plan, {name: obj for name, obj, _c, _a in filled})
+    makers = {name: obj for name, obj, _c, _a in filled}
+    model = _program_built(run, ns, plan, makers)
+    if model is None and not any(not a.missing and not a.assumed for *_, a in filled):
+        model = _readme_built(run, ns, makers)
     if model is _SAID:
         return None
     if model is not None:
@@ -157,6 +161,59 @@ def _program_built(run: Run, ns: dict[str, Any], plan: Plan, makers: dict[str, A
             return model
         run.notes.pop()
         run.entry = None
+    return None
+
+
+_MOST_README_CALLS = 4  # tried, of the README's calls of the file's models
+
+
+def _readme_built(run: Run, ns: dict[str, Any], makers: dict[str, Any]) -> Any:
+    """The model as the project's README builds it (dynamic/usages.py), the outermost model
+    first, with the values its block gives; None when no such call builds one. A call that fails
+    to construct says so in a note (the README may be older than the code): the next is tried."""
+    order = list(makers)
+    usages = sorted(
+        (u for u in run.usages if u.get("callee") in makers),
+        key=lambda u: (bool(u.get("part")), order.index(u["callee"])),
+    )
+    for u in usages[:_MOST_README_CALLS]:
+        try:
+            call = ast.parse(u["call"], mode="eval").body
+            if not isinstance(call, ast.Call):
+                continue
+            # `x_transformers.TransformerWrapper(…)`: the file's own TransformerWrapper
+            call.func = ast.copy_location(ast.Name(u["callee"], ast.Load()), call.func)
+            env = dict(ns)
+            for text in u["assignments"]:
+                (stmt,) = ast.parse(text).body
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                    name = stmt.targets[0].id
+                    try:
+                        env[name] = _evaluate(stmt.value, env)
+                    except Exception:
+                        env.pop(name, None)
+            args, kwargs = _arguments_of(call, env)
+        except Exception:
+            continue
+        where = f"{os.path.relpath(u['file'], os.path.dirname(run.path) or '.')}:{u['line']}"
+        entry = " ".join(ast.unparse(call).split())
+        try:
+            model = makers[u["callee"]](*args, **kwargs)
+        except SandboxViolation as e:
+            run.notes.append(
+                f"{where} builds {entry}, which does what the check may not ({e}): not checked"
+            )
+            return _SAID
+        except Exception as e:
+            run.notes.append(
+                f"{where} builds {entry}, which fails here ({type(e).__name__}: {e}); "
+                "not checked that way"
+            )
+            continue
+        if is_model(model):
+            run.entry = entry
+            run.notes.append(f"built as {where} shows: {entry}")
+            return model
     return None
 
 

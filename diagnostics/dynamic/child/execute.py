@@ -79,7 +79,7 @@ def _run_once(
     else:
         tree = ast.parse(source, filename=path)
         sl = slice_program(tree)
-    run = Run(source, path, source.splitlines(), tree)
+    run = Run(source, path, source.splitlines(), tree, usages=list(payload.get("usages") or []))
     # Tracebacks and inspect read this text, not whatever is on disk under that name.
     linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
     code = compile(sl.module, path, "exec", dont_inherit=True)

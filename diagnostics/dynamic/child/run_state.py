@@ -48,6 +48,8 @@ class Run:
     # a package of the project whose __init__ imports a module of its own that exists nowhere
     # (a generated `_version.py`, `api/`): (package, missing module, its __init__'s line)
     bare_retry: tuple[str, str, int] | None = None
+    # how the project's README builds the file's classes (wire.UsageRecord)
+    usages: list[Any] = field(default_factory=list)
 
 
 def entry_line(run: Run) -> int:
