@@ -243,7 +243,8 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs) + 0.5) - 1))]
 
 
-async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, list[float]]:
+async def start_server(**kwargs: Any) -> Client:
+    """`deepeval-lsp serve --stdio` started as an editor starts it, and a client on its pipes."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -253,8 +254,32 @@ async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, 
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        **kwargs,
     )
-    client = Client(proc)
+    return Client(proc)
+
+
+def print_rows(rows: list[tuple[str, list[float], float | None]], width: int = 28) -> bool:
+    """A table of latencies, (name, times in ms, bar or None) a row: n, p50, p95 and whether the
+    p95 meets its bar; whether one was missed."""
+    print(f"{'':{width}}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'bar ms':>10}")
+    missed = False
+    for name, xs, bar in rows:
+        if not xs:
+            continue
+        p95 = _pct(xs, 95)
+        verdict = ""
+        if bar is not None:
+            ok = p95 <= bar
+            missed |= not ok
+            verdict = f"{bar:>10.0f}  {'ok' if ok else 'MISSED'}"
+        print(f"{name:{width}}{len(xs):>5}{statistics.median(xs):>10.1f}{p95:>10.1f}{verdict}")
+    return missed
+
+
+async def measure(path: Path, text: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    client = await start_server()
+    proc = client.proc
     settings = {"dynamicChecks": True, "debounceMs": args.debounce}
     await client.request(
         "initialize",
@@ -391,18 +416,7 @@ def main() -> int:
         f"\nedit -> publish latency, {n_lines}-line model file, debounce {args.debounce} ms "
         f"(load average {load} on {os.cpu_count()} cores)"
     )
-    print(f"{'':28}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'bar ms':>10}")
-    missed = False
-    for name, xs, bar in rows:
-        if not xs:
-            continue
-        p95 = _pct(xs, 95)
-        ok = p95 <= bar
-        missed |= not ok
-        print(
-            f"{name:28}{len(xs):>5}{statistics.median(xs):>10.1f}{p95:>10.1f}{bar:>10.0f}"
-            f"  {'ok' if ok else 'MISSED'}"
-        )
+    missed = print_rows(rows)
     dyn_rest = [
         a - b - args.debounce for a, b in zip(times["dynamic"], times["full_check"], strict=True)
     ]

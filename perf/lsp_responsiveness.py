@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lsp_latency import Client, model_file
+from lsp_latency import Client, model_file, start_server
 
 FIRST_DIAGNOSTIC_BAR_S = 3.0
 HOVER_BAR_MS = 200.0
@@ -50,18 +49,7 @@ def big_file(megabytes: float) -> str:
 
 async def spawn() -> tuple[Client, float]:
     t0 = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "deepeval_lsp",
-        "serve",
-        "--stdio",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        limit=1 << 26,
-    )
-    return Client(proc), t0
+    return await start_server(limit=1 << 26), t0
 
 
 async def handshake(client: Client, root: Path, settings: dict[str, Any]) -> None:

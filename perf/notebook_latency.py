@@ -25,13 +25,12 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lsp_latency import Client, _pct, model_file, ruff_times
+from lsp_latency import _pct, model_file, print_rows, ruff_times, start_server
 
 STATIC_BAR_MS = 30.0
 DYNAMIC_SLACK_MS = 150.0
@@ -84,17 +83,8 @@ class Session:
         }
 
     async def open(self, debounce: int) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "deepeval_lsp",
-            "serve",
-            "--stdio",
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self.client = Client(self.proc)
+        self.client = await start_server()
+        self.proc = self.client.proc
         await self.client.request(
             "initialize",
             {
@@ -255,8 +245,6 @@ def main() -> int:
         f"code as one .py file, debounce {args.debounce} ms "
         f"(load average {load} on {os.cpu_count()} cores)"
     )
-    print(f"{'':32}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'bar ms':>10}")
-    missed = False
     rows = [
         ("static publish (notebook)", nb["static"], STATIC_BAR_MS),
         ("static publish (.py file)", py["static"], None),
@@ -269,16 +257,7 @@ def main() -> int:
     ]
     if ruff:
         rows.append(("ruff check on the notebook", ruff, None))
-    for name, xs, bar in rows:
-        if not xs:
-            continue
-        p95 = _pct(xs, 95)
-        verdict = ""
-        if bar is not None:
-            ok = p95 <= bar
-            missed |= not ok
-            verdict = f"{bar:>10.0f}  {'ok' if ok else 'MISSED'}"
-        print(f"{name:32}{len(xs):>5}{statistics.median(xs):>10.1f}{p95:>10.1f}{verdict}")
+    missed = print_rows(rows, 32)
     for name in ("static", "dynamic"):
         if nb[name] and py[name]:
             ratio = statistics.median(nb[name]) / statistics.median(py[name])
