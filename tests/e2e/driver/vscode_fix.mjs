@@ -7,7 +7,7 @@ import { drive } from "./workbench.mjs";
 
 const [url, fileName, artifacts] = process.argv.slice(2);
 
-await drive(url, artifacts, "failure", async ({ page, step, shot, openFile }) => {
+await drive(url, artifacts, "failure", async ({ page, step, shot, openFile, quickFix }) => {
   await openFile(fileName);
 
   // The server starts, the dynamic check builds the model: the error squiggle appears.
@@ -22,23 +22,8 @@ await drive(url, artifacts, "failure", async ({ page, step, shot, openFile }) =>
   step("problems", { rows: await page.locator(".markers-panel .monaco-list-row").allInnerTexts() });
   await shot("2-problems");
 
-  // Put the cursor on the problem (F8 in the editor), close the peek, ask for quick fixes.
-  await page.locator(".monaco-editor .view-lines").first().click();
-  await page.keyboard.press("F8");
-  await page.waitForTimeout(300);
-  await page.keyboard.press("Escape");
-  await page.keyboard.press("Control+.");
-  const fix = page.locator(".action-widget .monaco-list-row", { hasText: "in_features" }).first();
-  await fix.waitFor({ timeout: 20000 });
-  const items = await page.locator(".action-widget .monaco-list-row").allInnerTexts();
-  step("quick fixes", { items });
-  await shot("3-quick-fix");
-  // The menu opens with its first item focused; walk down to the fix and take it.
-  const index = items.findIndex((item) => item.includes("in_features"));
-  for (let i = 0; i < index; i++) {
-    await page.keyboard.press("ArrowDown");
-  }
-  await page.keyboard.press("Enter");
+  // Ctrl+. on the problem: the verified fix of in_features, taken.
+  await quickFix(page.locator(".monaco-editor .view-lines").first(), "in_features", "3-quick-fix");
 
   // The edit is applied, the server re-checks, the squiggle goes away.
   await page.waitForFunction(

@@ -12,7 +12,7 @@ const [url, fileName, artifacts] = process.argv.slice(2);
 const CELL = ".notebook-editor .monaco-list-row[data-index]";
 const SQUIGGLE = ".monaco-editor .squiggly-error";
 
-await drive(url, artifacts, "notebook-failure", async ({ page, step, shot, openFile }) => {
+await drive(url, artifacts, "notebook-failure", async ({ page, step, shot, openFile, quickFix }) => {
   await openFile(fileName);
   await page.waitForSelector(`${CELL} .monaco-editor .view-lines`, { timeout: 30000 });
 
@@ -23,23 +23,10 @@ await drive(url, artifacts, "notebook-failure", async ({ page, step, shot, openF
   step("squiggle", { cells });
   await shot("notebook-1-squiggle");
 
-  // Put the cursor on the problem (F8 in that cell's editor), close the peek, ask for fixes.
+  // Ctrl+. on the problem, in that cell's editor: the fix of in_features, taken.
   const cell = page.locator(CELL, { has: page.locator(SQUIGGLE) }).first();
-  await cell.locator(".monaco-editor .view-lines").first().click();
-  await page.keyboard.press("F8");
-  await page.waitForTimeout(300);
-  await page.keyboard.press("Escape");
-  await page.keyboard.press("Control+.");
-  const fix = page.locator(".action-widget .monaco-list-row", { hasText: "in_features" }).first();
-  await fix.waitFor({ timeout: 20000 });
-  const items = await page.locator(".action-widget .monaco-list-row").allInnerTexts();
-  step("quick fixes", { items });
-  await shot("notebook-2-quick-fix");
-  const index = items.findIndex((item) => item.includes("in_features"));
-  for (let i = 0; i < index; i++) {
-    await page.keyboard.press("ArrowDown");
-  }
-  await page.keyboard.press("Enter");
+  await quickFix(cell.locator(".monaco-editor .view-lines").first(), "in_features",
+    "notebook-2-quick-fix");
 
   // The cell is edited, the server re-checks the notebook, the squiggle goes away.
   await page.waitForFunction(

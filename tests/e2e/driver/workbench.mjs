@@ -2,8 +2,8 @@
 // the steps seen (printed as one JSON object), screenshots, opening a file, running a command.
 import { chromium } from "playwright-core";
 
-// Runs `scenario({ page, step, shot, openFile, runCommand })` against the workbench at `url`;
-// prints the steps and exits 0 when the scenario returned, 1 (with a screenshot named
+// Runs `scenario({ page, step, shot, openFile, runCommand, quickFix })` against the workbench at
+// `url`; prints the steps and exits 0 when the scenario returned, 1 (with a screenshot named
 // `failureShot`) when it threw.
 export async function drive(url, artifacts, failureShot, scenario) {
   const result = { steps: [], ok: false };
@@ -41,11 +41,33 @@ export async function drive(url, artifacts, failureShot, scenario) {
     await page.keyboard.press("Enter");
   };
 
+  // In the editor whose lines are `lines`: the cursor on its problem (F8, the peek closed),
+  // Ctrl+. for the quick fixes, the one whose title has `title` taken; `name` is the screenshot
+  // of the menu.
+  const quickFix = async (lines, title, name) => {
+    await lines.click();
+    await page.keyboard.press("F8");
+    await page.waitForTimeout(300);
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+.");
+    const fix = page.locator(".action-widget .monaco-list-row", { hasText: title }).first();
+    await fix.waitFor({ timeout: 20000 });
+    const items = await page.locator(".action-widget .monaco-list-row").allInnerTexts();
+    step("quick fixes", { items });
+    await shot(name);
+    // The menu opens with its first item focused; walk down to the fix and take it.
+    const index = items.findIndex((item) => item.includes(title));
+    for (let i = 0; i < index; i++) {
+      await page.keyboard.press("ArrowDown");
+    }
+    await page.keyboard.press("Enter");
+  };
+
   try {
     await page.goto(url);
     await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
     step("workbench");
-    await scenario({ page, step, shot, openFile, runCommand });
+    await scenario({ page, step, shot, openFile, runCommand, quickFix });
     result.ok = true;
   } catch (e) {
     result.error = String(e && e.stack ? e.stack : e);
