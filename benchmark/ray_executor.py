@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,20 @@ def import_ray() -> Any:
 def _one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[-1] if text else ''}".rstrip(": ")
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """RayUnavailable at once when nothing listens at a `host:port` address (Ray itself waits
+    minutes for a cluster that is not there)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", "ray://…": Ray's own connection says what is wrong
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise RayUnavailable(
+            f"cannot reach the Ray cluster at {address}: {e.strerror or e}"
+        ) from None
 
 
 class ScoringActor:
@@ -134,6 +149,8 @@ class RayExecutor:
         )
         address = address or os.environ.get("RAY_ADDRESS") or None
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if address:
+            _reachable(address)
         if not ray.is_initialized():
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             try:

@@ -45,6 +45,8 @@ examples:
   OPENAI_API_KEY=... deepeval-lsp bench --model openai:gpt-4o-mini --prompting zeroshot
   deepeval-lsp bench --model openai:gpt-4o-mini --prompting fewshot,fewshot+repair:3
   deepeval-lsp bench --model openai:qwen2.5-coder --base-url http://localhost:8000/v1
+  deepeval-lsp bench --model openai:qwen2.5-coder --base-url http://10.0.0.7:8000/v1 \\
+      --executor ray --ray-address 10.0.0.5:6379   (scoring on a Ray cluster)
   deepeval-lsp bench --resume 01JD7Y...   (finish an interrupted run)
 then: deepeval-lsp runs; deepeval-lsp report --format html --out report.html
 """
@@ -164,9 +166,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="with --executor ray: the cluster to connect to, e.g. 10.0.0.5:6379 or "
-        "ray://head:10001 (default: $RAY_ADDRESS, else a Ray instance started on this "
-        "machine with --workers CPUs)",
+        help="with --executor ray: the cluster to connect to, the address `ray start --head` "
+        "printed, e.g. 10.0.0.5:6379 (default: $RAY_ADDRESS, else a Ray instance started on "
+        "this machine with --workers CPUs)",
     )
     g.add_argument(
         "--ray-actors",
@@ -510,6 +512,7 @@ def _score(
 
     from deepeval_lsp.benchmark.generation import FatalGenerationError
     from deepeval_lsp.benchmark.progress import Progress
+    from deepeval_lsp.benchmark.ray_executor import RayUnavailable
     from deepeval_lsp.benchmark.runner import Runner
     from deepeval_lsp.benchmark.store import StoreError, checkpoint, set_run_status
 
@@ -549,7 +552,7 @@ def _score(
             file=sys.stderr,
         )
         return 2
-    except FatalGenerationError as e:
+    except (FatalGenerationError, RayUnavailable) as e:
         message = str(e)
         with contextlib.suppress(StoreError):
             set_run_status(db, run_id, "failed", message)

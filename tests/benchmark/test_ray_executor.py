@@ -326,3 +326,15 @@ def test_without_ray_the_executor_is_refused_in_one_line(tmp_path, replay, capsy
     )
     assert main(_args(tmp_path / "y.db", replay, "--ray-address", "127.0.0.1:1")) == 2
     assert "need --executor ray" in capsys.readouterr().err
+
+
+def test_a_cluster_that_is_not_there_is_refused_in_one_line_at_once(tmp_path, replay, capsys):
+    address = f"127.0.0.1:{_free_port()}"
+    t0 = time.monotonic()
+    assert (
+        main(_args(tmp_path / "x.db", replay, "--executor", "ray", "--ray-address", address)) == 2
+    )
+    assert time.monotonic() - t0 < 30
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot reach the Ray cluster at {address}" in err
+    assert db_rows(tmp_path / "x.db", "select * from runs") == []
