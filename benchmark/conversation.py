@@ -15,7 +15,6 @@ and stored is never asked again.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -28,8 +27,6 @@ from deepeval_lsp.benchmark.store import load_rounds, record_round, record_sampl
 from deepeval_lsp.diagnostics.findings import Diagnostic
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from deepeval_lsp.benchmark.progress import Progress
     from deepeval_lsp.benchmark.repair import RepairSpec
     from deepeval_lsp.benchmark.runner import Job, Runner
@@ -59,7 +56,6 @@ async def run_conversation(
     job: Job,
     spec: RepairSpec,
     sample: dict[str, Any],
-    executor: ThreadPoolExecutor,
     progress: Progress | None,
 ) -> None:
     """Make (or finish) the rounds of `job` and record its sample."""
@@ -75,7 +71,7 @@ async def run_conversation(
     attempts = 0
     try:
         if not rows:
-            first = await _first_round(runner, job, sample, key, executor)
+            first = await _first_round(runner, job, sample, key)
             if first is None:  # a replay without this sample
                 record_sample(runner.db, {**sample, **empty_fields("missing")}, [], {})
                 _done(runner, progress, "missing")
@@ -83,7 +79,7 @@ async def run_conversation(
             record_round(runner.db, first)
             rows.append(first)
         while _wants_another(spec, rows[-1]):
-            row = await _next_round(runner, job, spec, key, rows[-1], executor)
+            row = await _next_round(runner, job, spec, key, rows[-1])
             if row is None:
                 break
             record_round(runner.db, row)
@@ -122,13 +118,12 @@ async def _first_round(
     job: Job,
     sample: dict[str, Any],
     key: dict[str, Any],
-    executor: ThreadPoolExecutor,
 ) -> dict[str, Any] | None:
     """Round 0: the base method's answer (asked, cached or replayed), scored."""
     code = await runner._generate(job, sample)
     if code is None:
         return None
-    scored = await _score(runner, executor, code, job)
+    scored = await _score(runner, code, job)
     return _row(
         key,
         0,
@@ -146,7 +141,6 @@ async def _next_round(
     spec: RepairSpec,
     key: dict[str, Any],
     last: dict[str, Any],
-    executor: ThreadPoolExecutor,
 ) -> dict[str, Any] | None:
     """The round after `last`, scored; None when it cannot be made (no verified fix applies,
     or the conversation has no messages to continue: a replayed answer)."""
@@ -157,7 +151,7 @@ async def _next_round(
         fixed, count = apply_verified_fixes(code, diagnostics)
         if not count or fixed == code:
             return None
-        scored = await _score(runner, executor, fixed, job)
+        scored = await _score(runner, fixed, job)
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": None, "attempts": 0}
         return _row(key, index, "fixes", scored, usage=usage, fixes_applied=count)
     if last["messages"] is None or runner.client is None:
@@ -177,7 +171,7 @@ async def _next_round(
         "attempts": answer.attempts,
         "generation_ms": (time.perf_counter() - t0) * 1000,
     }
-    scored = await _score(runner, executor, extract_code(answer.text), job)
+    scored = await _score(runner, extract_code(answer.text), job)
     return _row(
         key,
         index,
@@ -189,9 +183,10 @@ async def _next_round(
     )
 
 
-async def _score(runner: Runner, executor: ThreadPoolExecutor, code: str, job: Job) -> Scored:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor, runner._score, code, job.task, True)
+async def _score(runner: Runner, code: str, job: Job) -> Scored:
+    """A round's program scored by the run's executor, with the verified fixes its follow-up
+    shows (the report comes back with it)."""
+    return await runner.executor.score(code, job.task, verify_fixes=True)
 
 
 def _row(

@@ -1,13 +1,14 @@
 """One benchmark run: generate each missing sample, score it, record it as soon as it is scored.
 
-Generation (async, bounded by the client's concurrency) and scoring (a thread pool of
-`--workers` threads over the Checker's shared warm worker pools; under --paper-compat, Keras
-tasks go to the paper engine's pool) are separate steps of each sample, pipelined so that the
-network and the checkers work at the same time. Every database write happens on the event
-loop's thread, one transaction per sample (and, for a repair prompting, one per round before
-it: benchmark/conversation.py). Which samples to do is computed from the database
-(every key of the run minus the finished ones), so a fresh run and a resumed one are the same
-code: resume by construction.
+Generation (async, bounded by the client's concurrency) and scoring (an executor,
+benchmark/executor.py: by default a thread pool of `--workers` threads over the Checker's shared
+warm worker pools, where under --paper-compat Keras tasks go to the paper engine's pool; with
+`--executor ray`, actors of a Ray cluster: benchmark/ray_executor.py) are separate steps of each
+sample, pipelined so that the network and the checkers work at the same time. Every database
+write happens on the event loop's thread, one transaction per sample (and, for a repair
+prompting, one per round before it: benchmark/conversation.py), whatever the executor. Which
+samples to do is computed from the database (every key of the run minus the finished ones), so
+a fresh run and a resumed one are the same code: resume by construction.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from deepeval_lsp.benchmark.conversation import run_conversation
+from deepeval_lsp.benchmark.executor import LocalExecutor, ScoreExecutor, ScoringSettings
 from deepeval_lsp.benchmark.extract import extract_code
 from deepeval_lsp.benchmark.generation import ChatClient, SampleGenerationError
 from deepeval_lsp.benchmark.prompting import build_messages
 from deepeval_lsp.benchmark.repair import base_prompting, repair_of
-from deepeval_lsp.benchmark.scoring import Scored, empty_fields, options_for, score_program
+from deepeval_lsp.benchmark.scoring import Scored, empty_fields
 from deepeval_lsp.benchmark.store import (
     NO_PROMPTING,
     RunConfig,
@@ -98,8 +99,9 @@ class Runner:
         models: list[ModelSource],
         *,
         client: ChatClient | None,
-        workers: int,
+        workers: int = 1,
         checker: Checker | None = None,
+        executor: ScoreExecutor | None = None,
         progress_factory: Callable[[int], Progress] | None = None,
         only: set[SampleKey] | None = None,
     ) -> None:
@@ -111,8 +113,12 @@ class Runner:
         self.tasks = tasks
         self.models = models
         self.client = client
-        self.workers = max(1, workers)
-        self.checker = checker  # None: no dynamic pass
+        # where programs are scored: the given executor (its creator closes it), else threads
+        # over `checker` (None: no dynamic pass), closed at the end of `run`
+        self._own_executor = executor is None
+        self.executor: ScoreExecutor = executor or LocalExecutor(
+            checker, ScoringSettings.of(config), workers
+        )
         self.progress_factory = progress_factory
         self.only = only  # score only these samples of the plan (perf/ samples the corpus)
         self.stats = RunStats()
@@ -126,11 +132,10 @@ class Runner:
         self.stats.planned = len(jobs)
         self.stats.skipped = len(jobs) - len(todo)
         progress = self.progress_factory(len(todo)) if self.progress_factory else None
-        executor = ThreadPoolExecutor(self.workers, thread_name_prefix="deepeval-score")
         try:
             async with asyncio.TaskGroup() as group:
                 for job in todo:
-                    group.create_task(self._one(job, executor, progress))
+                    group.create_task(self._one(job, progress))
             if progress is not None:
                 progress.finish()
                 progress = None
@@ -140,7 +145,8 @@ class Runner:
             # one fatal error (bad key, unknown model) cancels the rest: report that one alone
             raise _first(eg) from None
         finally:
-            executor.shutdown(wait=False, cancel_futures=True)
+            if self._own_executor:
+                self.executor.close()
             if self.client is not None:
                 self.stats.retries = self.client.retry_count
                 await self.client.close()
@@ -148,11 +154,11 @@ class Runner:
                 progress.finish()
         return self.stats
 
-    async def _one(self, job: Job, executor: ThreadPoolExecutor, progress: Progress | None) -> None:
+    async def _one(self, job: Job, progress: Progress | None) -> None:
         sample = self._sample(job)
         spec = repair_of(job.prompting)
         if spec is not None:
-            await run_conversation(self, job, spec, sample, executor, progress)
+            await run_conversation(self, job, spec, sample, progress)
             return
         code: str | None = None
         scored: Scored
@@ -165,9 +171,7 @@ class Runner:
             if code is None:
                 scored = Scored(fields=empty_fields("missing"))
             else:
-                scored = await asyncio.get_running_loop().run_in_executor(
-                    executor, self._score, code, job.task
-                )
+                scored = await self.executor.score(code, job.task)
         record_sample(self.db, {**sample, **scored.fields}, scored.findings, scored.scores)
         self.stats.recorded += 1
         if progress is not None:
@@ -266,23 +270,3 @@ class Runner:
                 self.stats.pylint_scored += len(results)
         finally:
             con.close()
-
-    def _score(self, code: str, task: Task, verify_fixes: bool = False) -> Scored:
-        options = options_for(
-            task,
-            dynamic=self.config.dynamic,
-            timeout_ms=self.config.check_timeout_ms,
-            paper_compat=self.config.paper_compat,
-            verify_fixes=verify_fixes,
-        )
-        try:
-            pool = self.checker.pool_for(code, options) if self.checker is not None else None
-            return score_program(code, task, options, pool=pool)
-        except Exception as e:  # a checker bug must not lose the run; the sample says why
-            return Scored(
-                fields={
-                    **empty_fields("error", code),
-                    "valid": 1,
-                    "error": f"checking failed: {type(e).__name__}: {e}",
-                }
-            )

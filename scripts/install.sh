@@ -2,7 +2,8 @@
 # Sets up deepeval-lsp on a fresh machine: a virtual environment in .venv with the CPU build of
 # torch 2.13.0, Keras 3 and the test tools, the package installed in editable mode, and the
 # study's pylint 2.16 beside the installed pylint.
-# With --tests it also installs what the real-editor tests need (scripts/setup-editors.sh).
+# With --tests it also installs Ray (the `ray` extra: the tests of `bench --executor ray` start
+# local clusters) and what the real-editor tests need (scripts/setup-editors.sh).
 # Idempotent: a second run only checks that everything is there.
 set -euo pipefail
 
@@ -33,6 +34,10 @@ PYTHONPATH=.venv/pylint-2.16 .venv/bin/python -c "import pylint; assert pylint._
   || { say "pylint 2.16.4 did not install into .venv/pylint-2.16" >&2; exit 1; }
 
 if [[ "${1:-}" == "--tests" ]]; then
+  say "installing deepeval-lsp[ray] for the Ray executor's tests"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[ray]" 2>&1 \
+    | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import ray" || { say "ray did not install" >&2; exit 1; }
   bash scripts/setup-editors.sh
 fi
 say "ready: .venv/bin/deepeval-lsp"

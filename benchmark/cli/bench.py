@@ -18,10 +18,10 @@ from deepeval_lsp import __version__
 
 if TYPE_CHECKING:
     import sqlite_utils
+    from deepeval_lsp.benchmark.executor import ScoreExecutor
     from deepeval_lsp.benchmark.generation import ChatClient
     from deepeval_lsp.benchmark.sources import ModelSource
     from deepeval_lsp.benchmark.store import RunConfig
-    from deepeval_lsp.diagnostics.checker import Checker
     from deepeval_lsp.diagnostics.tasks.model import Suite, Task
 
 DESCRIPTION = """\
@@ -45,6 +45,8 @@ examples:
   OPENAI_API_KEY=... deepeval-lsp bench --model openai:gpt-4o-mini --prompting zeroshot
   deepeval-lsp bench --model openai:gpt-4o-mini --prompting fewshot,fewshot+repair:3
   deepeval-lsp bench --model openai:qwen2.5-coder --base-url http://localhost:8000/v1
+  deepeval-lsp bench --model openai:qwen2.5-coder --base-url http://10.0.0.7:8000/v1 \\
+      --executor ray --ray-address 10.0.0.5:6379   (scoring on a Ray cluster)
   deepeval-lsp bench --resume 01JD7Y...   (finish an interrupted run)
 then: deepeval-lsp runs; deepeval-lsp report --format html --out report.html
 """
@@ -154,6 +156,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="checks in parallel over the warm worker pool (default: cores)",
     )
     g.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where programs are scored: 'local' (this machine, --workers at once) or 'ray' "
+        "(actors of a Ray cluster, one warm checker each; needs the `ray` extra) "
+        "(default: local)",
+    )
+    g.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster to connect to, the address `ray start --head` "
+        "printed, e.g. 10.0.0.5:6379 (default: $RAY_ADDRESS, else a Ray instance started on "
+        "this machine with --workers CPUs)",
+    )
+    g.add_argument(
+        "--ray-actors",
+        type=int,
+        metavar="N",
+        help="with --executor ray: scoring actors, one CPU each (default: one per CPU of the "
+        "cluster)",
+    )
+    g.add_argument(
         "--check-timeout",
         type=float,
         default=10.0,
@@ -207,25 +231,49 @@ class _Invalid(Exception):
 def run(args: argparse.Namespace) -> int:
     """Validate everything first (one line and exit status 2 for the first problem), then
     record the run, score every missing sample and print the run's table."""
+    executor: ScoreExecutor | None = None
     try:
         if args.workers < 1:
             raise _Invalid("--workers must be at least 1")
+        _check_executor(args)
         db = _open_store(args.db)
         config, run_id = _config(args, db)
         suite, tasks, config = _suite_and_tasks(args, config)
         models = _models(config)
         _check_engines(config, tasks)
         client = _client(args, config, models)
+        executor = _ray_executor(args, config, tasks) if args.executor == "ray" else None
         run_id = _start_run(db, config, run_id, tasks)
     except _Invalid as e:
+        if executor is not None:
+            executor.close()
         return _error(str(e))
     try:
-        checker = _checker(config, tasks, args.workers)
-        return _score(args, db, run_id, config, suite, tasks, models, client, checker)
+        if executor is None:
+            executor = _local_executor(config, tasks, args.workers)
+        return _score(args, db, run_id, config, suite, tasks, models, client, executor)
     finally:
         from deepeval_lsp.benchmark.store import release_run
 
+        if executor is not None:
+            executor.close()
         release_run(db, run_id)
+
+
+def _check_executor(args: argparse.Namespace) -> None:
+    """The executor's options fit, and Ray is installed when it is asked for."""
+    if args.executor != "ray":
+        if args.ray_address or args.ray_actors is not None:
+            raise _Invalid("--ray-address and --ray-actors need --executor ray")
+        return
+    if args.ray_actors is not None and args.ray_actors < 1:
+        raise _Invalid("--ray-actors must be at least 1")
+    from deepeval_lsp.benchmark.ray_executor import RayUnavailable, import_ray
+
+    try:
+        import_ray()
+    except RayUnavailable as e:
+        raise _Invalid(str(e)) from None
 
 
 def _open_store(path: str) -> sqlite_utils.Database:
@@ -417,25 +465,33 @@ def _start_run(db: sqlite_utils.Database, config: RunConfig, run_id: str, tasks:
     return run_id
 
 
-def _checker(config: RunConfig, tasks: list[Task], workers: int) -> Checker:
-    """The scoring session, with the pools the tasks need started now so that they warm while
-    the first samples are generated: with --paper-compat, Keras tasks' paper engine and, for
-    the others, the default engine."""
-    from deepeval_lsp.diagnostics.checker import Checker
-    from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT, PAPER
+def _local_executor(config: RunConfig, tasks: list[Task], workers: int) -> ScoreExecutor:
+    """Threads over this process's scoring session, whose pools start now so that they warm
+    while the first samples are generated; the executor closes the session."""
+    from deepeval_lsp.benchmark.executor import LocalExecutor, ScoringSettings, start_checker
 
-    checker = Checker(workers)
-    if config.dynamic:
-        keras = _keras_tasks(tasks) if config.paper_compat else 0
-        try:
-            if keras:
-                checker.start(PAPER)
-            if keras < len(tasks):
-                checker.start(DEFAULT)
-        except BaseException:
-            checker.close()
-            raise
-    return checker
+    settings = ScoringSettings.of(config)
+    checker = start_checker(settings, tasks, workers)
+    return LocalExecutor(checker, settings, workers, close_checker=True)
+
+
+def _ray_executor(args: argparse.Namespace, config: RunConfig, tasks: list[Task]) -> ScoreExecutor:
+    """The Ray cluster's scoring actors, started (and warming) before the run begins."""
+    from deepeval_lsp.benchmark.executor import ScoringSettings
+    from deepeval_lsp.benchmark.ray_executor import RayExecutor, RayUnavailable
+
+    try:
+        executor = RayExecutor(
+            ScoringSettings.of(config),
+            tasks,
+            address=args.ray_address,
+            actors=args.ray_actors,
+            num_cpus=args.workers,
+        )
+    except RayUnavailable as e:
+        raise _Invalid(str(e)) from None
+    print(f"ray: {executor.stats.actors} scoring actors", file=sys.stderr)
+    return executor
 
 
 def _score(
@@ -447,7 +503,7 @@ def _score(
     tasks: list[Task],
     models: list[ModelSource],
     client: ChatClient | None,
-    checker: Checker,
+    executor: ScoreExecutor,
 ) -> int:
     """Generate and score every missing sample, then print the run's table."""
     import asyncio
@@ -456,6 +512,7 @@ def _score(
 
     from deepeval_lsp.benchmark.generation import FatalGenerationError
     from deepeval_lsp.benchmark.progress import Progress
+    from deepeval_lsp.benchmark.ray_executor import RayUnavailable
     from deepeval_lsp.benchmark.runner import Runner
     from deepeval_lsp.benchmark.store import StoreError, checkpoint, set_run_status
 
@@ -468,8 +525,7 @@ def _score(
         tasks,
         models,
         client=client,
-        workers=args.workers,
-        checker=checker,
+        executor=executor,
         progress_factory=lambda n: Progress(n, enabled=not quiet),
     )
     resume_cmd = f"deepeval-lsp bench --db {shlex.quote(args.db)} --resume {run_id}"
@@ -496,7 +552,7 @@ def _score(
             file=sys.stderr,
         )
         return 2
-    except FatalGenerationError as e:
+    except (FatalGenerationError, RayUnavailable) as e:
         message = str(e)
         with contextlib.suppress(StoreError):
             set_run_status(db, run_id, "failed", message)
@@ -508,7 +564,7 @@ def _score(
         )
         return 1
     finally:
-        checker.close()
+        executor.close()
         checkpoint(db)
 
     try:
