@@ -18,19 +18,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+# Imported by the meta patches only, in the worker, where torch is. (Nothing here changes after
+# import: the integrity check compares the checker's module globals before and after a run.)
+import torch as _torch
+
 Rule = Callable[..., Any]
 
 _NUMBER = (int, float)  # bool is neither here: `type(x) in _NUMBER`
-
-# Set by install(): the plain tensor classes (a subclass may define __torch_function__) and the
-# layouts the rules produce.
-_plain: tuple[type, ...] = ()
-_torch: Any = None
+_PLAIN = (_torch.Tensor, _torch.nn.Parameter)  # a subclass may define __torch_function__
 
 
 def _meta(t: Any) -> bool:
     """A plain meta tensor (a subclass may define __torch_function__: torch's kernel decides)."""
-    return type(t) in _plain and t.is_meta
+    return type(t) in _PLAIN and t.is_meta
 
 
 def _meta_float(t: Any) -> bool:
@@ -364,14 +364,10 @@ def _targets(torch: Any) -> list[tuple[Any, str, Rule]]:
 def install(setattr_: Any) -> None:
     """Give the calls above their rules (undone with the other meta patches). Addition is
     given its rules by meta_patches, which also remembers its operands when it fails."""
-    global _plain, _torch
-    import torch
     from deepeval_lsp.diagnostics.dynamic.child.meta_patches import disguise
 
-    _torch = torch
-    _plain = (torch.Tensor, torch.nn.Parameter)
     seen: dict[int, Any] = {}
-    for owner, name, rule in _targets(torch):
+    for owner, name, rule in _targets(_torch):
         real = getattr(owner, name)
         wrapper = seen.get(id(real))
         if wrapper is None:  # one wrapper per builtin (F.gelu is torch._C._nn.gelu)
