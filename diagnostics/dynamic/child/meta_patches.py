@@ -88,11 +88,33 @@ def _signature(fn: Any) -> Any:
         return None
 
 
+@functools.cache
+def _init_refusal(real: Any, positional: int, names: tuple[str, ...]) -> str | None:
+    """What `real` says to `positional` arguments and keywords `names` (binding depends on
+    nothing else: a model's hundreds of init calls take a few forms)."""
+    sig = _signature(real)
+    if sig is None:
+        return None
+    try:
+        sig.bind(*range(positional), **dict.fromkeys(names))
+    except TypeError as e:
+        return f"{real.__name__}() {e}"
+    return None
+
+
 def _noop_init(real: Any) -> Any:
     """An `nn.init` function that leaves the tensor alone (meta tensors hold no values) but
     refuses the arguments the real one refuses."""
 
     def init(*args: Any, **kwargs: Any) -> Any:
+        if args:
+            problem = _init_refusal(real, len(args), tuple(sorted(kwargs)))
+            if problem is not None:
+                # refused in binding, before the body: Python's own words ("missing 1 required
+                # positional argument: 'val'"), which the argument fixes read
+                real(*args, **kwargs)
+                raise TypeError(problem)
+            return args[0]
         sig = _signature(real)
         if sig is not None:
             try:
