@@ -1,6 +1,6 @@
 """Per-check latency of the dynamic pass on a warm worker pool, next to a cold process per check.
 
-    python perf/dynamic_latency.py [--runs 50] [--cold-runs 5] [--timeout 10]
+    python perf/dynamic_latency.py [--runs 50] [--cold-runs 5] [--timeout 10] [--only PART]
 
 Jobs, each timed end to end from the parent (pool.run → result):
   trivial    returns at once: the fixed cost of fork + sandbox + result pipe
@@ -10,13 +10,20 @@ Jobs, each timed end to end from the parent (pool.run → result):
              ResNet, Transformer, UNet, LSTM classifier, Keras functional)
   check:resnet50, check:vit_b16  the check of a ResNet-50 and a ViT-B/16 (224, 12 layers, dim
              768) written inline, run 3 times each; bar: under half the --timeout (default 10 s)
+  scaling    the check of a residual conv net of 10, 50, 200 and 800 blocks (Conv2d, BatchNorm2d,
+             ReLU, skip addition) and of ImageNet-size Inception-ResNet-v2, NASNet-A Large and
+             PolyNet (perf/model_sources.py), 5 runs each, interleaved with torchinfo's summary on
+             CPU with a real tensor of the same input shape (building the model and summarizing
+             it, in a warm process that has torch and torchinfo imported); ratio: torchinfo's
+             p50 / our worst. Bar: every check beats torchinfo, the 200-block net's worst
+             ≤ 0.6 s, and every check within the --timeout
 Each warm job runs --runs times back to back (as the benchmark scores) and --runs times --gap
 seconds apart (as debounced edits arrive in the editor: the zygote then has the next child forked
 and confined in advance); its cold twin, a fresh `python -c` that imports what the job needs and
 does the same work, runs --cold-runs times. The ratio is cold p50 / warm p95 of the worse mode
 (the conservative one). Also printed: the zygote's RSS and PSS, its warm-up time, and the load
 average (timings mean little on a loaded machine). Exit status 1
-when a model job misses the bar (warm p95 ≤ 100 ms and ratio ≥ 30×).
+when a model job misses the bar (warm p95 ≤ 100 ms and ratio ≥ 30×) or a scaling bar.
 """
 
 from __future__ import annotations
@@ -40,6 +47,27 @@ TYPICAL_NAMES = {
     "transformer": "transf",
 }
 RATIO_BAR = 30.0
+DEEP_BAR_S = 0.6  # the 200-block conv net's check, worst of its runs
+SCALING_RUNS = 5
+
+# torchinfo's summary of a model on the CPU, in a process that has imported torch and torchinfo
+# (not counted): build the model from its source, summarize a real input. Reads one JSON line
+# [name, source, input shape] per run, answers each with a line: the ms it took.
+TORCHINFO = """
+import json, sys, time
+import torch, torchinfo
+from torch import nn
+
+torchinfo.summary(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), (1, 3, 8, 8), verbose=0)
+print("ready", flush=True)
+for line in sys.stdin:
+    name, source, shape = json.loads(line)
+    t0 = time.perf_counter()
+    ns = {"__name__": "model_file"}
+    exec(compile(source, name + ".py", "exec"), ns)
+    torchinfo.summary(ns["model"], input_size=shape, device="cpu", mode="eval", verbose=0)
+    print((time.perf_counter() - t0) * 1000, flush=True)
+"""
 
 CNN = """
 import torch
@@ -233,6 +261,89 @@ def time_cold(code: str, runs: int, stdin: str = "") -> list[float]:
     return times
 
 
+class Torchinfo:
+    """A warm process that times torchinfo's summary on the CPU, one model run at a time (so
+    its runs interleave with the checks' and see the same load)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", TORCHINFO], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        self._answer()
+
+    def _answer(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("the torchinfo baseline failed (its error is above)")
+        return line
+
+    def time(self, name: str, source: str) -> float:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps([name, source, input_pragma(source)]) + "\n")
+        self.proc.stdin.flush()
+        return float(self._answer())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def input_pragma(source: str) -> list[int]:
+    """The shape of `# deepeval: input=(…)` in a model file."""
+    start = source.index("# deepeval: input=(") + len("# deepeval: input=(")
+    return [int(d) for d in source[start : source.index(")", start)].split(",")]
+
+
+def scaling(pool: Any, timeout_s: float) -> bool:
+    """Checks of deep and ImageNet-size models next to torchinfo on CPU; True when all meet
+    the bars."""
+    from deepeval_lsp.diagnostics.dynamic import job as dynamic_job
+    from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
+    from deepeval_lsp.diagnostics.options import CheckOptions
+    from model_sources import DEPTHS, IMAGENET, deep_conv
+
+    models = {f"conv-{d}": deep_conv(d) for d in DEPTHS} | IMAGENET
+    torchinfo = Torchinfo()
+    print(
+        f"{'model':<20} {'params':>7} {'check p50':>10} {'worst':>9} {'torchinfo p50':>14} "
+        f"{'ratio':>7}  bar"
+    )
+    ok = True
+    for name, source in models.items():
+        payload = dynamic_job.payload(source, f"{name}.py", CheckOptions())
+        first = pool.run(DEFAULT.job, payload, timeout_s=timeout_s)
+        if first.get("status") != "ok" or first.get("errors"):
+            print(f"{name:<20} the check failed: {json.dumps(first)[:300]}")
+            ok = False
+            continue
+        params = (first.get("summary") or {}).get("total_params", 0) / 1e6
+        torchinfo.time(name, source)  # not counted: the first summary of its kind
+        times, baseline = [], []
+        for _ in range(SCALING_RUNS):  # interleaved: both see the same load
+            times += time_warm(pool, DEFAULT.job, payload, 1, timeout_s, 0.0)[-1:]
+            baseline.append(torchinfo.time(name, source))
+        worst = max(times)
+        ref = statistics.median(baseline)
+        ratio = ref / worst
+        met = ratio > 1 and worst < timeout_s * 1000
+        if name == "conv-200":
+            met &= worst <= DEEP_BAR_S * 1000
+        ok &= met
+        print(
+            f"{name:<20} {params:>6.1f}M {percentile(times, 0.5):>8.0f}ms {worst:>7.0f}ms "
+            f"{ref:>12.0f}ms {ratio:>6.1f}x  {'met' if met else 'MISSED'}"
+        )
+    print(
+        f"bar: our worst of {SCALING_RUNS} warm checks beats torchinfo's p50 (model built and "
+        f"summarized on CPU), conv-200 ≤ {DEEP_BAR_S} s, every check within {timeout_s:g} s"
+    )
+    torchinfo.close()
+    return ok
+
+
 def memory_kb(pid: int) -> tuple[int, int]:
     def field(path: str, name: str) -> int:
         with open(path) as f:
@@ -252,7 +363,15 @@ def main() -> int:
     parser.add_argument(
         "--gap", type=float, default=0.2, help="seconds between paced checks (debounced edits)"
     )
+    parser.add_argument(
+        "--only",
+        choices=("all", "typical", "large", "scaling"),
+        default="all",
+        help="typical: the per-check jobs; large: ResNet-50 and ViT-B/16; scaling: deep and "
+        "ImageNet-size models next to torchinfo",
+    )
     args = parser.parse_args()
+    part = {args.only} if args.only != "all" else {"typical", "large", "scaling"}
 
     from deepeval_lsp.diagnostics.dynamic.worker_pool import WorkerPool
 
@@ -291,12 +410,14 @@ def main() -> int:
             jobs.append((f"check:{short}", DEFAULT.job, payload, cold, json.dumps(payload), True))
 
     print(f"zygote warm-up (start to first result): {start_s:.1f} s")
-    print(f"{'':<12} {'back to back':>19} {f'{args.gap * 1000:.0f} ms apart':>19}")
-    print(
-        f"{'job':<12} {'p50':>9} {'p95':>9} {'p50':>9} {'p95':>9} {'cold p50':>9} {'ratio':>7}  bar"
-    )
+    if "typical" in part:
+        print(f"{'':<12} {'back to back':>19} {f'{args.gap * 1000:.0f} ms apart':>19}")
+        print(
+            f"{'job':<12} {'p50':>9} {'p95':>9} {'p50':>9} {'p95':>9} {'cold p50':>9} "
+            f"{'ratio':>7}  bar"
+        )
     ok = True
-    for name, func, payload, cold_code, stdin, is_model in jobs:
+    for name, func, payload, cold_code, stdin, is_model in jobs if "typical" in part else []:
         busy = time_warm(pool, func, payload, args.runs, args.timeout, 0.0)
         paced = time_warm(pool, func, payload, args.runs, args.timeout, args.gap)
         cold = time_cold(cold_code, args.cold_runs, stdin)
@@ -312,7 +433,7 @@ def main() -> int:
             f"{name:<12} {b50:>7.1f}ms {b95:>7.1f}ms {p50:>7.1f}ms {p95:>7.1f}ms "
             f"{cold50:>7.0f}ms {ratio:>6.0f}x  {verdict}"
         )
-    if have_runner:
+    if have_runner and "large" in part:
         # One check each of the full-size models, against the time limit of a check.
         for name, source in LARGE.items():
             payload = dynamic_job.payload(source, f"{name}.py", CheckOptions())
@@ -324,6 +445,8 @@ def main() -> int:
                 f"check:{name:<6} p50 {percentile(times, 0.5):.0f} ms, worst {worst:.2f} s of "
                 f"the {args.timeout:g} s timeout  {'met' if within else 'MISSED'} (under half)"
             )
+    if have_runner and "scaling" in part:
+        ok &= scaling(pool, args.timeout)
     rss, pss = memory_kb(pool.zygote_pids[0])
     print(f"zygote RSS {rss / 1024:.0f} MB, PSS {pss / 1024:.0f} MB")
     load = os.getloadavg()[0]

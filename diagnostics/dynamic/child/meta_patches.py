@@ -4,8 +4,9 @@ Inside the sandboxed worker only: device moves become no-ops, `nn.init` function
 LSTM/GRU/RNN get shape-only stand-ins for their kernels (the meta LSTM runs step by step, 0.5 s;
 the stand-in 0.06 ms), and every layer records where in the user's file it was constructed
 (the call expression, skipping `super().__init__()` frames) so errors and fixes can point there.
-Convolutions check the shapes their meta kernels skip. Every patch is invisible to the program:
-inspect, functools metadata and TorchScript see the original.
+Convolutions check the shapes their meta kernels skip; the layers that keep their input's shape
+(norms, activations, element-wise arithmetic) go by shape rules (meta_fast). Every patch is
+invisible to the program: inspect, functools metadata and TorchScript see the original.
 """
 
 from __future__ import annotations
@@ -87,11 +88,33 @@ def _signature(fn: Any) -> Any:
         return None
 
 
+@functools.cache
+def _init_refusal(real: Any, positional: int, names: tuple[str, ...]) -> str | None:
+    """What `real` says to `positional` arguments and keywords `names` (binding depends on
+    nothing else: a model's hundreds of init calls take a few forms)."""
+    sig = _signature(real)
+    if sig is None:
+        return None
+    try:
+        sig.bind(*range(positional), **dict.fromkeys(names))
+    except TypeError as e:
+        return f"{real.__name__}() {e}"
+    return None
+
+
 def _noop_init(real: Any) -> Any:
     """An `nn.init` function that leaves the tensor alone (meta tensors hold no values) but
     refuses the arguments the real one refuses."""
 
     def init(*args: Any, **kwargs: Any) -> Any:
+        if args:
+            problem = _init_refusal(real, len(args), tuple(sorted(kwargs)))
+            if problem is not None:
+                # refused in binding, before the body: Python's own words ("missing 1 required
+                # positional argument: 'val'"), which the argument fixes read
+                real(*args, **kwargs)
+                raise TypeError(problem)
+            return args[0]
         sig = _signature(real)
         if sig is not None:
             try:
@@ -257,13 +280,15 @@ def _cat_operands(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, A
 MERGE_ATTR = "_deepeval_merge"
 
 
-def _remembering_add(real: Any) -> Any:
+def _remembering_add(real: Any, rule: Any) -> Any:
     """Tensor addition that, when it fails, leaves its operands on the exception: a residual
-    `out + x` whose branches differ in size gets the same padding fix as a cat."""
+    `out + x` whose branches differ in size gets the same padding fix as a cat. Its shape rule
+    (meta_fast) is tried first."""
 
     def add(*args: Any, **kwargs: Any) -> Any:
         try:
-            return real(*args, **kwargs)
+            out = rule(*args, **kwargs)
+            return real(*args, **kwargs) if out is None else out
         except Exception as e:
             with contextlib.suppress(Exception):
                 operands = list(args[:2])
@@ -310,6 +335,7 @@ _MISSING = object()
 
 def _patch_torch(setattr_: Any) -> None:
     import torch
+    from deepeval_lsp.diagnostics.dynamic.child import meta_fast
     from torch import nn
 
     real_init = nn.Module.__init__
@@ -353,14 +379,20 @@ def _patch_torch(setattr_: Any) -> None:
     for name in ("cat", "concat", "concatenate"):
         if hasattr(torch, name):
             setattr_(torch, name, _remembering_cat(getattr(torch, name)))
-    for name in ("__add__", "__iadd__"):
-        setattr_(torch.Tensor, name, _remembering_add(getattr(torch.Tensor, name)))
-    setattr_(torch, "add", _remembering_add(torch.add))
+    for name, rule in (
+        ("__add__", meta_fast.binary),
+        ("__radd__", meta_fast.reflected),
+        ("__iadd__", meta_fast.in_place),
+    ):
+        setattr_(torch.Tensor, name, _remembering_add(getattr(torch.Tensor, name), rule))
+    setattr_(torch, "add", _remembering_add(torch.add, meta_fast.binary))
     for cls in (nn.LSTM, nn.GRU, nn.RNN):
         if "_deepeval_real_forward" not in cls.__dict__:
             cls._deepeval_real_forward = cls.forward
         setattr_(cls, "forward", _rnn_stub_for(cls._deepeval_real_forward))
     _patch_conv_checks(setattr_)
+    # shape rules for the layers that keep their input's shape (BatchNorm, activations, ...)
+    meta_fast.install(setattr_)
     # real values of small tensors built from numbers (`.item()` on a linspace): meta_values
     from deepeval_lsp.diagnostics.dynamic.child import meta_values
 

@@ -104,6 +104,7 @@ def torch_summary(
 ) -> SummaryRecord:
     """The summary of a torch model: the modules forward ran (and the root), with their shapes."""
     layers = []
+    counts = _parameter_counts(model)
     for name, m in model.named_modules():
         rec = records.get(id(m))
         if name and rec is None:
@@ -114,7 +115,9 @@ def torch_summary(
                 "type": type(m).__name__,
                 "input_shape": rec.get("input") if rec else None,
                 "output_shape": rec.get("output") if rec else None,
-                "params": sum(p.numel() for p in m.parameters()),
+                "params": counts[id(m)]
+                if counts is not None
+                else sum(p.numel() for p in m.parameters()),
                 "depth": name.count(".") + 1 if name else 0,
                 "range": site_range(run, m),
                 "line": rec.get("line") if rec else None,
@@ -134,6 +137,31 @@ def torch_summary(
         "trainable_params": trainable,
         "layers": layers,
     }
+
+
+def _parameter_counts(model: Any) -> dict[int, int] | None:
+    """`sum(p.numel() for p in m.parameters())` of every module, in one walk from the leaves up
+    (per module, that sum walks the module's whole subtree: quadratic in a deep model's
+    nesting). None when a module or a parameter is shared: `parameters()` counts it once."""
+    modules = [m for _, m in model.named_modules(remove_duplicate=False)]
+    if len({id(m) for m in modules}) != len(modules):
+        return None
+    own: dict[int, int] = {}
+    seen: set[int] = set()
+    for m in modules:
+        n = 0
+        for p in m._parameters.values():
+            if p is None:
+                continue
+            if id(p) in seen:
+                return None
+            seen.add(id(p))
+            n += p.numel()
+        own[id(m)] = n
+    counts: dict[int, int] = {}
+    for m in reversed(modules):  # each module after its descendants
+        counts[id(m)] = own[id(m)] + sum(counts[id(c)] for c in m.children())
+    return counts
 
 
 def keras_summary(run: Run, model: Any) -> SummaryRecord:

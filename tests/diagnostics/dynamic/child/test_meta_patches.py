@@ -97,8 +97,14 @@ def test_an_init_function_refuses_what_the_real_one_refuses():
     with patched("/nowhere.py"), pytest.raises(TypeError) as ours:
         nn.init.normal_(w, meann=0.0)
     assert str(ours.value) == str(real.value)
+    with pytest.raises(TypeError) as real:
+        nn.init.constant_(w)
+    with patched("/nowhere.py"), pytest.raises(TypeError) as ours:
+        nn.init.constant_(w)
+    assert str(ours.value) == str(real.value)
     with patched("/nowhere.py"):
         assert nn.init.normal_(w, std=0.1) is w
+        assert nn.init.constant_(w, 0.5) is w
         assert nn.init.kaiming_normal_(tensor=w) is w
 
 
