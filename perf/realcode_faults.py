@@ -53,6 +53,7 @@ GPT = ("rasbt+LLMs-from-scratch", "ch04/01_main-chapter-code/gpt.py")
 CNX = ("facebookresearch+ConvNeXt", "models/convnext.py")
 KUNET = ("divamgupta+image-segmentation-keras", "keras_segmentation/models/unet.py")
 KUNET_MODEL = "\nmodel = unet_mini(2, input_height=96, input_width=96)\n"
+VQAE = ("lucidrains+vector-quantize-pytorch", "examples/autoencoder.py")
 # main() builds GPTModel(GPT_CONFIG_124M) from a local dict, which the check treats as an
 # assumed argument: the faults go through a module-level instance of a small configuration
 GPT_MODEL = (
@@ -296,6 +297,14 @@ FAULTS: list[Fault] = [
         "self.dwconv = nn.Conv2d(dim * 2, dim, kernel_size=7, padding=3, groups=dim)",
         "conv in_channels (+ instance)",
         instance=CNX_MODEL,
+    ),
+    # The VQ autoencoder example (as train() builds it): its VectorQuantize reshapes with einops
+    Fault(
+        *VQAE,
+        "nn.Conv2d(16, 32, kernel_size = 3",
+        "nn.Conv2d(16, 64, kernel_size = 3",
+        "conv out_channels into VectorQuantize",
+        also=("VectorQuantize(dim = dim",),
     ),
     # Keras U-Net (unet_mini through an instance: the file's models are functions of the
     # number of classes)

@@ -271,7 +271,7 @@ def test_every_note_names_its_file_and_the_summary_counts_what_was_printed(
 ) -> None:
     # DL401 findings (a package not installed) and notes about whole files (no model entry
     # point), in two files, with an error among them
-    (tmp_path / "a.py").write_text("import tqdm\nimport einops\n")
+    (tmp_path / "a.py").write_text("import tqdm\nimport einx\n")
     (tmp_path / "b.py").write_text("import tqdm\n\nx = undefined_name\n")
     r = cli("--no-frames", str(tmp_path))
     assert "Traceback" not in r.stderr

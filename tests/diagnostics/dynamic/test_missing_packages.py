@@ -60,17 +60,17 @@ def test_a_shape_mistake_beside_a_missing_package_is_found(pool: WorkerPool) -> 
 
 
 def test_a_stand_in_layer_is_a_module_and_what_follows_it_is_no_error(pool: WorkerPool) -> None:
-    _absent("einops")
+    _absent("timm")
     got = _check(
         """\
         import torch.nn as nn
-        from einops.layers.torch import Rearrange
+        from timm.layers import SelectAdaptivePool2d
         # deepeval: input=(2, 3, 32, 32)
 
         model = nn.Sequential(
             nn.Conv2d(3, 8, 3, padding=1),
-            Rearrange("b c h w -> b (c h w)"),
-            nn.Linear(8 * 32 * 32, 10),
+            SelectAdaptivePool2d(pool_type="avg", flatten=True),
+            nn.Linear(8, 10),
         )
         """,
         pool,
@@ -79,15 +79,15 @@ def test_a_stand_in_layer_is_a_module_and_what_follows_it_is_no_error(pool: Work
     assert not any("Module subclass" in d.message for d in got)
     (after,) = [d for d in got if d.range.start.line > 1]
     assert after.code == "DL401"
-    assert "stand-in for `einops`" in after.message
+    assert "stand-in for `timm`" in after.message
 
 
 def test_a_stand_in_function_on_a_tensor_keeps_later_layers_from_erring(pool: WorkerPool) -> None:
-    _absent("einops")
+    _absent("einx")
     got = _check(
         """\
         import torch.nn as nn
-        from einops import rearrange
+        from einx import rearrange
         # deepeval: input=(2, 3, 32, 32)
 
 
@@ -98,7 +98,7 @@ def test_a_stand_in_function_on_a_tensor_keeps_later_layers_from_erring(pool: Wo
                 self.fc = nn.Linear(8 * 32 * 32, 10)
 
             def forward(self, x):
-                x = rearrange(self.conv(x), "b c h w -> b (c h w)")
+                x = rearrange("b c h w -> b (c h w)", self.conv(x))
                 return self.fc(x)
 
 
@@ -107,20 +107,20 @@ def test_a_stand_in_function_on_a_tensor_keeps_later_layers_from_erring(pool: Wo
         pool,
     )
     assert [d for d in got if d.severity == "error"] == []
-    assert any("stand-in for `einops`" in d.message for d in got)
+    assert any("stand-in for `einx`" in d.message for d in got)
 
 
 def test_a_mistake_before_any_stand_in_is_still_an_error(pool: WorkerPool) -> None:
-    _absent("einops")
+    _absent("timm")
     got = _check(
         """\
         import torch.nn as nn
-        from einops.layers.torch import Rearrange
+        from timm.layers import SelectAdaptivePool2d
         # deepeval: input=(2, 3, 32, 32)
 
         model = nn.Sequential(
             nn.Conv2d(4, 8, 3, padding=1),
-            Rearrange("b c h w -> b (c h w)"),
+            SelectAdaptivePool2d(pool_type="avg", flatten=True),
         )
         """,
         pool,

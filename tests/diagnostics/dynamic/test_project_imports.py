@@ -143,20 +143,20 @@ def test_a_package_of_the_project_root_imports_from_a_subfolder(
 def test_a_siblings_missing_known_package_is_stubbed_with_a_note(
     project: Path, pool: WorkerPool
 ) -> None:
-    if importlib.util.find_spec("einops") is not None:
-        pytest.skip("einops is installed here: nothing stands in for it")
+    if importlib.util.find_spec("einx") is not None:
+        pytest.skip("einx is installed here: nothing stands in for it")
     _write(
         project,
         {
             "pkg_d/__init__.py": "",
-            "pkg_d/parts.py": "import einops\n" + PARTS,
+            "pkg_d/parts.py": "import einx\n" + PARTS,
             "pkg_d/model.py": MODEL.format(features="4 * 8 * 8"),
         },
     )
     report = _check(project / "pkg_d/model.py", project, pool)
     (note,) = report.diagnostics
     assert (note.code, note.severity, note.range.start.line) == ("DL401", "information", 1)
-    assert "einops is not installed: stubbed" in note.message
+    assert "einx is not installed: stubbed" in note.message
     assert "pkg_d/parts.py:1" in note.message
     assert report.model is not None
 
@@ -182,13 +182,13 @@ def test_a_module_found_nowhere_is_a_note_not_an_error(project: Path, pool: Work
 def test_a_sibling_failing_at_import_on_a_stand_in_is_a_note(
     project: Path, pool: WorkerPool
 ) -> None:
-    if importlib.util.find_spec("einops") is not None:
-        pytest.skip("einops is installed here: nothing stands in for it")
+    if importlib.util.find_spec("einx") is not None:
+        pytest.skip("einx is installed here: nothing stands in for it")
     _write(
         project,
         {
             "pkg_f/__init__.py": "",
-            "pkg_f/parts.py": "import einops\nOLD = einops.__version__ < '0.3'\n" + PARTS,
+            "pkg_f/parts.py": "import einx\nOLD = einx.__version__ < '0.3'\n" + PARTS,
             "pkg_f/model.py": MODEL.format(features="4 * 8 * 8"),
         },
     )

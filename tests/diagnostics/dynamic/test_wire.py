@@ -63,9 +63,9 @@ def test_a_clean_run_has_its_outputs_and_the_layers_that_set_them(tmp_path, pool
 
 
 def test_not_checkable_info_and_a_file_without_a_model_have_the_declared_keys(tmp_path, pool):
-    raw = _check(tmp_path, pool, "import torch\nimport einops\n\nx = 1\n")
+    raw = _check(tmp_path, pool, "import torch\nimport einx\n\nx = 1\n")
     assert set(raw) == _declared(wire.JobResult)
-    stubbed = "import torch\nimport einops\nfrom torch import nn\n\nmodel = nn.Linear(4, 2)\n"
+    stubbed = "import torch\nimport einx\nfrom torch import nn\n\nmodel = nn.Linear(4, 2)\n"
     raw = _check(tmp_path, pool, stubbed)
     assert set(raw) == _declared(wire.JobResult)
     for info in raw["info"]:

@@ -22,7 +22,7 @@ def run(src: str):
         "import gymnasium as gym",
         "import munch",
         "import keras_hub",
-        "from einops.layers.torch import Rearrange",
+        "from timm.layers import DropPath",
         "from einx import dot",
     ],
 )
