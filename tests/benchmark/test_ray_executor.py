@@ -20,13 +20,15 @@ import time
 from pathlib import Path
 
 import pytest
-import ray
 from deepeval_lsp.benchmark.selftest import mutants
 from deepeval_lsp.diagnostics.tasks.suite import load_suite
 
 from deepeval_lsp.cli import main
 
 from .sqlite_rows import db_rows
+
+# the optional extra (`pip install deepeval-lsp[ray]`; scripts/install.sh --tests installs it)
+ray = pytest.importorskip("ray", reason="Ray is not installed (the `ray` extra)")
 
 SUITE = load_suite("builtin")
 TASKS = SUITE.tasks[:3]
