@@ -233,7 +233,9 @@ def test_vscode_untrusted_workspace_runs_static_checks_only(tmp_path: Path, arti
     servers = steps["mcp servers"]["rows"]
     assert any("Add Server" in row for row in servers), servers  # the list itself is there
     assert not any("deepeval" in row for row in servers), servers
-    for name in ("untrusted", "untrusted-mcp"):
+    trusted = steps["mcp servers trusted"]["rows"]
+    assert any(row.startswith("deepeval") for row in trusted), trusted
+    for name in ("untrusted", "untrusted-mcp", "trusted-mcp"):
         assert (artifacts / f"{name}.png").stat().st_size > 10_000
 
 

@@ -1,6 +1,7 @@
 // In an untrusted workspace (restricted mode) the extension runs the static checks only: the
-// static squiggle appears, no shape error comes, and the model summary says dynamic checks are
-// off. Usage: node vscode_untrusted.mjs URL FILE_NAME ARTIFACT_DIR
+// static squiggle appears, no shape error comes, the model summary says dynamic checks are
+// off, and MCP: List Servers has no deepeval server until the workspace is trusted.
+// Usage: node vscode_untrusted.mjs URL FILE_NAME ARTIFACT_DIR
 // Prints one JSON object (the steps seen) and exits 0 when every step passed.
 import { drive } from "./workbench.mjs";
 
@@ -23,13 +24,22 @@ const scenario = async ({ page, step, shot, openFile, runCommand }) => {
   await shot("untrusted");
 
   // The MCP server builds models: not offered to agent mode in restricted mode.
+  const rows = page.locator(".quick-input-list .monaco-list-row");
   await runCommand("MCP: List Servers");
-  await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 20000 });
+  await rows.first().waitFor({ timeout: 20000 });
   await page.waitForTimeout(2000); // providers answer asynchronously
-  step("mcp servers", {
-    rows: await page.locator(".quick-input-list .monaco-list-row").allInnerTexts(),
-  });
+  step("mcp servers", { rows: await rows.allInnerTexts() });
   await shot("untrusted-mcp");
+  await page.keyboard.press("Escape");
+
+  // Granting trust offers it, in the same window: its provider was there and answering.
+  await runCommand("Workspaces: Manage Workspace Trust");
+  await page.locator(".workspace-trust-editor .monaco-button", { hasText: /^Trust$/ })
+    .first().click({ timeout: 20000 });
+  await runCommand("MCP: List Servers");
+  await rows.filter({ hasText: "deepeval" }).first().waitFor({ timeout: 30000 });
+  step("mcp servers trusted", { rows: await rows.allInnerTexts() });
+  await shot("trusted-mcp");
   await page.keyboard.press("Escape");
 };
 
