@@ -542,6 +542,7 @@ def notebook_report(
     did not run because of it saying why."""
     drop_ipython_names(report, notebook)
     report.diagnostics = [_in_cells(d, notebook) for d in report.diagnostics]
+    report.notes = [notebook.said_in_cells(n) for n in report.notes]
     if not notebook.broken:
         return report
     cells = [cell for cell, _ in notebook.broken]

@@ -408,6 +408,23 @@ def test_a_notebooks_notes_name_cells_not_program_lines(tmp_path: Path) -> None:
     assert any(line.startswith(f"{none}:cell 2:1:1: note: no model entry point") for line in lines)
 
 
+def test_a_notebooks_size_computed_from_its_data_is_assumed_and_said_in_its_cell(
+    tmp_path: Path,
+) -> None:
+    from tests.diagnostics.notebooks import write_notebook
+
+    data = "import torch\nimport torch.nn as nn\n\nv = torch.load('v.pt')\nINPUT_DIM = len(v)"
+    model = "model = nn.Sequential(nn.Embedding(INPUT_DIM, 8), nn.Linear(8, 2))"
+    nb = write_notebook(tmp_path / "a.ipynb", ("markdown", "# Data"), data, model)
+    r = cli("--format", "json", str(nb))
+    (entry,) = json.loads(r.stdout)
+    assert entry["summary"]["model"] is not None and entry["summary"]["errors"] == 0
+    assert (
+        "built with INPUT_DIM=64 (cell 2, line 5) assumed by the check: the program computes it "
+        "from data that the check does not load"
+    ) in entry["summary"]["notes"]
+
+
 def test_folders_include_notebooks_and_a_malformed_one_is_one_line(tmp_path: Path) -> None:
     from tests.diagnostics.notebooks import write_notebook
 

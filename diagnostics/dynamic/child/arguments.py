@@ -30,6 +30,7 @@ CONVENTIONAL: tuple[tuple[str, Any], ...] = (
     (r"seq_?len(gth)?|max_?(seq_?)?len(gth)?|context_?(length|len|size)|block_size|n_?ctx", 16),
     (r"(p_?)?drop(out)?(_?(rate|prob|p))?|attn_drop|proj_drop", 0.0),
     (r"dim_?head|head_?dim", 16),
+    (r"(pad|padding|unk|sos|eos|bos|cls|sep|mask)_?(idx|index|id|token_id|token_idx)", 0),
     (r"kernel(_?size)?|ksize", 3),
     (r"(\w+_)?stride", 1),
     (r"(num_)?frames", 4),
@@ -136,11 +137,19 @@ def _inner_model(outer: Any, ns: dict[str, Any], tree: ast.Module) -> tuple[Any,
     return None
 
 
-def _conventional(p: inspect.Parameter) -> tuple[Any, str] | None:
-    name = p.name.lower()
+def conventional_value(name: str) -> Any:
+    """The conventional value of a parameter or variable called `name` (any case), or None."""
+    name = name.lower()
     for pattern, value in CONVENTIONAL:
         if re.fullmatch(pattern, name):
-            return value, repr(value)
+            return value
+    return None
+
+
+def _conventional(p: inspect.Parameter) -> tuple[Any, str] | None:
+    value = conventional_value(p.name)
+    if value is not None:
+        return value, repr(value)
     ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
     if ann in BY_ANNOTATION:
         return BY_ANNOTATION[ann], repr(BY_ANNOTATION[ann])

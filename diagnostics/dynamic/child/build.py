@@ -7,9 +7,11 @@ import re
 from math import gcd, prod
 from typing import Any
 
-from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model
+from deepeval_lsp.diagnostics.dynamic.child.entry_point import find_model, sizes_assumed
 from deepeval_lsp.diagnostics.dynamic.child.input_shapes import (
     BATCH,
+    LENGTHS,
+    RATIO,
     dataset_shape,
     extra_inputs,
     guessed_input,
@@ -51,6 +53,9 @@ def build_and_run(run: Run, ns: dict[str, Any], plan: Plan, payload: JobPayload,
         run_torch(run, model, payload)
     else:
         run.notes.append(f"{run.entry} returned {type(model).__name__}, not a model")
+        return
+    if run.assumed_sizes:
+        run.notes.append(sizes_assumed(run))
 
 
 def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
@@ -87,7 +92,7 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
         dtypes = run.input_dtypes or ["int64" if cands.integer else "float32"] * len(shapes)
         inputs = [_tensor(torch, s, d) for s, d in zip(shapes, dtypes, strict=False)]
         kwargs: dict[str, Any] = {}
-        named = _named_inputs(torch, model, inputs, shapes, kwargs, cands.guessed)
+        named = _named_inputs(torch, model, inputs, shapes, dtypes, kwargs, cands.guessed)
         if i == 0:
             run.guess = _guess_words(cands.why, shapes, named)
         records: dict[int, dict[str, Any]] = {}
@@ -119,7 +124,7 @@ def run_torch(run: Run, model: Any, payload: JobPayload) -> None:
             note = note.replace(str(candidates[0][0]), str(shapes[0]))
         run.input_note = note
         if named:
-            guessed = ", ".join(f"`{n}` {tuple(t.shape)}" for n, t in named)
+            guessed = ", ".join(f"`{n}` {_shown(t)}" for n, t in named)
             run.notes.append(f"forward's further inputs were guessed from their names: {guessed}")
         run.summary = torch_summary(run, model, shapes, out_shape(out), records)
         run.outputs = forward_outputs(run, out)
@@ -232,6 +237,7 @@ def _named_inputs(
     model: Any,
     inputs: list[Any],
     shapes: list[tuple[int, ...]],
+    dtypes: list[str],
     kwargs: dict[str, Any],
     guessed: bool,
 ) -> list[tuple[str, Any]]:
@@ -248,8 +254,14 @@ def _named_inputs(
     positional, keyword = extra
     named = []
     for name in positional + keyword:
-        shape, dtype = guessed_input(name, shapes[0])
-        t = _tensor(torch, shape, dtype)
+        if RATIO.search(name):
+            t: Any = 0.5  # `teacher_forcing_ratio`, `mask_prob`: a number, not a tensor
+        elif LENGTHS.search(name) and len(shapes[0]) >= 2:
+            # a sequence length per sample, as pack_padded_sequence wants them: on the CPU
+            t = torch.full(shapes[0][:1], shapes[0][1], dtype=torch.long, device="cpu")
+        else:
+            shape, dtype = guessed_input(name, shapes[0], dtypes[0] if dtypes else "float32")
+            t = _tensor(torch, shape, dtype)
         named.append((name, t))
         if name in keyword:
             kwargs[name] = t
@@ -266,7 +278,7 @@ def _guess_words(why: str | None, shapes: list[tuple[int, ...]], named: list[Any
         shown = ", ".join(str(s) for s in shapes)
         parts.append(f"built with guessed input {shown} ({why})")
     if named:
-        guessed = ", ".join(f"`{n}` {tuple(t.shape)}" for n, t in named)
+        guessed = ", ".join(f"`{n}` {_shown(t)}" for n, t in named)
         parts.append(f"forward's further inputs guessed from their names: {guessed}")
     return "; ".join(parts) or None
 
@@ -314,3 +326,9 @@ def run_keras(run: Run, model: Any, payload: JobPayload, study_contract: bool) -
         metrics=["accuracy"],
     )
     run.summary = keras_summary(run, model)
+
+
+def _shown(value: Any) -> str:
+    """A guessed input as a note shows it: a tensor by its shape, a number as itself."""
+    shape = getattr(value, "shape", None)
+    return str(tuple(shape)) if shape is not None else repr(value)

@@ -27,7 +27,13 @@ from deepeval_lsp.diagnostics.dynamic.child.meta_patches import (
     cat_log,
     code_position,
 )
-from deepeval_lsp.diagnostics.dynamic.child.run_state import Run, char_col, entry_line, site_range
+from deepeval_lsp.diagnostics.dynamic.child.run_state import (
+    CHECKER_DIR,
+    Run,
+    char_col,
+    entry_line,
+    site_range,
+)
 from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import (
     cat_dim_candidates,
     consumer_cat_dim_fix,
@@ -264,7 +270,6 @@ def _imported_at(tb: Any) -> str | None:
     return None
 
 
-_CHECKER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Work of the check itself after forward returned: whatever fails there is the checker's.
 _AFTER_FORWARD = frozenset({"torch_summary", "keras_summary", "forward_outputs"})
 # Instructions after which an exception in the checker's frame is no slip of its own: a
@@ -279,7 +284,7 @@ def _inside_checker(run: Run, frames: list[Any]) -> str | None:
 
     def ours(t: Any) -> bool:
         name = t.tb_frame.f_code.co_filename
-        return name != run.path and name.startswith(_CHECKER_DIR + os.sep)
+        return name != run.path and name.startswith(CHECKER_DIR + os.sep)
 
     def where(t: Any) -> str:
         return f"{os.path.basename(t.tb_frame.f_code.co_filename)}:{t.tb_lineno}"
@@ -287,6 +292,9 @@ def _inside_checker(run: Run, frames: list[Any]) -> str | None:
     for t in frames:
         if ours(t) and t.tb_frame.f_code.co_name in _AFTER_FORWARD:
             return where(frames[-1]) if ours(frames[-1]) else where(t)
+    # an attribute the checker read of a module that lacks it: raised in torch's __getattr__
+    while len(frames) > 1 and frames[-1].tb_frame.f_code.co_name == "__getattr__":
+        frames = frames[:-1]
     if not frames or not ours(frames[-1]):
         return None
     last = frames[-1]

@@ -348,6 +348,15 @@ def _refused(run: Run, obj: Any, is_cls: bool, exc: BaseException) -> str | None
     return f"its own check refuses its defaults ({exc or type(exc).__name__}); it needs arguments"
 
 
+def sizes_assumed(run: Run) -> str:
+    """What the check gave the sizes the program computes from its data (run.assumed_sizes)."""
+    one = len(run.assumed_sizes) == 1
+    return (
+        f"built with {', '.join(run.assumed_sizes)} assumed by the check: the program computes "
+        f"{'it' if one else 'them'} from data that the check does not load"
+    )
+
+
 def not_the_programs(run: Run, plan: Plan) -> None:
     """An error that is no finding on the program, made a Not Checkable note saying what
     failed: one of a model built with arguments the check assumed (the program did not choose
@@ -360,6 +369,8 @@ def not_the_programs(run: Run, plan: Plan) -> None:
             f"built as {run.entry} with {', '.join(run.assumed)} assumed by the check (not the "
             f"program's choice), the model failed: {run.error['message']}"
         )
+    elif run.assumed_sizes:
+        message = f"{sizes_assumed(run)}, the model failed: {run.error['message']}"
     elif plan.runtime_only and run.entry is None:
         message = (
             "the file's classes derive from imported classes, so whether one is a model is "

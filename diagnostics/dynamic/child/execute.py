@@ -19,6 +19,7 @@ from typing import Any
 
 from deepeval_lsp.diagnostics import taxonomy as T
 from deepeval_lsp.diagnostics.dynamic.child import tf_compat
+from deepeval_lsp.diagnostics.dynamic.child.arguments import conventional_value
 from deepeval_lsp.diagnostics.dynamic.child.build import build_and_run
 from deepeval_lsp.diagnostics.dynamic.child.culprit import record_error
 from deepeval_lsp.diagnostics.dynamic.child.entry_point import not_the_programs
@@ -114,7 +115,11 @@ def _run_once(
     module = types.ModuleType(MODULE_NAME)
     module.__dict__.update(ns)
     ns = module.__dict__
-    bind_dropped(ns, sl.stand_ins)
+    sizes = {n: conventional_value(n) for n in sl.sizes}
+    sizes = {n: v for n, v in sizes.items() if type(v) is int}
+    bind_dropped(ns, {n: line for n, line in sl.stand_ins.items() if n not in sizes})
+    ns.update(sizes)
+    run.assumed_sizes = [f"{n}={v} (line {sl.stand_ins[n]})" for n, v in sorted(sizes.items())]
     sys.modules[MODULE_NAME] = module
     saved_argv = sys.argv
     # The program sees the command line it would have run with no arguments, not the worker's:

@@ -65,7 +65,9 @@ def annotation_shapes(model: Any) -> list[tuple[int, ...]] | None:
 def first_leaf(model: Any) -> Any:
     """The first layer forward would run (a leaf of torch.nn, or an attention or RNN block)."""
     for m in model.modules():
-        if not list(m.children()) and type(m).__module__.startswith("torch.nn"):
+        if not type(m).__module__.startswith("torch.nn"):
+            continue  # the program's own `class LSTM(nn.Module)` is no torch LSTM
+        if not list(m.children()):
             return m
         if type(m).__name__ in ("MultiheadAttention", "TransformerEncoderLayer", "LSTM", "GRU"):
             return m
@@ -75,6 +77,8 @@ def first_leaf(model: Any) -> Any:
 def guesses_from_layer(layer: Any) -> tuple[list[list[tuple[int, ...]]], str, bool]:
     """Candidate inputs from the first layer's declared inputs: (candidates, words, integer)."""
     name = type(layer).__name__
+    if not type(layer).__module__.startswith("torch.nn"):
+        return [], name, False
     if name in ("Conv1d",):
         c = layer.in_channels
         return [[(BATCH, c, s)] for s in (64, 128, 32, 100, 256)], f"{name}(in_channels={c})", False
@@ -212,6 +216,13 @@ def free_dims(layer: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
 _MASK = re.compile(r"mask", re.I)
 _STEP = re.compile(r"^(t|ts|timesteps?|times?|steps?|sigmas?|noise_levels?)$", re.I)
 _LABEL = re.compile(r"^(y|labels?|class(es)?|class_labels?|targets?|cls)$", re.I)
+# forward's parameters that take the length of each sequence of the batch
+LENGTHS = re.compile(r"(^|_)(lengths|lens|seq_lens|src_len|text_lengths?)$", re.I)
+# forward's parameters that take a number: a probability, a rate, a temperature
+RATIO = re.compile(r"ratio|prob|rate$|temperature|^(p|alpha|beta|gamma|eps|tau)$", re.I)
+_FEATURES = re.compile(
+    r"context|cond|emb|memory|feat|latent|hidden|state|image|img|noise|audio|^(x|z|h|c)$", re.I
+)
 
 
 def extra_inputs(model: Any, given: int) -> tuple[list[str], list[str]] | None:
@@ -245,10 +256,13 @@ def max_positional(model: Any) -> int | None:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def guessed_input(name: str, like: tuple[int, ...]) -> tuple[tuple[int, ...], str]:
+def guessed_input(
+    name: str, like: tuple[int, ...], like_dtype: str = "float32"
+) -> tuple[tuple[int, ...], str]:
     """(shape, dtype) of a tensor for forward's parameter `name`, next to a first input of shape
-    `like`: a mask has its batch and positions, a time step or label one value per sample,
-    anything else (a context, a condition) the first input's shape."""
+    `like` and dtype `like_dtype`: a mask has its batch and positions, a time step or label one
+    value per sample, anything else the first input's shape; its dtype too (a target sequence
+    of token ids, `forward(src, trg)`) but for what reads as features (a context, a condition)."""
     batch = like[0] if like else BATCH
     if _MASK.search(name):
         if len(like) >= 4:  # (N, C, H, W): a mask per pixel
@@ -258,4 +272,6 @@ def guessed_input(name: str, like: tuple[int, ...]) -> tuple[tuple[int, ...], st
         return (batch,), "int64"
     if _LABEL.match(name):
         return (batch,), "int64"
+    if like_dtype == "int64" and not _FEATURES.search(name):
+        return tuple(like), "int64"
     return tuple(like), "float32"

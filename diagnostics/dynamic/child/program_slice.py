@@ -10,6 +10,7 @@ run. The kept statements are the original ast nodes, so line and column numbers 
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import copy
 import heapq
@@ -92,6 +93,7 @@ FORBIDDEN_CALLS = frozenset(
         "get",
         "post",
         "fetch_openml",
+        "get_file",
         "load_dataset",
         "compile",
         "summary",
@@ -99,6 +101,24 @@ FORBIDDEN_CALLS = frozenset(
         "sleep",
     }
 )
+# The FORBIDDEN_CALLS that make a dataset or a loader of one.
+DATA_LOADING_CALLS = frozenset(
+    {
+        "DataLoader",
+        "ImageFolder",
+        "image_dataset_from_directory",
+        "text_dataset_from_directory",
+        "flow_from_directory",
+        "flow_from_dataframe",
+        "load_dataset",
+        "load_data",
+        "read_csv",
+        "read_json",
+        "read_parquet",
+        "fetch_openml",
+    }
+)
+assert DATA_LOADING_CALLS <= FORBIDDEN_CALLS
 # keras.datasets whose load_data() the worker answers with placeholder arrays (meta_patches).
 PLACEHOLDER_DATASETS = frozenset(d.name for d in KERAS_DATASETS)
 # Dataset constructors (torchvision.datasets.MNIST(...), keras.datasets.mnist.load_data()).
@@ -149,6 +169,9 @@ class Slice:
     # 1-based lines of the module-level statements kept that call a model or a layer on data the
     # program builds itself (`out = model(torch.randn(4, 8))`): their shapes are the program's.
     model_calls: list[int] = field(default_factory=list)
+    # The stand-ins that only a size computed from the data binds (`INPUT_DIM = len(TEXT.vocab)`,
+    # `n_features = X.shape[1]`): the run may give them a conventional size instead.
+    sizes: set[str] = field(default_factory=set)
 
 
 def is_forbidden(stmt: ast.AST) -> bool:
@@ -160,13 +183,30 @@ def is_forbidden(stmt: ast.AST) -> bool:
             head = dotted.split(".")
             if name == "load_data" and len(head) >= 2 and head[-2] in PLACEHOLDER_DATASETS:
                 continue  # the worker answers these with placeholder arrays, no download
-            if name in FORBIDDEN_CALLS:
+            if name in FORBIDDEN_CALLS or (name or "").startswith("fetch_"):
                 return True
             if any(m in head[:-1] for m in DATA_MODULES):
                 return True
         elif isinstance(node, ast.With | ast.AsyncWith):
             return True
     return False
+
+
+def _copies_in(stmt: ast.stmt) -> bool:
+    """`model.embedding.weight.data = pretrained`: a value stored into a part of the model (its
+    weights, most often), which builds nothing; it runs only if what it reads is kept."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and all(isinstance(t, ast.Attribute | ast.Subscript) for t in stmt.targets)
+        and isinstance(stmt.value, ast.Name | ast.Attribute | ast.Subscript)
+    )
+
+
+def _loads_data(func: ast.FunctionDef) -> bool:
+    """Does the function call a data loader or a dataset reader (DataLoader, load_dataset, …)?"""
+    return any(
+        isinstance(n, ast.Call) and callee_name(n) in DATA_LOADING_CALLS for n in ast.walk(func)
+    )
 
 
 def is_main_block(stmt: ast.stmt) -> bool:
@@ -310,8 +350,19 @@ def _eager_uses(stmt: ast.stmt) -> set[str]:
             local |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             out.add(node.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            out.add(node.target.id)  # `total += x` reads total
         todo.extend(ast.iter_child_nodes(node))
     return out - local
+
+
+def _augmented(stmt: ast.stmt) -> set[str]:
+    """The names a statement reads by augmenting them (`for x in xs: total += x`)."""
+    return {
+        n.target.id
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
+    }
 
 
 # What a program may build at module level and still be run by the check, as the data that it
@@ -526,13 +577,15 @@ def slice_program(tree: ast.Module) -> Slice:
     bind are `stand_ins`.
     """
     classes = model_classes(tree)
-    funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
+    funcs = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    # (a `get_…`/`make_…` function that makes a data loader is no model builder, whatever it
+    # is called with: `train_loader = get_data_loader(train_data, …)` needs the data)
     model_funcs = {
         f
-        for f in funcs
+        for f, node in funcs.items()
         if f == "dl_model"
         or "model" in f.lower()
-        or f.lower().startswith(("build", "create", "make", "get_"))
+        or (f.lower().startswith(("build", "create", "make", "get_")) and not _loads_data(node))
     }
     body = tree.body
     keep = [False] * len(body)
@@ -601,10 +654,10 @@ def slice_program(tree: ast.Module) -> Slice:
         needed |= stmts[i].uses
     blocked = _backward_slice(stmts, keep, main, needed)
     for i, st in enumerate(stmts):
-        if keep[i] and i not in protected and st.targets & seen_vars:
+        if keep[i] and i not in protected and st.targets & seen_vars and not _copies_in(st.node):
             protected.add(i)  # `model.add(Dense(10))`, `model = model.to(device)`
     calls = _keep_model_calls(stmts, keep, main, set(model_vars), model_callables, aliases)
-    defined_by_kept = _drop_what_needs_dropped(stmts, keep, protected, set(simple))
+    defined_by_kept = _drop_what_needs_dropped(stmts, keep, main, protected, set(simple))
     blocked = {n: line for n, line in blocked.items() if n not in defined_by_kept}
     data = set(calls) | {i for i in range(len(body)) if keep[i] and _cheap_data(body[i], aliases)}
     kept = [_on_meta(s, aliases) if i in data else s for i, s in enumerate(body) if keep[i]]
@@ -612,7 +665,8 @@ def slice_program(tree: ast.Module) -> Slice:
     stand_ins = _stand_ins(stmts, keep)
     module = ast.Module(body=kept, type_ignores=[])
     model_calls = [body[i].lineno for i in calls if keep[i]]
-    return Slice(module, model_vars, dropped, blocked, stand_ins, model_calls)
+    sizes = _sizes(stmts, keep, set(stand_ins))
+    return Slice(module, model_vars, dropped, blocked, stand_ins, model_calls, sizes)
 
 
 def _backward_slice(
@@ -717,7 +771,7 @@ def _keep_model_calls(
 
 
 def _drop_what_needs_dropped(
-    stmts: list[_Stmt], keep: list[bool], protected: set[int], simple: set[int]
+    stmts: list[_Stmt], keep: list[bool], main: list[bool], protected: set[int], simple: set[int]
 ) -> set[str]:
     """Drop a kept statement that reads a name no kept statement binds (`x = x_train[..., None]`
     after a dropped `load_data()`), or an assignment that reads the name it assigns with no kept
@@ -726,8 +780,16 @@ def _drop_what_needs_dropped(
     and definitions stay (what they read of dropped code becomes a stand-in). A hyper-parameter
     (`simple`) is dropped too when what it reads is bound nowhere; any other statement then stays
     and fails as the program would. Returns the names the kept statements define, builtins
-    included.
+    included. A statement whose nearest binding above of a name it reads is dropped reads that
+    dropped value (`xs = [1, 2]` … `xs = tf.data.Dataset.range(7)`, `ds = window(xs)`), and is
+    dropped too.
     """
+    definers: dict[str, list[int]] = {}  # every statement binding the name, ascending
+    for i, st in enumerate(stmts):
+        if not main[i]:
+            for name in st.targets:
+                definers.setdefault(name, []).append(i)
+    reached: dict[int, list[int]] = {}  # a binding -> the statements it is the nearest one of
     kept_definers: dict[str, list[int]] = {}  # ascending: the first kept one is the `first` entry
     bound: set[str] = set()
     for i, st in enumerate(stmts):
@@ -748,7 +810,7 @@ def _drop_what_needs_dropped(
         assigns = isinstance(st.node, ast.Assign | ast.AnnAssign | ast.AugAssign)
         for name in sorted(_eager_uses(st.node)):
             if name in st.targets:
-                if not assigns:
+                if not assigns and name not in _augmented(st.node):
                     continue  # `for n in sizes: …` binds n before reading it
                 self_readers.setdefault(name, []).append(i)
                 if kept_definers[name][0] >= i:
@@ -757,6 +819,12 @@ def _drop_what_needs_dropped(
                 readers.setdefault(name, []).append(i)
                 if not alive.get(name):
                     to_drop.append(i)
+                js = definers.get(name, [])
+                k = bisect.bisect_left(js, i)
+                if k:
+                    reached.setdefault(js[k - 1], []).append(i)
+                    if not keep[js[k - 1]]:
+                        to_drop.append(i)
 
     def first_kept(name: str) -> int:
         js = kept_definers[name]
@@ -771,6 +839,7 @@ def _drop_what_needs_dropped(
         if not keep[i]:
             continue
         keep[i] = False
+        to_drop.extend(reached.get(i, ()))
         for name in stmts[i].targets:
             alive[name] -= 1
             if alive[name] == 0:
@@ -808,3 +877,42 @@ def _stand_ins(stmts: list[_Stmt], keep: list[bool]) -> dict[str, int]:
             read |= st.uses
     known = set(dir(builtins)) | MODULE_GLOBALS
     return {n: line for n, line in sorted(dropped_at.items()) if n in read and n not in known}
+
+
+# Calls whose result is a number when their argument is data: `len(vocab)`, `int(n * 0.8)`.
+_SIZE_CALLS = frozenset({"len", "int", "round", "max", "min"})
+
+
+def _sizes(stmts: list[_Stmt], keep: list[bool], names: set[str]) -> set[str]:
+    """The names of `names` that every dropped statement binding them assigns alone, to a size
+    read off data: `len(…)`, `int(…)`, an item (`X.shape[1]`, `vocab.stoi[pad]`), an attribute
+    (`tokenizer.vocab_size`), `x.size(1)`, numbers, and arithmetic of those."""
+    out: dict[str, bool] = {}
+    for i, st in enumerate(stmts):
+        if keep[i] or not st.targets & names:
+            continue
+        node = st.node
+        single = (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        )
+        for name in st.targets & names:
+            out[name] = out.get(name, True) and single and _size_value(node.value)  # type: ignore[attr-defined]
+    return {n for n, ok in out.items() if ok}
+
+
+def _size_value(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.BinOp):
+        return _size_value(node.left) and _size_value(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _size_value(node.operand)
+    if isinstance(node, ast.Subscript | ast.Attribute | ast.Name):
+        return True
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Name):
+            return node.func.id in _SIZE_CALLS
+        return isinstance(node.func, ast.Attribute) and node.func.attr in {"size", "numel", "dim"}
+    return False

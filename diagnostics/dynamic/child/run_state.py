@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,8 @@ from deepeval_lsp.diagnostics.dynamic.child.meta_patches import site_of
 from deepeval_lsp.diagnostics.dynamic.child.shape_fixes import CatDimFix, Proposal
 from deepeval_lsp.diagnostics.dynamic.wire import ErrorRecord, OutputRecord, SummaryRecord
 
+# The checker's own code (the diagnostics package's folder): frames there are not the program's.
+CHECKER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # the checked program runs as this module
 MODULE_NAME = "__deepeval_model__"
 
@@ -30,6 +33,9 @@ class Run:
     summary: SummaryRecord | None = None
     entry: str | None = None  # how the model was reached: "dl_model()", "model", "Unet(dim=64)"
     assumed: list[str] = field(default_factory=list)  # its arguments the check chose: "dim=64"
+    # sizes the program computes from data the check does not load, which it chose instead:
+    # "INPUT_DIM=64 (line 12)" (program_slice.Slice.sizes)
+    assumed_sizes: list[str] = field(default_factory=list)
     framework: str | None = None
     notes: list[str] = field(default_factory=list)
     info: list[ErrorRecord] = field(default_factory=list)  # Not Checkable diagnostics

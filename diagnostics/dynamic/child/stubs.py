@@ -14,9 +14,12 @@ check reports it as not checkable rather than as the user's error.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import types
 from typing import Any
+
+from deepeval_lsp.diagnostics.dynamic.child.run_state import CHECKER_DIR
 
 
 class MissingPackageUsed(RuntimeError):
@@ -294,7 +297,11 @@ def dropped_in(exc: BaseException) -> str | None:
     tb = exc.__traceback__
     while tb is not None:
         frame = tb.tb_frame
-        if frame.f_locals is not frame.f_globals:  # the module's globals hold every stand-in
+        # (the module's globals hold every stand-in, and so do the checker's own frames, which
+        # hold the program's namespace)
+        if frame.f_locals is not frame.f_globals and not frame.f_code.co_filename.startswith(
+            CHECKER_DIR + os.sep
+        ):
             for value in list(frame.f_locals.values()):
                 if type(value) is DroppedValue:
                     return said(value._name)

@@ -276,3 +276,54 @@ class Net(nn.Module):
     message = result["errors"][0]["message"]
     assert message.startswith("loading fastops.cpython-311-x86_64-linux-gnu.so failed")
     assert "while importing fastops" in message
+
+
+SEQ2SEQ = """
+import random
+import torch
+from torch import nn
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, vocab=50, dim=16):
+        super().__init__()
+        self.src_emb = nn.Embedding(vocab, dim)
+        self.trg_emb = nn.Embedding(vocab, dim)
+        self.rnn = nn.GRU(dim, dim, batch_first=True)
+        self.out = nn.Linear(dim, vocab)
+
+    def forward(self, src, trg, teacher_forcing_ratio):
+        _, h = self.rnn(self.src_emb(src))
+        if random.random() < teacher_forcing_ratio:
+            h = h * 1.0
+        out, _ = self.rnn(self.trg_emb(trg), h)
+        return self.out(out)
+"""
+
+
+def test_a_target_sequence_beside_token_ids_is_token_ids_and_a_ratio_a_number() -> None:
+    result = run_job({"source": SEQ2SEQ, "path": "seq2seq.py"})
+    assert result["errors"] == []
+    assert result["summary"]["output_shape"] == [2, 16, 50]
+    said = " ".join(result["notes"])
+    assert "`trg` (2, 16)" in said and "`teacher_forcing_ratio` 0.5" in said
+
+
+def test_a_failure_in_a_namespace_with_stand_ins_is_not_blamed_on_them() -> None:
+    # `history` is only bound by the dropped fit(); the model's own mistake (Linear(32, …) fed
+    # 16 features) has nothing to do with it, and stays an error
+    source = """
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(8, 16), nn.Linear(32, 2))
+history = model.fit(torch.load("x.pt"))
+
+
+def report():
+    return history.losses
+"""
+    result = run_job({"source": source, "path": "prog.py", "input_shape": [[2, 8]]})
+    [error] = result["errors"]
+    assert error["code"] != T.NOT_CHECKABLE and "depends on" not in error["message"]
+    assert error["range"][0] + 1 == 5

@@ -8,7 +8,7 @@ import random
 
 import pytest
 from deepeval_lsp.diagnostics.dynamic.child import program_slice as ps
-from deepeval_lsp.diagnostics.text import attribute_chain
+from deepeval_lsp.diagnostics.text import attribute_chain, callee_name
 
 
 def reference_model_classes(tree: ast.Module) -> set[str]:
@@ -28,16 +28,31 @@ def reference_model_classes(tree: ast.Module) -> set[str]:
     return found
 
 
+def _stores_a_value(stmt: ast.stmt) -> bool:
+    """`model.x.weight.data = w`, `model[0] = b`: a value put into the model, no building."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and all(not isinstance(t, ast.Name | ast.Tuple | ast.List) for t in stmt.targets)
+        and isinstance(stmt.value, ast.Name | ast.Attribute | ast.Subscript)
+    )
+
+
 def reference_slice(tree: ast.Module) -> ps.Slice:
     """slice_program as whole-file passes to each fixed point (quadratic): its specification."""
     classes = reference_model_classes(tree)
-    funcs = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
+    funcs = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
     model_funcs = {
         f
-        for f in funcs
+        for f, node in funcs.items()
         if f == "dl_model"
         or "model" in f.lower()
-        or f.lower().startswith(("build", "create", "make", "get_"))
+        or (
+            f.lower().startswith(("build", "create", "make", "get_"))
+            and not any(
+                isinstance(n, ast.Call) and callee_name(n) in ps.DATA_LOADING_CALLS
+                for n in ast.walk(node)
+            )
+        )
     }
     body = tree.body
     keep = [False] * len(body)
@@ -98,7 +113,11 @@ def reference_slice(tree: ast.Module) -> ps.Slice:
     protected = (
         set(seeds)
         | tried
-        | {i for i in range(len(body)) if keep[i] and ps._targets(body[i]) & set(model_vars)}
+        | {
+            i
+            for i in range(len(body))
+            if keep[i] and ps._targets(body[i]) & set(model_vars) and not _stores_a_value(body[i])
+        }
     )
     bound: set[str] = set()
     for stmt in body:
@@ -120,11 +139,23 @@ def reference_slice(tree: ast.Module) -> ps.Slice:
                     before |= ps._targets(body[j])
             own = ps._targets(stmt)
             assigns = isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign)
+            augmented = {
+                n.target.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
+            }
             for name in ps._eager_uses(stmt):
                 if name in own:
-                    orphan = assigns and name not in before
+                    orphan = (assigns or name in augmented) and name not in before
                 else:
                     orphan = name not in defined_by_kept and (i in simple or name in bound)
+                    if name not in known and (i in simple or name in bound):
+                        above = [
+                            j
+                            for j in range(i)
+                            if not ps.is_main_block(body[j]) and name in ps._targets(body[j])
+                        ]
+                        orphan = orphan or bool(above and not keep[above[-1]])
                 if orphan:
                     keep[i] = False
                     changed = True
@@ -169,7 +200,11 @@ def _statement(rng: random.Random, k: int) -> str:
         f"for {n} in range({m}):\n    {m}.train()",
         f"for {n} in range(3):\n    {m} = {n}",
         f"print({n})",
+        f"for {n} in range(3):\n    {m} += {n}",
+        f"{n} += {m}",
         f"def build_{k}():\n    return {n}",
+        f"def get_loader_{k}(v):\n    return DataLoader(v, {n})",
+        f"{n} = get_loader_{k}({m})",
         f"def helper_{k}(v):\n    return v + {m}",
         f"class Net{k % 3}(nn.Module):\n    size = {n}",
         f"class Sub{k}(Net{(k + 1) % 3}):\n    pass",
