@@ -95,7 +95,8 @@ def guesses_from_layer(layer: Any) -> tuple[list[list[tuple[int, ...]]], str, bo
     if name == "Linear":
         return [[(BATCH, layer.in_features)]], f"Linear(in_features={layer.in_features})", False
     if name in ("Embedding", "EmbeddingBag"):
-        return [[(BATCH, 16)]], f"{name}({layer.num_embeddings}, …)", True
+        # token ids batch first, then sequence first (`text.permute(1, 0)` in the model)
+        return [[(BATCH, 16)], [(16, BATCH)]], f"{name}({layer.num_embeddings}, …)", True
     if name in ("LSTM", "GRU", "RNN"):
         shape = (BATCH, 8, layer.input_size) if layer.batch_first else (8, BATCH, layer.input_size)
         return [[shape]], f"{name}(input_size={layer.input_size})", False
@@ -217,7 +218,7 @@ _MASK = re.compile(r"mask", re.I)
 _STEP = re.compile(r"^(t|ts|timesteps?|times?|steps?|sigmas?|noise_levels?)$", re.I)
 _LABEL = re.compile(r"^(y|labels?|class(es)?|class_labels?|targets?|cls)$", re.I)
 # forward's parameters that take the length of each sequence of the batch
-LENGTHS = re.compile(r"(^|_)(lengths|lens|seq_lens|src_len|text_lengths?)$", re.I)
+LENGTHS = re.compile(r"(^|_)(lengths?|lens|seq_lens|src_len)$", re.I)
 # forward's parameters that take a number: a probability, a rate, a temperature
 RATIO = re.compile(r"ratio|prob|rate$|temperature|^(p|alpha|beta|gamma|eps|tau)$", re.I)
 _FEATURES = re.compile(

@@ -327,3 +327,53 @@ def report():
     [error] = result["errors"]
     assert error["code"] != T.NOT_CHECKABLE and "depends on" not in error["message"]
     assert error["range"][0] + 1 == 5
+
+
+SEQUENCE_FIRST_CNN = """
+import torch
+from torch import nn
+
+
+class CNN(nn.Module):
+    def __init__(self, vocab=100, dim=20):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.conv = nn.Conv2d(1, 8, (5, dim))
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, text):
+        text = text.permute(1, 0)  # [sent len, batch] -> [batch, sent len]
+        x = torch.relu(self.conv(self.emb(text).unsqueeze(1))).squeeze(3)
+        return self.fc(x.max(dim=2).values)
+"""
+
+
+def test_token_ids_sequence_first_are_tried_when_batch_first_does_not_fit() -> None:
+    result = run_job({"source": SEQUENCE_FIRST_CNN, "path": "cnn.py"})
+    assert result["errors"] == []
+    assert result["summary"]["input_shapes"] == [[16, 2]]
+
+
+def test_a_lengths_input_is_one_length_per_sample_on_the_cpu() -> None:
+    source = """
+import torch
+from torch import nn
+
+
+class RNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, ids, length):
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.emb(ids), length, batch_first=True, enforce_sorted=False
+        )
+        _, (hidden, _) = self.lstm(packed)
+        return self.fc(hidden[-1])
+"""
+    result = run_job({"source": source, "path": "rnn.py"})
+    assert result["errors"] == []
+    assert "`length` (2,)" in " ".join(result["notes"])
