@@ -7,6 +7,7 @@ The dynamic pass (run) and the argument fixes (argument_fixes) both re-run check
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from deepeval_lsp.diagnostics.dynamic.wire import (
 )
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
-from deepeval_lsp.diagnostics.project import ModuleSite, locate
+from deepeval_lsp.diagnostics.project import ModuleSite, found_elsewhere, locate
 from deepeval_lsp.diagnostics.text import apply_edits
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ def payload(source: str, path: str, options: CheckOptions) -> JobPayload:
     """The child's payload for checking `source` under `options`: with the folders its imports
     resolve from and the package it runs in (project.locate)."""
     site = locate(path, options.workspace_root)
+    tree = _tree(source)
+    roots = [*site.import_roots, *_roots_elsewhere(tree, site, options.workspace_root)]
     return {
         "source": source,
         "path": path,
@@ -43,12 +46,47 @@ def payload(source: str, path: str, options: CheckOptions) -> JobPayload:
         if options.inputs
         else None,
         "framework": options.framework,
-        "import_roots": [str(r) for r in site.import_roots],
+        "import_roots": [str(r) for r in roots],
         "package": site.package,
         "module": site.module,
         "requirement": options.requirement,
-        "usages": readme_usages(site.file, _top(site), _tree(source)),
+        "usages": readme_usages(site.file, _top(site), tree),
     }
+
+
+def _roots_elsewhere(
+    tree: ast.Module | None, site: ModuleSite, project_root: str | None
+) -> list[Path]:
+    """The folders of the project that hold a module the file imports, found neither on its
+    import path nor installed: a sibling tree meant to run from its own folder
+    (`object_detection/mmcv_custom`), which the static pass names. The file runs with them last
+    on its path, as it does where it is meant to run."""
+    if tree is None or not project_root:
+        return []
+    tops = {
+        name.split(".")[0]
+        for n in ast.walk(tree)
+        for name in (
+            [a.name for a in n.names]
+            if isinstance(n, ast.Import)
+            else [n.module or ""]
+            if isinstance(n, ast.ImportFrom) and n.level == 0
+            else []
+        )
+    }
+    out: list[Path] = []
+    for top in sorted(t for t in tops if t):
+        if any((r / top).is_dir() or (r / f"{top}.py").is_file() for r in site.import_roots):
+            continue
+        try:
+            if importlib.util.find_spec(top) is not None:
+                continue
+        except (ImportError, ValueError):
+            continue
+        found = found_elsewhere(site.file, project_root, top)
+        if found is not None and found.parent not in (*site.import_roots, *out):
+            out.append(found.parent)
+    return out
 
 
 def _top(site: ModuleSite) -> Path:

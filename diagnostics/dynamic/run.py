@@ -131,7 +131,12 @@ def run_dynamic(
     raw = run_job(pool, source, path, options, extra={"pre_edits": pre} if pre else None)
     out = interpret(raw, source, path)
     if static:
-        out.diagnostics = [d for d in out.diagnostics if not _duplicates(d, static)]
+        once = [d for d in out.diagnostics if not _duplicates(d, static)]
+        if out.model is None and is_job_result(raw):
+            # the run's own failure, said by the static pass at its line: what it cost is said
+            failed = [d for d in out.diagnostics if d not in once and _is_run_error(d, raw)]
+            out.notes.extend(f"the model was not built: {d.message}" for d in failed)
+        out.diagnostics = once
     if not options.paper_compat:
         out.diagnostics = [_keras2_api(d) for d in out.diagnostics]
     if options.verify_fixes and any(d.fixes for d in out.diagnostics):
@@ -328,6 +333,13 @@ def _keras2_api(d: Diagnostic) -> Diagnostic:
         severity=Severity.WARNING,
         message=f"{d.message}{fw.legacy_note(dotted)}: it fails on Keras 3, runs on Keras 2",
         fixes=(),
+    )
+
+
+def _is_run_error(d: Diagnostic, raw: JobResult) -> bool:
+    """Is `d` the failure that ended the run (not one of its notes on the side)?"""
+    return any(
+        e["message"] == d.message and e["range"][0] == d.range.start.line for e in raw["errors"]
     )
 
 

@@ -46,7 +46,11 @@ def _first_tensor(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 def _through(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """What calling the stand-in `name` gives: its tensor argument unchanged, or a stand-in."""
+    """What calling the stand-in `name` gives: its tensor argument unchanged, the program's
+    class or function it decorates (`@BACKBONES.register_module()`, `@register_model`), or a
+    stand-in."""
+    if len(args) == 1 and not kwargs and _decorated(args[0]):
+        return args[0]
     tensor = _first_tensor(args, kwargs)
     if tensor is not None:
         # given a layer's parameter, it is an initialiser (`trunc_normal_(m.weight)`): it sets
@@ -60,6 +64,15 @@ def _through(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     inst = cls()
     inst._stub_name = f"{name}()"
     return inst
+
+
+def _decorated(obj: Any) -> bool:
+    """A function, or a class that is not torch's or Keras's own (`act_layer=nn.ReLU` is a
+    layer to build, not a class to decorate)."""
+    if isinstance(obj, types.FunctionType):
+        return True
+    module = getattr(obj, "__module__", "") if isinstance(obj, type) else ""
+    return bool(module) and _top(module) not in ("torch", "keras", "tensorflow", "tf_keras")
 
 
 class _Stub:
@@ -149,6 +162,12 @@ def _module_class() -> type | None:
 
         def forward(self, *args: Any, **kwargs: Any) -> Any:
             return _through(self._stub_name, args, kwargs)
+
+        def register_module(self, *args: Any, **kwargs: Any) -> Any:
+            if len(args) == 2 and not kwargs:  # nn.Module's own: (name, module)
+                return super().register_module(*args)
+            # a registry of the missing package: `@BACKBONES.register_module()`
+            return _through(f"{self._stub_name}.register_module", args, kwargs)
 
         def __getitem__(self, item: Any) -> Any:
             return _Stub(f"{self._stub_name}[]")

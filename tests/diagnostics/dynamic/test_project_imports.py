@@ -235,6 +235,28 @@ def test_a_module_of_another_subtree_of_the_project_is_a_note(
     assert [d for d in report.diagnostics if d.severity == "error"] == []
     (note,) = [d for d in report.diagnostics if "mmcv_custom" in d.message]
     assert note.code == "DL401" and "detection/mmcv_custom" in note.message
+    # the run has that folder on its path, as where the file is meant to run: the model builds
+    assert report.model is not None and report.model.output_shape == (1, 10)
+
+
+def test_a_run_that_fails_on_an_import_the_static_pass_explained_says_it_built_nothing(
+    project: Path, pool: WorkerPool
+) -> None:
+    _write(
+        project,
+        {
+            "segm/mmcv_custom/__init__.py": "from .checkpoint import load_checkpoint\n",
+            "segm/backbone/net.py": MODEL.replace(
+                "from .parts import Block", "from mmcv_custom import load_checkpoint\nBlock = None"
+            )
+            .replace("self.block = Block(3, 4)", "self.block = nn.Conv2d(3, 4, 3, padding=1)")
+            .format(features="4 * 8 * 8"),
+        },
+    )
+    report = _check(project / "segm/backbone/net.py", project, pool)
+    assert [d for d in report.diagnostics if d.severity == "error"] == []
+    assert report.model is None
+    assert any(n.startswith("the model was not built: ") for n in report.notes), report.notes
 
 
 def test_a_package_whose_init_imports_a_generated_module_is_loaded_bare(

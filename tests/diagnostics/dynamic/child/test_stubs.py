@@ -107,3 +107,21 @@ def test_what_went_through_a_stand_in_counts_only_while_its_run_lasts(absent):
         assert depends_on(info.value) is None
     finally:
         sys.meta_path[:0] = finders
+
+
+def test_a_stub_decorator_and_a_stub_registry_give_the_decorated_back(absent):
+    registry = absent.Registry("backbone")
+
+    @registry.register_module()
+    class Net(torch.nn.Module):
+        pass
+
+    @absent.register_model
+    def net():
+        return Net()
+
+    assert isinstance(Net, type) and isinstance(net(), Net)
+    # a layer class given to a stub is a layer to build: the stub stays a stand-in layer
+    assert isinstance(absent.create_act(torch.nn.ReLU), torch.nn.Module)
+    registry.register_module("_child", torch.nn.Linear(2, 2))  # nn.Module's own, still
+    assert isinstance(registry._child, torch.nn.Linear)
