@@ -23,7 +23,10 @@ CONVENTIONAL: tuple[tuple[str, Any], ...] = (
     (r"(in|input|image|img|num|n)_?(channels|chans|ch)|channels", 3),
     (r"(num|n)_?classes|classes|num_labels|out_classes", 10),
     (r"(num|n)_?heads?|heads|nheads?|num_attention_heads", 4),
-    (r"depth|(num|n)_?(layers?|blocks)", 2),
+    (r"(\w+_)?depth|(num|n)_?(layers?|blocks)", 2),
+    # a size per stage (keras_hub's `stackwise_num_filters`, `layerwise_depths`): two stages
+    (r"(stackwise|layerwise)_\w+", [2, 2]),
+    (r"rank", 4),
     (r"vocab(_size)?|(num|n)_?(tokens|vocab)|vocab_sz", 100),
     (r"(image|img|input)_?(size|res|resolution)|resolution", 32),
     (r"patch(_size)?", 4),
@@ -35,7 +38,10 @@ CONVENTIONAL: tuple[tuple[str, Any], ...] = (
     (r"(\w+_)?stride", 1),
     (r"(num_)?frames", 4),
     (r"latent(_dim|_size)?|z_?dim|(n_)?latents?", 16),
-    (r"dim|d_?model|(embed|emb|embedding|hidden|model)_?(dim|size)|n_?embd|width|features", 64),
+    (
+        r"dim|d_?model|(embed|emb|embedding|hidden|model)_?(dim|size)|n_?embd|width|features",
+        64,
+    ),
     (r"(out|hidden|base|mid|inner)_?(channels|chans|ch)", 64),
     (r"(use|is|with|has)_\w+", False),
     # (not `*_channels`: `encoder_channels` is a list as often as not)
@@ -142,7 +148,7 @@ def conventional_value(name: str) -> Any:
     name = name.lower()
     for pattern, value in CONVENTIONAL:
         if re.fullmatch(pattern, name):
-            return value
+            return list(value) if isinstance(value, list) else value  # each call its own list
     return None
 
 
