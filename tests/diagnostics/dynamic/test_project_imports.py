@@ -214,6 +214,14 @@ def test_a_relative_import_above_the_package_is_a_note(project: Path, pool: Work
     assert "reaches above the package `pkg_g`" in report.diagnostics[0].message
 
 
+# A model file that imports a module of the project's tree beside its own (ConvNeXt's layout).
+BESIDE_MMCV_CUSTOM = (
+    MODEL.replace("from .parts import Block", "from mmcv_custom import load_checkpoint\nB = None")
+    .replace("self.block = Block(3, 4)", "self.block = nn.Conv2d(3, 4, 3, padding=1)")
+    .format(features="4 * 8 * 8")
+)
+
+
 def test_a_module_of_another_subtree_of_the_project_is_a_note(
     project: Path, pool: WorkerPool
 ) -> None:
@@ -224,11 +232,7 @@ def test_a_module_of_another_subtree_of_the_project_is_a_note(
         {
             "detection/mmcv_custom/__init__.py": "def load_checkpoint(*a):\n    pass\n",
             "detection/models/backbones/__init__.py": "",
-            "detection/models/backbones/net.py": MODEL.replace(
-                "from .parts import Block", "from mmcv_custom import load_checkpoint\nBlock = None"
-            )
-            .replace("self.block = Block(3, 4)", "self.block = nn.Conv2d(3, 4, 3, padding=1)")
-            .format(features="4 * 8 * 8"),
+            "detection/models/backbones/net.py": BESIDE_MMCV_CUSTOM,
         },
     )
     report = _check(project / "detection/models/backbones/net.py", project, pool)
@@ -246,11 +250,7 @@ def test_a_run_that_fails_on_an_import_the_static_pass_explained_says_it_built_n
         project,
         {
             "segm/mmcv_custom/__init__.py": "from .checkpoint import load_checkpoint\n",
-            "segm/backbone/net.py": MODEL.replace(
-                "from .parts import Block", "from mmcv_custom import load_checkpoint\nBlock = None"
-            )
-            .replace("self.block = Block(3, 4)", "self.block = nn.Conv2d(3, 4, 3, padding=1)")
-            .format(features="4 * 8 * 8"),
+            "segm/backbone/net.py": BESIDE_MMCV_CUSTOM,
         },
     )
     report = _check(project / "segm/backbone/net.py", project, pool)
