@@ -119,6 +119,18 @@ def attribute_chain(node: ast.AST) -> str:
     return ".".join([root, *attrs] if root is not None else attrs)
 
 
+def imported_tops(module: ast.Module) -> set[str]:
+    """The top-level packages `module` imports absolutely, anywhere in it (`torch` of
+    `import torch.nn as nn`, `timm` of `from timm.layers import DropPath`)."""
+    out: set[str] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module.split(".")[0])
+    return out
+
+
 def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
     """Apply non-overlapping edits to `text`; overlapping ones after the first are skipped."""
     src = SourceText(text)

@@ -7,10 +7,10 @@ The dynamic pass (run) and the argument fixes (argument_fixes) both re-run check
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deepeval_lsp.diagnostics import framework as fw
 from deepeval_lsp.diagnostics.dynamic.engines import DEFAULT
 from deepeval_lsp.diagnostics.dynamic.usages import readme_usages
 from deepeval_lsp.diagnostics.dynamic.validate import checked
@@ -24,7 +24,8 @@ from deepeval_lsp.diagnostics.dynamic.wire import (
 from deepeval_lsp.diagnostics.findings import Diagnostic, Fix, Position, Range, Related, TextEdit
 from deepeval_lsp.diagnostics.options import CheckOptions
 from deepeval_lsp.diagnostics.project import ModuleSite, found_elsewhere, locate
-from deepeval_lsp.diagnostics.text import apply_edits
+from deepeval_lsp.diagnostics.static.workspace import local_module_names
+from deepeval_lsp.diagnostics.text import apply_edits, imported_tops
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,25 +64,9 @@ def _roots_elsewhere(
     on its path, as it does where it is meant to run."""
     if tree is None or not project_root:
         return []
-    tops = {
-        name.split(".")[0]
-        for n in ast.walk(tree)
-        for name in (
-            [a.name for a in n.names]
-            if isinstance(n, ast.Import)
-            else [n.module or ""]
-            if isinstance(n, ast.ImportFrom) and n.level == 0
-            else []
-        )
-    }
     out: list[Path] = []
-    for top in sorted(t for t in tops if t):
-        if any((r / top).is_dir() or (r / f"{top}.py").is_file() for r in site.import_roots):
-            continue
-        try:
-            if importlib.util.find_spec(top) is not None:
-                continue
-        except (ImportError, ValueError):
+    for top in sorted(imported_tops(tree)):
+        if fw.installed(top) or local_module_names(str(site.file), project_root, top):
             continue
         found = found_elsewhere(site.file, project_root, top)
         if found is not None and found.parent not in (*site.import_roots, *out):

@@ -13,7 +13,7 @@ from deepeval_lsp.diagnostics.dynamic.child.program_slice import (
     model_classes,
     slice_program,
 )
-from deepeval_lsp.diagnostics.text import attribute_chain, callee_name
+from deepeval_lsp.diagnostics.text import attribute_chain, callee_name, imported_tops
 
 # Packages whose classes the syntax already tells apart: a class deriving from one of theirs that
 # is not nn.Module/keras.Model (a Dataset, an Enum) is no model.
@@ -97,7 +97,7 @@ def make_plan(tree: ast.Module, source: str | None = None) -> Plan:
         if factories
         else ("class" if classes else None)
     )
-    imports = _imported_tops(sl.module)
+    imports = imported_tops(sl.module)
     uses_keras = bool(imports & {"keras", "tensorflow"})
     uses_torch = "torch" in imports
     return Plan(
@@ -116,16 +116,6 @@ def make_plan(tree: ast.Module, source: str | None = None) -> Plan:
         tree=tree,
         slice=sl,
     )
-
-
-def _imported_tops(module: ast.Module) -> set[str]:
-    out: set[str] = set()
-    for node in ast.walk(module):
-        if isinstance(node, ast.Import):
-            out |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            out.add(node.module.split(".")[0])
-    return out
 
 
 def _imported_from(tree: ast.Module) -> dict[str, str]:

@@ -808,9 +808,10 @@ def _drop_what_needs_dropped(
         if not keep[i] or i in protected:
             continue
         assigns = isinstance(st.node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+        augmented = set() if assigns else _augmented(st.node)
         for name in sorted(_eager_uses(st.node)):
             if name in st.targets:
-                if not assigns and name not in _augmented(st.node):
+                if not assigns and name not in augmented:
                     continue  # `for n in sizes: …` binds n before reading it
                 self_readers.setdefault(name, []).append(i)
                 if kept_definers[name][0] >= i:
